@@ -1,0 +1,41 @@
+# The two commands the README promises: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := dev/stack
+PYTEST := $(VENV)/bin/pytest -p no:pulpcore -p no:pulp_file -p no:pulp_certguard -p no:cacheprovider
+
+.PHONY: run stack stop status test unit functional lint migrations-check makemigrations clean
+
+## run: set everything up, start Pulp and sync the bundled offline sample
+run: stack
+	@set -a; eval "$$($(STACK) env)"; set +a; $(PY) dev/sample.py
+
+## stack: start PostgreSQL, pulpcore-api, pulpcore-content and a worker (idempotent)
+stack:
+	@$(STACK) start
+
+stop:
+	@$(STACK) stop
+	@$(PY) dev/sample.py --stop-registry 2>/dev/null || true
+
+status:
+	@$(STACK) status
+
+## test: unit tests, migration check, then functional tests against the live stack
+test: stack unit migrations-check functional
+
+unit:
+	@set -a; eval "$$($(STACK) env)"; set +a; $(PYTEST) tests/unit -q
+
+functional:
+	@set -a; eval "$$($(STACK) env)"; set +a; $(PYTEST) tests/functional -q -x --durations=10
+
+migrations-check:
+	@set -a; eval "$$($(STACK) env)"; set +a; pulpcore-manager makemigrations kickstart --check --dry-run
+
+makemigrations:
+	@set -a; eval "$$($(STACK) env)"; set +a; pulpcore-manager makemigrations kickstart
+
+clean: stop
+	rm -rf .run

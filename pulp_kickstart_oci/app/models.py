@@ -1,0 +1,131 @@
+from functools import cached_property
+from logging import getLogger
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from pulpcore.plugin.models import (
+    AutoAddObjPermsMixin,
+    Content,
+    Distribution,
+    Remote,
+    Repository,
+)
+from pulpcore.plugin.repo_version_utils import remove_duplicates, validate_repo_version
+from pulpcore.plugin.util import get_domain_pk
+
+from .registry.auth import RegistryAuth
+
+log = getLogger(__name__)
+
+
+class KickstartTree(Content):
+    """
+    One release and architecture of network-install boot files.
+
+    Its files are ContentArtifacts at ``<version>/<arch>/<tree path>``, so a
+    repository version serves them as an Anaconda tree. ``digest`` is the
+    upstream manifest digest: the same manifest synced twice is one unit.
+    """
+
+    TYPE = "tree"
+    repo_key_fields = ("version", "arch")
+
+    version = models.TextField()
+    arch = models.TextField()
+    oci_arch = models.TextField()
+    digest = models.TextField()
+    source = models.JSONField(default=dict)
+    annotations = models.JSONField(default=dict)
+    files = models.JSONField(default=list)
+    warnings = models.JSONField(default=list)
+    _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
+
+    @property
+    def tree_root(self):
+        return f"{self.version}/{self.arch}"
+
+    class Meta:
+        default_related_name = "%(app_label)s_%(model_name)s"
+        unique_together = ("digest", "_pulp_domain")
+
+
+class KickstartOciRemote(Remote, AutoAddObjPermsMixin):
+    """A registry repository that publishes netboot trees as OCI artifacts."""
+
+    TYPE = "oci"
+    DEFAULT_DOWNLOAD_CONCURRENCY = 5
+
+    upstream_name = models.TextField()
+    include_tags = ArrayField(models.TextField(), null=True)
+    exclude_tags = ArrayField(models.TextField(), null=True)
+    architectures = ArrayField(models.TextField(), null=True)
+
+    @cached_property
+    def registry_auth(self):
+        """Tokens and challenges learnt from the registry, kept for this remote object only."""
+        return RegistryAuth(self.username, self.password)
+
+    @property
+    def download_factory(self):
+        # Imported here: the downloader module imports pulpcore.plugin.download,
+        # which is not needed to load the models.
+        from pulpcore.plugin.download import DownloaderFactory
+
+        from .registry.downloader import RegistryDownloader
+
+        try:
+            return self._download_factory
+        except AttributeError:
+            self._download_factory = DownloaderFactory(
+                self,
+                downloader_overrides={"http": RegistryDownloader, "https": RegistryDownloader},
+            )
+            return self._download_factory
+
+    def get_downloader(self, remote_artifact=None, url=None, download_factory=None, **kwargs):
+        kwargs.setdefault("registry_auth", self.registry_auth)
+        return super().get_downloader(
+            remote_artifact=remote_artifact, url=url, download_factory=download_factory, **kwargs
+        )
+
+    class Meta:
+        default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            ("manage_roles_kickstartociremote", "Can manage roles on kickstart OCI remotes"),
+        ]
+
+
+class KickstartRepository(Repository, AutoAddObjPermsMixin):
+    """Versioned netboot trees; a version holds at most one tree per release and arch."""
+
+    TYPE = "kickstart"
+    CONTENT_TYPES = [KickstartTree]
+    REMOTE_TYPES = [KickstartOciRemote]
+
+    class Meta:
+        default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            ("sync_kickstartrepository", "Can start a sync task"),
+            ("modify_kickstartrepository", "Can modify content of the repository"),
+            ("manage_roles_kickstartrepository", "Can manage roles on kickstart repositories"),
+            ("repair_kickstartrepository", "Can repair repository versions"),
+        ]
+
+    def finalize_new_version(self, new_version):
+        """A newer tree for the same release and arch replaces the older one."""
+        remove_duplicates(new_version)
+        validate_repo_version(new_version)
+
+
+class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
+    """Serves a repository (its latest version) or a fixed version as netboot trees."""
+
+    TYPE = "kickstart"
+    SERVE_FROM_PUBLICATION = False
+
+    class Meta:
+        default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            ("manage_roles_kickstartdistribution", "Can manage roles on kickstart distributions"),
+        ]

@@ -1,0 +1,245 @@
+"""Read netboot OCI artifacts: the per-release image index and per-arch manifests.
+
+The format is the one published by Fedora's kickstart-artifacts pipeline (see
+docs/architecture.md). Parsing is strict where a mistake would put a wrong file
+in a tree (titles, digests) and lenient, with a warning, where older upstream
+pushes simply lack newer metadata.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from . import layout
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
+ACCEPT = ", ".join(INDEX_TYPES + MANIFEST_TYPES)
+
+NETBOOT_ARTIFACT_TYPE = "application/vnd.org.pulpproject.netboot.artifact.v1"
+NETBOOT_FILE = "application/x-netboot-file"
+NETBOOT_VERSION = "org.pulpproject.netboot.version"
+TITLE = "org.opencontainers.image.title"
+# Annotations of the March 2024 draft, used only as hints.
+DRAFT_OS_VERSION = "org.pulpproject.netboot.os.version"
+DRAFT_OS_ARCH = "org.pulpproject.netboot.os.arch"
+
+_CONTAINER_CONFIGS = (
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+)
+_CONTAINER_LAYER_PREFIXES = (
+    "application/vnd.oci.image.layer.",
+    "application/vnd.docker.image.rootfs.",
+)
+_SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
+MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+
+
+class InvalidArtifact(ValueError):
+    """An index or manifest that cannot become a tree; the message says why."""
+
+
+@dataclass(frozen=True)
+class TreeFile:
+    name: str
+    path: str
+    role: str
+    digest: str
+    size: int
+    media_type: str
+
+    @property
+    def sha256(self):
+        return self.digest.split(":", 1)[1]
+
+    def as_dict(self):
+        return {
+            "name": self.name,
+            "path": self.path,
+            "role": self.role,
+            "size": self.size,
+            "sha256": self.sha256,
+            "media_type": self.media_type,
+        }
+
+
+@dataclass
+class NetbootManifest:
+    digest: str
+    media_type: str
+    artifact_type: str
+    annotations: dict
+    files: list
+    warnings: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    digest: str
+    size: int
+    oci_arch: str
+    os_version: str
+    annotations: dict
+
+
+def _load(raw, what):
+    if len(raw) > MAX_MANIFEST_SIZE:
+        raise InvalidArtifact(f"{what} is {len(raw)} bytes, larger than {MAX_MANIFEST_SIZE}")
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArtifact(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise InvalidArtifact(f"{what} is not a JSON object")
+    return document
+
+
+def _annotations(document, what):
+    annotations = document.get("annotations") or {}
+    if not isinstance(annotations, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
+    ):
+        raise InvalidArtifact(f"{what} has malformed annotations")
+    return annotations
+
+
+def _descriptor(descriptor, what):
+    if not isinstance(descriptor, dict):
+        raise InvalidArtifact(f"{what} is not a descriptor object")
+    digest = descriptor.get("digest")
+    size = descriptor.get("size")
+    if not isinstance(digest, str) or not _SHA256.match(digest):
+        raise InvalidArtifact(f"{what} has digest {digest!r}; only sha256 digests are supported")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise InvalidArtifact(f"{what} has an invalid size {size!r}")
+    return digest, size
+
+
+def media_type_of(raw, content_type=None):
+    """The media type a registry response carries, falling back to the body's own."""
+    try:
+        declared = json.loads(raw).get("mediaType")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        declared = None
+    if declared:
+        return declared
+    return (content_type or "").split(";")[0].strip()
+
+
+def parse_index(raw, digest):
+    """Return the per-architecture manifest entries of an image index."""
+    what = f"index {digest}"
+    document = _load(raw, what)
+    entries = []
+    for position, entry in enumerate(document.get("manifests") or []):
+        entry_what = f"{what} entry {position}"
+        entry_digest, size = _descriptor(entry, entry_what)
+        if entry.get("mediaType") not in MANIFEST_TYPES:
+            # Nested indexes and foreign payloads are not trees.
+            continue
+        platform = entry.get("platform") or {}
+        oci_arch = platform.get("architecture") if isinstance(platform, dict) else None
+        if not oci_arch or oci_arch == "unknown":
+            # Attestations and signatures carry an "unknown" platform.
+            continue
+        entries.append(
+            IndexEntry(
+                digest=entry_digest,
+                size=size,
+                oci_arch=str(oci_arch),
+                os_version=str(platform.get("os.version") or ""),
+                annotations=_annotations(entry, entry_what),
+            )
+        )
+    return entries, _annotations(document, what)
+
+
+def _is_container_image(document):
+    config = document.get("config") or {}
+    if isinstance(config, dict) and config.get("mediaType") in _CONTAINER_CONFIGS:
+        return True
+    return any(
+        isinstance(layer, dict)
+        and str(layer.get("mediaType", "")).startswith(_CONTAINER_LAYER_PREFIXES)
+        for layer in document.get("layers") or []
+    )
+
+
+def parse_manifest(raw, digest):
+    """Turn a netboot image manifest into its tree files.
+
+    Raises InvalidArtifact for anything that must not be stored: a container
+    image, a layer title that is not a safe relative path, a title used twice
+    for different blobs, a digest that is not sha256, or compressed draft layers.
+    """
+    what = f"manifest {digest}"
+    document = _load(raw, what)
+    media_type = document.get("mediaType") or OCI_MANIFEST
+    if media_type not in MANIFEST_TYPES:
+        raise InvalidArtifact(f"{what} has media type {media_type!r}, not an image manifest")
+    warnings = []
+    config = document.get("config") if isinstance(document.get("config"), dict) else {}
+    artifact_type = document.get("artifactType") or ""
+    if not artifact_type and config.get("mediaType") == NETBOOT_ARTIFACT_TYPE:
+        artifact_type = NETBOOT_ARTIFACT_TYPE  # OCI 1.0 artifacts put the type in the config
+    if artifact_type and artifact_type != NETBOOT_ARTIFACT_TYPE:
+        raise InvalidArtifact(
+            f"{what} has artifactType {artifact_type!r}, not a netboot artifact"
+        )
+    if not artifact_type:
+        if _is_container_image(document):
+            raise InvalidArtifact(f"{what} is a container image, not a netboot artifact")
+        warnings.append(f"{what} has no artifactType (an older upstream push)")
+    annotations = _annotations(document, what)
+    if NETBOOT_VERSION not in annotations:
+        warnings.append(f"{what} lacks the {NETBOOT_VERSION} annotation")
+
+    files = {}
+    for position, layer in enumerate(document.get("layers") or []):
+        layer_what = f"{what} layer {position}"
+        layer_digest, size = _descriptor(layer, layer_what)
+        layer_type = str(layer.get("mediaType") or "")
+        if layer_type.endswith(("+zstd", "+gzip")):
+            raise InvalidArtifact(
+                f"{layer_what} ({layer_digest}) is compressed ({layer_type}); "
+                "compressed draft-format layers are not supported"
+            )
+        title = _annotations(layer, layer_what).get(TITLE)
+        if title is None:
+            warnings.append(f"{layer_what} ({layer_digest}) has no title and was skipped")
+            continue
+        try:
+            placement = layout.place(title)
+        except layout.InvalidTitle as exc:
+            raise InvalidArtifact(f"{layer_what} ({layer_digest}): {exc}") from None
+        previous = files.get(placement.path)
+        if previous is not None:
+            if previous.digest == layer_digest:
+                continue
+            raise InvalidArtifact(
+                f"{layer_what}: title {title!r} ({layer_digest}) would be stored at "
+                f"{placement.path}, which title {previous.name!r} ({previous.digest}) already takes"
+            )
+        files[placement.path] = TreeFile(
+            name=title,
+            path=placement.path,
+            role=placement.role,
+            digest=layer_digest,
+            size=size,
+            media_type=layer_type or NETBOOT_FILE,
+        )
+    if not files:
+        raise InvalidArtifact(f"{what} has no titled layers: nothing to boot")
+    return NetbootManifest(
+        digest=digest,
+        media_type=media_type,
+        artifact_type=artifact_type,
+        annotations=annotations,
+        files=list(files.values()),
+        warnings=warnings,
+    )

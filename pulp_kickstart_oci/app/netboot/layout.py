@@ -1,0 +1,90 @@
+"""Where each netboot file goes in an Anaconda install tree, and what it is for.
+
+Layer titles are upstream input: they are validated here before they become
+paths, and known names are mapped to the paths Anaconda, Foreman and firmware
+expect. Unknown titles are kept under ``extra/`` rather than dropped.
+"""
+
+import fnmatch
+import re
+from dataclasses import dataclass
+
+KERNEL = "kernel"
+INITRD = "initrd"
+STAGE2 = "stage2"
+ISO = "iso"
+SHIM = "shim"
+GRUB = "grub"
+PXELINUX = "pxelinux"
+OTHER = "other"
+ROLES = (KERNEL, INITRD, STAGE2, ISO, SHIM, GRUB, PXELINUX, OTHER)
+
+EXTRA_DIR = "extra"
+
+# Exact names (compared case-insensitively) -> (tree path, role).
+_KNOWN = {
+    "vmlinuz": ("images/pxeboot/vmlinuz", KERNEL),
+    "initrd.img": ("images/pxeboot/initrd.img", INITRD),
+    "install.img": ("images/install.img", STAGE2),
+    "boot.iso": ("images/boot.iso", ISO),
+    "efiboot.img": ("images/efiboot.img", OTHER),
+    "updates.img": ("images/updates.img", OTHER),
+    "product.img": ("images/product.img", OTHER),
+    "pxelinux.0": ("pxelinux.0", PXELINUX),
+    "lpxelinux.0": ("lpxelinux.0", PXELINUX),
+}
+
+# Name patterns (case-insensitive) -> (directory, role); the file keeps its title.
+_PATTERNS = (
+    ("shim*.efi", "EFI/BOOT", SHIM),
+    ("boot*.efi", "EFI/BOOT", SHIM),
+    ("grub*.efi", "EFI/BOOT", GRUB),
+    ("mm*.efi", "EFI/BOOT", OTHER),
+    ("fb*.efi", "EFI/BOOT", OTHER),
+    ("grub*.0", "", GRUB),
+    ("*.c32", "", PXELINUX),
+)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class InvalidTitle(ValueError):
+    """A layer title that cannot safely become a path."""
+
+
+def validate_title(title):
+    """Refuse titles that are empty, absolute, escape the tree or are not plain paths."""
+    if not isinstance(title, str) or title == "":
+        raise InvalidTitle("empty title")
+    if _CONTROL.search(title):
+        raise InvalidTitle(f"title {title!r} contains control characters")
+    if "\\" in title:
+        raise InvalidTitle(f"title {title!r} contains a backslash")
+    if title.startswith("/"):
+        raise InvalidTitle(f"title {title!r} is an absolute path")
+    segments = title.split("/")
+    if ".." in segments:
+        raise InvalidTitle(f"title {title!r} contains a '..' segment")
+    if "" in segments or "." in segments:
+        raise InvalidTitle(f"title {title!r} is not a normalised relative path")
+    return title
+
+
+@dataclass(frozen=True)
+class Placement:
+    path: str
+    role: str
+
+
+def place(title):
+    """Return where a (validated) title goes in the tree and its role."""
+    validate_title(title)
+    if "/" not in title:
+        lowered = title.lower()
+        if lowered in _KNOWN:
+            path, role = _KNOWN[lowered]
+            return Placement(path, role)
+        for pattern, directory, role in _PATTERNS:
+            if fnmatch.fnmatchcase(lowered, pattern):
+                return Placement(f"{directory}/{title}" if directory else title, role)
+    return Placement(f"{EXTRA_DIR}/{title}", OTHER)

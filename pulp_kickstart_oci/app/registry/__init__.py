@@ -1,0 +1,1 @@
+"""The OCI distribution protocol: authentication, downloads and the reads a sync needs."""

@@ -1,0 +1,131 @@
+"""Registry authentication state, one instance per remote.
+
+Registries answer 401 with a ``WWW-Authenticate`` challenge. ``Bearer`` means:
+ask the named realm for a token (anonymously, or with the remote's
+credentials), then retry with it; tokens are cached per scope until they
+expire. ``Basic`` means: retry with the remote's credentials. Credentials and
+tokens are never logged and never put in error messages.
+"""
+
+import asyncio
+import base64
+import json
+import re
+import time
+from urllib.parse import urlencode, urlparse
+
+import aiohttp
+
+_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+# Refresh a little early so a token does not expire between check and use.
+_EXPIRY_MARGIN = 10
+_DEFAULT_TOKEN_LIFETIME = 60
+
+
+class RegistryAuthError(Exception):
+    """Authentication with the registry failed; the message names the registry, never secrets."""
+
+
+def parse_challenge(header):
+    """Split ``Bearer realm="...",service="..."`` into ("bearer", {"realm": ..., ...})."""
+    scheme, _, rest = (header or "").strip().partition(" ")
+    params = {}
+    for match in _PARAM.finditer(rest):
+        value = match.group(2) if match.group(2) is not None else match.group(3)
+        params[match.group(1).lower()] = value.replace('\\"', '"')
+    return scheme.lower(), params
+
+
+def scope_for(url):
+    """The pull scope a registry URL needs: /v2/<name>/(manifests|blobs|tags)/... ."""
+    path = urlparse(url).path
+    match = re.match(r"^/v2/(.+?)/(manifests|blobs|tags)/", path)
+    return f"repository:{match.group(1)}:pull" if match else None
+
+
+class RegistryAuth:
+    """What a remote has learnt about a registry's authentication during its lifetime."""
+
+    def __init__(self, username=None, password=None):
+        self._username = username
+        self._password = password or ""
+        self._tokens = {}  # scope -> (token, expires_at)
+        self._basic = False
+        self._locks = {}
+
+    @property
+    def has_credentials(self):
+        return bool(self._username)
+
+    def _basic_header(self):
+        raw = f"{self._username}:{self._password}".encode()
+        return "Basic " + base64.b64encode(raw).decode()
+
+    def header_for(self, url):
+        """The Authorization header to send with a request, if one is known."""
+        if self._basic and self.has_credentials:
+            return self._basic_header()
+        token, expires_at = self._tokens.get(scope_for(url), (None, 0))
+        if token and time.monotonic() < expires_at:
+            return f"Bearer {token}"
+        return None
+
+    async def answer(self, challenge, url, session, proxy=None, proxy_auth=None):
+        """Act on a 401 challenge so that a retry can succeed; raise if it cannot."""
+        scheme, params = parse_challenge(challenge)
+        host = urlparse(url).netloc
+        if scheme == "basic":
+            if not self.has_credentials or self._basic:
+                raise RegistryAuthError(
+                    f"registry {host} requires basic authentication and "
+                    + ("refused the remote's credentials" if self._basic else "the remote has none")
+                )
+            self._basic = True
+            return
+        if scheme != "bearer" or not params.get("realm"):
+            raise RegistryAuthError(f"registry {host} sent an unsupported challenge ({scheme!r})")
+        scope = params.get("scope") or scope_for(url)
+        lock = self._locks.setdefault(scope, asyncio.Lock())
+        async with lock:
+            await self._fetch_token(params, scope, host, session, proxy, proxy_auth)
+
+    async def _fetch_token(self, params, scope, host, session, proxy, proxy_auth):
+        query = {"service": params["service"]} if params.get("service") else {}
+        if scope:
+            query["scope"] = scope
+        realm = params["realm"]
+        token_url = realm + ("&" if "?" in realm else "?") + urlencode(query)
+        auth = aiohttp.BasicAuth(self._username, self._password) if self.has_credentials else None
+        try:
+            async with session.get(
+                token_url, auth=auth, proxy=proxy, proxy_auth=proxy_auth
+            ) as response:
+                if response.status in (401, 403):
+                    raise RegistryAuthError(
+                        f"token service {urlparse(realm).netloc} for registry {host} refused "
+                        + ("the remote's credentials" if self.has_credentials else "anonymous access")
+                        + f" (HTTP {response.status})"
+                    )
+                if response.status >= 400:
+                    raise RegistryAuthError(
+                        f"token service {urlparse(realm).netloc} for registry {host} answered "
+                        f"HTTP {response.status}"
+                    )
+                body = await response.read()
+        except aiohttp.ClientError as exc:
+            raise RegistryAuthError(
+                f"cannot reach token service {urlparse(realm).netloc} for registry {host}: "
+                f"{type(exc).__name__}"
+            ) from None
+        try:
+            document = json.loads(body)
+            token = document.get("token") or document.get("access_token")
+            lifetime = int(document.get("expires_in") or _DEFAULT_TOKEN_LIFETIME)
+        except (ValueError, AttributeError, TypeError):
+            token = None
+        if not token:
+            raise RegistryAuthError(
+                f"token service {urlparse(realm).netloc} for registry {host} sent no token"
+            )
+        expires_at = time.monotonic() + max(lifetime - _EXPIRY_MARGIN, 1)
+        self._tokens[scope] = (token, expires_at)

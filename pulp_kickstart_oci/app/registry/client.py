@@ -1,0 +1,121 @@
+"""Registry reads a sync needs: list tags, fetch manifests, and name blob URLs.
+
+Every failure is turned into a RegistryError whose message names the registry,
+repository and the tag or digest involved, so a failed task says what to fix.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlparse
+
+import aiohttp
+
+from pulpcore.plugin.exceptions import TimeoutException
+
+from ..netboot import artifact
+from .auth import RegistryAuthError
+
+TAGS_PAGE_SIZE = 1000
+MAX_TAG_PAGES = 1000
+
+
+class RegistryError(Exception):
+    """A registry read failed; the message is safe to show (no credentials)."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    raw: bytes
+    media_type: str
+    digest: str
+
+
+def _next_link(link_header, current_url):
+    """The URL of the next page from an RFC 5988 ``Link: <...>; rel="next"`` header."""
+    for part in (link_header or "").split(","):
+        if 'rel="next"' in part or "rel=next" in part:
+            target = part.split(";")[0].strip().strip("<>")
+            return urljoin(current_url, target)
+    return None
+
+
+class RegistryClient:
+    """Reads one upstream repository through a remote (its auth, proxy, TLS and limits)."""
+
+    def __init__(self, remote):
+        self.remote = remote
+        self.base = remote.url.rstrip("/")
+        self.name = remote.upstream_name.strip("/")
+        self.where = f"registry {urlparse(self.base).netloc} repository {self.name}"
+
+    def url(self, kind, reference):
+        return f"{self.base}/v2/{self.name}/{kind}/{reference}"
+
+    def blob_url(self, digest):
+        return self.url("blobs", digest)
+
+    async def _download(self, url, what, headers=None):
+        downloader = self.remote.get_downloader(url=url)
+        try:
+            return await downloader.run(extra_data={"headers": headers or {}})
+        except aiohttp.ClientResponseError as exc:
+            if exc.status == 401:
+                reason = "refused access (HTTP 401): check the remote's credentials"
+            elif exc.status == 403:
+                reason = "denied access (HTTP 403)"
+            elif exc.status == 404:
+                reason = "does not have it (HTTP 404)"
+            else:
+                reason = f"answered HTTP {exc.status}"
+            raise RegistryError(f"{self.where}: {what}: {reason}") from None
+        except RegistryAuthError as exc:
+            raise RegistryError(f"{self.where}: {what}: {exc}") from None
+        except (aiohttp.ClientError, OSError, TimeoutException, TimeoutError) as exc:
+            raise RegistryError(
+                f"{self.where}: {what}: cannot reach the registry ({type(exc).__name__}: {exc})"
+            ) from None
+
+    async def list_tags(self):
+        """All tags of the repository, following ``Link`` pagination."""
+        tags = []
+        url = f"{self.url('tags', 'list')}?n={TAGS_PAGE_SIZE}"
+        for _ in range(MAX_TAG_PAGES):
+            result = await self._download(url, "listing tags")
+            try:
+                with open(result.path, "rb") as page:
+                    document = json.load(page)
+                page_tags = document.get("tags") or []
+            except (ValueError, AttributeError) as exc:
+                raise RegistryError(f"{self.where}: the tag list is not valid JSON: {exc}") from None
+            tags.extend(str(tag) for tag in page_tags)
+            url = _next_link(result.headers.get("Link"), url)
+            if not url:
+                return tags
+        raise RegistryError(f"{self.where}: the tag list has more than {MAX_TAG_PAGES} pages")
+
+    async def get_manifest(self, reference, expected_digest=None, what=None):
+        """Fetch a manifest or index by tag or digest and check its digest over the raw bytes."""
+        what = what or (f"tag {reference}" if expected_digest is None else f"manifest {reference}")
+        result = await self._download(
+            self.url("manifests", reference), what, headers={"Accept": artifact.ACCEPT}
+        )
+        size = result.artifact_attributes["size"]
+        if size > artifact.MAX_MANIFEST_SIZE:
+            raise RegistryError(f"{self.where}: {what} is {size} bytes, too large for a manifest")
+        with open(result.path, "rb") as fetched:
+            raw = fetched.read()
+        actual = "sha256:" + hashlib.sha256(raw).hexdigest()
+        announced = result.headers.get("Docker-Content-Digest")
+        if expected_digest and actual != expected_digest:
+            raise RegistryError(
+                f"{self.where}: {what}: the registry sent bytes whose digest is {actual}, "
+                f"not {expected_digest}"
+            )
+        if announced and announced.startswith("sha256:") and announced != actual:
+            raise RegistryError(
+                f"{self.where}: {what}: the registry announced digest {announced} "
+                f"but sent bytes whose digest is {actual}"
+            )
+        media_type = artifact.media_type_of(raw, result.headers.get("Content-Type"))
+        return Fetched(raw=raw, media_type=media_type, digest=actual)

@@ -1,0 +1,171 @@
+from gettext import gettext as _
+from urllib.parse import urlparse
+
+from rest_framework import serializers
+
+from pulpcore.plugin import models as core_models
+from pulpcore.plugin.serializers import (
+    DistributionSerializer,
+    NoArtifactContentSerializer,
+    RemoteSerializer,
+    RepositorySerializer,
+    RepositorySyncURLSerializer,
+)
+
+from .models import KickstartDistribution, KickstartOciRemote, KickstartRepository, KickstartTree
+from .netboot import arch as archs
+from .netboot import layout
+
+
+class TreeFileSerializer(serializers.Serializer):
+    """One file of a tree (documentation of the ``files`` items)."""
+
+    name = serializers.CharField(help_text=_("The upstream name (OCI layer title)."))
+    path = serializers.CharField(help_text=_("Path relative to the tree root."))
+    role = serializers.ChoiceField(choices=layout.ROLES, help_text=_("What the file is for."))
+    size = serializers.IntegerField(help_text=_("Size in bytes."))
+    sha256 = serializers.CharField(help_text=_("SHA-256 of the file, hex."))
+    media_type = serializers.CharField(help_text=_("The upstream layer media type."))
+
+
+class KickstartTreeSerializer(NoArtifactContentSerializer):
+    """A release/architecture netboot tree, created by sync."""
+
+    version = serializers.CharField(read_only=True, help_text=_("Release, e.g. '42'."))
+    arch = serializers.CharField(
+        read_only=True, help_text=_("Fedora architecture name, e.g. 'x86_64'.")
+    )
+    oci_arch = serializers.CharField(
+        read_only=True, help_text=_("OCI architecture name, e.g. 'amd64'.")
+    )
+    digest = serializers.CharField(
+        read_only=True, help_text=_("Digest of the upstream manifest: the tree's identity.")
+    )
+    source = serializers.JSONField(
+        read_only=True,
+        help_text=_("Where the tree came from: registry, repository and the tags naming it."),
+    )
+    annotations = serializers.JSONField(
+        read_only=True, help_text=_("Annotations of the upstream manifest.")
+    )
+    files = TreeFileSerializer(many=True, read_only=True, help_text=_("The tree's files."))
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text=_("Problems found in the upstream artifact, e.g. a placeholder boot.iso."),
+    )
+
+    class Meta:
+        model = KickstartTree
+        fields = NoArtifactContentSerializer.Meta.fields + (
+            "version",
+            "arch",
+            "oci_arch",
+            "digest",
+            "source",
+            "annotations",
+            "files",
+            "warnings",
+        )
+
+
+def _glob_list(help_text):
+    return serializers.ListField(
+        child=serializers.CharField(max_length=255),
+        required=False,
+        allow_null=True,
+        help_text=help_text,
+    )
+
+
+class KickstartOciRemoteSerializer(RemoteSerializer):
+    """A registry repository publishing netboot trees as OCI artifacts."""
+
+    url = serializers.CharField(
+        help_text=_("Base URL of the registry, e.g. 'https://quay.io'."),
+    )
+    upstream_name = serializers.CharField(
+        help_text=_("Repository in the registry, e.g. 'pulp/fedora-kickstart-artifacts'."),
+    )
+    include_tags = _glob_list(
+        _("Shell-style globs of tags to sync. Default: every tag of the form N or N-ARCH.")
+    )
+    exclude_tags = _glob_list(_("Shell-style globs of tags to leave out."))
+    architectures = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "Architectures to sync, Fedora (x86_64) or OCI (amd64) names. Default: all."
+        ),
+    )
+    policy = serializers.ChoiceField(
+        help_text=_(
+            "'immediate' (default) downloads every file during sync; 'on_demand' and "
+            "'streamed' store manifests only and fetch a file on its first request."
+        ),
+        choices=core_models.Remote.POLICY_CHOICES,
+        default=core_models.Remote.IMMEDIATE,
+    )
+
+    def validate_url(self, value):
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise serializers.ValidationError(_("Give the registry's http(s) base URL."))
+        if parsed.username or parsed.password:
+            raise serializers.ValidationError(
+                _("Put credentials in 'username' and 'password', not in the URL.")
+            )
+        if parsed.query or parsed.fragment or parsed.path.rstrip("/") not in ("", "/"):
+            raise serializers.ValidationError(
+                _("Give the registry base URL only; the repository goes in 'upstream_name'.")
+            )
+        return value.rstrip("/")
+
+    def validate_upstream_name(self, value):
+        value = value.strip("/")
+        segments = value.split("/")
+        if not value or any(s in ("", ".", "..") or s != s.strip() for s in segments):
+            raise serializers.ValidationError(_("Not a registry repository name."))
+        return value
+
+    def validate_architectures(self, value):
+        if value is None:
+            return value
+        unknown = [name for name in value if name not in archs.known_names()]
+        if unknown:
+            raise serializers.ValidationError(
+                _("Unknown architectures {unknown}; known: {known}.").format(
+                    unknown=unknown, known=", ".join(archs.known_names())
+                )
+            )
+        return value
+
+    class Meta:
+        fields = RemoteSerializer.Meta.fields + (
+            "upstream_name",
+            "include_tags",
+            "exclude_tags",
+            "architectures",
+        )
+        model = KickstartOciRemote
+
+
+class KickstartRepositorySerializer(RepositorySerializer):
+    """A versioned set of netboot trees."""
+
+    class Meta:
+        fields = RepositorySerializer.Meta.fields
+        model = KickstartRepository
+
+
+class KickstartRepositorySyncSerializer(RepositorySyncURLSerializer):
+    """Sync options: additive by default, ``mirror`` drops trees gone upstream."""
+
+
+class KickstartDistributionSerializer(DistributionSerializer):
+    """Serves the trees of a repository (latest version) or of a fixed version."""
+
+    class Meta:
+        fields = DistributionSerializer.Meta.fields
+        model = KickstartDistribution

@@ -1,0 +1,1 @@
+from .synchronizing import synchronize  # noqa: F401

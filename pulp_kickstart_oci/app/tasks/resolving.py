@@ -1,0 +1,144 @@
+"""Walk an upstream registry repository and decide which trees a sync brings in.
+
+Everything is read and checked here, before any file is downloaded: a bad
+title, a container image under a release tag or a manifest whose bytes do not
+match its digest fails the sync before anything of it is stored.
+"""
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from pulpcore.plugin.models import ProgressReport
+
+from ..netboot import arch as archs
+from ..netboot import artifact, tags
+from ..registry.client import RegistryError
+
+log = logging.getLogger(__name__)
+
+_SAFE_ARCH = re.compile(r"^[a-z0-9_]+$")
+
+
+@dataclass
+class ResolvedTree:
+    """One release/arch as found upstream, with every tag that led to it."""
+
+    version: str
+    oci_arch: str
+    manifest: artifact.NetbootManifest
+    tags: set = field(default_factory=set)
+    direct: bool = False  # reached through an N-ARCH tag rather than an index
+    index: dict = field(default_factory=dict)
+
+    @property
+    def digest(self):
+        return self.manifest.digest
+
+    @property
+    def arch(self):
+        return archs.OCI_TO_FEDORA.get(self.oci_arch, self.oci_arch)
+
+    @property
+    def key(self):
+        return (self.version, self.arch)
+
+
+class TreeResolver:
+    """Resolves selected tags to trees through a RegistryClient; one use per sync."""
+
+    def __init__(self, remote, client):
+        self.remote = remote
+        self.client = client
+        self.wanted_archs = {archs.to_oci(name) for name in remote.architectures or []}
+        self._manifests = {}
+        self._by_digest = {}
+        self._by_key = {}
+
+    async def resolve(self):
+        async with ProgressReport(message="Listing tags", code="sync.listing.tags") as report:
+            upstream_tags = await self.client.list_tags()
+            report.total = len(upstream_tags)
+            report.done = len(upstream_tags)
+        selected = tags.select(upstream_tags, self.remote.include_tags, self.remote.exclude_tags)
+        log.info("%s: %d tags, %d selected", self.client.where, len(upstream_tags), len(selected))
+        async with ProgressReport(
+            message="Parsing manifests", code="sync.parsing.manifests"
+        ) as report:
+            for tag in selected:
+                try:
+                    await self._resolve_tag(tag, report)
+                except artifact.InvalidArtifact as exc:
+                    raise RegistryError(f"{self.client.where}: tag {tag}: {exc}") from None
+        return sorted(self._by_digest.values(), key=lambda tree: tree.key)
+
+    async def _manifest(self, digest, what, report):
+        if digest not in self._manifests:
+            fetched = await self.client.get_manifest(digest, expected_digest=digest, what=what)
+            self._manifests[digest] = artifact.parse_manifest(fetched.raw, digest)
+            await report.aincrement()
+        return self._manifests[digest]
+
+    async def _resolve_tag(self, tag, report):
+        fetched = await self.client.get_manifest(tag)
+        release, tag_arch = tags.split(tag)
+        if fetched.media_type in artifact.INDEX_TYPES:
+            await report.aincrement()
+            entries, index_annotations = artifact.parse_index(fetched.raw, fetched.digest)
+            for entry in entries:
+                if self.wanted_archs and entry.oci_arch not in self.wanted_archs:
+                    continue
+                manifest = await self._manifest(
+                    entry.digest, f"manifest {entry.digest} ({entry.oci_arch}) of index tag {tag}", report
+                )
+                index = {"digest": fetched.digest, "os_version": entry.os_version}
+                self._add(release, entry.oci_arch, tag, manifest, direct=False, index=index)
+        elif fetched.media_type in artifact.MANIFEST_TYPES:
+            manifest = artifact.parse_manifest(fetched.raw, fetched.digest)
+            self._manifests.setdefault(fetched.digest, manifest)
+            await report.aincrement()
+            oci_arch = tag_arch or manifest.annotations.get(artifact.DRAFT_OS_ARCH)
+            if not oci_arch:
+                raise artifact.InvalidArtifact(
+                    f"manifest {fetched.digest} does not say its architecture: "
+                    "publish it as N-ARCH or under an index"
+                )
+            oci_arch = archs.to_oci(oci_arch) if oci_arch in archs.known_names() else oci_arch
+            if self.wanted_archs and oci_arch not in self.wanted_archs:
+                return
+            self._add(release, oci_arch, tag, manifest, direct=True)
+        else:
+            raise artifact.InvalidArtifact(
+                f"{fetched.digest} has media type {fetched.media_type!r}, "
+                "neither an image index nor an image manifest"
+            )
+
+    def _add(self, release, oci_arch, tag, manifest, direct, index=None):
+        if not _SAFE_ARCH.match(oci_arch):
+            raise artifact.InvalidArtifact(f"architecture {oci_arch!r} is not a plain name")
+        tree = self._by_digest.get(manifest.digest)
+        if tree is not None:
+            # One manifest reached by several tags (42 and 42-amd64) is one tree.
+            tree.tags.add(tag)
+            tree.direct = tree.direct or direct
+            tree.index = tree.index or (index or {})
+            return
+        tree = ResolvedTree(release, oci_arch, manifest, {tag}, direct, index or {})
+        rival = self._by_key.get(tree.key)
+        if rival is not None:
+            if rival.direct == direct:
+                raise artifact.InvalidArtifact(
+                    f"tags {sorted(rival.tags)} and {tag} both name {release}/{tree.arch} "
+                    f"with different manifests ({rival.digest} and {manifest.digest})"
+                )
+            # Upstream is mid-push: the per-arch tag is the more specific, newer claim.
+            keep, drop = (tree, rival) if direct else (rival, tree)
+            keep.manifest.warnings.append(
+                f"{release}/{tree.arch}: tags {sorted(drop.tags)} pointed at {drop.digest}; "
+                f"kept {keep.digest} from tags {sorted(keep.tags)}"
+            )
+            if keep is rival:
+                return
+            del self._by_digest[rival.digest]
+        self._by_key[tree.key] = tree
+        self._by_digest[manifest.digest] = tree

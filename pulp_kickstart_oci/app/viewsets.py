@@ -1,0 +1,289 @@
+from django_filters import CharFilter
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+
+from pulpcore.plugin.actions import ModifyRepositoryActionMixin
+from pulpcore.plugin.serializers import AsyncOperationResponseSerializer
+from pulpcore.plugin.tasking import dispatch
+from pulpcore.plugin.viewsets import (
+    ContentFilter,
+    DistributionViewSet,
+    OperationPostponedResponse,
+    ReadOnlyContentViewSet,
+    RemoteViewSet,
+    RepositoryVersionViewSet,
+    RepositoryViewSet,
+    RolesMixin,
+)
+
+from . import tasks
+from .models import KickstartDistribution, KickstartOciRemote, KickstartRepository, KickstartTree
+from .netboot import arch as archs
+from .serializers import (
+    KickstartDistributionSerializer,
+    KickstartOciRemoteSerializer,
+    KickstartRepositorySerializer,
+    KickstartRepositorySyncSerializer,
+    KickstartTreeSerializer,
+)
+
+
+def _perm(model, verb):
+    return f"kickstart.{verb}_{model}"
+
+
+def _object_policy(model, extra_statements=(), creation_condition=()):
+    """The access policy Pulp plugins give a user-owned object type.
+
+    Authenticated users list and read what they can see; creating needs the
+    model permission; changing, deleting and roles need object permissions;
+    the creator becomes owner.
+    """
+    view = f"has_model_or_domain_or_obj_perms:{_perm(model, 'view')}"
+    return {
+        "statements": [
+            {
+                "action": ["list", "retrieve", "my_permissions"],
+                "principal": "authenticated",
+                "effect": "allow",
+            },
+            {
+                "action": ["create"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [f"has_model_or_domain_perms:{_perm(model, 'add')}"]
+                + list(creation_condition),
+            },
+            {
+                "action": ["update", "partial_update", "set_label", "unset_label"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    f"has_model_or_domain_or_obj_perms:{_perm(model, 'change')}",
+                    view,
+                ]
+                + list(creation_condition),
+            },
+            {
+                "action": ["destroy"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [f"has_model_or_domain_or_obj_perms:{_perm(model, 'delete')}", view],
+            },
+            {
+                "action": ["list_roles", "add_role", "remove_role"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [f"has_model_or_domain_or_obj_perms:{_perm(model, 'manage_roles')}"],
+            },
+            *extra_statements,
+        ],
+        "creation_hooks": [
+            {
+                "function": "add_roles_for_object_creator",
+                "parameters": {"roles": f"kickstart.{model}_owner"},
+            }
+        ],
+        "queryset_scoping": {"function": "scope_queryset"},
+    }
+
+
+def _locked_roles(model, extra_owner_perms=()):
+    owner = [_perm(model, verb) for verb in ("view", "change", "delete", "manage_roles")]
+    return {
+        f"kickstart.{model}_creator": [_perm(model, "add")],
+        f"kickstart.{model}_owner": owner + [_perm(model, verb) for verb in extra_owner_perms],
+        f"kickstart.{model}_viewer": [_perm(model, "view")],
+    }
+
+
+class KickstartTreeFilter(ContentFilter):
+    """Filter trees by release, architecture (either naming) and upstream digest."""
+
+    arch = CharFilter(method="filter_arch", help_text="Fedora (x86_64) or OCI (amd64) name.")
+
+    def filter_arch(self, queryset, name, value):
+        try:
+            value = archs.to_fedora(value)
+        except archs.UnknownArchitecture:
+            pass
+        return queryset.filter(arch=value)
+
+    class Meta:
+        model = KickstartTree
+        fields = {
+            "version": ["exact", "in"],
+            "oci_arch": ["exact"],
+            "digest": ["exact", "in"],
+        }
+
+
+class KickstartTreeViewSet(ReadOnlyContentViewSet):
+    """
+    <!-- User-facing documentation, rendered as html-->
+    A KickstartTree is one release and architecture of network-install boot files
+    (kernel, initrd, installer image, bootloaders), created by syncing a
+    kickstart remote.
+    """
+
+    endpoint_name = "trees"
+    queryset = KickstartTree.objects.prefetch_related("_artifacts")
+    serializer_class = KickstartTreeSerializer
+    filterset_class = KickstartTreeFilter
+
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            {"action": ["list", "retrieve"], "principal": "authenticated", "effect": "allow"},
+            {
+                "action": ["set_label", "unset_label"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": ["has_model_or_domain_perms:core.manage_content_labels"],
+            },
+        ],
+        "queryset_scoping": {"function": "scope_queryset"},
+    }
+
+
+class KickstartOciRemoteViewSet(RemoteViewSet, RolesMixin):
+    """
+    <!-- User-facing documentation, rendered as html-->
+    A kickstart OCI remote names a registry (`url`) and a repository in it
+    (`upstream_name`) that publishes netboot trees as OCI artifacts: tag `N` an
+    image index, tag `N-ARCH` a manifest whose layers are the boot files.
+    """
+
+    endpoint_name = "oci"
+    queryset = KickstartOciRemote.objects.all()
+    serializer_class = KickstartOciRemoteSerializer
+    queryset_filtering_required_permission = "kickstart.view_kickstartociremote"
+    DEFAULT_ACCESS_POLICY = _object_policy("kickstartociremote")
+    LOCKED_ROLES = _locked_roles("kickstartociremote")
+
+
+class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin, RolesMixin):
+    """
+    <!-- User-facing documentation, rendered as html-->
+    A kickstart repository holds versioned netboot trees, at most one per
+    release and architecture in each version.
+    """
+
+    endpoint_name = "kickstart"
+    queryset = KickstartRepository.objects.exclude(user_hidden=True)
+    serializer_class = KickstartRepositorySerializer
+    queryset_filtering_required_permission = "kickstart.view_kickstartrepository"
+
+    _remote_view = "has_remote_param_model_or_domain_or_obj_perms:kickstart.view_kickstartociremote"
+    _repo_view = "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository"
+    DEFAULT_ACCESS_POLICY = _object_policy(
+        "kickstartrepository",
+        creation_condition=[_remote_view],
+        extra_statements=[
+            {
+                "action": ["sync"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.sync_kickstartrepository",
+                    _remote_view,
+                    _repo_view,
+                ],
+            },
+            {
+                "action": ["modify"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.modify_kickstartrepository",
+                    _repo_view,
+                ],
+            },
+        ],
+    )
+    LOCKED_ROLES = _locked_roles("kickstartrepository", ("modify", "sync", "repair"))
+
+    @extend_schema(
+        description="Trigger an asynchronous task to sync netboot trees from a remote.",
+        summary="Sync from a remote",
+        responses={202: AsyncOperationResponseSerializer},
+    )
+    @action(detail=True, methods=["post"], serializer_class=KickstartRepositorySyncSerializer)
+    def sync(self, request, pk, **kwargs):
+        """Dispatch a sync; the repository is locked, the remote shared."""
+        repository = self.get_object()
+        serializer = KickstartRepositorySyncSerializer(
+            data=request.data, context={"request": request, "repository_pk": pk}
+        )
+        serializer.is_valid(raise_exception=True)
+        remote = serializer.validated_data.get("remote", repository.remote)
+        remote = remote.cast() if remote else None
+        if not isinstance(remote, KickstartOciRemote):
+            raise ValidationError({"remote": "A kickstart OCI remote is required."})
+        result = dispatch(
+            tasks.synchronize,
+            shared_resources=[remote],
+            exclusive_resources=[repository],
+            kwargs={
+                "remote_pk": str(remote.pk),
+                "repository_pk": str(repository.pk),
+                "mirror": serializer.validated_data.get("mirror", False),
+            },
+        )
+        return OperationPostponedResponse(result, request)
+
+
+class KickstartRepositoryVersionViewSet(RepositoryVersionViewSet):
+    """
+    <!-- User-facing documentation, rendered as html-->
+    A version of a kickstart repository: the set of trees it held at one point.
+    """
+
+    parent_viewset = KickstartRepositoryViewSet
+
+    _view = "has_repository_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository"
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            {
+                "action": ["list", "retrieve"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": _view,
+            },
+            {
+                "action": ["destroy"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_repository_model_or_domain_or_obj_perms:"
+                    "kickstart.delete_kickstartrepository",
+                    _view,
+                ],
+            },
+            {
+                "action": ["repair"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_repository_model_or_domain_or_obj_perms:"
+                    "kickstart.repair_kickstartrepository",
+                    _view,
+                ],
+            },
+        ],
+    }
+
+
+class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
+    """
+    <!-- User-facing documentation, rendered as html-->
+    A kickstart distribution serves each tree of a repository version at
+    `<base_path>/<version>/<arch>/` through the content app.
+    """
+
+    endpoint_name = "kickstart"
+    queryset = KickstartDistribution.objects.all()
+    serializer_class = KickstartDistributionSerializer
+    queryset_filtering_required_permission = "kickstart.view_kickstartdistribution"
+    DEFAULT_ACCESS_POLICY = _object_policy("kickstartdistribution")
+    LOCKED_ROLES = _locked_roles("kickstartdistribution")
