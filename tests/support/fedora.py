@@ -50,9 +50,9 @@ def pxelinux(seed, size=2048):
     return _filler(seed, size)
 
 
-def tree_files(release, arch, with_iso=False):
-    """[(title, bytes)] the way upstream pushes a release/arch."""
-    seed = f"{release}-{arch}"
+def tree_files(release, arch, with_iso=False, salt=""):
+    """[(title, bytes)] the way upstream pushes a release/arch; ``salt`` makes them unique."""
+    seed = f"{release}-{arch}-{salt}"
     efi_suffix = {"amd64": "x64", "arm64": "aa64"}.get(arch, arch)
     files = [
         ("vmlinuz", kernel(seed + "-kernel")),

@@ -33,6 +33,18 @@ class Pusher:
         if auth:
             self.session.auth = auth
 
+    def use_token(self, realm, service, credentials=None):
+        """Authenticate pushes to a bearer-token registry with a push+pull token."""
+        response = requests.get(
+            realm,
+            params={"service": service, "scope": f"repository:{self.name}:pull,push"},
+            auth=credentials,
+        )
+        response.raise_for_status()
+        self.session.auth = None
+        self.session.headers["Authorization"] = "Bearer " + response.json()["token"]
+        return self
+
     def blob(self, data):
         digest = digest_of(data)
         head = self.session.head(f"{self.base}/v2/{self.name}/blobs/{digest}")

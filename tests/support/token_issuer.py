@@ -62,7 +62,7 @@ class TokenIssuer:
         access = []
         if scope:
             kind, name, actions = scope.split(":")
-            access.append({"type": kind, "name": name, "actions": ["pull"]})
+            access.append({"type": kind, "name": name, "actions": actions.split(",")})
         x5c = base64.b64encode(self._cert.public_bytes(serialization.Encoding.DER)).decode()
         claims = {
             "iss": ISSUER,

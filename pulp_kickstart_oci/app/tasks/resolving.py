@@ -72,10 +72,13 @@ class TreeResolver:
                     raise RegistryError(f"{self.client.where}: tag {tag}: {exc}") from None
         return sorted(self._by_digest.values(), key=lambda tree: tree.key)
 
-    async def _manifest(self, digest, what, report):
+    async def _manifest(self, digest, what, report, raw=None):
+        """Parse each manifest once, however many tags reach it."""
         if digest not in self._manifests:
-            fetched = await self.client.get_manifest(digest, expected_digest=digest, what=what)
-            self._manifests[digest] = artifact.parse_manifest(fetched.raw, digest)
+            if raw is None:
+                fetched = await self.client.get_manifest(digest, expected_digest=digest, what=what)
+                raw = fetched.raw
+            self._manifests[digest] = artifact.parse_manifest(raw, digest)
             await report.aincrement()
         return self._manifests[digest]
 
@@ -94,9 +97,7 @@ class TreeResolver:
                 index = {"digest": fetched.digest, "os_version": entry.os_version}
                 self._add(release, entry.oci_arch, tag, manifest, direct=False, index=index)
         elif fetched.media_type in artifact.MANIFEST_TYPES:
-            manifest = artifact.parse_manifest(fetched.raw, fetched.digest)
-            self._manifests.setdefault(fetched.digest, manifest)
-            await report.aincrement()
+            manifest = await self._manifest(fetched.digest, None, report, raw=fetched.raw)
             oci_arch = tag_arch or manifest.annotations.get(artifact.DRAFT_OS_ARCH)
             if not oci_arch:
                 raise artifact.InvalidArtifact(
