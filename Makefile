@@ -23,7 +23,10 @@ status:
 	@$(STACK) status
 
 ## test: unit tests, migration check, then functional tests against the live stack
-test: stack unit migrations-check functional
+test: stack lint unit migrations-check functional
+
+lint:
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check --quiet .
 
 unit:
 	@set -a; eval "$$($(STACK) env)"; set +a; $(PYTEST) tests/unit -q

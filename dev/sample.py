@@ -11,7 +11,6 @@ import argparse
 import hashlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -123,7 +122,10 @@ def main():
             print(f"  warning: {warning}")
         kernel = next(item for item in tree["files"] if item["role"] == "kernel")
         served = requests.get(f"{root}/{kernel['path']}", timeout=60)
-        ok = served.status_code == 200 and hashlib.sha256(served.content).hexdigest() == kernel["sha256"]
+        ok = (
+            served.status_code == 200
+            and hashlib.sha256(served.content).hexdigest() == kernel["sha256"]
+        )
         print(f"  kernel served and sha256 verified: {'yes' if ok else 'NO'}")
         if not ok:
             sys.exit(1)

@@ -95,9 +95,7 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
         child=serializers.CharField(),
         required=False,
         allow_null=True,
-        help_text=_(
-            "Architectures to sync, Fedora (x86_64) or OCI (amd64) names. Default: all."
-        ),
+        help_text=_("Architectures to sync, Fedora (x86_64) or OCI (amd64) names. Default: all."),
     )
     policy = serializers.ChoiceField(
         help_text=_(

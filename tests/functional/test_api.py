@@ -87,8 +87,18 @@ def test_every_endpoint_is_in_the_openapi_schema(api):
     sync_body = schema["components"]["schemas"]["KickstartRepositorySync"]["properties"]
     assert {"remote", "mirror"} <= set(sync_body)
     tree = schema["components"]["schemas"]["kickstart.KickstartTreeResponse"]
-    for field in ("version", "arch", "oci_arch", "digest", "source", "annotations", "files",
-                  "warnings"):
+    for field in (
+        "version",
+        "arch",
+        "oci_arch",
+        "digest",
+        "source",
+        "annotations",
+        "files",
+        "warnings",
+    ):
         assert field in tree["properties"], field
-    list_params = {p["name"] for p in paths["/pulp/api/v3/content/kickstart/trees/"]["get"]["parameters"]}
+    list_params = {
+        p["name"] for p in paths["/pulp/api/v3/content/kickstart/trees/"]["get"]["parameters"]
+    }
     assert {"version", "arch", "digest", "repository_version"} <= list_params

@@ -178,7 +178,9 @@ def test_corrupted_blob_fails_naming_the_file_and_creates_no_version(
 def test_corrupted_manifest_fails_naming_the_digest(
     api, registry, upstream, make_remote, repository
 ):
-    digest, size = upstream.netboot("42-amd64", fedora.tree_files("42", "amd64", salt=upstream.name))
+    digest, size = upstream.netboot(
+        "42-amd64", fedora.tree_files("42", "amd64", salt=upstream.name)
+    )
     upstream.index("42", [("amd64", digest, size)])
     stored = registry.blob_file(digest)
     raw = stored.read_bytes()
@@ -359,10 +361,14 @@ def test_on_demand_never_serves_a_corrupted_blob_whole(
 def test_broken_upstream_references_fail_naming_what_is_missing(
     api, upstream, make_remote, repository
 ):
-    digest, size = upstream.netboot("42-amd64", fedora.tree_files("42", "amd64", salt=upstream.name))
+    digest, size = upstream.netboot(
+        "42-amd64", fedora.tree_files("42", "amd64", salt=upstream.name)
+    )
     upstream.index("42", [("amd64", digest, size)])
     # The per-arch manifest disappears; the index still points at it.
-    upstream.session.delete(f"{upstream.base}/v2/{upstream.name}/manifests/{digest}").raise_for_status()
+    upstream.session.delete(
+        f"{upstream.base}/v2/{upstream.name}/manifests/{digest}"
+    ).raise_for_status()
 
     task = api.sync(repository, make_remote(upstream), raise_on_failure=False)
 

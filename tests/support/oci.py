@@ -76,7 +76,7 @@ class Pusher:
         return digest_of(raw), len(raw)
 
     def netboot(self, tag, files, annotations=None, artifact_type=NETBOOT, layer_type=NETBOOT_FILE):
-        """Push a netboot manifest whose layers are ``files`` [(title, bytes)]; returns digest, size."""
+        """Push a manifest whose layers are ``files`` [(title, bytes)]; returns (digest, size)."""
         self.blob(b"{}")
         layers = []
         for title, data in files:

@@ -57,8 +57,12 @@ class LocalRegistry:
             user, password = self.htpasswd
             hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
             (self.root / "htpasswd").write_text(f"{user}:{hashed}\n")
-            lines += ["auth:", "  htpasswd:", "    realm: kickstart-tests",
-                      f"    path: {self.root / 'htpasswd'}"]
+            lines += [
+                "auth:",
+                "  htpasswd:",
+                "    realm: kickstart-tests",
+                f"    path: {self.root / 'htpasswd'}",
+            ]
         if self.token:
             lines += ["auth:", "  token:"] + [f"    {k}: {v}" for k, v in self.token.items()]
         return "\n".join(lines) + "\n"
@@ -91,14 +95,30 @@ class LocalRegistry:
         """Where the filesystem driver keeps a blob: tests corrupt upstream data through it."""
         algorithm, hexdigest = digest.split(":")
         return (
-            self.root / "storage" / "docker" / "registry" / "v2" / "blobs" / algorithm
-            / hexdigest[:2] / hexdigest / "data"
+            self.root
+            / "storage"
+            / "docker"
+            / "registry"
+            / "v2"
+            / "blobs"
+            / algorithm
+            / hexdigest[:2]
+            / hexdigest
+            / "data"
         )
 
     def delete_tag(self, name, tag):
         tag_dir = (
-            self.root / "storage" / "docker" / "registry" / "v2" / "repositories" / name
-            / "_manifests" / "tags" / tag
+            self.root
+            / "storage"
+            / "docker"
+            / "registry"
+            / "v2"
+            / "repositories"
+            / name
+            / "_manifests"
+            / "tags"
+            / tag
         )
         shutil.rmtree(tag_dir)
 
@@ -107,4 +127,3 @@ class LocalRegistry:
 
     def __exit__(self, *exc):
         self.stop()
-

@@ -87,9 +87,9 @@ class TokenIssuer:
                 query = parse_qs(urlparse(self.path).query)
                 user = "anonymous"
                 if issuer.credentials:
-                    expected = "Basic " + base64.b64encode(
-                        ":".join(issuer.credentials).encode()
-                    ).decode()
+                    expected = (
+                        "Basic " + base64.b64encode(":".join(issuer.credentials).encode()).decode()
+                    )
                     if self.headers.get("Authorization") != expected:
                         issuer.refused += 1
                         self.send_response(401)

@@ -188,9 +188,7 @@ def parse_manifest(raw, digest):
     if not artifact_type and config.get("mediaType") == NETBOOT_ARTIFACT_TYPE:
         artifact_type = NETBOOT_ARTIFACT_TYPE  # OCI 1.0 artifacts put the type in the config
     if artifact_type and artifact_type != NETBOOT_ARTIFACT_TYPE:
-        raise InvalidArtifact(
-            f"{what} has artifactType {artifact_type!r}, not a netboot artifact"
-        )
+        raise InvalidArtifact(f"{what} has artifactType {artifact_type!r}, not a netboot artifact")
     if not artifact_type:
         if _is_container_image(document):
             raise InvalidArtifact(f"{what} is a container image, not a netboot artifact")

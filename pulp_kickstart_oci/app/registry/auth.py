@@ -103,7 +103,11 @@ class RegistryAuth:
                 if response.status in (401, 403):
                     raise RegistryAuthError(
                         f"token service {urlparse(realm).netloc} for registry {host} refused "
-                        + ("the remote's credentials" if self.has_credentials else "anonymous access")
+                        + (
+                            "the remote's credentials"
+                            if self.has_credentials
+                            else "anonymous access"
+                        )
                         + f" (HTTP {response.status})"
                     )
                 if response.status >= 400:

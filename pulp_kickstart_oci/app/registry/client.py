@@ -87,7 +87,9 @@ class RegistryClient:
                     document = json.load(page)
                 page_tags = document.get("tags") or []
             except (ValueError, AttributeError) as exc:
-                raise RegistryError(f"{self.where}: the tag list is not valid JSON: {exc}") from None
+                raise RegistryError(
+                    f"{self.where}: the tag list is not valid JSON: {exc}"
+                ) from None
             tags.extend(str(tag) for tag in page_tags)
             url = _next_link(result.headers.get("Link"), url)
             if not url:

@@ -92,7 +92,9 @@ class TreeResolver:
                 if self.wanted_archs and entry.oci_arch not in self.wanted_archs:
                     continue
                 manifest = await self._manifest(
-                    entry.digest, f"manifest {entry.digest} ({entry.oci_arch}) of index tag {tag}", report
+                    entry.digest,
+                    f"manifest {entry.digest} ({entry.oci_arch}) of index tag {tag}",
+                    report,
                 )
                 index = {"digest": fetched.digest, "os_version": entry.os_version}
                 self._add(release, entry.oci_arch, tag, manifest, direct=False, index=index)

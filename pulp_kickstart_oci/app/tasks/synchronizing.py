@@ -55,7 +55,9 @@ def synchronize(remote_pk, repository_pk, mirror=False):
         raise SyncError(_blob_failure(client, trees, exc.url, str(exc))) from None
     except aiohttp.ClientResponseError as exc:
         detail = f"the registry answered HTTP {exc.status}"
-        raise SyncError(_blob_failure(client, trees, str(exc.request_info.real_url), detail)) from None
+        raise SyncError(
+            _blob_failure(client, trees, str(exc.request_info.real_url), detail)
+        ) from None
     if version is not None:
         log.info("%s: created version %s of %s", client.where, version.number, repository.name)
     return None
@@ -152,7 +154,7 @@ class CheckTreeFiles(Stage):
             self._share_blobs(d_content)
             tree = d_content.content
             if tree._state.adding:
-                for d_artifact, item in zip(d_content.d_artifacts, tree.files):
+                for d_artifact, item in zip(d_content.d_artifacts, tree.files, strict=True):
                     head = await sync_to_async(_head)(d_artifact.artifact)
                     warning = inspect.check(item["name"], item["role"], item["size"], head)
                     if warning:
