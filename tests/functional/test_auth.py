@@ -108,3 +108,25 @@ def test_expired_tokens_are_refreshed(api, token_registry_factory, make_remote, 
     pulls = [s for s, _ in issuer.issued[issued_before:] if s.endswith(":pull")]
     assert len(pulls) >= 2
     assert len(api.trees(latest(api, repository))) == 1
+
+
+def test_on_demand_files_are_fetched_through_the_registry_auth(
+    api, token_registry_factory, make_remote, repository, distribute
+):
+    import requests
+
+    issuer, registry = token_registry_factory(credentials=(USER, PASSWORD))
+    pusher = Pusher(registry.url, unique("private/kickstart"))
+    pusher.use_token(issuer.url, issuer.registry_config()["service"], credentials=(USER, PASSWORD))
+    files = dict(fedora.tree_files("42", "amd64", salt=pusher.name))
+    pusher.netboot("42-amd64", list(files.items()))
+    remote = make_remote(pusher, username=USER, password=PASSWORD, policy="on_demand")
+    api.sync(repository, remote)
+    issued_before = len(issuer.issued)
+
+    served = requests.get(f"{distribute(repository)}/42/x86_64/images/pxeboot/initrd.img")
+
+    assert served.status_code == 200
+    assert served.content == files["initrd.img"]
+    assert len(issuer.issued) > issued_before  # the content app asked for its own token
+    assert issuer.issued[-1] == (f"repository:{pusher.name}:pull", USER)

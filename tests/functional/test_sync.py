@@ -397,3 +397,19 @@ def test_unknown_repository_and_unreachable_registry_fail_clearly(
     assert nowhere.split("//")[1] in task["error"]["description"]
     assert "cannot reach" in task["error"]["description"]
     assert latest(api, repository).endswith("/versions/0/")
+
+
+def test_tag_lists_are_followed_across_pages(api, registry, upstream, make_remote, repository):
+    from tests.support.oci import Pusher
+    from tests.support.paginating_proxy import PagingProxy
+
+    for release in ("38", "39", "40", "41", "42"):
+        upstream.netboot(
+            f"{release}-amd64", fedora.tree_files(release, "amd64", salt=upstream.name)
+        )
+    with PagingProxy(registry.url, page_size=2) as proxy:
+        task = api.sync(repository, make_remote(Pusher(proxy.url, upstream.name)))
+        assert proxy.pages_served == 3
+
+    assert reports(task)["sync.listing.tags"]["done"] == 5
+    assert {v for v, _ in tree_map(api, latest(api, repository))} == {"38", "39", "40", "41", "42"}

@@ -57,13 +57,13 @@ def test_titles_are_placed_where_installers_look(title, path, role):
 
 
 def test_tag_selection_defaults_to_releases_and_globs_override():
-    upstream = ["41", "41-amd64", "42", "42-arm64", "9.4-amd64", "latest", "rawhide", "42-foo"]
-    assert tags.select(upstream) == ["41", "41-amd64", "42", "42-arm64", "9.4-amd64", "42-foo"]
+    upstream = ["41", "41-amd64", "42", "42-arm64", "9.4-x86_64", "latest", "rawhide", "42-rc1"]
+    assert tags.select(upstream) == ["41", "41-amd64", "42", "42-arm64", "9.4-x86_64"]
     assert tags.select(upstream, include=["4*"], exclude=["*-amd64"]) == [
         "41",
         "42",
         "42-arm64",
-        "42-foo",
+        "42-rc1",
     ]
     assert tags.select(upstream, include=["rawhide"]) == ["rawhide"]
 

@@ -1,7 +1,7 @@
 """Read netboot OCI artifacts: the per-release image index and per-arch manifests.
 
 The format is the one published by Fedora's kickstart-artifacts pipeline (see
-docs/architecture.md). Parsing is strict where a mistake would put a wrong file
+docs/sync-from-registry.md). Parsing is strict where a mistake would put a wrong file
 in a tree (titles, digests) and lenient, with a warning, where older upstream
 pushes simply lack newer metadata.
 """

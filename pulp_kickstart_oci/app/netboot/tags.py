@@ -9,8 +9,8 @@ import re
 
 from . import arch
 
-# The default selection: a release number (``42``, ``9.4``) optionally followed by an arch.
-_DEFAULT = re.compile(r"^[0-9]+(\.[0-9]+)*(-[A-Za-z0-9_]+)?$")
+# The default selection: a release number (``42``, ``9.4``) optionally followed by a known arch.
+_RELEASE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 
 def select(tags, include=None, exclude=None):
@@ -20,12 +20,17 @@ def select(tags, include=None, exclude=None):
         if include:
             if not any(fnmatch.fnmatchcase(tag, pattern) for pattern in include):
                 continue
-        elif not _DEFAULT.match(tag):
+        elif not _is_release_tag(tag):
             continue
         if exclude and any(fnmatch.fnmatchcase(tag, pattern) for pattern in exclude):
             continue
         chosen.append(tag)
     return chosen
+
+
+def _is_release_tag(tag):
+    release, oci_arch = split(tag)
+    return bool(_RELEASE.match(release)) and (oci_arch is not None or release == tag)
 
 
 def split(tag):

@@ -84,21 +84,24 @@ class RegistryAuth:
             return
         if scheme != "bearer" or not params.get("realm"):
             raise RegistryAuthError(f"registry {host} sent an unsupported challenge ({scheme!r})")
-        scope = params.get("scope") or scope_for(url)
-        lock = self._locks.setdefault(scope, asyncio.Lock())
+        # Ask for the scope the registry names; keep the token under the scope of
+        # the URL, which is what header_for() looks it up by.
+        key = scope_for(url)
+        lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            await self._fetch_token(params, scope, host, session, proxy, proxy_auth)
+            requested = params.get("scope") or key
+            await self._fetch_token(params, requested, key, host, session, proxy, proxy_auth)
 
-    async def _fetch_token(self, params, scope, host, session, proxy, proxy_auth):
+    async def _fetch_token(self, params, requested, key, host, session, proxy, proxy_auth):
         query = {"service": params["service"]} if params.get("service") else {}
-        if scope:
-            query["scope"] = scope
+        if requested:
+            query["scope"] = requested
         realm = params["realm"]
         token_url = realm + ("&" if "?" in realm else "?") + urlencode(query)
-        auth = aiohttp.BasicAuth(self._username, self._password) if self.has_credentials else None
+        headers = {"Authorization": self._basic_header()} if self.has_credentials else {}
         try:
             async with session.get(
-                token_url, auth=auth, proxy=proxy, proxy_auth=proxy_auth
+                token_url, headers=headers, proxy=proxy, proxy_auth=proxy_auth
             ) as response:
                 if response.status in (401, 403):
                     raise RegistryAuthError(
@@ -132,4 +135,4 @@ class RegistryAuth:
                 f"token service {urlparse(realm).netloc} for registry {host} sent no token"
             )
         expires_at = time.monotonic() + max(lifetime - _EXPIRY_MARGIN, 1)
-        self._tokens[scope] = (token, expires_at)
+        self._tokens[key] = (token, expires_at)

@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 _SAFE_ARCH = re.compile(r"^[a-z0-9_]+$")
 
 
+def _oci_name(name):
+    """Upstream should use OCI names; accept Fedora ones and keep unknown ones as given."""
+    return archs.to_oci(name) if name in archs.known_names() else name
+
+
 @dataclass
 class ResolvedTree:
     """One release/arch as found upstream, with every tag that led to it."""
@@ -83,13 +88,16 @@ class TreeResolver:
         return self._manifests[digest]
 
     async def _resolve_tag(self, tag, report):
-        fetched = await self.client.get_manifest(tag)
         release, tag_arch = tags.split(tag)
+        if tag_arch and self.wanted_archs and tag_arch not in self.wanted_archs:
+            return  # filtered out by name: not even fetched
+        fetched = await self.client.get_manifest(tag)
         if fetched.media_type in artifact.INDEX_TYPES:
             await report.aincrement()
             entries, index_annotations = artifact.parse_index(fetched.raw, fetched.digest)
             for entry in entries:
-                if self.wanted_archs and entry.oci_arch not in self.wanted_archs:
+                oci_arch = _oci_name(entry.oci_arch)
+                if self.wanted_archs and oci_arch not in self.wanted_archs:
                     continue
                 manifest = await self._manifest(
                     entry.digest,
@@ -97,7 +105,7 @@ class TreeResolver:
                     report,
                 )
                 index = {"digest": fetched.digest, "os_version": entry.os_version}
-                self._add(release, entry.oci_arch, tag, manifest, direct=False, index=index)
+                self._add(release, oci_arch, tag, manifest, direct=False, index=index)
         elif fetched.media_type in artifact.MANIFEST_TYPES:
             manifest = await self._manifest(fetched.digest, None, report, raw=fetched.raw)
             oci_arch = tag_arch or manifest.annotations.get(artifact.DRAFT_OS_ARCH)
@@ -106,7 +114,7 @@ class TreeResolver:
                     f"manifest {fetched.digest} does not say its architecture: "
                     "publish it as N-ARCH or under an index"
                 )
-            oci_arch = archs.to_oci(oci_arch) if oci_arch in archs.known_names() else oci_arch
+            oci_arch = _oci_name(oci_arch)
             if self.wanted_archs and oci_arch not in self.wanted_archs:
                 return
             self._add(release, oci_arch, tag, manifest, direct=True)

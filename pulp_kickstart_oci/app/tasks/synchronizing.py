@@ -7,7 +7,12 @@ from urllib.parse import urlparse
 import aiohttp
 from asgiref.sync import sync_to_async
 
-from pulpcore.plugin.exceptions import DigestValidationError, SizeValidationError, SyncError
+from pulpcore.plugin.exceptions import (
+    DigestValidationError,
+    SizeValidationError,
+    SyncError,
+    TimeoutException,
+)
 from pulpcore.plugin.models import Artifact, ContentArtifact, ProgressReport, Remote
 from pulpcore.plugin.stages import (
     DeclarativeArtifact,
@@ -19,6 +24,7 @@ from pulpcore.plugin.stages import (
 
 from ..models import KickstartOciRemote, KickstartRepository, KickstartTree
 from ..netboot import inspect
+from ..registry.auth import RegistryAuthError
 from ..registry.client import RegistryClient, RegistryError
 from .resolving import TreeResolver
 
@@ -57,6 +63,11 @@ def synchronize(remote_pk, repository_pk, mirror=False):
         detail = f"the registry answered HTTP {exc.status}"
         raise SyncError(
             _blob_failure(client, trees, str(exc.request_info.real_url), detail)
+        ) from None
+    except (RegistryAuthError, aiohttp.ClientError, TimeoutException, TimeoutError) as exc:
+        raise SyncError(
+            f"{client.where}: downloading files failed ({type(exc).__name__}: {exc}). "
+            "No repository version was created."
         ) from None
     if version is not None:
         log.info("%s: created version %s of %s", client.where, version.number, repository.name)
