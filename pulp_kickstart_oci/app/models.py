@@ -124,6 +124,20 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
     TYPE = "kickstart"
     SERVE_FROM_PUBLICATION = False
 
+    kernel_args = models.TextField(default="", blank=True)
+    kickstart_url = models.TextField(null=True)
+
+    def content_handler(self, path):
+        """Generated .treeinfo, boot configs, menu and trees.json (see serving.py)."""
+        from .serving import TreeServer
+
+        return TreeServer(self).handle(path)
+
+    def content_handler_list_directory(self, rel_path):
+        from .serving import TreeServer
+
+        return TreeServer(self).listing(rel_path)
+
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
         permissions = [

@@ -1,3 +1,4 @@
+import re
 from gettext import gettext as _
 from urllib.parse import urlparse
 
@@ -161,9 +162,44 @@ class KickstartRepositorySyncSerializer(RepositorySyncURLSerializer):
     """Sync options: additive by default, ``mirror`` drops trees gone upstream."""
 
 
+_UNSAFE_ARG = re.compile(r"[\x00-\x1f\x7f;{}\\\"'`$]")
+
+
 class KickstartDistributionSerializer(DistributionSerializer):
-    """Serves the trees of a repository (latest version) or of a fixed version."""
+    """Serves each tree of a repository (latest version) or of a fixed version."""
+
+    kernel_args = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "Extra kernel arguments for the generated boot configs, after "
+            "inst.stage2=<tree URL>, e.g. 'console=ttyS0 inst.text'."
+        ),
+    )
+    kickstart_url = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("When set, the generated boot configs pass inst.ks=<kickstart_url>."),
+    )
+
+    def validate_kernel_args(self, value):
+        if _UNSAFE_ARG.search(value):
+            raise serializers.ValidationError(
+                _("Kernel arguments may not contain control characters, quotes, ;, {, }, $ or \\.")
+            )
+        return value.strip()
+
+    def validate_kickstart_url(self, value):
+        if value is None:
+            return value
+        if not re.match(r"^(https?|ftp|nfs)://\S+$", value) or _UNSAFE_ARG.search(value):
+            raise serializers.ValidationError(
+                _("Give an http(s), ftp or nfs URL without spaces or quotes.")
+            )
+        return value
 
     class Meta:
-        fields = DistributionSerializer.Meta.fields
+        fields = DistributionSerializer.Meta.fields + ("kernel_args", "kickstart_url")
         model = KickstartDistribution

@@ -1,0 +1,112 @@
+"""iPXE, GRUB2 and PXELINUX configs that boot a tree's kernel and initrd over HTTP."""
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from ..netboot import layout
+
+
+class NotBootable(ValueError):
+    """The tree has no kernel or no initrd to boot."""
+
+
+@dataclass(frozen=True)
+class BootTarget:
+    """What a boot config needs: where the tree is and what to pass the kernel."""
+
+    title: str
+    tree_url: str  # absolute, ends with "/"
+    kernel_path: str
+    initrd_path: str
+    kernel_args: str = ""
+    kickstart_url: str = ""
+
+    @property
+    def kernel_url(self):
+        return self.tree_url + self.kernel_path
+
+    @property
+    def initrd_url(self):
+        return self.tree_url + self.initrd_path
+
+    @property
+    def cmdline(self):
+        """inst.stage2 first, then the distribution's arguments, then inst.ks when set."""
+        parts = [f"inst.stage2={self.tree_url}"]
+        if self.kernel_args.strip():
+            parts.append(self.kernel_args.strip())
+        if self.kickstart_url:
+            parts.append(f"inst.ks={self.kickstart_url}")
+        return " ".join(parts)
+
+
+def target_for(tree, tree_url, kernel_args="", kickstart_url=""):
+    paths = {item["role"]: item["path"] for item in tree.files}
+    if layout.KERNEL not in paths or layout.INITRD not in paths:
+        raise NotBootable(f"{tree.version}/{tree.arch} has no kernel or no initrd")
+    return BootTarget(
+        title=f"{tree.version} {tree.arch}",
+        tree_url=tree_url,
+        kernel_path=paths[layout.KERNEL],
+        initrd_path=paths[layout.INITRD],
+        kernel_args=kernel_args or "",
+        kickstart_url=kickstart_url or "",
+    )
+
+
+def ipxe(target):
+    initrd_name = target.initrd_path.rsplit("/", 1)[-1]
+    return (
+        "#!ipxe\n"
+        f"# Install {target.title}, served by Pulp\n"
+        f"kernel {target.kernel_url} initrd={initrd_name} {target.cmdline}\n"
+        f"initrd {target.initrd_url}\n"
+        "boot\n"
+    )
+
+
+def _grub_http(url):
+    """GRUB addresses HTTP files as (http,host:port)/path."""
+    parsed = urlparse(url)
+    return f"({parsed.scheme},{parsed.netloc}){parsed.path}"
+
+
+def grub(target):
+    return (
+        "set default=0\n"
+        "set timeout=5\n"
+        f"menuentry 'Install {target.title}' {{\n"
+        f"  linux {_grub_http(target.kernel_url)} {target.cmdline}\n"
+        f"  initrd {_grub_http(target.initrd_url)}\n"
+        "}\n"
+    )
+
+
+def pxelinux(target):
+    return (
+        "DEFAULT install\n"
+        "PROMPT 0\n"
+        "TIMEOUT 50\n"
+        "LABEL install\n"
+        f"  MENU LABEL Install {target.title}\n"
+        f"  KERNEL {target.kernel_url}\n"
+        f"  APPEND initrd={target.initrd_url} {target.cmdline}\n"
+    )
+
+
+def _label(target):
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", target.title)
+
+
+def ipxe_menu(targets, title="Pulp kickstart trees"):
+    """One menu entry per tree, each chaining to the tree's own boot.ipxe."""
+    lines = ["#!ipxe", f"menu {title}"]
+    for target in targets:
+        lines.append(f"item {_label(target)} Install {target.title}")
+    lines += ["item --gap", "item shell iPXE shell", "choose selected || goto shell"]
+    lines.append("goto ${selected}")
+    for target in targets:
+        lines += [f":{_label(target)}", f"chain {target.tree_url}boot.ipxe"]
+    lines += [":shell", "shell", ""]
+    return "\n".join(lines)

@@ -1,0 +1,53 @@
+""".treeinfo (productmd treeinfo 1.2) for a tree, the file Anaconda's dracut reads first."""
+
+import io
+
+import productmd.treeinfo
+
+from ..netboot import layout
+
+# Paths that go into [images-<arch>] under the key Anaconda and productmd use.
+_IMAGE_KEYS = {
+    "images/pxeboot/vmlinuz": "kernel",
+    "images/pxeboot/initrd.img": "initrd",
+    "images/boot.iso": "boot.iso",
+    "images/efiboot.img": "efiboot.img",
+}
+
+
+def release_name(tree):
+    """The release name: the index's ``os.version`` (``fedora-42``) tells it, Fedora otherwise."""
+    os_version = (tree.source or {}).get("index", {}).get("os_version", "")
+    family = os_version.rsplit("-", 1)[0] if "-" in os_version else ""
+    return family.capitalize() if family.isalpha() else "Fedora"
+
+
+def render(tree, build_timestamp):
+    """Return the .treeinfo text for ``tree`` (a KickstartTree)."""
+    info = productmd.treeinfo.TreeInfo()
+    name = release_name(tree)
+    info.release.name = name
+    info.release.short = name
+    info.release.version = tree.version
+    info.tree.arch = tree.arch
+    info.tree.build_timestamp = int(build_timestamp)
+    info.tree.platforms.add(tree.arch)
+    images = {}
+    for item in tree.files:
+        key = _IMAGE_KEYS.get(item["path"])
+        if key:
+            images[key] = item["path"]
+        if item["role"] == layout.STAGE2:
+            info.stage2.mainimage = item["path"]
+        if item["path"].startswith("images/"):
+            info.checksums.checksums[item["path"]] = ("sha256", item["sha256"])
+    if images:
+        info.images.images[tree.arch] = images
+    # productmd requires a variant; this tree has no package repository, so none is named.
+    variant = productmd.treeinfo.Variant(info)
+    variant.id = variant.uid = variant.name = "Everything"
+    variant.type = "variant"
+    info.variants.add(variant)
+    out = io.StringIO()
+    info.dump(out)
+    return out.getvalue()

@@ -1,0 +1,165 @@
+"""What a kickstart distribution serves beyond its files: generated, request-aware documents.
+
+At ``<base_path>/``: ``boot.ipxe`` (a menu of every tree) and ``trees.json``.
+At ``<base_path>/<version>/<arch>/``: ``.treeinfo``, ``boot.ipxe``, ``grub.cfg``
+and ``pxelinux.cfg/default``. URLs inside are absolute and use the scheme and
+host the client used, so a machine that reached Pulp as 10.0.2.2 is told to
+fetch its kernel from 10.0.2.2. The files themselves are ContentArtifacts at
+``<version>/<arch>/<path>`` and are served by pulpcore's content handler.
+"""
+
+import json
+from contextvars import ContextVar
+
+from aiohttp import web
+from django.conf import settings
+
+from .boot import configs, treeinfo
+from .models import KickstartTree
+
+_request = ContextVar("kickstart_request", default=None)
+
+ROOT_FILES = ("boot.ipxe", "trees.json")
+TREE_FILES = (".treeinfo", "boot.ipxe", "grub.cfg", "pxelinux.cfg/default")
+_CONTENT_TYPES = {
+    ".treeinfo": "text/plain; charset=utf-8",
+    "boot.ipxe": "text/plain; charset=utf-8",
+    "grub.cfg": "text/plain; charset=utf-8",
+    "pxelinux.cfg/default": "text/plain; charset=utf-8",
+    "trees.json": "application/json",
+}
+
+
+@web.middleware
+async def remember_request(request, handler):
+    """Let Distribution.content_handler, which gets only a path, see the request."""
+    token = _request.set(request)
+    try:
+        return await handler(request)
+    finally:
+        _request.reset(token)
+
+
+def _distribution_url(distribution, path):
+    """Absolute URL of the distribution root as the client addressed it."""
+    request = _request.get()
+    if request is not None and request.path.endswith(path):
+        scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+        host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+        root = request.path[: len(request.path) - len(path)]
+        return f"{scheme}://{host}{root}"
+    return f"{settings.CONTENT_ORIGIN}{settings.CONTENT_PATH_PREFIX}{distribution.base_path}/"
+
+
+def _respond(body, name):
+    """A response that honours HEAD (aiohttp drops the body) and single byte ranges."""
+    data = body.encode() if isinstance(body, str) else body
+    headers = {"Content-Type": _CONTENT_TYPES[name], "Accept-Ranges": "bytes"}
+    request = _request.get()
+    wanted = request.headers.get("Range", "") if request is not None else ""
+    if wanted.startswith("bytes=") and "," not in wanted:
+        start_text, _, end_text = wanted[len("bytes=") :].partition("-")
+        size = len(data)
+        try:
+            if start_text == "":
+                start, end = max(size - int(end_text), 0), size - 1
+            else:
+                start = int(start_text)
+                end = min(int(end_text), size - 1) if end_text else size - 1
+        except ValueError:
+            start, end = 0, size - 1
+        if start >= size or start > end:
+            raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        return web.Response(status=206, body=data[start : end + 1], headers=headers)
+    return web.Response(body=data, headers=headers)
+
+
+class TreeServer:
+    """Generated documents of one distribution, for the repository version it serves now."""
+
+    def __init__(self, distribution):
+        self.distribution = distribution
+
+    def _trees(self):
+        _, version, _ = self.distribution.get_repository_publication_and_version()
+        if version is None:
+            return KickstartTree.objects.none(), None
+        trees = KickstartTree.objects.filter(pk__in=version.content).order_by("version", "arch")
+        return trees, version
+
+    def _target(self, tree, root_url):
+        return configs.target_for(
+            tree,
+            f"{root_url}{tree.version}/{tree.arch}/",
+            self.distribution.kernel_args,
+            self.distribution.kickstart_url,
+        )
+
+    def handle(self, path):
+        """A response for a generated path, or None to let pulpcore serve files and listings."""
+        if path in ROOT_FILES:
+            trees, _ = self._trees()
+            root_url = _distribution_url(self.distribution, path)
+            if path == "trees.json":
+                return _respond(json.dumps(self.index(trees, root_url), indent=2) + "\n", path)
+            targets = []
+            for tree in trees:
+                try:
+                    targets.append(self._target(tree, root_url))
+                except configs.NotBootable:
+                    continue
+            return _respond(configs.ipxe_menu(targets), path)
+        parts = path.split("/", 2)
+        if len(parts) != 3 or parts[2] not in TREE_FILES:
+            return None
+        release, arch, name = parts
+        trees, version = self._trees()
+        tree = trees.filter(version=release, arch=arch).first()
+        if tree is None:
+            return None
+        if name == ".treeinfo":
+            return _respond(treeinfo.render(tree, version.pulp_created.timestamp()), name)
+        root_url = _distribution_url(self.distribution, path)
+        try:
+            target = self._target(tree, root_url)
+        except configs.NotBootable:
+            return None
+        render = {"boot.ipxe": configs.ipxe, "grub.cfg": configs.grub}.get(name, configs.pxelinux)
+        return _respond(render(target), name)
+
+    def listing(self, rel_path):
+        """Generated entries to add to a directory listing."""
+        if rel_path == "":
+            return set(ROOT_FILES)
+        parts = rel_path.rstrip("/").split("/")
+        if len(parts) == 2 and self._trees()[0].filter(version=parts[0], arch=parts[1]).exists():
+            return {".treeinfo", "boot.ipxe", "grub.cfg", "pxelinux.cfg/"}
+        if len(parts) == 3 and parts[2] == "pxelinux.cfg":
+            if self._trees()[0].filter(version=parts[0], arch=parts[1]).exists():
+                return {"default"}
+        return set()
+
+    def index(self, trees, root_url):
+        """trees.json: every tree with its files, sizes, checksums and URLs."""
+        entries = []
+        for tree in trees:
+            tree_url = f"{root_url}{tree.version}/{tree.arch}/"
+            entries.append(
+                {
+                    "version": tree.version,
+                    "arch": tree.arch,
+                    "oci_arch": tree.oci_arch,
+                    "digest": tree.digest,
+                    "url": tree_url,
+                    "treeinfo": f"{tree_url}.treeinfo",
+                    "boot": {
+                        "ipxe": f"{tree_url}boot.ipxe",
+                        "grub": f"{tree_url}grub.cfg",
+                        "pxelinux": f"{tree_url}pxelinux.cfg/default",
+                    },
+                    "files": [{**item, "url": tree_url + item["path"]} for item in tree.files],
+                    "warnings": tree.warnings,
+                }
+            )
+        return {"base_url": root_url, "trees": entries}
