@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STACK := dev/stack
 PYTEST := $(VENV)/bin/pytest -p no:pulpcore -p no:pulp_file -p no:pulp_certguard -p no:cacheprovider
 
-.PHONY: run stack stop status test unit functional lint migrations-check makemigrations clean
+.PHONY: run stack stop status test test-packages unit functional lint migrations-check makemigrations clean
 
 ## run: set everything up, start Pulp and sync the bundled offline sample
 run: stack
@@ -15,6 +15,9 @@ run: stack
 stack:
 	@$(STACK) start
 
+test-packages:
+	@$(STACK) test-packages
+
 stop:
 	@$(STACK) stop
 	@$(PY) dev/sample.py --stop-registry 2>/dev/null || true
@@ -23,7 +26,7 @@ status:
 	@$(STACK) status
 
 ## test: unit tests, migration check, then functional tests against the live stack
-test: stack lint unit migrations-check functional
+test: stack test-packages lint unit migrations-check functional
 
 lint:
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check --quiet .
