@@ -96,12 +96,32 @@ class KickstartOciRemote(Remote, AutoAddObjPermsMixin):
         ]
 
 
+class KickstartDnfRemote(Remote, AutoAddObjPermsMixin):
+    """A dnf install tree (``.../releases/42/Everything/x86_64/os/``) to assemble a tree from.
+
+    Images come from the tree's ``.treeinfo``; shim, GRUB and PXELINUX come out
+    of the newest matching RPMs in its repodata.
+    """
+
+    TYPE = "dnf"
+
+    skip_files = ArrayField(models.TextField(), null=True)
+    gpg_keys = models.TextField(null=True)
+    bootloader_packages = models.JSONField(null=True)
+
+    class Meta:
+        default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            ("manage_roles_kickstartdnfremote", "Can manage roles on kickstart dnf remotes"),
+        ]
+
+
 class KickstartRepository(Repository, AutoAddObjPermsMixin):
     """Versioned netboot trees; a version holds at most one tree per release and arch."""
 
     TYPE = "kickstart"
     CONTENT_TYPES = [KickstartTree]
-    REMOTE_TYPES = [KickstartOciRemote]
+    REMOTE_TYPES = [KickstartOciRemote, KickstartDnfRemote]
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"

@@ -13,7 +13,14 @@ from pulpcore.plugin.serializers import (
     RepositorySyncURLSerializer,
 )
 
-from .models import KickstartDistribution, KickstartOciRemote, KickstartRepository, KickstartTree
+from .dnf.rpm import split_keys
+from .models import (
+    KickstartDistribution,
+    KickstartDnfRemote,
+    KickstartOciRemote,
+    KickstartRepository,
+    KickstartTree,
+)
 from .netboot import arch as archs
 from .netboot import layout
 
@@ -27,6 +34,15 @@ class TreeFileSerializer(serializers.Serializer):
     size = serializers.IntegerField(help_text=_("Size in bytes."))
     sha256 = serializers.CharField(help_text=_("SHA-256 of the file, hex."))
     media_type = serializers.CharField(help_text=_("The upstream layer media type."))
+    package = serializers.CharField(
+        required=False, help_text=_("dnf trees: NEVRA of the RPM the file was taken from.")
+    )
+    rpm_sha256 = serializers.CharField(
+        required=False, help_text=_("dnf trees: SHA-256 of that RPM.")
+    )
+    source_path = serializers.CharField(
+        required=False, help_text=_("dnf trees: the file's path in the tree or in the RPM.")
+    )
 
 
 class KickstartTreeSerializer(NoArtifactContentSerializer):
@@ -150,6 +166,85 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
         model = KickstartOciRemote
 
 
+class KickstartDnfRemoteSerializer(RemoteSerializer):
+    """A dnf install tree to assemble a netboot tree from."""
+
+    url = serializers.CharField(
+        help_text=_(
+            "URL of the tree root, the directory holding .treeinfo, e.g. "
+            "'https://dl.fedoraproject.org/pub/fedora/linux/releases/42/Everything/x86_64/os/'."
+        )
+    )
+    skip_files = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "Files not to sync, by name or tree path (e.g. 'boot.iso'), or package names "
+            "whose boot files are not wanted."
+        ),
+    )
+    gpg_keys = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "ASCII-armoured OpenPGP public keys. When set, every RPM used must carry a "
+            "valid signature by one of them, or the sync fails."
+        ),
+    )
+    bootloader_packages = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "Packages to take bootloaders from, per Fedora arch, overriding the defaults "
+            "(x86_64: shim-x64, grub2-efi-x64, syslinux-nonlinux; aarch64: shim-aa64, "
+            "grub2-efi-aa64)."
+        ),
+    )
+    policy = serializers.ChoiceField(
+        help_text=_(
+            "'immediate' (default) downloads the images during sync; 'on_demand' and "
+            "'streamed' fetch them on first request. Bootloaders are always unpacked at sync."
+        ),
+        choices=core_models.Remote.POLICY_CHOICES,
+        default=core_models.Remote.IMMEDIATE,
+    )
+
+    def validate_url(self, value):
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise serializers.ValidationError(_("Give the tree's http(s) URL."))
+        if parsed.username or parsed.password:
+            raise serializers.ValidationError(
+                _("Put credentials in 'username' and 'password', not in the URL.")
+            )
+        return value if value.endswith("/") else value + "/"
+
+    def validate_gpg_keys(self, value):
+        if value is not None and not split_keys(value):
+            raise serializers.ValidationError(
+                _("Give one or more ASCII-armoured OpenPGP public key blocks.")
+            )
+        return value
+
+    def validate_bootloader_packages(self, value):
+        if value is None:
+            return value
+        unknown = [name for name in value if name not in archs.FEDORA_TO_OCI]
+        if unknown:
+            raise serializers.ValidationError(
+                _("Use Fedora architecture names as keys; unknown: {unknown}.").format(
+                    unknown=unknown
+                )
+            )
+        return value
+
+    class Meta:
+        fields = RemoteSerializer.Meta.fields + ("skip_files", "gpg_keys", "bootloader_packages")
+        model = KickstartDnfRemote
+
+
 class KickstartRepositorySerializer(RepositorySerializer):
     """A versioned set of netboot trees."""
 
@@ -162,7 +257,8 @@ class KickstartRepositorySyncSerializer(RepositorySyncURLSerializer):
     """Sync options: additive by default, ``mirror`` drops trees gone upstream."""
 
 
-_UNSAFE_ARG = re.compile(r"[\x00-\x1f\x7f;{}\\\"'`$]")
+# Characters GRUB, iPXE or PXELINUX would read as syntax (comments, separators, quoting).
+_UNSAFE_ARG = re.compile(r"[\x00-\x1f\x7f;{}\\\"'`$|&<>#]")
 
 
 class KickstartDistributionSerializer(DistributionSerializer):
@@ -187,16 +283,22 @@ class KickstartDistributionSerializer(DistributionSerializer):
     def validate_kernel_args(self, value):
         if _UNSAFE_ARG.search(value):
             raise serializers.ValidationError(
-                _("Kernel arguments may not contain control characters, quotes, ;, {, }, $ or \\.")
+                _(
+                    "Kernel arguments may not contain control characters, quotes "
+                    "or ; { } $ | & < > # \\"
+                )
             )
         return value.strip()
 
     def validate_kickstart_url(self, value):
         if value is None:
             return value
-        if not re.match(r"^(https?|ftp|nfs)://\S+$", value) or _UNSAFE_ARG.search(value):
+        if not re.match(r"^((https?|ftp)://|nfs:)\S+$", value) or _UNSAFE_ARG.search(value):
             raise serializers.ValidationError(
-                _("Give an http(s), ftp or nfs URL without spaces or quotes.")
+                _(
+                    "Give an http(s)://, ftp:// or nfs:[options:]server:/path location without "
+                    "spaces, quotes or ; { } $ | & < > #."
+                )
             )
         return value
 

@@ -9,6 +9,7 @@ fetch its kernel from 10.0.2.2. The files themselves are ContentArtifacts at
 """
 
 import json
+import re
 from contextvars import ContextVar
 
 from aiohttp import web
@@ -20,14 +21,20 @@ from .models import KickstartTree
 _request = ContextVar("kickstart_request", default=None)
 
 ROOT_FILES = ("boot.ipxe", "trees.json")
-TREE_FILES = (".treeinfo", "boot.ipxe", "grub.cfg", "pxelinux.cfg/default")
-_CONTENT_TYPES = {
-    ".treeinfo": "text/plain; charset=utf-8",
-    "boot.ipxe": "text/plain; charset=utf-8",
-    "grub.cfg": "text/plain; charset=utf-8",
-    "pxelinux.cfg/default": "text/plain; charset=utf-8",
-    "trees.json": "application/json",
-}
+# EFI/BOOT/grub.cfg: GRUB loaded over UEFI HTTP boot from EFI/BOOT/ looks beside itself.
+BOOT_CONFIGS = ("boot.ipxe", "grub.cfg", "pxelinux.cfg/default", "EFI/BOOT/grub.cfg")
+TREE_FILES = (".treeinfo",) + BOOT_CONFIGS
+_TEXT = "text/plain; charset=utf-8"
+# The documents name the host the client used: caches must key on it.
+_VARY = "Host, X-Forwarded-Host, X-Forwarded-Proto"
+
+
+def _version_order(tree):
+    """42 before 100, 9.4 before 10: numeric parts compare as numbers."""
+    return (
+        tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in tree.version.split(".")),
+        tree.arch,
+    )
 
 
 @web.middleware
@@ -54,20 +61,19 @@ def _distribution_url(distribution, path):
 def _respond(body, name):
     """A response that honours HEAD (aiohttp drops the body) and single byte ranges."""
     data = body.encode() if isinstance(body, str) else body
-    headers = {"Content-Type": _CONTENT_TYPES[name], "Accept-Ranges": "bytes"}
+    content_type = "application/json" if name.endswith(".json") else _TEXT
+    headers = {"Content-Type": content_type, "Accept-Ranges": "bytes", "Vary": _VARY}
     request = _request.get()
     wanted = request.headers.get("Range", "") if request is not None else ""
-    if wanted.startswith("bytes=") and "," not in wanted:
-        start_text, _, end_text = wanted[len("bytes=") :].partition("-")
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", wanted.strip())
+    if match and match.group(1) + match.group(2):
+        start_text, end_text = match.groups()
         size = len(data)
-        try:
-            if start_text == "":
-                start, end = max(size - int(end_text), 0), size - 1
-            else:
-                start = int(start_text)
-                end = min(int(end_text), size - 1) if end_text else size - 1
-        except ValueError:
-            start, end = 0, size - 1
+        if start_text == "":
+            start, end = max(size - int(end_text), 0), size - 1
+        else:
+            start = int(start_text)
+            end = min(int(end_text), size - 1) if end_text else size - 1
         if start >= size or start > end:
             raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
@@ -85,8 +91,11 @@ class TreeServer:
         _, version, _ = self.distribution.get_repository_publication_and_version()
         if version is None:
             return KickstartTree.objects.none(), None
-        trees = KickstartTree.objects.filter(pk__in=version.content).order_by("version", "arch")
+        trees = KickstartTree.objects.filter(pk__in=version.content)
         return trees, version
+
+    def _ordered(self, trees):
+        return sorted(trees, key=_version_order)
 
     def _target(self, tree, root_url):
         return configs.target_for(
@@ -99,7 +108,7 @@ class TreeServer:
     def handle(self, path):
         """A response for a generated path, or None to let pulpcore serve files and listings."""
         if path in ROOT_FILES:
-            trees, _ = self._trees()
+            trees = self._ordered(self._trees()[0])
             root_url = _distribution_url(self.distribution, path)
             if path == "trees.json":
                 return _respond(json.dumps(self.index(trees, root_url), indent=2) + "\n", path)
@@ -125,19 +134,32 @@ class TreeServer:
             target = self._target(tree, root_url)
         except configs.NotBootable:
             return None
-        render = {"boot.ipxe": configs.ipxe, "grub.cfg": configs.grub}.get(name, configs.pxelinux)
-        return _respond(render(target), name)
+        if name == "EFI/BOOT/grub.cfg" and not any(f["role"] == "grub" for f in tree.files):
+            return None
+        render = {"boot.ipxe": configs.ipxe, "pxelinux.cfg/default": configs.pxelinux}
+        return _respond(render.get(name, configs.grub)(target), name)
 
     def listing(self, rel_path):
-        """Generated entries to add to a directory listing."""
+        """Generated entries to add to a directory listing (boot configs only if bootable)."""
         if rel_path == "":
             return set(ROOT_FILES)
         parts = rel_path.rstrip("/").split("/")
-        if len(parts) == 2 and self._trees()[0].filter(version=parts[0], arch=parts[1]).exists():
-            return {".treeinfo", "boot.ipxe", "grub.cfg", "pxelinux.cfg/"}
-        if len(parts) == 3 and parts[2] == "pxelinux.cfg":
-            if self._trees()[0].filter(version=parts[0], arch=parts[1]).exists():
-                return {"default"}
+        if len(parts) < 2:
+            return set()
+        tree = self._trees()[0].filter(version=parts[0], arch=parts[1]).first()
+        if tree is None:
+            return set()
+        roles = {item["role"] for item in tree.files}
+        bootable = {"kernel", "initrd"} <= roles
+        below = "/".join(parts[2:])
+        if below == "":
+            return {".treeinfo"} | (
+                {"boot.ipxe", "grub.cfg", "pxelinux.cfg/"} if bootable else set()
+            )
+        if below == "pxelinux.cfg" and bootable:
+            return {"default"}
+        if below == "EFI/BOOT" and bootable and "grub" in roles:
+            return {"grub.cfg"}
         return set()
 
     def index(self, trees, root_url):
@@ -145,6 +167,7 @@ class TreeServer:
         entries = []
         for tree in trees:
             tree_url = f"{root_url}{tree.version}/{tree.arch}/"
+            bootable = {"kernel", "initrd"} <= {item["role"] for item in tree.files}
             entries.append(
                 {
                     "version": tree.version,
@@ -157,7 +180,9 @@ class TreeServer:
                         "ipxe": f"{tree_url}boot.ipxe",
                         "grub": f"{tree_url}grub.cfg",
                         "pxelinux": f"{tree_url}pxelinux.cfg/default",
-                    },
+                    }
+                    if bootable
+                    else {},
                     "files": [{**item, "url": tree_url + item["path"]} for item in tree.files],
                     "warnings": tree.warnings,
                 }

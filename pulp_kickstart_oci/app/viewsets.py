@@ -18,10 +18,17 @@ from pulpcore.plugin.viewsets import (
 )
 
 from . import tasks
-from .models import KickstartDistribution, KickstartOciRemote, KickstartRepository, KickstartTree
+from .models import (
+    KickstartDistribution,
+    KickstartDnfRemote,
+    KickstartOciRemote,
+    KickstartRepository,
+    KickstartTree,
+)
 from .netboot import arch as archs
 from .serializers import (
     KickstartDistributionSerializer,
+    KickstartDnfRemoteSerializer,
     KickstartOciRemoteSerializer,
     KickstartRepositorySerializer,
     KickstartRepositorySyncSerializer,
@@ -162,6 +169,22 @@ class KickstartOciRemoteViewSet(RemoteViewSet, RolesMixin):
     LOCKED_ROLES = _locked_roles("kickstartociremote")
 
 
+class KickstartDnfRemoteViewSet(RemoteViewSet, RolesMixin):
+    """
+    <!-- User-facing documentation, rendered as html-->
+    A kickstart dnf remote names a dnf install tree (the directory holding
+    `.treeinfo`). A sync takes its images and unpacks shim, GRUB and PXELINUX
+    from the newest matching RPMs, checking signatures when `gpg_keys` is set.
+    """
+
+    endpoint_name = "dnf"
+    queryset = KickstartDnfRemote.objects.all()
+    serializer_class = KickstartDnfRemoteSerializer
+    queryset_filtering_required_permission = "kickstart.view_kickstartdnfremote"
+    DEFAULT_ACCESS_POLICY = _object_policy("kickstartdnfremote")
+    LOCKED_ROLES = _locked_roles("kickstartdnfremote")
+
+
 class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin, RolesMixin):
     """
     <!-- User-facing documentation, rendered as html-->
@@ -174,7 +197,10 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
     serializer_class = KickstartRepositorySerializer
     queryset_filtering_required_permission = "kickstart.view_kickstartrepository"
 
-    _remote_view = "has_remote_param_model_or_domain_or_obj_perms:kickstart.view_kickstartociremote"
+    _remote_view = (
+        "has_remote_param_model_or_domain_or_obj_perms:"
+        "kickstart.view_kickstartociremote,kickstart.view_kickstartdnfremote"
+    )
     _repo_view = "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository"
     DEFAULT_ACCESS_POLICY = _object_policy(
         "kickstartrepository",
@@ -218,8 +244,8 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
         serializer.is_valid(raise_exception=True)
         remote = serializer.validated_data.get("remote", repository.remote)
         remote = remote.cast() if remote else None
-        if not isinstance(remote, KickstartOciRemote):
-            raise ValidationError({"remote": "A kickstart OCI remote is required."})
+        if not isinstance(remote, (KickstartOciRemote, KickstartDnfRemote)):
+            raise ValidationError({"remote": "A kickstart OCI or dnf remote is required."})
         result = dispatch(
             tasks.synchronize,
             shared_resources=[remote],

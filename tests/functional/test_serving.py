@@ -110,6 +110,9 @@ def test_boot_configs_use_the_clients_host_and_the_distribution_args(served, hos
     assert f"  linux {grub_root}images/pxeboot/vmlinuz {args}\n" in grub
     assert f"  initrd {grub_root}images/pxeboot/initrd.img\n" in grub
 
+    # UEFI HTTP boot loads GRUB from EFI/BOOT/, which reads grub.cfg beside itself.
+    assert _get(url + "EFI/BOOT/grub.cfg", Host=host).text == grub
+
     pxelinux = _get(url + "pxelinux.cfg/default", Host=host).text
     assert f"  KERNEL {tree}images/pxeboot/vmlinuz\n" in pxelinux
     assert f"  APPEND initrd={tree}images/pxeboot/initrd.img {args}\n" in pxelinux
@@ -146,6 +149,7 @@ def test_listings_show_generated_files(served):
     tree = _get(f"{served['base']}/42/x86_64/").text
     for name in (".treeinfo", "boot.ipxe", "grub.cfg", "pxelinux.cfg/", "images/", "EFI/"):
         assert f'href="./{name}"' in tree, name
+    assert 'href="./grub.cfg"' in _get(f"{served['base']}/42/x86_64/EFI/BOOT/").text
     assert 'href="./default"' in _get(f"{served['base']}/42/x86_64/pxelinux.cfg/").text
 
 
@@ -171,6 +175,12 @@ def test_head_and_range_work_on_files_and_generated_documents(served, path):
 
     beyond = requests.get(url, headers={"Range": f"bytes={len(whole) + 5}-"}, timeout=60)
     assert beyond.status_code == 416
+
+    if not path.startswith("images/"):
+        # Generated documents depend on the client's host; a malformed Range is ignored.
+        assert "Host" in head.headers["Vary"]
+        junk = requests.get(url, headers={"Range": "bytes=abc-def"}, timeout=60)
+        assert junk.status_code == 200 and junk.content == whole
 
 
 def test_foreman_medium_path_resolves(served):
@@ -239,6 +249,8 @@ def test_a_guarded_distribution_refuses_anonymous_clients(api, served, cleanup):
     [
         {"kernel_args": "quiet\ninitrd http://evil/x"},
         {"kernel_args": "a; reboot"},
+        {"kernel_args": "quiet # inst.ks dropped"},
+        {"kickstart_url": "http://ks.example/a.cfg?x=1&&reboot"},
         {"kickstart_url": "not a url"},
         {"kickstart_url": "http://ks.example/a b.cfg"},
     ],

@@ -227,7 +227,10 @@ def test_older_pushes_without_artifact_type_are_accepted_with_warnings(
     api, upstream, make_remote, repository
 ):
     upstream.netboot(
-        "40-amd64", fedora.tree_files("40", "amd64"), annotations={}, artifact_type=None
+        "40-amd64",
+        fedora.tree_files("40", "amd64", salt=upstream.name),
+        annotations={},
+        artifact_type=None,
     )
     task = api.sync(repository, make_remote(upstream))
     (tree,) = api.trees(latest(api, repository))

@@ -16,8 +16,11 @@ _IMAGE_KEYS = {
 
 
 def release_name(tree):
-    """The release name: the index's ``os.version`` (``fedora-42``) tells it, Fedora otherwise."""
-    os_version = (tree.source or {}).get("index", {}).get("os_version", "")
+    """The release name: a dnf tree's family, an index's os.version (fedora-42), or Fedora."""
+    source = tree.source or {}
+    if source.get("family"):
+        return source["family"]
+    os_version = source.get("index", {}).get("os_version", "")
     family = os_version.rsplit("-", 1)[0] if "-" in os_version else ""
     return family.capitalize() if family.isalpha() else "Fedora"
 

@@ -1,4 +1,4 @@
-"""Sync netboot trees from a registry into a new repository version."""
+"""Sync netboot trees from a registry or a dnf tree into a new repository version."""
 
 import asyncio
 import logging
@@ -22,65 +22,75 @@ from pulpcore.plugin.stages import (
     Stage,
 )
 
-from ..models import KickstartOciRemote, KickstartRepository, KickstartTree
+from ..dnf.errors import DnfError
+from ..models import KickstartDnfRemote, KickstartOciRemote, KickstartRepository, KickstartTree
 from ..netboot import inspect
 from ..registry.auth import RegistryAuthError
 from ..registry.client import RegistryClient, RegistryError
-from .resolving import TreeResolver
+from .dnf import DnfTreeResolver
+from .oci import OciTreeResolver
 
 log = logging.getLogger(__name__)
 
 
 def synchronize(remote_pk, repository_pk, mirror=False):
     """
-    Create a repository version with the trees the remote's registry publishes.
+    Create a repository version with the trees the remote's source publishes.
 
     Additive by default: upstream keeps only the newest releases, a mirror must
-    keep what it already has. ``mirror=True`` drops trees whose tags are gone.
+    keep what it already has. ``mirror=True`` drops trees no longer upstream.
     """
-    remote = KickstartOciRemote.objects.get(pk=remote_pk)
+    remote = Remote.objects.get(pk=remote_pk).cast()
     repository = KickstartRepository.objects.get(pk=repository_pk)
-    client = RegistryClient(remote)
+    source = _source_for(remote, repository)
     loop = asyncio.get_event_loop()
     try:
-        trees = loop.run_until_complete(TreeResolver(remote, client).resolve())
-    except RegistryError as exc:
+        plans = loop.run_until_complete(source.resolve())
+    except (RegistryError, DnfError) as exc:
         raise SyncError(str(exc)) from None
 
-    if _nothing_new(repository, trees, mirror, remote.policy):
+    if _nothing_new(repository, plans, mirror, remote.policy):
         with ProgressReport(
-            message="Skipping sync: no new upstream manifests", code="sync.was_skipped"
+            message="Skipping sync: nothing new upstream", code="sync.was_skipped"
         ) as report:
-            report.total = report.done = len(trees)
+            report.total = report.done = len(plans)
         return None
 
-    first_stage = TreeFirstStage(remote, client, trees)
+    first_stage = TreeFirstStage(remote, plans)
     try:
         version = TreeDeclarativeVersion(first_stage, repository, mirror=mirror).create()
     except (DigestValidationError, SizeValidationError) as exc:
-        raise SyncError(_blob_failure(client, trees, exc.url, str(exc))) from None
+        raise SyncError(_download_failure(source, plans, exc.url, str(exc))) from None
     except aiohttp.ClientResponseError as exc:
-        detail = f"the registry answered HTTP {exc.status}"
+        detail = f"the server answered HTTP {exc.status}"
         raise SyncError(
-            _blob_failure(client, trees, str(exc.request_info.real_url), detail)
+            _download_failure(source, plans, str(exc.request_info.real_url), detail)
         ) from None
     except (RegistryAuthError, aiohttp.ClientError, TimeoutException, TimeoutError) as exc:
         raise SyncError(
-            f"{client.where}: downloading files failed ({type(exc).__name__}: {exc}). "
+            f"{source.where}: downloading files failed ({type(exc).__name__}: {exc}). "
             "No repository version was created."
         ) from None
     if version is not None:
-        log.info("%s: created version %s of %s", client.where, version.number, repository.name)
+        log.info("%s: created version %s of %s", source.where, version.number, repository.name)
     return None
 
 
-def _nothing_new(repository, trees, mirror, policy):
+def _source_for(remote, repository):
+    if isinstance(remote, KickstartOciRemote):
+        return OciTreeResolver(remote, RegistryClient(remote))
+    if isinstance(remote, KickstartDnfRemote):
+        return DnfTreeResolver(remote)
+    raise SyncError(f"{remote.name} is not a kickstart remote")
+
+
+def _nothing_new(repository, plans, mirror, policy):
     """True when the latest version already holds exactly what this sync would add."""
     latest = repository.latest_version()
     present = set(
         KickstartTree.objects.filter(pk__in=latest.content).values_list("digest", flat=True)
     )
-    wanted = {tree.digest for tree in trees}
+    wanted = {plan.digest for plan in plans}
     if not wanted <= present or (mirror and wanted != present):
         return False
     if policy == Remote.IMMEDIATE:
@@ -90,66 +100,54 @@ def _nothing_new(repository, trees, mirror, policy):
     return True
 
 
-def _blob_failure(client, trees, url, detail):
-    """Name the files, trees and manifests behind a failed blob URL."""
-    blob = urlparse(url or "").path.rsplit("/", 1)[-1]
-    owners = [
-        f"{item.name} of {tree.version}/{tree.arch} (manifest {tree.digest})"
-        for tree in trees
-        for item in tree.manifest.files
-        if item.digest == blob
-    ]
+def _download_failure(source, plans, url, detail):
+    """Name the files, trees and digests behind a failed download."""
+    owners = [owner for plan in plans for owner in plan.owners_of(url)]
+    target = urlparse(url or "").path.rsplit("/", 1)[-1] or url
     named = ", ".join(owners) or "a file"
-    return f"{client.where}: blob {blob} ({named}): {detail}. No repository version was created."
+    return f"{source.where}: {target} ({named}): {detail}. No repository version was created."
 
 
 class TreeFirstStage(Stage):
-    """Emits one KickstartTree per resolved tree, with one artifact per file path."""
+    """Emits one KickstartTree per plan, with one artifact per file path."""
 
-    def __init__(self, remote, client, trees):
+    def __init__(self, remote, plans):
         super().__init__()
         self.remote = remote
-        self.client = client
-        self.trees = trees
+        self.plans = plans
 
-    def _content(self, tree):
-        return KickstartTree(
-            version=tree.version,
-            arch=tree.arch,
-            oci_arch=tree.oci_arch,
-            digest=tree.digest,
-            source={
-                "type": "oci",
-                "registry": self.remote.url,
-                "repository": self.client.name,
-                "tags": sorted(tree.tags),
-                "media_type": tree.manifest.media_type,
-                "artifact_type": tree.manifest.artifact_type,
-                **({"index": tree.index} if tree.index else {}),
-            },
-            annotations=tree.manifest.annotations,
-            files=[item.as_dict() for item in tree.manifest.files],
-            warnings=list(tree.manifest.warnings),
+    def _declare(self, item, relative_path, deferred):
+        if item.artifact is not None:
+            # Pulp stores it already: nothing to fetch.
+            return DeclarativeArtifact(
+                artifact=item.artifact, url=item.url or "file:///", relative_path=relative_path
+            )
+        if item.local_path is not None:
+            artifact = Artifact.init_and_validate(
+                item.local_path, expected_digests={"sha256": item.sha256}, expected_size=item.size
+            )
+            # No remote: the bytes came out of a package, no URL serves them alone.
+            return DeclarativeArtifact(artifact=artifact, url=item.url, relative_path=relative_path)
+        return DeclarativeArtifact(
+            artifact=Artifact(sha256=item.sha256, size=item.size),
+            url=item.url,
+            relative_path=relative_path,
+            remote=self.remote,
+            deferred_download=deferred,
         )
 
     async def run(self):
         deferred = self.remote.policy != Remote.IMMEDIATE
-        for tree in self.trees:
-            content = self._content(tree)
+        for plan in self.plans:
+            content = plan.content()
             d_artifacts = []
             downloading = set()
-            for item in tree.manifest.files:
-                # Two titles on one blob: download once, link both paths (CheckTreeFiles).
-                d_artifacts.append(
-                    DeclarativeArtifact(
-                        artifact=Artifact(sha256=item.sha256, size=item.size),
-                        url=self.client.blob_url(item.digest),
-                        relative_path=f"{content.tree_root}/{item.path}",
-                        remote=self.remote,
-                        deferred_download=deferred or item.digest in downloading,
-                    )
-                )
-                downloading.add(item.digest)
+            for item in plan.files:
+                # Two names on one blob: download once, link both paths (CheckTreeFiles).
+                again = item.sha256 in downloading
+                relative_path = f"{content.tree_root}/{item.path}"
+                d_artifacts.append(self._declare(item, relative_path, deferred or again))
+                downloading.add(item.sha256)
             await self.put(DeclarativeContent(content=content, d_artifacts=d_artifacts))
 
 
@@ -166,6 +164,10 @@ class CheckTreeFiles(Stage):
             tree = d_content.content
             if tree._state.adding:
                 for d_artifact, item in zip(d_content.d_artifacts, tree.files, strict=True):
+                    if item["size"] is None and not d_artifact.artifact._state.adding:
+                        item["size"] = d_artifact.artifact.size  # learnt by downloading
+                    if item["size"] is None:
+                        continue
                     head = await sync_to_async(_head)(d_artifact.artifact)
                     warning = inspect.check(item["name"], item["role"], item["size"], head)
                     if warning:

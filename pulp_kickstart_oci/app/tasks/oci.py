@@ -1,4 +1,4 @@
-"""Walk an upstream registry repository and decide which trees a sync brings in.
+"""Resolve a registry repository into tree plans: which trees a sync brings in.
 
 Everything is read and checked here, before any file is downloaded: a bad
 title, a container image under a release tag or a manifest whose bytes do not
@@ -14,6 +14,7 @@ from pulpcore.plugin.models import ProgressReport
 from ..netboot import arch as archs
 from ..netboot import artifact, tags
 from ..registry.client import RegistryError
+from .plan import PlannedFile, TreePlan
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +50,13 @@ class ResolvedTree:
         return (self.version, self.arch)
 
 
-class TreeResolver:
-    """Resolves selected tags to trees through a RegistryClient; one use per sync."""
+class OciTreeResolver:
+    """Resolves selected tags to tree plans through a RegistryClient; one use per sync."""
 
     def __init__(self, remote, client):
         self.remote = remote
         self.client = client
+        self.where = client.where
         self.wanted_archs = {archs.to_oci(name) for name in remote.architectures or []}
         self._manifests = {}
         self._by_digest = {}
@@ -75,7 +77,40 @@ class TreeResolver:
                     await self._resolve_tag(tag, report)
                 except artifact.InvalidArtifact as exc:
                     raise RegistryError(f"{self.client.where}: tag {tag}: {exc}") from None
-        return sorted(self._by_digest.values(), key=lambda tree: tree.key)
+        trees = sorted(self._by_digest.values(), key=lambda tree: tree.key)
+        return [self._plan(tree) for tree in trees]
+
+    def _plan(self, tree):
+        manifest = tree.manifest
+        return TreePlan(
+            version=tree.version,
+            arch=tree.arch,
+            oci_arch=tree.oci_arch,
+            digest=tree.digest,
+            source={
+                "type": "oci",
+                "registry": self.remote.url,
+                "repository": self.client.name,
+                "tags": sorted(tree.tags),
+                "media_type": manifest.media_type,
+                "artifact_type": manifest.artifact_type,
+                **({"index": tree.index} if tree.index else {}),
+            },
+            annotations=manifest.annotations,
+            files=[
+                PlannedFile(
+                    name=item.name,
+                    path=item.path,
+                    role=item.role,
+                    sha256=item.sha256,
+                    size=item.size,
+                    media_type=item.media_type,
+                    url=self.client.blob_url(item.digest),
+                )
+                for item in manifest.files
+            ],
+            warnings=list(manifest.warnings),
+        )
 
     async def _manifest(self, digest, what, report, raw=None):
         """Parse each manifest once, however many tags reach it."""

@@ -1,0 +1,1 @@
+"""dnf install trees: .treeinfo, repodata, and boot files inside RPMs."""

@@ -1,0 +1,2 @@
+class DnfError(Exception):
+    """A dnf tree, its metadata or one of its packages is unusable; the message says which."""

@@ -1,0 +1,278 @@
+"""Resolve a dnf install tree into one tree plan.
+
+Images come from ``.treeinfo`` (checked against its ``[checksums]`` when
+downloaded); shim, GRUB and PXELINUX are taken out of the newest matching
+RPMs, whose signatures are checked when the remote has ``gpg_keys``. The RPMs
+themselves are not kept: the tree records which package each file came from.
+"""
+
+import logging
+import os
+import tempfile
+from urllib.parse import urljoin
+
+import aiohttp
+
+from pulpcore.plugin.exceptions import DigestValidationError, SizeValidationError, TimeoutException
+from pulpcore.plugin.models import ContentArtifact, ProgressReport
+from pulpcore.plugin.util import get_domain_pk
+
+from ..dnf import repodata, rpm, treeinfo
+from ..dnf.errors import DnfError
+from ..models import KickstartTree
+from ..netboot import arch as archs
+from ..netboot import layout
+from .plan import PlannedFile, TreePlan, digest_of_sources
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BOOTLOADER_PACKAGES = {
+    "x86_64": ["shim-x64", "grub2-efi-x64", "syslinux-nonlinux"],
+    "aarch64": ["shim-aa64", "grub2-efi-aa64"],
+}
+# .treeinfo image keys -> roles; other images are placed by name.
+_ROLE_BY_KEY = {"kernel": layout.KERNEL, "initrd": layout.INITRD, "boot.iso": layout.ISO}
+
+
+class DnfTreeResolver:
+    """One dnf tree root (the directory holding .treeinfo) -> one TreePlan."""
+
+    def __init__(self, remote):
+        self.remote = remote
+        self.base = remote.url.rstrip("/") + "/"
+        self.where = f"dnf tree {self.base}"
+        self.skip = set(remote.skip_files or [])
+
+    async def _download(self, path, what, expected_digests=None, expected_size=None):
+        downloader = self.remote.get_downloader(
+            url=urljoin(self.base, path),
+            expected_digests=expected_digests,
+            expected_size=expected_size,
+        )
+        try:
+            return await downloader.run()
+        except aiohttp.ClientResponseError as exc:
+            reason = "not found (HTTP 404)" if exc.status == 404 else f"HTTP {exc.status}"
+            raise DnfError(f"{self.where}: {what}: {reason}") from None
+        except (DigestValidationError, SizeValidationError) as exc:
+            raise DnfError(f"{self.where}: {what}: {exc}") from None
+        except (aiohttp.ClientError, OSError, TimeoutException, TimeoutError) as exc:
+            raise DnfError(f"{self.where}: {what}: cannot reach the server ({exc})") from None
+
+    async def _content_length(self, path):
+        url = urljoin(self.base, path)
+        downloader = self.remote.get_downloader(url=url)
+        try:
+            async with downloader.session.head(
+                url, auth=downloader.auth, proxy=downloader.proxy, proxy_auth=downloader.proxy_auth
+            ) as response:
+                if response.status == 404:
+                    raise DnfError(f"{self.where}: {path} is listed in .treeinfo but not found")
+                length = response.headers.get("Content-Length")
+                return int(length) if response.status < 400 and length else None
+        except aiohttp.ClientError:
+            return None
+
+    async def _treeinfo(self):
+        for name in (".treeinfo", "treeinfo"):
+            try:
+                result = await self._download(name, name)
+            except DnfError as exc:
+                if "HTTP 404" in str(exc):
+                    continue
+                raise
+            with open(result.path, "rb") as fetched:
+                text = fetched.read(1 << 20).decode("utf-8", errors="replace")
+            try:
+                return treeinfo.parse(text, f"{self.where}{name}")
+            except DnfError:
+                if name == "treeinfo":
+                    raise
+                continue  # an HTML page for .treeinfo: try the legacy name
+        raise DnfError(f"{self.where}: neither .treeinfo nor treeinfo exists")
+
+    def _skipped(self, path):
+        return path in self.skip or os.path.basename(path) in self.skip
+
+    async def _images(self, facts):
+        wanted = {path: key for key, path in facts.images.items()}
+        if facts.stage2:
+            wanted.setdefault(facts.stage2, "stage2")
+        files = []
+        for path, key in sorted(wanted.items()):
+            if self._skipped(path):
+                continue
+            if key == "stage2":
+                role, tree_path = layout.STAGE2, layout.place("install.img").path
+                if os.path.basename(path) != "install.img":
+                    tree_path = path
+            else:
+                placement = layout.place(os.path.basename(path))
+                role = _ROLE_BY_KEY.get(key, placement.role)
+                tree_path = placement.path
+            algorithm, digest = facts.checksums.get(path, (None, None))
+            if algorithm != "sha256":
+                raise DnfError(
+                    f"{self.where}: {path} has no sha256 in .treeinfo [checksums]; "
+                    "add it to skip_files to sync without it"
+                )
+            files.append(
+                PlannedFile(
+                    name=os.path.basename(path),
+                    path=tree_path,
+                    role=role,
+                    sha256=digest,
+                    size=await self._content_length(path),
+                    url=urljoin(self.base, path),
+                    provenance={"source_path": path},
+                )
+            )
+        return files
+
+    async def _packages(self, arch):
+        overrides = self.remote.bootloader_packages or {}
+        names = overrides.get(arch, DEFAULT_BOOTLOADER_PACKAGES.get(arch, []))
+        names = [name for name in names if not self._skipped(name)]
+        if not names:
+            return []
+        repomd = await self._download("repodata/repomd.xml", "repodata/repomd.xml")
+        href, checksum_type, checksum = repodata.primary_location(repomd.path, self.where)
+        primary = await self._download(
+            href, href, expected_digests={checksum_type: checksum} if checksum else None
+        )
+        found = repodata.newest_packages(primary.path, names, {arch, "noarch"}, self.where)
+        missing = [name for name in names if name not in found]
+        if missing:
+            raise DnfError(
+                f"{self.where}: package {', '.join(missing)} not found in the repodata for {arch}"
+            )
+        return [found[name] for name in names]
+
+    def _existing(self, digest):
+        """Reuse a tree Pulp already stores with every file, instead of unpacking RPMs again."""
+        tree = KickstartTree.objects.filter(digest=digest, _pulp_domain=get_domain_pk()).first()
+        if tree is None:
+            return None
+        by_path = {
+            ca.relative_path: ca.artifact
+            for ca in ContentArtifact.objects.filter(content=tree).select_related("artifact")
+        }
+        files = []
+        for item in tree.files:
+            artifact = by_path.get(f"{tree.tree_root}/{item['path']}")
+            if artifact is None:
+                return None
+            extra = {k: v for k, v in item.items() if k not in PlannedFile.__dataclass_fields__}
+            files.append(
+                PlannedFile(
+                    name=item["name"],
+                    path=item["path"],
+                    role=item["role"],
+                    sha256=item["sha256"],
+                    size=item["size"],
+                    media_type=item.get("media_type", ""),
+                    url=urljoin(self.base, item.get("source_path", item["path"])),
+                    artifact=artifact,
+                    provenance=extra,
+                )
+            )
+        return TreePlan(
+            tree.version,
+            tree.arch,
+            tree.oci_arch,
+            digest,
+            tree.source,
+            tree.annotations,
+            files,
+            list(tree.warnings),
+        )
+
+    async def _unpack(self, packages):
+        keyring = rpm.Keyring(self.remote.gpg_keys) if self.remote.gpg_keys else None
+        files = []
+        async with ProgressReport(
+            message="Downloading and unpacking packages",
+            code="sync.unpacking.packages",
+            total=len(packages),
+        ) as report:
+            for package in packages:
+                what = f"package {package.nevra} ({package.location})"
+                result = await self._download(
+                    package.location,
+                    what,
+                    expected_digests={package.checksum_type: package.checksum},
+                    expected_size=package.size,
+                )
+                if keyring is not None:
+                    keyring.verify(result.path, f"{self.where}: {what}")
+                destination = tempfile.mkdtemp(prefix="unpacked-", dir=".")
+                extracted = rpm.extract_boot_files(
+                    result.path, destination, f"{self.where}: {what}"
+                )
+                if not extracted:
+                    raise DnfError(f"{self.where}: {what} contains no boot files")
+                rpm_sha256 = result.artifact_attributes["sha256"]
+                for item in extracted:
+                    placement = layout.place(item.name)
+                    files.append(
+                        PlannedFile(
+                            name=item.name,
+                            path=placement.path,
+                            role=placement.role,
+                            sha256=item.sha256,
+                            size=item.size,
+                            url=urljoin(self.base, package.location) + "#" + item.member,
+                            local_path=item.local_path,
+                            provenance={
+                                "package": package.nevra,
+                                "rpm_sha256": rpm_sha256,
+                                "source_path": item.member,
+                            },
+                        )
+                    )
+                os.unlink(result.path)  # the RPM itself is not kept
+                await report.aincrement()
+        return files
+
+    async def resolve(self):
+        async with ProgressReport(
+            message="Reading tree metadata", code="sync.parsing.metadata"
+        ) as report:
+            facts = await self._treeinfo()
+            arch = facts.arch
+            try:
+                oci_arch = archs.to_oci(arch)
+            except archs.UnknownArchitecture:
+                oci_arch = arch
+            warnings = list(facts.warnings)
+            images = await self._images(facts)
+            packages = await self._packages(arch)
+            await report.aincrement()
+        sources = [(f.path, f.sha256) for f in images]
+        sources += [(p.nevra, f"{p.checksum_type}:{p.checksum}") for p in packages]
+        digest = digest_of_sources(facts.version, arch, sources)
+        existing = self._existing(digest)
+        if existing is not None:
+            return [existing]
+        files = images + await self._unpack(packages)
+        paths = {}
+        for item in files:
+            if item.path in paths:
+                raise DnfError(
+                    f"{self.where}: {item.name} and {paths[item.path]} would both be "
+                    f"served at {item.path}"
+                )
+            paths[item.path] = item.name
+        source = {
+            "type": "dnf",
+            "url": self.base,
+            "family": facts.family,
+            "packages": [
+                {"nevra": p.nevra, "location": p.location, p.checksum_type: p.checksum}
+                for p in packages
+            ],
+        }
+        log.info(
+            "%s: %s %s/%s, %d files", self.where, facts.family, facts.version, arch, len(files)
+        )
+        return [TreePlan(facts.version, arch, oci_arch, digest, source, {}, files, warnings)]
