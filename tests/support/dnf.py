@@ -438,6 +438,7 @@ def fedora_tree(
     key=None,
     payloads=("zstd", "xz", "gzip"),
     f44_layout=False,
+    salt="",
 ):
     """Build a small but real Fedora-like install tree in a new ``workdir``/tree-<release>-<arch>-*.
 
@@ -450,7 +451,7 @@ def fedora_tree(
     if arch not in ("x86_64", "aarch64"):
         raise ValueError(f"unsupported arch {arch!r}")
     workdir = pathlib.Path(workdir)
-    seed = f"{release}-{arch}"
+    seed = f"{release}-{arch}{salt}"  # ``salt`` gives a tree bytes no other tree has
     workdir.mkdir(parents=True, exist_ok=True)
     root = tempfile.mkdtemp(prefix=f"tree-{release}-{arch}-", dir=workdir)
     tree = DnfTree(root, release=release, arch=arch)

@@ -12,6 +12,7 @@ import tempfile
 from urllib.parse import urljoin
 
 import aiohttp
+from asgiref.sync import sync_to_async
 
 from pulpcore.plugin.exceptions import DigestValidationError, SizeValidationError, TimeoutException
 from pulpcore.plugin.models import ContentArtifact, ProgressReport
@@ -74,6 +75,7 @@ class DnfTreeResolver:
             return None
 
     async def _treeinfo(self):
+        problem = None
         for name in (".treeinfo", "treeinfo"):
             try:
                 result = await self._download(name, name)
@@ -85,16 +87,14 @@ class DnfTreeResolver:
                 text = fetched.read(1 << 20).decode("utf-8", errors="replace")
             try:
                 return treeinfo.parse(text, f"{self.where}{name}")
-            except DnfError:
-                if name == "treeinfo":
-                    raise
-                continue  # an HTML page for .treeinfo: try the legacy name
-        raise DnfError(f"{self.where}: neither .treeinfo nor treeinfo exists")
+            except DnfError as exc:
+                problem = problem or exc  # e.g. an HTML page for .treeinfo: try the legacy name
+        raise problem or DnfError(f"{self.where}: neither .treeinfo nor treeinfo exists")
 
     def _skipped(self, path):
         return path in self.skip or os.path.basename(path) in self.skip
 
-    async def _images(self, facts):
+    async def _images(self, facts, warnings):
         wanted = {path: key for key, path in facts.images.items()}
         if facts.stage2:
             wanted.setdefault(facts.stage2, "stage2")
@@ -110,23 +110,27 @@ class DnfTreeResolver:
                 placement = layout.place(os.path.basename(path))
                 role = _ROLE_BY_KEY.get(key, placement.role)
                 tree_path = placement.path
-            algorithm, digest = facts.checksums.get(path, (None, None))
-            if algorithm != "sha256":
-                raise DnfError(
-                    f"{self.where}: {path} has no sha256 in .treeinfo [checksums]; "
-                    "add it to skip_files to sync without it"
-                )
-            files.append(
-                PlannedFile(
-                    name=os.path.basename(path),
-                    path=tree_path,
-                    role=role,
-                    sha256=digest,
-                    size=await self._content_length(path),
-                    url=urljoin(self.base, path),
-                    provenance={"source_path": path},
-                )
+            planned = PlannedFile(
+                name=os.path.basename(path),
+                path=tree_path,
+                role=role,
+                sha256=None,
+                size=None,
+                url=urljoin(self.base, path),
+                provenance={"source_path": path},
             )
+            algorithm, digest = facts.checksums.get(path, (None, None))
+            if algorithm == "sha256":
+                planned.sha256 = digest
+                planned.size = await self._content_length(path)
+            else:
+                # Nothing upstream to verify against: fetch it now to know what it is.
+                result = await self._download(path, path)
+                planned.sha256 = result.artifact_attributes["sha256"]
+                planned.size = result.artifact_attributes["size"]
+                planned.local_path = result.path
+                warnings.append(f"{path} has no sha256 in .treeinfo; stored as downloaded")
+            files.append(planned)
         return files
 
     async def _packages(self, arch):
@@ -245,13 +249,13 @@ class DnfTreeResolver:
             except archs.UnknownArchitecture:
                 oci_arch = arch
             warnings = list(facts.warnings)
-            images = await self._images(facts)
+            images = await self._images(facts, warnings)
             packages = await self._packages(arch)
             await report.aincrement()
         sources = [(f.path, f.sha256) for f in images]
         sources += [(p.nevra, f"{p.checksum_type}:{p.checksum}") for p in packages]
         digest = digest_of_sources(facts.version, arch, sources)
-        existing = self._existing(digest)
+        existing = await sync_to_async(self._existing)(digest)
         if existing is not None:
             return [existing]
         files = images + await self._unpack(packages)
