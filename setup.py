@@ -20,7 +20,6 @@ setup(
     classifiers=[
         "Framework :: Django",
         "Programming Language :: Python :: 3.11",
-        "License :: OSI Approved :: GNU General Public License v2 or later (GPLv2+)",
     ],
     entry_points={
         "pulpcore.plugin": ["pulp_kickstart_oci = pulp_kickstart_oci:default_app_config"]

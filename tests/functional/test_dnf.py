@@ -244,6 +244,13 @@ def test_on_demand_keeps_images_remote_until_requested(
     shim = requests.get(f"{base}/37/x86_64/EFI/BOOT/shimx64.efi", timeout=60).content
     assert shim == tree.expected["shimx64.efi"][0]
 
+    # A re-sync with nothing new neither unpacks packages again nor makes a version.
+    first = latest(api, repository)
+    server.requests.clear()
+    api.sync(repository, make_dnf_remote(server, policy="on_demand"))
+    assert latest(api, repository) == first
+    assert not [path for path in server.requests if path.endswith(".rpm")]
+
 
 def test_dnf_remote_validation(api):
     bad = [

@@ -52,12 +52,17 @@ class Keyring:
                 )
 
     def _rpmkeys(self, *args):
-        return subprocess.run(
-            ["rpmkeys", "--root", self.root, *args],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "LC_ALL": "C"},
-        )
+        try:
+            return subprocess.run(
+                ["rpmkeys", "--root", self.root, *args],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "LC_ALL": "C"},
+            )
+        except FileNotFoundError:
+            raise DnfError(
+                "gpg_keys is set but this worker has no rpmkeys command: install rpm"
+            ) from None
 
     def verify(self, rpm_path, what):
         """Raise DnfError unless the package carries a valid signature by one of the keys."""

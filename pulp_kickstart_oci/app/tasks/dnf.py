@@ -161,11 +161,18 @@ class DnfTreeResolver:
             ca.relative_path: ca.artifact
             for ca in ContentArtifact.objects.filter(content=tree).select_related("artifact")
         }
+        locations = {p["nevra"]: p["location"] for p in tree.source.get("packages", [])}
         files = []
         for item in tree.files:
             artifact = by_path.get(f"{tree.tree_root}/{item['path']}")
-            if artifact is None:
-                return None
+            package = item.get("package")
+            if package:
+                if artifact is None:
+                    return None  # only an unpacked RPM could bring it back
+                url = urljoin(self.base, locations.get(package, "")) + "#" + item["source_path"]
+            else:
+                # An image not fetched yet (on_demand) stays deferred to its tree URL.
+                url = urljoin(self.base, item.get("source_path", item["path"]))
             extra = {k: v for k, v in item.items() if k not in PlannedFile.__dataclass_fields__}
             files.append(
                 PlannedFile(
@@ -175,7 +182,7 @@ class DnfTreeResolver:
                     sha256=item["sha256"],
                     size=item["size"],
                     media_type=item.get("media_type", ""),
-                    url=urljoin(self.base, item.get("source_path", item["path"])),
+                    url=url,
                     artifact=artifact,
                     provenance=extra,
                 )
@@ -217,6 +224,8 @@ class DnfTreeResolver:
                     raise DnfError(f"{self.where}: {what} contains no boot files")
                 rpm_sha256 = result.artifact_attributes["sha256"]
                 for item in extracted:
+                    if self._skipped(item.name):
+                        continue
                     placement = layout.place(item.name)
                     files.append(
                         PlannedFile(
