@@ -129,6 +129,10 @@ def main():
         print(f"  kernel served and sha256 verified: {'yes' if ok else 'NO'}")
         if not ok:
             sys.exit(1)
+    print(
+        f"\nboot menu: {CONTENT}/pulp/content/{BASE_PATH}/boot.ipxe"
+        f"\nwith pulp-cli: .venv/bin/pulp kickstart distribution urls --name {NAME}"
+    )
 
 
 if __name__ == "__main__":

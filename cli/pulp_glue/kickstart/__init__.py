@@ -1,0 +1,1 @@
+"""pulp-glue contexts for the pulp_kickstart_oci Pulp plugin (no click, no output)."""

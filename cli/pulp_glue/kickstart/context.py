@@ -1,0 +1,121 @@
+"""API contexts for kickstart trees, remotes, repositories and distributions.
+
+Each context names the REST resource (its href key and operation-id prefix in
+the OpenAPI schema); pulp-glue derives list/show/create/update/delete from it.
+"""
+
+import typing as t
+
+import requests
+from pulp_glue.common.context import (
+    EntityDefinition,
+    PluginRequirement,
+    PulpContentContext,
+    PulpDistributionContext,
+    PulpRemoteContext,
+    PulpRepositoryContext,
+    PulpRepositoryVersionContext,
+)
+from pulp_glue.common.exceptions import PulpException
+
+NEEDS = [PluginRequirement("kickstart")]
+
+
+class PulpKickstartTreeContext(PulpContentContext):
+    PLUGIN = "kickstart"
+    RESOURCE_TYPE = "tree"
+    ENTITY = "kickstart tree"
+    ENTITIES = "kickstart trees"
+    HREF = "kickstart_kickstart_tree_href"
+    ID_PREFIX = "content_kickstart_trees"
+    NEEDS_PLUGINS = NEEDS
+
+
+class PulpKickstartOciRemoteContext(PulpRemoteContext):
+    PLUGIN = "kickstart"
+    RESOURCE_TYPE = "oci"
+    ENTITY = "kickstart OCI remote"
+    ENTITIES = "kickstart OCI remotes"
+    HREF = "kickstart_kickstart_oci_remote_href"
+    ID_PREFIX = "remotes_kickstart_oci"
+    NULLABLES = PulpRemoteContext.NULLABLES | {"include_tags", "exclude_tags", "architectures"}
+    CAPABILITIES = {"roles": []}
+    NEEDS_PLUGINS = NEEDS
+
+
+class PulpKickstartDnfRemoteContext(PulpRemoteContext):
+    PLUGIN = "kickstart"
+    RESOURCE_TYPE = "dnf"
+    ENTITY = "kickstart dnf remote"
+    ENTITIES = "kickstart dnf remotes"
+    HREF = "kickstart_kickstart_dnf_remote_href"
+    ID_PREFIX = "remotes_kickstart_dnf"
+    NULLABLES = PulpRemoteContext.NULLABLES | {"skip_files", "gpg_keys", "bootloader_packages"}
+    CAPABILITIES = {"roles": []}
+    NEEDS_PLUGINS = NEEDS
+
+
+class PulpKickstartRepositoryVersionContext(PulpRepositoryVersionContext):
+    HREF = "kickstart_kickstart_repository_version_href"
+    ID_PREFIX = "repositories_kickstart_kickstart_versions"
+    NEEDS_PLUGINS = NEEDS
+
+
+class PulpKickstartRepositoryContext(PulpRepositoryContext):
+    PLUGIN = "kickstart"
+    RESOURCE_TYPE = "kickstart"
+    ENTITY = "kickstart repository"
+    ENTITIES = "kickstart repositories"
+    HREF = "kickstart_kickstart_repository_href"
+    ID_PREFIX = "repositories_kickstart_kickstart"
+    VERSION_CONTEXT = PulpKickstartRepositoryVersionContext
+    CAPABILITIES = {"sync": [], "roles": []}
+    NULLABLES = PulpRepositoryContext.NULLABLES | {"remote"}
+    NEEDS_PLUGINS = NEEDS
+
+
+class PulpKickstartDistributionContext(PulpDistributionContext):
+    PLUGIN = "kickstart"
+    RESOURCE_TYPE = "kickstart"
+    ENTITY = "kickstart distribution"
+    ENTITIES = "kickstart distributions"
+    HREF = "kickstart_kickstart_distribution_href"
+    ID_PREFIX = "distributions_kickstart_kickstart"
+    NULLABLES = PulpDistributionContext.NULLABLES | {"kickstart_url", "repository_version"}
+    CAPABILITIES = {"roles": []}
+    NEEDS_PLUGINS = NEEDS
+
+    def preprocess_entity(self, body: EntityDefinition, partial: bool = False) -> EntityDefinition:
+        """``--version`` pins a repository version; ``--repository`` alone follows latest."""
+        body = super().preprocess_entity(body, partial=partial)
+        version = body.pop("version", None)
+        if version is not None:
+            repository_href = body.pop("repository", None)
+            if repository_href is None and partial:
+                repository_href = (
+                    self.entity.get("repository")
+                    or (self.entity.get("repository_version") or "").split("versions/")[0]
+                )
+            if not repository_href:
+                raise PulpException("--version needs --repository")
+            body["repository_version"] = f"{repository_href}versions/{version}/"
+            body["repository"] = None
+        elif body.get("repository"):
+            body["repository_version"] = None
+        return body
+
+    def trees_index(self) -> t.Any:
+        """The distribution's trees.json: every tree with its file and boot config URLs."""
+        base_url = self.entity.get("base_url")
+        if not base_url:
+            raise PulpException(f"distribution {self.entity['name']} has no base_url")
+        response = requests.get(
+            base_url.rstrip("/") + "/trees.json",
+            timeout=60,
+            verify=self.pulp_ctx.verify_ssl if self.pulp_ctx.verify_ssl is not None else True,
+        )
+        if response.status_code != 200:
+            raise PulpException(
+                f"{base_url}trees.json answered HTTP {response.status_code}: {response.text[:200]}"
+            )
+        return response.json()

@@ -1,0 +1,95 @@
+import click
+from pulp_cli.generic import (
+    PulpCLIContext,
+    common_distribution_create_options,
+    content_guard_option,
+    create_command,
+    destroy_command,
+    distribution_filter_options,
+    distribution_lookup_option,
+    href_option,
+    label_command,
+    list_command,
+    name_option,
+    pass_entity_context,
+    pass_pulp_context,
+    pulp_group,
+    pulp_labels_option,
+    pulp_option,
+    resource_option,
+    role_command,
+    show_command,
+    type_option,
+    update_command,
+)
+from pulp_glue.kickstart.context import (
+    PulpKickstartDistributionContext,
+    PulpKickstartRepositoryContext,
+)
+
+repository_option = resource_option(
+    "--repository",
+    default_plugin="kickstart",
+    default_type="kickstart",
+    context_table={"kickstart:kickstart": PulpKickstartRepositoryContext},
+    href_pattern=PulpKickstartRepositoryContext.HREF_PATTERN,
+    help="Repository to serve (its latest version, or --version). Name or href.",
+)
+
+
+@pulp_group()
+@type_option(choices={"kickstart": PulpKickstartDistributionContext}, default="kickstart")
+def distribution() -> None:
+    """Serve trees at <base_path>/<version>/<arch>/ with generated boot configs."""
+
+
+lookup_options = [href_option, name_option, distribution_lookup_option]
+update_options = [
+    repository_option,
+    pulp_option("--version", type=int, help="Serve this repository version instead of latest."),
+    pulp_option(
+        "--kernel-args", help="Extra kernel arguments, after inst.stage2=, e.g. 'console=ttyS0'."
+    ),
+    pulp_option("--kickstart-url", help="Kickstart URL passed as inst.ks= in the boot configs."),
+    content_guard_option,
+    pulp_labels_option,
+]
+
+distribution.add_command(list_command(decorators=distribution_filter_options))
+distribution.add_command(show_command(decorators=lookup_options))
+distribution.add_command(
+    create_command(decorators=common_distribution_create_options + update_options)
+)
+distribution.add_command(
+    update_command(decorators=lookup_options + update_options + [click.option("--base-path")])
+)
+distribution.add_command(destroy_command(decorators=lookup_options))
+distribution.add_command(label_command(decorators=[distribution_lookup_option]))
+distribution.add_command(role_command(decorators=lookup_options))
+
+
+@distribution.command()
+@href_option
+@name_option
+@distribution_lookup_option
+@pass_entity_context
+@pass_pulp_context
+def urls(pulp_ctx: PulpCLIContext, distribution_ctx: PulpKickstartDistributionContext, /) -> None:
+    """For each tree: its URL and the boot.ipxe, grub.cfg and pxelinux.cfg/default URLs."""
+    index = distribution_ctx.trees_index()
+    pulp_ctx.output_result(
+        [
+            {
+                "version": tree["version"],
+                "arch": tree["arch"],
+                "tree": tree["url"],
+                "treeinfo": tree["treeinfo"],
+                "kernel": next((f["url"] for f in tree["files"] if f["role"] == "kernel"), None),
+                "initrd": next((f["url"] for f in tree["files"] if f["role"] == "initrd"), None),
+                "ipxe": tree["boot"].get("ipxe"),
+                "grub": tree["boot"].get("grub"),
+                "pxelinux": tree["boot"].get("pxelinux"),
+            }
+            for tree in index["trees"]
+        ]
+    )

@@ -1,0 +1,120 @@
+import typing as t
+
+import click
+from pulp_cli.generic import (
+    create_command,
+    destroy_command,
+    href_option,
+    label_command,
+    label_select_option,
+    list_command,
+    name_option,
+    option_group,
+    pass_repository_context,
+    pulp_group,
+    pulp_labels_option,
+    repository_content_command,
+    repository_href_option,
+    repository_lookup_option,
+    resource_option,
+    retained_versions_option,
+    role_command,
+    show_command,
+    type_option,
+    update_command,
+    version_command,
+)
+from pulp_glue.common.context import EntityFieldDefinition, PulpRemoteContext
+from pulp_glue.kickstart.context import (
+    PulpKickstartDnfRemoteContext,
+    PulpKickstartOciRemoteContext,
+    PulpKickstartRepositoryContext,
+    PulpKickstartTreeContext,
+)
+
+from pulpcore.cli.core.generic import task_command
+
+remote_option = resource_option(
+    "--remote",
+    default_plugin="kickstart",
+    default_type="oci",
+    context_table={
+        "kickstart:oci": PulpKickstartOciRemoteContext,
+        "kickstart:dnf": PulpKickstartDnfRemoteContext,
+    },
+    href_pattern=PulpRemoteContext.HREF_PATTERN,
+    help="Remote to sync from: '[[kickstart:]oci|dnf:]<name>' or an href (default type: oci).",
+)
+
+
+@pulp_group()
+@type_option(choices={"kickstart": PulpKickstartRepositoryContext}, default="kickstart")
+def repository() -> None:
+    """Versioned sets of trees; a version holds at most one tree per release and arch."""
+
+
+def _tree_callback(ctx: click.Context, value: dict[str, t.Any]) -> None:
+    if value:
+        tree_ctx = ctx.find_object(PulpKickstartTreeContext)
+        assert tree_ctx is not None
+        tree_ctx.entity = value
+
+
+lookup_options = [href_option, name_option, repository_lookup_option]
+nested_lookup_options = [repository_href_option, repository_lookup_option]
+update_options = [
+    click.option("--description"),
+    remote_option,
+    retained_versions_option,
+    pulp_labels_option,
+]
+create_options = update_options + [click.option("--name", required=True)]
+tree_options = [
+    click.option("--digest", help="Digest of the tree to add or remove."),
+    option_group("tree", ["digest"], callback=_tree_callback, expose_value=False),
+]
+
+repository.add_command(list_command(decorators=[label_select_option]))
+repository.add_command(show_command(decorators=lookup_options))
+repository.add_command(create_command(decorators=create_options))
+repository.add_command(update_command(decorators=lookup_options + update_options))
+repository.add_command(destroy_command(decorators=lookup_options))
+repository.add_command(task_command(decorators=nested_lookup_options))
+repository.add_command(version_command(decorators=nested_lookup_options))
+repository.add_command(label_command(decorators=nested_lookup_options))
+repository.add_command(role_command(decorators=lookup_options))
+repository.add_command(
+    repository_content_command(
+        contexts={"tree": PulpKickstartTreeContext},
+        base_default_plugin="kickstart",
+        base_default_type="kickstart",
+        add_decorators=tree_options,
+        remove_decorators=tree_options,
+    )
+)
+
+
+@repository.command()
+@name_option
+@href_option
+@repository_lookup_option
+@remote_option
+@click.option("--mirror/--no-mirror", default=None, help="Drop trees gone upstream (mirror).")
+@pass_repository_context
+def sync(
+    repository_ctx: PulpKickstartRepositoryContext,
+    /,
+    remote: EntityFieldDefinition,
+    mirror: bool | None,
+) -> None:
+    """Sync the repository from a remote (default: the repository's own remote)."""
+    body: dict[str, t.Any] = {}
+    if mirror is not None:
+        body["mirror"] = mirror
+    if remote:
+        body["remote"] = remote
+    elif repository_ctx.entity["remote"] is None:
+        raise click.ClickException(
+            f"Repository '{repository_ctx.entity['name']}' has no remote: give --remote."
+        )
+    repository_ctx.sync(body=body)

@@ -1,0 +1,31 @@
+import click
+from pulp_cli.generic import (
+    href_option,
+    list_command,
+    lookup_callback,
+    pulp_group,
+    pulp_option,
+    show_command,
+    type_option,
+)
+from pulp_glue.kickstart.context import PulpKickstartTreeContext
+
+
+@pulp_group()
+@type_option(choices={"tree": PulpKickstartTreeContext}, default="tree")
+def tree() -> None:
+    """Synced trees: one release and architecture each, with its files' paths, sizes, sha256."""
+
+
+filter_options = [
+    pulp_option("--version", help="Release, e.g. 42."),
+    pulp_option("--arch", help="Architecture, Fedora (x86_64) or OCI (amd64) name."),
+    pulp_option("--digest", help="Upstream manifest digest (or computed digest of a dnf tree)."),
+    pulp_option("--repository-version", help="Only trees in this repository version (href)."),
+]
+
+tree.add_command(list_command(decorators=filter_options))
+digest_lookup_option = click.option(
+    "--digest", expose_value=False, callback=lookup_callback("digest"), help="Tree digest."
+)
+tree.add_command(show_command(decorators=[href_option, digest_lookup_option]))

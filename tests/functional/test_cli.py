@@ -1,0 +1,177 @@
+"""The whole workflow with the `pulp` command only, against the live stack."""
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support import dnf
+from tests.support.pulp import API, unique
+
+PULP = [
+    str(Path(sys.executable).with_name("pulp")),
+    "--base-url",
+    API,
+    "--username",
+    "admin",
+    "--password",
+    "password",
+]
+
+
+def pulp(*args, check=True):
+    result = subprocess.run([*PULP, *args], capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, f"pulp {' '.join(args)}:\n{result.stdout}{result.stderr}"
+        return json.loads(result.stdout) if result.stdout.strip() else None
+    return result
+
+
+@pytest.fixture
+def names():
+    created = {"remote": unique("cli-remote"), "repo": unique("cli-repo"), "dist": unique("cli")}
+    yield created
+    pulp("kickstart", "distribution", "destroy", "--name", created["dist"], check=False)
+    pulp("kickstart", "repository", "destroy", "--name", created["repo"], check=False)
+    pulp("kickstart", "remote", "destroy", "--name", created["remote"], check=False)
+
+
+def test_sync_and_serve_with_the_cli_only(names, upstream, publish_release):
+    assert shutil.which(PULP[0]), "pulp-cli is installed in the venv"
+    published = publish_release(upstream, "42")
+
+    pulp(
+        "kickstart",
+        "remote",
+        "create",
+        "--name",
+        names["remote"],
+        "--url",
+        upstream.base,
+        "--upstream-name",
+        upstream.name,
+        "--architectures",
+        '["x86_64", "arm64"]',
+    )
+    pulp("kickstart", "repository", "create", "--name", names["repo"], "--remote", names["remote"])
+    pulp("kickstart", "repository", "sync", "--name", names["repo"])
+
+    repository = pulp("kickstart", "repository", "show", "--name", names["repo"])
+    version = repository["latest_version_href"]
+    assert version.endswith("/versions/1/")
+    versions = pulp("kickstart", "repository", "version", "list", "--repository", names["repo"])
+    assert [v["number"] for v in versions] == [1, 0]
+    content = pulp("kickstart", "repository", "content", "list", "--repository", names["repo"])
+    assert len(content) == 2
+
+    trees = pulp("kickstart", "tree", "list", "--repository-version", version, "--arch", "amd64")
+    assert [(t["version"], t["arch"]) for t in trees] == [("42", "x86_64")]
+    tree = trees[0]
+    assert tree["digest"] == published["manifests"]["amd64"]
+    assert {f["path"] for f in tree["files"]} >= {"images/pxeboot/vmlinuz", "images/install.img"}
+    shown = pulp("kickstart", "tree", "show", "--digest", tree["digest"])
+    assert shown["pulp_href"] == tree["pulp_href"]
+
+    pulp(
+        "kickstart",
+        "distribution",
+        "create",
+        "--name",
+        names["dist"],
+        "--base-path",
+        names["dist"],
+        "--repository",
+        names["repo"],
+        "--kernel-args",
+        "console=ttyS0",
+    )
+    urls = pulp("kickstart", "distribution", "urls", "--name", names["dist"])
+    assert {(u["version"], u["arch"]) for u in urls} == {("42", "x86_64"), ("42", "aarch64")}
+    entry = next(u for u in urls if u["arch"] == "x86_64")
+    assert entry["ipxe"] == entry["tree"] + "boot.ipxe"
+    assert "console=ttyS0" in requests.get(entry["ipxe"], timeout=60).text
+    kernel = requests.get(entry["kernel"], timeout=60).content
+    upstream_kernel = dict(published["files"]["amd64"])["vmlinuz"]
+    expected = next(f["sha256"] for f in tree["files"] if f["role"] == "kernel")
+    assert (
+        hashlib.sha256(kernel).hexdigest()
+        == expected
+        == hashlib.sha256(upstream_kernel).hexdigest()
+    )
+
+    pulp(
+        "kickstart",
+        "repository",
+        "version",
+        "repair",
+        "--repository",
+        names["repo"],
+        "--version",
+        "1",
+    )
+
+    # The other pulp-cli output formats work too.
+    yaml_output = subprocess.run(
+        [*PULP, "--format", "yaml", "kickstart", "distribution", "urls", "--name", names["dist"]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert f"tree: {entry['tree']}" in yaml_output
+
+
+def test_dnf_remote_with_keys_from_a_file(tmp_path):
+    key = dnf.make_key("CLI Signer", str(tmp_path))
+    try:
+        key_file = key.write_public(tmp_path / "key.asc")
+        name = unique("cli-dnf")
+        pulp(
+            "kickstart",
+            "remote",
+            "--type",
+            "dnf",
+            "create",
+            "--name",
+            name,
+            "--url",
+            "http://mirror.example/releases/42/Everything/x86_64/os/",
+            "--gpg-keys",
+            f"@{key_file}",
+            "--skip-files",
+            '["boot.iso"]',
+            "--bootloader-packages",
+            '{"x86_64": ["shim-x64", "grub2-efi-x64"]}',
+        )
+        remote = pulp("kickstart", "remote", "--type", "dnf", "show", "--name", name)
+        assert remote["gpg_keys"].strip() == key.public_armored.strip()
+        assert remote["skip_files"] == ["boot.iso"]
+        assert remote["bootloader_packages"] == {"x86_64": ["shim-x64", "grub2-efi-x64"]}
+        pulp("kickstart", "remote", "--type", "dnf", "destroy", "--name", name)
+    finally:
+        key.close()
+
+
+def test_server_errors_are_shown_clearly():
+    result = pulp(
+        "kickstart",
+        "remote",
+        "create",
+        "--name",
+        unique("bad"),
+        "--url",
+        "ftp://registry.example",
+        "--upstream-name",
+        "fedora/kickstart",
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "url" in result.stderr and "http(s)" in result.stderr
+
+    missing = pulp("kickstart", "repository", "show", "--name", unique("missing"), check=False)
+    assert missing.returncode != 0
+    assert "not found" in missing.stderr.lower() or "could not find" in missing.stderr.lower()
