@@ -86,6 +86,18 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
         )
 
 
+def _http_url(value, wrong_scheme):
+    """An http(s) URL without credentials (they belong in username/password, which are hidden)."""
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise serializers.ValidationError(wrong_scheme)
+    if parsed.username or parsed.password:
+        raise serializers.ValidationError(
+            _("Put credentials in 'username' and 'password', not in the URL.")
+        )
+    return parsed
+
+
 def _glob_list(help_text):
     return serializers.ListField(
         child=serializers.CharField(max_length=255),
@@ -124,13 +136,7 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
     )
 
     def validate_url(self, value):
-        parsed = urlparse(value)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise serializers.ValidationError(_("Give the registry's http(s) base URL."))
-        if parsed.username or parsed.password:
-            raise serializers.ValidationError(
-                _("Put credentials in 'username' and 'password', not in the URL.")
-            )
+        parsed = _http_url(value, _("Give the registry's http(s) base URL."))
         if parsed.query or parsed.fragment or parsed.path.rstrip("/") not in ("", "/"):
             raise serializers.ValidationError(
                 _("Give the registry base URL only; the repository goes in 'upstream_name'.")
@@ -212,13 +218,7 @@ class KickstartDnfRemoteSerializer(RemoteSerializer):
     )
 
     def validate_url(self, value):
-        parsed = urlparse(value)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise serializers.ValidationError(_("Give the tree's http(s) URL."))
-        if parsed.username or parsed.password:
-            raise serializers.ValidationError(
-                _("Put credentials in 'username' and 'password', not in the URL.")
-            )
+        _http_url(value, _("Give the tree's http(s) URL."))
         return value if value.endswith("/") else value + "/"
 
     def validate_gpg_keys(self, value):

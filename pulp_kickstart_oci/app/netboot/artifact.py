@@ -57,16 +57,6 @@ class TreeFile:
     def sha256(self):
         return self.digest.split(":", 1)[1]
 
-    def as_dict(self):
-        return {
-            "name": self.name,
-            "path": self.path,
-            "role": self.role,
-            "size": self.size,
-            "sha256": self.sha256,
-            "media_type": self.media_type,
-        }
-
 
 @dataclass
 class NetbootManifest:
