@@ -98,6 +98,14 @@ def _http_url(value, wrong_scheme):
     return parsed
 
 
+def _policy_field(help_text):
+    return serializers.ChoiceField(
+        help_text=help_text,
+        choices=core_models.Remote.POLICY_CHOICES,
+        default=core_models.Remote.IMMEDIATE,
+    )
+
+
 def _glob_list(help_text):
     return serializers.ListField(
         child=serializers.CharField(max_length=255),
@@ -126,13 +134,11 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
         allow_null=True,
         help_text=_("Architectures to sync, Fedora (x86_64) or OCI (amd64) names. Default: all."),
     )
-    policy = serializers.ChoiceField(
-        help_text=_(
+    policy = _policy_field(
+        _(
             "'immediate' (default) downloads every file during sync; 'on_demand' and "
             "'streamed' store manifests only and fetch a file on its first request."
-        ),
-        choices=core_models.Remote.POLICY_CHOICES,
-        default=core_models.Remote.IMMEDIATE,
+        )
     )
 
     def validate_url(self, value):
@@ -208,13 +214,11 @@ class KickstartDnfRemoteSerializer(RemoteSerializer):
             "grub2-efi-aa64)."
         ),
     )
-    policy = serializers.ChoiceField(
-        help_text=_(
+    policy = _policy_field(
+        _(
             "'immediate' (default) downloads the images during sync; 'on_demand' and "
             "'streamed' fetch them on first request. Bootloaders are always unpacked at sync."
-        ),
-        choices=core_models.Remote.POLICY_CHOICES,
-        default=core_models.Remote.IMMEDIATE,
+        )
     )
 
     def validate_url(self, value):
