@@ -238,3 +238,9 @@ def test_placeholders_and_mislabelled_files_are_flagged(name, role, data, messag
 def test_without_the_bytes_only_size_is_judged():
     assert "too small" in inspect.check("boot.iso", "iso", 196)
     assert inspect.check("vmlinuz", "kernel", 10_000_000) is None
+
+
+def test_lenient_names_convert_known_and_keep_unknown():
+    assert arch.oci_name("x86_64") == arch.oci_name("amd64") == "amd64"
+    assert arch.fedora_name("arm64") == arch.fedora_name("aarch64") == "aarch64"
+    assert arch.oci_name("mips64le") == arch.fedora_name("mips64le") == "mips64le"

@@ -29,5 +29,15 @@ def to_fedora(name):
     return OCI_TO_FEDORA[to_oci(name)]
 
 
+def oci_name(name):
+    """The OCI name when the name is known (either naming), else the name as given."""
+    return to_oci(name) if name in OCI_TO_FEDORA or name in FEDORA_TO_OCI else name
+
+
+def fedora_name(name):
+    """The Fedora name when the name is known (either naming), else the name as given."""
+    return to_fedora(name) if name in OCI_TO_FEDORA or name in FEDORA_TO_OCI else name
+
+
 def known_names():
     return sorted(set(OCI_TO_FEDORA) | set(FEDORA_TO_OCI))

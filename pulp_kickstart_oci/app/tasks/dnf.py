@@ -253,10 +253,6 @@ class DnfTreeResolver:
         ) as report:
             facts = await self._treeinfo()
             arch = facts.arch
-            try:
-                oci_arch = archs.to_oci(arch)
-            except archs.UnknownArchitecture:
-                oci_arch = arch
             warnings = list(facts.warnings)
             images = await self._images(facts, warnings)
             packages = await self._packages(arch)
@@ -288,4 +284,6 @@ class DnfTreeResolver:
         log.info(
             "%s: %s %s/%s, %d files", self.where, facts.family, facts.version, arch, len(files)
         )
-        return [TreePlan(facts.version, arch, oci_arch, digest, source, {}, files, warnings)]
+        return [
+            TreePlan(facts.version, arch, archs.oci_name(arch), digest, source, {}, files, warnings)
+        ]

@@ -21,11 +21,6 @@ log = logging.getLogger(__name__)
 _SAFE_ARCH = re.compile(r"^[a-z0-9_]+$")
 
 
-def _oci_name(name):
-    """Upstream should use OCI names; accept Fedora ones and keep unknown ones as given."""
-    return archs.to_oci(name) if name in archs.known_names() else name
-
-
 @dataclass
 class ResolvedTree:
     """One release/arch as found upstream, with every tag that led to it."""
@@ -43,7 +38,7 @@ class ResolvedTree:
 
     @property
     def arch(self):
-        return archs.OCI_TO_FEDORA.get(self.oci_arch, self.oci_arch)
+        return archs.fedora_name(self.oci_arch)
 
     @property
     def key(self):
@@ -131,7 +126,7 @@ class OciTreeResolver:
             await report.aincrement()
             entries, index_annotations = artifact.parse_index(fetched.raw, fetched.digest)
             for entry in entries:
-                oci_arch = _oci_name(entry.oci_arch)
+                oci_arch = archs.oci_name(entry.oci_arch)
                 if self.wanted_archs and oci_arch not in self.wanted_archs:
                     continue
                 manifest = await self._manifest(
@@ -149,7 +144,7 @@ class OciTreeResolver:
                     f"manifest {fetched.digest} does not say its architecture: "
                     "publish it as N-ARCH or under an index"
                 )
-            oci_arch = _oci_name(oci_arch)
+            oci_arch = archs.oci_name(oci_arch)
             if self.wanted_archs and oci_arch not in self.wanted_archs:
                 return
             self._add(release, oci_arch, tag, manifest, direct=True)
