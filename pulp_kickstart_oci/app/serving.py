@@ -17,6 +17,7 @@ from django.conf import settings
 
 from .boot import configs, treeinfo
 from .models import KickstartTree
+from .netboot import layout
 
 _request = ContextVar("kickstart_request", default=None)
 
@@ -134,7 +135,7 @@ class TreeServer:
             target = self._target(tree, root_url)
         except configs.NotBootable:
             return None
-        if name == "EFI/BOOT/grub.cfg" and not any(f["role"] == "grub" for f in tree.files):
+        if name == "EFI/BOOT/grub.cfg" and layout.GRUB not in configs.roles(tree):
             return None
         render = {"boot.ipxe": configs.ipxe, "pxelinux.cfg/default": configs.pxelinux}
         return _respond(render.get(name, configs.grub)(target), name)
@@ -149,8 +150,7 @@ class TreeServer:
         tree = self._trees()[0].filter(version=parts[0], arch=parts[1]).first()
         if tree is None:
             return set()
-        roles = {item["role"] for item in tree.files}
-        bootable = {"kernel", "initrd"} <= roles
+        bootable = configs.is_bootable(tree)
         below = "/".join(parts[2:])
         if below == "":
             return {".treeinfo"} | (
@@ -158,7 +158,7 @@ class TreeServer:
             )
         if below == "pxelinux.cfg" and bootable:
             return {"default"}
-        if below == "EFI/BOOT" and bootable and "grub" in roles:
+        if below == "EFI/BOOT" and bootable and layout.GRUB in configs.roles(tree):
             return {"grub.cfg"}
         return set()
 
@@ -167,7 +167,6 @@ class TreeServer:
         entries = []
         for tree in trees:
             tree_url = f"{root_url}{tree.version}/{tree.arch}/"
-            bootable = {"kernel", "initrd"} <= {item["role"] for item in tree.files}
             entries.append(
                 {
                     "version": tree.version,
@@ -181,7 +180,7 @@ class TreeServer:
                         "grub": f"{tree_url}grub.cfg",
                         "pxelinux": f"{tree_url}pxelinux.cfg/default",
                     }
-                    if bootable
+                    if configs.is_bootable(tree)
                     else {},
                     "files": [{**item, "url": tree_url + item["path"]} for item in tree.files],
                     "warnings": tree.warnings,

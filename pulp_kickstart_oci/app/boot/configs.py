@@ -41,10 +41,19 @@ class BootTarget:
         return " ".join(parts)
 
 
+def roles(tree):
+    return {item["role"] for item in tree.files}
+
+
+def is_bootable(tree):
+    """Boot configs exist only for trees with a kernel and an initrd."""
+    return {layout.KERNEL, layout.INITRD} <= roles(tree)
+
+
 def target_for(tree, tree_url, kernel_args="", kickstart_url=""):
-    paths = {item["role"]: item["path"] for item in tree.files}
-    if layout.KERNEL not in paths or layout.INITRD not in paths:
+    if not is_bootable(tree):
         raise NotBootable(f"{tree.version}/{tree.arch} has no kernel or no initrd")
+    paths = {item["role"]: item["path"] for item in tree.files}
     return BootTarget(
         title=f"{tree.version} {tree.arch}",
         tree_url=tree_url,
