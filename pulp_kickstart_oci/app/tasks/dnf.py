@@ -15,7 +15,7 @@ import aiohttp
 from asgiref.sync import sync_to_async
 
 from pulpcore.plugin.exceptions import DigestValidationError, SizeValidationError, TimeoutException
-from pulpcore.plugin.models import ContentArtifact, ProgressReport
+from pulpcore.plugin.models import ContentArtifact, ProgressReport, Remote
 from pulpcore.plugin.util import get_domain_pk
 
 from ..dnf import repodata, rpm, treeinfo
@@ -60,19 +60,28 @@ class DnfTreeResolver:
         except (aiohttp.ClientError, OSError, TimeoutException, TimeoutError) as exc:
             raise DnfError(f"{self.where}: {what}: cannot reach the server ({exc})") from None
 
-    async def _content_length(self, path):
-        url = urljoin(self.base, path)
-        downloader = self.remote.get_downloader(url=url)
-        try:
-            async with downloader.session.head(
-                url, auth=downloader.auth, proxy=downloader.proxy, proxy_auth=downloader.proxy_auth
-            ) as response:
-                if response.status == 404:
-                    raise DnfError(f"{self.where}: {path} is listed in .treeinfo but not found")
-                length = response.headers.get("Content-Length")
-                return int(length) if response.status < 400 and length else None
-        except aiohttp.ClientError:
-            return None
+    async def _sizes(self, images):
+        """Sizes of images that are not downloaded now (on_demand, streamed), from HEAD."""
+        for image in images:
+            if image.size is not None:
+                continue
+            downloader = self.remote.get_downloader(url=image.url)
+            try:
+                async with downloader.session.head(
+                    image.url,
+                    auth=downloader.auth,
+                    proxy=downloader.proxy,
+                    proxy_auth=downloader.proxy_auth,
+                ) as response:
+                    if response.status == 404:
+                        raise DnfError(
+                            f"{self.where}: {image.name} is listed in .treeinfo but not found"
+                        )
+                    length = response.headers.get("Content-Length")
+                    if response.status < 400 and length:
+                        image.size = int(length)
+            except aiohttp.ClientError:
+                continue  # the size is learnt on first download instead
 
     async def _treeinfo(self):
         problem = None
@@ -121,8 +130,7 @@ class DnfTreeResolver:
             )
             algorithm, digest = facts.checksums.get(path, (None, None))
             if algorithm == "sha256":
-                planned.sha256 = digest
-                planned.size = await self._content_length(path)
+                planned.sha256 = digest  # size: learnt by the download, or see _sizes()
             else:
                 # Nothing upstream to verify against: fetch it now to know what it is.
                 result = await self._download(path, path)
@@ -263,6 +271,8 @@ class DnfTreeResolver:
         existing = await sync_to_async(self._existing)(digest)
         if existing is not None:
             return [existing]
+        if self.remote.policy != Remote.IMMEDIATE:
+            await self._sizes(images)
         files = images + await self._unpack(packages)
         paths = {}
         for item in files:
