@@ -1,3 +1,5 @@
+import hashlib
+import json
 from functools import cached_property
 from logging import getLogger
 
@@ -19,13 +21,32 @@ from .registry.auth import RegistryAuth
 log = getLogger(__name__)
 
 
+def tree_identity(version, arch, digest, files):
+    """What makes two trees different: release, arch, upstream digest and the file set.
+
+    The same manifest under another release tag, or assembled into another
+    file set, is another tree: its files live at other paths.
+    """
+    canonical = json.dumps(
+        {
+            "version": version,
+            "arch": arch,
+            "digest": digest,
+            "files": sorted([item["path"], item["sha256"]] for item in files),
+        },
+        separators=(",", ":"),
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
 class KickstartTree(Content):
     """
     One release and architecture of network-install boot files.
 
     Its files are ContentArtifacts at ``<version>/<arch>/<tree path>``, so a
     repository version serves them as an Anaconda tree. ``digest`` is the
-    upstream manifest digest: the same manifest synced twice is one unit.
+    upstream manifest digest; ``identity`` (see tree_identity) is the unit's
+    key, so one manifest synced twice as the same tree is one unit.
     """
 
     TYPE = "tree"
@@ -39,6 +60,7 @@ class KickstartTree(Content):
     annotations = models.JSONField(default=dict)
     files = models.JSONField(default=list)
     warnings = models.JSONField(default=list)
+    identity = models.TextField()
     _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
 
     @property
@@ -47,7 +69,20 @@ class KickstartTree(Content):
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
-        unique_together = ("digest", "_pulp_domain")
+        unique_together = ("identity", "_pulp_domain")
+
+
+def _download_factory(remote, downloader_class):
+    """One factory per remote object, building ``downloader_class`` for http(s) URLs."""
+    # Imported here: pulpcore.plugin.download is not needed to load the models.
+    from pulpcore.plugin.download import DownloaderFactory
+
+    factory = getattr(remote, "_download_factory", None)
+    if factory is None:
+        overrides = {"http": downloader_class, "https": downloader_class}
+        factory = DownloaderFactory(remote, downloader_overrides=overrides)
+        remote._download_factory = factory
+    return factory
 
 
 class KickstartOciRemote(Remote, AutoAddObjPermsMixin):
@@ -64,24 +99,13 @@ class KickstartOciRemote(Remote, AutoAddObjPermsMixin):
     @cached_property
     def registry_auth(self):
         """Tokens and challenges learnt from the registry, kept for this remote object only."""
-        return RegistryAuth(self.username, self.password)
+        return RegistryAuth(self.username, self.password, origin=self.url)
 
     @property
     def download_factory(self):
-        # Imported here: the downloader module imports pulpcore.plugin.download,
-        # which is not needed to load the models.
-        from pulpcore.plugin.download import DownloaderFactory
-
         from .registry.downloader import RegistryDownloader
 
-        try:
-            return self._download_factory
-        except AttributeError:
-            self._download_factory = DownloaderFactory(
-                self,
-                downloader_overrides={"http": RegistryDownloader, "https": RegistryDownloader},
-            )
-            return self._download_factory
+        return _download_factory(self, RegistryDownloader)
 
     def get_downloader(self, remote_artifact=None, url=None, download_factory=None, **kwargs):
         kwargs.setdefault("registry_auth", self.registry_auth)
@@ -108,6 +132,13 @@ class KickstartDnfRemote(Remote, AutoAddObjPermsMixin):
     skip_files = ArrayField(models.TextField(), null=True)
     gpg_keys = models.TextField(null=True)
     bootloader_packages = models.JSONField(null=True)
+
+    @property
+    def download_factory(self):
+        """pulpcore's HTTP downloader with byte caps (see downloads.py)."""
+        from .downloads import CappedHttpDownloader
+
+        return _download_factory(self, CappedHttpDownloader)
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"

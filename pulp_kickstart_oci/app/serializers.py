@@ -22,7 +22,7 @@ from .models import (
     KickstartTree,
 )
 from .netboot import arch as archs
-from .netboot import layout
+from .netboot import grammar, layout
 
 
 class TreeFileSerializer(serializers.Serializer):
@@ -260,6 +260,16 @@ class KickstartRepositorySerializer(RepositorySerializer):
 class KickstartRepositorySyncSerializer(RepositorySyncURLSerializer):
     """Sync options: additive by default, ``mirror`` drops trees gone upstream."""
 
+    allow_empty = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_(
+            "With mirror, let a sync that finds no tree upstream remove every tree. "
+            "Without it such a sync fails, so an upstream that suddenly lists nothing "
+            "cannot empty what is served."
+        ),
+    )
+
 
 # Characters GRUB, iPXE or PXELINUX would read as syntax (comments, separators, quoting).
 _UNSAFE_ARG = re.compile(r"[\x00-\x1f\x7f;{}\\\"'`$|&<>#]")
@@ -283,6 +293,16 @@ class KickstartDistributionSerializer(DistributionSerializer):
         default=None,
         help_text=_("When set, the generated boot configs pass inst.ks=<kickstart_url>."),
     )
+
+    def validate_base_path(self, value):
+        if not grammar.matches(grammar.BASE_PATH, value):
+            raise serializers.ValidationError(
+                _(
+                    "The base path goes into boot scripts and URLs: use segments of letters, "
+                    "digits and . _ ~ - separated by '/'."
+                )
+            )
+        return super().validate_base_path(value)
 
     def validate_kernel_args(self, value):
         if _UNSAFE_ARG.search(value):

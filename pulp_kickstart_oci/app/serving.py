@@ -2,9 +2,9 @@
 
 At ``<base_path>/``: ``boot.ipxe`` (a menu of every tree) and ``trees.json``.
 At ``<base_path>/<version>/<arch>/``: ``.treeinfo``, ``boot.ipxe``, ``grub.cfg``
-and ``pxelinux.cfg/default``. URLs inside are absolute and use the scheme and
-host the client used, so a machine that reached Pulp as 10.0.2.2 is told to
-fetch its kernel from 10.0.2.2. The files themselves are ContentArtifacts at
+and ``pxelinux.cfg/default``. URLs inside are absolute, from CONTENT_ORIGIN or a
+host name the admin allows (see _origin): request headers never decide where a
+machine is sent. The files themselves are ContentArtifacts at
 ``<version>/<arch>/<path>`` and are served by pulpcore's content handler.
 """
 
@@ -26,8 +26,6 @@ ROOT_FILES = ("boot.ipxe", "trees.json")
 BOOT_CONFIGS = ("boot.ipxe", "grub.cfg", "pxelinux.cfg/default", "EFI/BOOT/grub.cfg")
 TREE_FILES = (".treeinfo",) + BOOT_CONFIGS
 _TEXT = "text/plain; charset=utf-8"
-# The documents name the host the client used: caches must key on it.
-_VARY = "Host, X-Forwarded-Host, X-Forwarded-Proto"
 
 
 def _version_order(tree):
@@ -38,9 +36,19 @@ def _version_order(tree):
     )
 
 
+# host[:port] or [IPv6][:port]: what a Host header may hold (RFC 9110).
+_HOST = re.compile(r"(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
 @web.middleware
 async def remember_request(request, handler):
-    """Let Distribution.content_handler, which gets only a path, see the request."""
+    """Let Distribution.content_handler, which gets only a path, see the request.
+
+    A Host header that is not a host name is refused with 400 here: pulpcore's
+    content cache parses it into its key and would answer 500.
+    """
+    if request.host and not _HOST.fullmatch(request.host):
+        raise web.HTTPBadRequest(text="The Host header is not a host name.\n")
     token = _request.set(request)
     try:
         return await handler(request)
@@ -48,37 +56,70 @@ async def remember_request(request, handler):
         _request.reset(token)
 
 
-def _distribution_url(distribution, path):
-    """Absolute URL of the distribution root as the client addressed it."""
+def _boot_hosts():
+    return {host.lower() for host in settings.KICKSTART_BOOT_HOSTS}
+
+
+def _origin():
+    """Where generated documents point: CONTENT_ORIGIN, or a name the admin allows.
+
+    No request header decides it on its own. A client that asked under a host
+    name listed in KICKSTART_BOOT_HOSTS (QEMU's 10.0.2.2, a lab NAT) gets that
+    name; X-Forwarded-Host counts only with KICKSTART_TRUST_FORWARDED_HEADERS,
+    and only for listed names.
+    """
+    default = (settings.CONTENT_ORIGIN or "").rstrip("/")
     request = _request.get()
-    if request is not None and request.path.endswith(path):
-        scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-        host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
-        root = request.path[: len(request.path) - len(path)]
-        return f"{scheme}://{host}{root}"
-    return f"{settings.CONTENT_ORIGIN}{settings.CONTENT_PATH_PREFIX}{distribution.base_path}/"
+    allowed = _boot_hosts()
+    if request is None or not allowed:
+        return default
+    host = request.host
+    scheme = request.scheme
+    if settings.KICKSTART_TRUST_FORWARDED_HEADERS:
+        host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip()
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        scheme = proto if proto in ("http", "https") else scheme
+    if (host or "").lower() in allowed:
+        return f"{scheme}://{host}"
+    return default
+
+
+def _distribution_url(distribution):
+    """Absolute URL of the distribution root, from settings and the validated base path."""
+    return f"{_origin()}{settings.CONTENT_PATH_PREFIX}{distribution.base_path}/"
+
+
+class _UncachedDocument(web.StreamResponse):
+    """A generated document that pulpcore's content cache does not store.
+
+    Used when documents depend on the host a client asked for (KICKSTART_BOOT_HOSTS):
+    the cache keys on the path alone and would hand one client's URLs to all.
+    """
+
+    def __init__(self, body, headers):
+        super().__init__(status=200, headers=headers)
+        self._document = body
+        self.content_length = len(body)
+
+    async def prepare(self, request):
+        writer = await super().prepare(request)
+        if request.method != "HEAD":
+            await self.write(self._document)
+        return writer
 
 
 def _respond(body, name):
-    """A response that honours HEAD (aiohttp drops the body) and single byte ranges."""
+    """The whole document, always: a Range header is ignored (RFC 9110 allows it).
+
+    A 206 of a generated document must never be cached as the document. HEAD
+    is answered by aiohttp without the body.
+    """
     data = body.encode() if isinstance(body, str) else body
     content_type = "application/json" if name.endswith(".json") else _TEXT
-    headers = {"Content-Type": content_type, "Accept-Ranges": "bytes", "Vary": _VARY}
-    request = _request.get()
-    wanted = request.headers.get("Range", "") if request is not None else ""
-    match = re.fullmatch(r"bytes=(\d*)-(\d*)", wanted.strip())
-    if match and match.group(1) + match.group(2):
-        start_text, end_text = match.groups()
-        size = len(data)
-        if start_text == "":
-            start, end = max(size - int(end_text), 0), size - 1
-        else:
-            start = int(start_text)
-            end = min(int(end_text), size - 1) if end_text else size - 1
-        if start >= size or start > end:
-            raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        return web.Response(status=206, body=data[start : end + 1], headers=headers)
+    headers = {"Content-Type": content_type, "Accept-Ranges": "none"}
+    if _boot_hosts():
+        headers["Vary"] = "Host, X-Forwarded-Host, X-Forwarded-Proto"
+        return _UncachedDocument(data, headers)
     return web.Response(body=data, headers=headers)
 
 
@@ -110,7 +151,7 @@ class TreeServer:
         """A response for a generated path, or None to let pulpcore serve files and listings."""
         if path in ROOT_FILES:
             trees = self._ordered(self._trees()[0])
-            root_url = _distribution_url(self.distribution, path)
+            root_url = _distribution_url(self.distribution)
             if path == "trees.json":
                 return _respond(json.dumps(self.index(trees, root_url), indent=2) + "\n", path)
             targets = []
@@ -130,7 +171,7 @@ class TreeServer:
             return None
         if name == ".treeinfo":
             return _respond(treeinfo.render(tree, version.pulp_created.timestamp()), name)
-        root_url = _distribution_url(self.distribution, path)
+        root_url = _distribution_url(self.distribution)
         try:
             target = self._target(tree, root_url)
         except configs.NotBootable:

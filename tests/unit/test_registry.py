@@ -100,12 +100,11 @@ def test_bearer_tokens_are_fetched_once_per_scope_and_reused():
 
 def test_refused_token_requests_say_so_without_secrets():
     async def body(base, session):
-        state = auth.RegistryAuth("someone", "very-secret")
+        # The token service on the registry's own origin may get credentials over http.
+        state = auth.RegistryAuth("someone", "very-secret", origin=base)
         with pytest.raises(auth.RegistryAuthError) as error:
             await state.answer(
-                f'Bearer realm="{base}/token",service="svc"',
-                "http://registry.example/v2/ks/tags/list",
-                session,
+                f'Bearer realm="{base}/token",service="svc"', f"{base}/v2/ks/tags/list", session
             )
         return str(error.value)
 
@@ -128,3 +127,58 @@ def test_basic_challenges_use_credentials_once_then_give_up():
         return header
 
     assert asyncio.run(_with_service(web.Application(), body)) == "Basic c29tZW9uZTpwdw=="
+
+
+def test_credentials_never_go_to_a_plain_http_realm_on_another_origin():
+    requests_seen = []
+
+    async def body(base, session):
+        state = auth.RegistryAuth("someone", "very-secret", origin="http://registry.example")
+        with pytest.raises(auth.RegistryAuthError, match="over plain http") as error:
+            await state.answer(
+                f'Bearer realm="{base}/token",service="svc"',
+                "http://registry.example/v2/ks/tags/list",
+                session,
+            )
+        return str(error.value)
+
+    message = asyncio.run(_with_service(_token_service(requests_seen), body))
+    assert requests_seen == []  # not even asked
+    assert "very-secret" not in message
+
+
+def test_nothing_is_sent_to_another_origin():
+    async def body(base, session):
+        state = auth.RegistryAuth("someone", "pw", origin="http://registry.example")
+        await state.answer('Basic realm="r"', "http://registry.example/v2/ks/tags/list", session)
+        assert state.header_for("http://registry.example/v2/ks/tags/list")
+        assert state.header_for("http://registry.example:80/v2/ks/tags/list")
+        assert state.header_for("http://evil.example/v2/ks/tags/list") is None
+        assert state.header_for("https://registry.example/v2/ks/tags/list") is None
+        with pytest.raises(auth.RegistryAuthError, match="not the remote's registry"):
+            await state.answer('Basic realm="r"', "http://evil.example/v2/ks/x", session)
+
+    asyncio.run(_with_service(web.Application(), body))
+
+
+def test_an_endless_token_response_is_cut_at_the_cap():
+    from django.test import override_settings
+
+    async def endless(request):
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        await response.write(b'{"token": "')
+        for _ in range(64):
+            await response.write(b"x" * 4096)
+        return response
+
+    app = web.Application()
+    app.router.add_get("/token", endless)
+
+    async def body(base, session):
+        state = auth.RegistryAuth(origin=base)
+        with pytest.raises(auth.RegistryAuthError, match="KICKSTART_MAX_TOKEN_BYTES"):
+            await state.answer(f'Bearer realm="{base}/token"', f"{base}/v2/ks/tags/list", session)
+
+    with override_settings(KICKSTART_MAX_TOKEN_BYTES=32 * 1024):
+        asyncio.run(_with_service(app, body))

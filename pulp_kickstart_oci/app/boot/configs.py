@@ -4,11 +4,30 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from ..netboot import layout
+from ..netboot import grammar, layout
+
+# Characters iPXE, GRUB or PXELINUX read as syntax: expansion, quoting, separators,
+# comments, redirection. A URL or path holding one is refused, never escaped.
+_SCRIPT_SYNTAX = re.compile(r"[\x00-\x1f\x7f;{}\\\"'`$|&<>#]")
+_WHITESPACE = re.compile(r"\s")
 
 
 class NotBootable(ValueError):
-    """The tree has no kernel or no initrd to boot."""
+    """The tree has no kernel or no initrd to boot, or a value unsafe in a boot script."""
+
+
+def _plain(value, what):
+    """The second wall: values were checked on the way in; check again before writing."""
+    if not value or _SCRIPT_SYNTAX.search(value) or _WHITESPACE.search(value):
+        raise NotBootable(f"{what} {value!r} cannot go into a boot script")
+    return value
+
+
+def _arguments(value, what):
+    """Kernel arguments: words separated by single spaces, no script syntax."""
+    if _SCRIPT_SYNTAX.search(value) or _WHITESPACE.sub(" ", value) != value:
+        raise NotBootable(f"{what} {value!r} cannot go into a boot script")
+    return value
 
 
 @dataclass(frozen=True)
@@ -53,14 +72,21 @@ def is_bootable(tree):
 def target_for(tree, tree_url, kernel_args="", kickstart_url=""):
     if not is_bootable(tree):
         raise NotBootable(f"{tree.version}/{tree.arch} has no kernel or no initrd")
+    if not grammar.matches(grammar.RELEASE, tree.version) or not grammar.matches(
+        grammar.ARCH, tree.arch
+    ):
+        raise NotBootable(f"release {tree.version!r} or arch {tree.arch!r} is not plain")
     paths = {item["role"]: item["path"] for item in tree.files}
+    for role in (layout.KERNEL, layout.INITRD):
+        if not grammar.matches(grammar.PATH, paths[role]):
+            raise NotBootable(f"{role} path {paths[role]!r} cannot go into a boot script")
     return BootTarget(
         title=f"{tree.version} {tree.arch}",
-        tree_url=tree_url,
+        tree_url=_plain(tree_url, "tree URL"),
         kernel_path=paths[layout.KERNEL],
         initrd_path=paths[layout.INITRD],
-        kernel_args=kernel_args or "",
-        kickstart_url=kickstart_url or "",
+        kernel_args=_arguments((kernel_args or "").strip(), "kernel_args"),
+        kickstart_url=_plain(kickstart_url, "kickstart_url") if kickstart_url else "",
     )
 
 

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 
 import productmd.treeinfo
 
+from ..netboot import grammar
 from .errors import DnfError
+
+# Algorithms a [checksums] entry may name; anything else fails the sync.
+CHECKSUM_TYPES = ("sha256", "sha512", "sha384", "sha224", "sha1", "md5")
 
 
 @dataclass
@@ -31,7 +35,39 @@ def _looks_like_html(text):
 
 
 def parse(text, where):
-    """Facts of a .treeinfo; DnfError when it is not one at all."""
+    """Facts of a .treeinfo; DnfError when it is not one, or when a value breaks its grammar."""
+    return _validated(_read(text, where), where)
+
+
+def _validated(facts, where):
+    """Lenient about sections, never about values: every value must match its grammar.
+
+    A multi-line value, a path with spaces (an argument smuggled onto a kernel
+    line) or a path that leaves the tree fails the sync, naming the key.
+    """
+    try:
+        grammar.check(grammar.RELEASE, facts.version, f"{where}: [release] version")
+        grammar.check(grammar.ARCH, facts.arch, f"{where}: [tree] arch")
+        grammar.check(grammar.FAMILY, facts.family, f"{where}: [release] name")
+        for key, path in facts.images.items():
+            grammar.tree_path(path, f"{where}: [images-{facts.arch}] {key}")
+        if facts.stage2 is not None:
+            grammar.tree_path(facts.stage2, f"{where}: [stage2] mainimage")
+        for path, (algorithm, digest) in facts.checksums.items():
+            grammar.tree_path(path, f"{where}: [checksums] entry")
+            if algorithm not in CHECKSUM_TYPES:
+                raise DnfError(
+                    f"{where}: [checksums] {path} uses checksum type {algorithm!r}; "
+                    f"known types: {', '.join(CHECKSUM_TYPES)}"
+                )
+            if not all(c in "0123456789abcdef" for c in digest.lower()) or not digest:
+                raise DnfError(f"{where}: [checksums] {path} has a malformed {algorithm} digest")
+    except grammar.GrammarError as exc:
+        raise DnfError(str(exc)) from None
+    return facts
+
+
+def _read(text, where):
     if _looks_like_html(text):
         raise DnfError(f"{where} is an HTML page, not a .treeinfo")
     try:
@@ -75,8 +111,9 @@ def _parse_loosely(text, where):
     if parser.has_section("checksums"):
         for path, value in parser.items("checksums"):
             algorithm, _, digest = value.partition(":")
-            if digest:
-                checksums[path] = (algorithm.strip(), digest.strip())
+            if not digest:
+                raise DnfError(f"{where}: [checksums] {path} is not ALGORITHM:HEX")
+            checksums[path] = (algorithm.strip().lower(), digest.strip().lower())
     return TreeFacts(
         family=family,
         version=version,

@@ -37,7 +37,6 @@ _CONTAINER_LAYER_PREFIXES = (
     "application/vnd.docker.image.rootfs.",
 )
 _SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
-MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 
 
 class InvalidArtifact(ValueError):
@@ -78,8 +77,6 @@ class IndexEntry:
 
 
 def _load(raw, what):
-    if len(raw) > MAX_MANIFEST_SIZE:
-        raise InvalidArtifact(f"{what} is {len(raw)} bytes, larger than {MAX_MANIFEST_SIZE}")
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

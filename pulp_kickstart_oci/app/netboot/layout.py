@@ -6,8 +6,9 @@ expect. Unknown titles are kept under ``extra/`` rather than dropped.
 """
 
 import fnmatch
-import re
 from dataclasses import dataclass
+
+from . import grammar
 
 KERNEL = "kernel"
 INITRD = "initrd"
@@ -45,21 +46,19 @@ _PATTERNS = (
     ("*.c32", "", PXELINUX),
 )
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
 
 class InvalidTitle(ValueError):
     """A layer title that cannot safely become a path."""
 
 
 def validate_title(title):
-    """Refuse titles that are empty, absolute, escape the tree or are not plain paths."""
+    """Refuse titles that are empty, absolute, escape the tree or are not plain paths.
+
+    A title becomes a path in URLs and boot scripts: it must match the tree
+    path grammar (no spaces, quotes, control characters or script syntax).
+    """
     if not isinstance(title, str) or title == "":
         raise InvalidTitle("empty title")
-    if _CONTROL.search(title):
-        raise InvalidTitle(f"title {title!r} contains control characters")
-    if "\\" in title:
-        raise InvalidTitle(f"title {title!r} contains a backslash")
     if title.startswith("/"):
         raise InvalidTitle(f"title {title!r} is an absolute path")
     segments = title.split("/")
@@ -67,6 +66,10 @@ def validate_title(title):
         raise InvalidTitle(f"title {title!r} contains a '..' segment")
     if "" in segments or "." in segments:
         raise InvalidTitle(f"title {title!r} is not a normalised relative path")
+    try:
+        grammar.tree_path(title, "title")
+    except grammar.GrammarError as exc:
+        raise InvalidTitle(str(exc)) from None
     return title
 
 

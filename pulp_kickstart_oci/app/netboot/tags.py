@@ -7,16 +7,29 @@ architecture's manifest). Remote filters are shell-style globs.
 import fnmatch
 import re
 
-from . import arch
+from . import arch, grammar
 
 # The default selection: a release number (``42``, ``9.4``) optionally followed by a known arch.
-_RELEASE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_RELEASE = re.compile(r"[0-9]+(\.[0-9]+)*")
+
+
+def invalid(tags):
+    """Upstream tags that break the OCI tag grammar: never selected, whatever the globs say."""
+    return [tag for tag in tags if not grammar.matches(grammar.TAG, tag)]
 
 
 def select(tags, include=None, exclude=None):
-    """Tags to sync, in upstream order: included by a glob (default N / N-ARCH), not excluded."""
+    """Tags to sync, in upstream order: included by a glob (default N / N-ARCH), not excluded.
+
+    Only tags of the OCI tag grammar qualify, and only those whose release part
+    is a valid release: a glob can widen the choice, never the grammar.
+    """
     chosen = []
     for tag in tags:
+        if not grammar.matches(grammar.TAG, tag):
+            continue
+        if not grammar.matches(grammar.RELEASE, split(tag)[0]):
+            continue
         if include:
             if not any(fnmatch.fnmatchcase(tag, pattern) for pattern in include):
                 continue
@@ -30,7 +43,7 @@ def select(tags, include=None, exclude=None):
 
 def _is_release_tag(tag):
     release, oci_arch = split(tag)
-    return bool(_RELEASE.match(release)) and (oci_arch is not None or release == tag)
+    return _RELEASE.fullmatch(release) is not None and (oci_arch is not None or release == tag)
 
 
 def split(tag):

@@ -15,6 +15,7 @@ import time
 from urllib.parse import urlencode, urlparse
 
 import aiohttp
+from django.conf import settings
 
 _PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 # Refresh a little early so a token does not expire between check and use.
@@ -36,6 +37,20 @@ def parse_challenge(header):
     return scheme.lower(), params
 
 
+def origin_of(url):
+    """scheme://host:port of a URL, with the default port made explicit."""
+    parts = urlparse(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return (parts.scheme, (parts.hostname or "").lower(), port)
+
+
+def _too_large(realm_host, host, limit):
+    return RegistryAuthError(
+        f"token service {realm_host} for registry {host} sent more than "
+        f"KICKSTART_MAX_TOKEN_BYTES ({limit} bytes)"
+    )
+
+
 def scope_for(url):
     """The pull scope a registry URL needs: /v2/<name>/(manifests|blobs|tags)/... ."""
     path = urlparse(url).path
@@ -46,9 +61,11 @@ def scope_for(url):
 class RegistryAuth:
     """What a remote has learnt about a registry's authentication during its lifetime."""
 
-    def __init__(self, username=None, password=None):
+    def __init__(self, username=None, password=None, origin=None):
         self._username = username
         self._password = password or ""
+        # Credentials and tokens belong to this origin (the remote's URL) only.
+        self._origin = origin_of(origin) if origin else None
         self._tokens = {}  # scope -> (token, expires_at)
         self._basic = False
         self._locks = {}
@@ -61,8 +78,17 @@ class RegistryAuth:
         raw = f"{self._username}:{self._password}".encode()
         return "Basic " + base64.b64encode(raw).decode()
 
+    def _ours(self, url):
+        return self._origin is None or origin_of(url) == self._origin
+
     def header_for(self, url):
-        """The Authorization header to send with a request, if one is known."""
+        """The Authorization header to send with a request, if one is known.
+
+        Nothing is sent to another origin (a Link header or a redirect may
+        point anywhere): credentials and tokens stay with the remote's registry.
+        """
+        if not self._ours(url):
+            return None
         if self._basic and self.has_credentials:
             return self._basic_header()
         token, expires_at = self._tokens.get(scope_for(url), (None, 0))
@@ -74,6 +100,10 @@ class RegistryAuth:
         """Act on a 401 challenge so that a retry can succeed; raise if it cannot."""
         scheme, params = parse_challenge(challenge)
         host = urlparse(url).netloc
+        if not self._ours(url):
+            raise RegistryAuthError(
+                f"{host} asked for authentication, but it is not the remote's registry"
+            )
         if scheme == "basic":
             if not self.has_credentials or self._basic:
                 raise RegistryAuthError(
@@ -97,8 +127,22 @@ class RegistryAuth:
         if requested:
             query["scope"] = requested
         realm = params["realm"]
+        realm_parts = urlparse(realm)
+        if realm_parts.scheme not in ("http", "https") or not realm_parts.netloc:
+            raise RegistryAuthError(
+                f"registry {host} named a token realm that is not an http(s) URL"
+            )
         token_url = realm + ("&" if "?" in realm else "?") + urlencode(query)
-        headers = {"Authorization": self._basic_header()} if self.has_credentials else {}
+        headers = {}
+        if self.has_credentials:
+            # Credentials go to the token service only over TLS or on the registry's own origin.
+            if realm_parts.scheme != "https" and origin_of(realm) != self._origin:
+                raise RegistryAuthError(
+                    f"registry {host} sent its token realm to {realm_parts.netloc} over plain "
+                    "http; the remote's credentials are only sent to another origin over https"
+                )
+            headers["Authorization"] = self._basic_header()
+        limit = settings.KICKSTART_MAX_TOKEN_BYTES
         try:
             async with session.get(
                 token_url, headers=headers, proxy=proxy, proxy_auth=proxy_auth
@@ -118,7 +162,14 @@ class RegistryAuth:
                         f"token service {urlparse(realm).netloc} for registry {host} answered "
                         f"HTTP {response.status}"
                     )
-                body = await response.read()
+                announced = response.headers.get("Content-Length", "")
+                if announced.isdigit() and int(announced) > limit:
+                    raise _too_large(realm_parts.netloc, host, limit)
+                body = b""
+                while chunk := await response.content.read(64 * 1024):
+                    body += chunk
+                    if len(body) > limit:
+                        raise _too_large(realm_parts.netloc, host, limit)
         except aiohttp.ClientError as exc:
             raise RegistryAuthError(
                 f"cannot reach token service {urlparse(realm).netloc} for registry {host}: "

@@ -13,8 +13,9 @@ import aiohttp
 
 from pulpcore.plugin.exceptions import TimeoutException
 
+from ..downloads import DownloadTooLarge, cap
 from ..netboot import artifact
-from .auth import RegistryAuthError
+from .auth import RegistryAuthError, origin_of
 
 TAGS_PAGE_SIZE = 1000
 MAX_TAG_PAGES = 1000
@@ -55,8 +56,8 @@ class RegistryClient:
     def blob_url(self, digest):
         return self.url("blobs", digest)
 
-    async def _download(self, url, what, headers=None):
-        downloader = self.remote.get_downloader(url=url)
+    async def _download(self, url, what, limit, headers=None):
+        downloader = self.remote.get_downloader(url=url, **cap(limit))
         try:
             return await downloader.run(extra_data={"headers": headers or {}})
         except aiohttp.ClientResponseError as exc:
@@ -69,7 +70,7 @@ class RegistryClient:
             else:
                 reason = f"answered HTTP {exc.status}"
             raise RegistryError(f"{self.where}: {what}: {reason}") from None
-        except RegistryAuthError as exc:
+        except (RegistryAuthError, DownloadTooLarge) as exc:
             raise RegistryError(f"{self.where}: {what}: {exc}") from None
         except (aiohttp.ClientError, OSError, TimeoutException, TimeoutError) as exc:
             raise RegistryError(
@@ -81,7 +82,7 @@ class RegistryClient:
         tags = []
         url = f"{self.url('tags', 'list')}?n={TAGS_PAGE_SIZE}"
         for _ in range(MAX_TAG_PAGES):
-            result = await self._download(url, "listing tags")
+            result = await self._download(url, "listing tags", "KICKSTART_MAX_TAG_PAGE_BYTES")
             try:
                 with open(result.path, "rb") as page:
                     document = json.load(page)
@@ -94,17 +95,22 @@ class RegistryClient:
             url = _next_link(result.headers.get("Link"), url)
             if not url:
                 return tags
+            if origin_of(url) != origin_of(self.base):
+                raise RegistryError(
+                    f"{self.where}: the tag list continues on another origin "
+                    f"({urlparse(url).netloc}); only the remote's registry is followed"
+                )
         raise RegistryError(f"{self.where}: the tag list has more than {MAX_TAG_PAGES} pages")
 
     async def get_manifest(self, reference, expected_digest=None, what=None):
         """Fetch a manifest or index by tag or digest and check its digest over the raw bytes."""
         what = what or (f"tag {reference}" if expected_digest is None else f"manifest {reference}")
         result = await self._download(
-            self.url("manifests", reference), what, headers={"Accept": artifact.ACCEPT}
+            self.url("manifests", reference),
+            what,
+            "KICKSTART_MAX_MANIFEST_BYTES",
+            headers={"Accept": artifact.ACCEPT},
         )
-        size = result.artifact_attributes["size"]
-        if size > artifact.MAX_MANIFEST_SIZE:
-            raise RegistryError(f"{self.where}: {what} is {size} bytes, too large for a manifest")
         with open(result.path, "rb") as fetched:
             raw = fetched.read()
         actual = "sha256:" + hashlib.sha256(raw).hexdigest()

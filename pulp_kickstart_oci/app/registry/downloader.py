@@ -9,13 +9,18 @@ import logging
 
 from pulpcore.plugin.download import HttpDownloader
 
+from ..downloads import CappedDownloadMixin
 from .auth import RegistryAuth
 
 log = logging.getLogger(__name__)
 
 
-class RegistryDownloader(HttpDownloader):
-    """Answers 401 challenges (bearer token or basic) once per request, then retries."""
+class RegistryDownloader(CappedDownloadMixin, HttpDownloader):
+    """Answers 401 challenges (bearer token or basic) once per request, then retries.
+
+    Reads are capped (see downloads.py); credentials only ever go to the
+    remote's own origin (see RegistryAuth).
+    """
 
     def __init__(self, url, registry_auth=None, **kwargs):
         # The factory hands the remote's credentials over as basic auth for every
@@ -24,7 +29,7 @@ class RegistryDownloader(HttpDownloader):
         super().__init__(url, **kwargs)
         if registry_auth is None:
             registry_auth = RegistryAuth(
-                basic.login if basic else None, basic.password if basic else None
+                basic.login if basic else None, basic.password if basic else None, origin=url
             )
         self.registry_auth = registry_auth
 

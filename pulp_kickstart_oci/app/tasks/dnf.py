@@ -6,13 +6,15 @@ RPMs, whose signatures are checked when the remote has ``gpg_keys``. The RPMs
 themselves are not kept: the tree records which package each file came from.
 """
 
+import hashlib
 import logging
 import os
 import tempfile
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from pulpcore.plugin.exceptions import DigestValidationError, SizeValidationError, TimeoutException
 from pulpcore.plugin.models import ContentArtifact, ProgressReport, Remote
@@ -20,6 +22,7 @@ from pulpcore.plugin.util import get_domain_pk
 
 from ..dnf import repodata, rpm, treeinfo
 from ..dnf.errors import DnfError
+from ..downloads import DownloadTooLarge, cap
 from ..models import KickstartTree
 from ..netboot import arch as archs
 from ..netboot import layout
@@ -44,14 +47,45 @@ class DnfTreeResolver:
         self.where = f"dnf tree {self.base}"
         self.skip = set(remote.skip_files or [])
 
-    async def _download(self, path, what, expected_digests=None, expected_size=None):
+    def _url(self, path, what):
+        """The URL of a path named by upstream metadata, confined to the remote's tree.
+
+        Metadata may name absolute or ``//host`` URLs; following them would send
+        the remote's credentials elsewhere and serve whatever came back. Only
+        relative paths that stay under the remote's URL are fetched.
+        """
+        parts = urlsplit(path)
+        if (
+            not path
+            or parts.scheme
+            or parts.netloc
+            or path.startswith("/")
+            or "\\" in path
+            or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in path)
+            or ".." in parts.path.split("/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise DnfError(
+                f"{self.where}: {what}: {path!r} is not a relative path inside the tree; "
+                "only files under the remote's URL are fetched"
+            )
+        url = urljoin(self.base, path)
+        if not url.startswith(self.base):
+            raise DnfError(f"{self.where}: {what}: {path!r} resolves outside the remote's URL")
+        return url
+
+    async def _download(self, path, what, limit=None, expected_digests=None, expected_size=None):
         downloader = self.remote.get_downloader(
-            url=urljoin(self.base, path),
+            url=self._url(path, what),
             expected_digests=expected_digests,
             expected_size=expected_size,
+            **(cap(limit) if limit else {}),
         )
         try:
             return await downloader.run()
+        except DownloadTooLarge as exc:
+            raise DnfError(f"{self.where}: {what}: {exc}") from None
         except aiohttp.ClientResponseError as exc:
             reason = "not found (HTTP 404)" if exc.status == 404 else f"HTTP {exc.status}"
             raise DnfError(f"{self.where}: {what}: {reason}") from None
@@ -87,13 +121,13 @@ class DnfTreeResolver:
         problem = None
         for name in (".treeinfo", "treeinfo"):
             try:
-                result = await self._download(name, name)
+                result = await self._download(name, name, "KICKSTART_MAX_TREEINFO_BYTES")
             except DnfError as exc:
                 if "HTTP 404" in str(exc):
                     continue
                 raise
             with open(result.path, "rb") as fetched:
-                text = fetched.read(1 << 20).decode("utf-8", errors="replace")
+                text = fetched.read().decode("utf-8", errors="replace")
             try:
                 return treeinfo.parse(text, f"{self.where}{name}")
             except DnfError as exc:
@@ -125,21 +159,39 @@ class DnfTreeResolver:
                 role=role,
                 sha256=None,
                 size=None,
-                url=urljoin(self.base, path),
+                url=self._url(path, f"image {key}"),
                 provenance={"source_path": path},
             )
             algorithm, digest = facts.checksums.get(path, (None, None))
             if algorithm == "sha256":
                 planned.sha256 = digest  # size: learnt by the download, or see _sizes()
             else:
-                # Nothing upstream to verify against: fetch it now to know what it is.
+                # No sha256 upstream: fetch it now, check what .treeinfo does give.
                 result = await self._download(path, path)
+                if algorithm is not None:
+                    self._check_digest(result.path, path, algorithm, digest)
                 planned.sha256 = result.artifact_attributes["sha256"]
                 planned.size = result.artifact_attributes["size"]
                 planned.local_path = result.path
-                warnings.append(f"{path} has no sha256 in .treeinfo; stored as downloaded")
+                warnings.append(
+                    f"{path} has no sha256 in .treeinfo; verified against its {algorithm} "
+                    "checksum and stored"
+                    if algorithm
+                    else f"{path} has no checksum in .treeinfo; stored unverified as downloaded"
+                )
             files.append(planned)
         return files
+
+    def _check_digest(self, path, name, algorithm, expected):
+        digest = hashlib.new(algorithm)
+        with open(path, "rb") as stored:
+            while chunk := stored.read(1 << 20):
+                digest.update(chunk)
+        if digest.hexdigest() != expected.lower():
+            raise DnfError(
+                f"{self.where}: {name}: {algorithm} is {digest.hexdigest()}, "
+                f".treeinfo says {expected}"
+            )
 
     async def _packages(self, arch):
         overrides = self.remote.bootloader_packages or {}
@@ -147,10 +199,15 @@ class DnfTreeResolver:
         names = [name for name in names if not self._skipped(name)]
         if not names:
             return []
-        repomd = await self._download("repodata/repomd.xml", "repodata/repomd.xml")
+        repomd = await self._download(
+            "repodata/repomd.xml", "repodata/repomd.xml", "KICKSTART_MAX_REPOMD_BYTES"
+        )
         href, checksum_type, checksum = repodata.primary_location(repomd.path, self.where)
         primary = await self._download(
-            href, href, expected_digests={checksum_type: checksum} if checksum else None
+            href,
+            href,
+            "KICKSTART_MAX_PRIMARY_BYTES",
+            expected_digests={checksum_type: checksum} if checksum else None,
         )
         found = repodata.newest_packages(primary.path, names, {arch, "noarch"}, self.where)
         missing = [name for name in names if name not in found]
@@ -177,10 +234,12 @@ class DnfTreeResolver:
             if package:
                 if artifact is None:
                     return None  # only an unpacked RPM could bring it back
-                url = urljoin(self.base, locations.get(package, "")) + "#" + item["source_path"]
+                location = locations.get(package, "")
+                url = self._url(location, f"package {package}") + "#" + item["source_path"]
             else:
                 # An image not fetched yet (on_demand) stays deferred to its tree URL.
-                url = urljoin(self.base, item.get("source_path", item["path"]))
+                source_path = item.get("source_path", item["path"])
+                url = self._url(source_path, source_path)
             extra = {k: v for k, v in item.items() if k not in PlannedFile.__dataclass_fields__}
             files.append(
                 PlannedFile(
@@ -206,6 +265,43 @@ class DnfTreeResolver:
             list(tree.warnings),
         )
 
+    async def _fetch_package(self, package, what, keyring):
+        """Download one RPM (size-capped, checksum-verified); check its signature when keyed."""
+        limit = settings.KICKSTART_MAX_PACKAGE_BYTES
+        if package.size and package.size > limit:
+            raise DnfError(
+                f"{self.where}: {what} is {package.size} bytes, larger than "
+                f"KICKSTART_MAX_PACKAGE_BYTES ({limit} bytes)"
+            )
+        result = await self._download(
+            package.location,
+            what,
+            "KICKSTART_MAX_PACKAGE_BYTES",
+            expected_digests={package.checksum_type: package.checksum},
+            expected_size=package.size,
+        )
+        if keyring is not None:
+            keyring.verify(result.path, f"{self.where}: {what}")
+        return result
+
+    async def _verify_kept(self, packages):
+        """Under gpg_keys, a tree Pulp already has is kept only if its RPMs verify now.
+
+        The stored tree may have been synced without keys, or by another remote
+        with other keys: its RPMs are fetched again and checked, not unpacked.
+        """
+        keyring = rpm.Keyring(self.remote.gpg_keys)
+        async with ProgressReport(
+            message="Verifying package signatures of a stored tree",
+            code="sync.verifying.packages",
+            total=len(packages),
+        ) as report:
+            for package in packages:
+                what = f"package {package.nevra} ({package.location})"
+                result = await self._fetch_package(package, what, keyring)
+                os.unlink(result.path)
+                await report.aincrement()
+
     async def _unpack(self, packages):
         keyring = rpm.Keyring(self.remote.gpg_keys) if self.remote.gpg_keys else None
         files = []
@@ -216,14 +312,7 @@ class DnfTreeResolver:
         ) as report:
             for package in packages:
                 what = f"package {package.nevra} ({package.location})"
-                result = await self._download(
-                    package.location,
-                    what,
-                    expected_digests={package.checksum_type: package.checksum},
-                    expected_size=package.size,
-                )
-                if keyring is not None:
-                    keyring.verify(result.path, f"{self.where}: {what}")
+                result = await self._fetch_package(package, what, keyring)
                 destination = tempfile.mkdtemp(prefix="unpacked-", dir=".")
                 extracted = rpm.extract_boot_files(
                     result.path, destination, f"{self.where}: {what}"
@@ -242,7 +331,7 @@ class DnfTreeResolver:
                             role=placement.role,
                             sha256=item.sha256,
                             size=item.size,
-                            url=urljoin(self.base, package.location) + "#" + item.member,
+                            url=self._url(package.location, what) + "#" + item.member,
                             local_path=item.local_path,
                             provenance={
                                 "package": package.nevra,
@@ -265,11 +354,16 @@ class DnfTreeResolver:
             images = await self._images(facts, warnings)
             packages = await self._packages(arch)
             await report.aincrement()
-        sources = [(f.path, f.sha256) for f in images]
+        # The tree's URL is part of its identity: a tree another remote assembled
+        # from another server is never reused with that server's locations.
+        sources = [("url", self.base)]
+        sources += [(f.path, f.sha256) for f in images]
         sources += [(p.nevra, f"{p.checksum_type}:{p.checksum}") for p in packages]
         digest = digest_of_sources(facts.version, arch, sources)
         existing = await sync_to_async(self._existing)(digest)
         if existing is not None:
+            if self.remote.gpg_keys:
+                await self._verify_kept(packages)
             return [existing]
         if self.remote.policy != Remote.IMMEDIATE:
             await self._sizes(images)

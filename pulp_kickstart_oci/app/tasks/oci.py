@@ -6,19 +6,16 @@ match its digest fails the sync before anything of it is stored.
 """
 
 import logging
-import re
 from dataclasses import dataclass, field
 
 from pulpcore.plugin.models import ProgressReport
 
 from ..netboot import arch as archs
-from ..netboot import artifact, tags
+from ..netboot import artifact, grammar, tags
 from ..registry.client import RegistryError
 from .plan import PlannedFile, TreePlan
 
 log = logging.getLogger(__name__)
-
-_SAFE_ARCH = re.compile(r"^[a-z0-9_]+$")
 
 
 @dataclass
@@ -62,6 +59,22 @@ class OciTreeResolver:
             upstream_tags = await self.client.list_tags()
             report.total = len(upstream_tags)
             report.done = len(upstream_tags)
+        refused = tags.invalid(upstream_tags)
+        if refused:
+            shown = ", ".join(repr(tag) for tag in refused[:5])
+            log.warning(
+                "%s: ignored %d tags outside the OCI tag grammar: %s",
+                self.where,
+                len(refused),
+                shown,
+            )
+            await ProgressReport(
+                message=f"Ignored {len(refused)} tags outside the OCI tag grammar: {shown}",
+                code="sync.ignored.tags",
+                state="completed",
+                total=len(refused),
+                done=len(refused),
+            ).asave()
         selected = tags.select(upstream_tags, self.remote.include_tags, self.remote.exclude_tags)
         log.info("%s: %d tags, %d selected", self.client.where, len(upstream_tags), len(selected))
         async with ProgressReport(
@@ -134,7 +147,9 @@ class OciTreeResolver:
                     f"manifest {entry.digest} ({entry.oci_arch}) of index tag {tag}",
                     report,
                 )
-                index = {"digest": fetched.digest, "os_version": entry.os_version}
+                index = {"digest": fetched.digest}
+                if grammar.matches(grammar.TAG, entry.os_version):
+                    index["os_version"] = entry.os_version
                 self._add(release, oci_arch, tag, manifest, direct=False, index=index)
         elif fetched.media_type in artifact.MANIFEST_TYPES:
             manifest = await self._manifest(fetched.digest, None, report, raw=fetched.raw)
@@ -155,8 +170,12 @@ class OciTreeResolver:
             )
 
     def _add(self, release, oci_arch, tag, manifest, direct, index=None):
-        if not _SAFE_ARCH.match(oci_arch):
-            raise artifact.InvalidArtifact(f"architecture {oci_arch!r} is not a plain name")
+        try:
+            grammar.check(grammar.RELEASE, release, "release")
+            grammar.check(grammar.ARCH, oci_arch, "architecture")
+            grammar.check(grammar.ARCH, archs.fedora_name(oci_arch), "architecture")
+        except grammar.GrammarError as exc:
+            raise artifact.InvalidArtifact(str(exc)) from None
         tree = self._by_digest.get(manifest.digest)
         if tree is not None:
             # One manifest reached by several tags (42 and 42-amd64) is one tree.

@@ -9,7 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from ..models import KickstartTree
+from ..models import KickstartTree, tree_identity
 
 
 @dataclass
@@ -53,7 +53,14 @@ class TreePlan:
     def key(self):
         return (self.version, self.arch)
 
+    @property
+    def identity(self):
+        return tree_identity(
+            self.version, self.arch, self.digest, [f.as_dict() for f in self.files]
+        )
+
     def content(self):
+        files = [item.as_dict() for item in self.files]
         return KickstartTree(
             version=self.version,
             arch=self.arch,
@@ -61,8 +68,9 @@ class TreePlan:
             digest=self.digest,
             source=self.source,
             annotations=self.annotations,
-            files=[item.as_dict() for item in self.files],
+            files=files,
             warnings=list(self.warnings),
+            identity=tree_identity(self.version, self.arch, self.digest, files),
         )
 
     def owners_of(self, url):

@@ -33,12 +33,14 @@ from .oci import OciTreeResolver
 log = logging.getLogger(__name__)
 
 
-def synchronize(remote_pk, repository_pk, mirror=False):
+def synchronize(remote_pk, repository_pk, mirror=False, allow_empty=False):
     """
     Create a repository version with the trees the remote's source publishes.
 
     Additive by default: upstream keeps only the newest releases, a mirror must
-    keep what it already has. ``mirror=True`` drops trees no longer upstream.
+    keep what it already has. ``mirror=True`` drops trees no longer upstream,
+    but never all of them unless ``allow_empty``: an upstream that suddenly
+    lists nothing must not empty what machines boot from.
     """
     remote = Remote.objects.get(pk=remote_pk).cast()
     repository = KickstartRepository.objects.get(pk=repository_pk)
@@ -48,6 +50,15 @@ def synchronize(remote_pk, repository_pk, mirror=False):
         plans = loop.run_until_complete(source.resolve())
     except (RegistryError, DnfError) as exc:
         raise SyncError(str(exc)) from None
+
+    if mirror and not plans and not allow_empty:
+        held = repository.latest_version().content.count()
+        if held:
+            raise SyncError(
+                f"{source.where}: upstream lists no tree to sync, and a mirror sync would remove "
+                f"all {held} trees of {repository.name}. Nothing was changed; sync with "
+                "allow_empty=true to empty the repository."
+            )
 
     if _nothing_new(repository, plans, mirror, remote.policy):
         with ProgressReport(
@@ -88,9 +99,9 @@ def _nothing_new(repository, plans, mirror, policy):
     """True when the latest version already holds exactly what this sync would add."""
     latest = repository.latest_version()
     present = set(
-        KickstartTree.objects.filter(pk__in=latest.content).values_list("digest", flat=True)
+        KickstartTree.objects.filter(pk__in=latest.content).values_list("identity", flat=True)
     )
-    wanted = {plan.digest for plan in plans}
+    wanted = {plan.identity for plan in plans}
     if not wanted <= present or (mirror and wanted != present):
         return False
     if policy == Remote.IMMEDIATE:

@@ -1,0 +1,72 @@
+"""Downloads with a byte cap enforced while the body streams.
+
+Upstreams are untrusted: a tag page, a manifest or a .treeinfo that never ends
+must not fill the worker's disk or memory. Every read a sync makes names its
+cap (a setting); a file with an expected size is capped at that size, so a
+lying upstream is cut off at the first extra chunk, not after the whole body.
+"""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from pulpcore.plugin.download import HttpDownloader
+from pulpcore.plugin.exceptions import SizeValidationError
+
+
+class DownloadTooLarge(Exception):
+    """An upstream body went past its cap; not retried (the next try would be as large)."""
+
+    def __init__(self, url, limit, setting):
+        self.url = url
+        self.limit = limit
+        self.setting = setting
+        super().__init__(
+            f"{_shown(url)} is larger than {setting} ({limit} bytes); the download was stopped"
+        )
+
+
+def _shown(url):
+    """A URL without userinfo or query, safe for task errors."""
+    parts = urlsplit(url or "")
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else parts.path
+
+
+def cap(setting):
+    """The ``max_bytes`` downloader options for a named cap setting."""
+    return {"max_bytes": getattr(settings, setting), "max_bytes_setting": setting}
+
+
+class CappedDownloadMixin:
+    """Stops a download as soon as it passes ``max_bytes`` or, without one, ``expected_size``."""
+
+    def __init__(self, url, max_bytes=None, max_bytes_setting=None, **kwargs):
+        self.max_bytes = max_bytes
+        self.max_bytes_setting = max_bytes_setting or "the download limit"
+        self._received = 0
+        super().__init__(url, **kwargs)
+
+    async def _handle_response(self, response):
+        self._received = 0  # a retry starts over
+        announced = response.headers.get("Content-Length", "")
+        if announced.isdigit():
+            self._check(int(announced))
+        return await super()._handle_response(response)
+
+    async def handle_data(self, data):
+        self._received += len(data)
+        self._check(self._received)
+        await super().handle_data(data)
+
+    def _check(self, size):
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise DownloadTooLarge(self.url, self.max_bytes, self.max_bytes_setting)
+        if self.max_bytes is None and self.expected_size is not None and size > self.expected_size:
+            raise SizeValidationError(size, self.expected_size, url=self.url)
+
+
+class CappedHttpDownloader(CappedDownloadMixin, HttpDownloader):
+    """pulpcore's HttpDownloader (auth, proxy, TLS, retries) with the byte cap."""

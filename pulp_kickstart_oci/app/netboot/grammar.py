@@ -1,0 +1,63 @@
+"""The strict grammars upstream values must match before Pulp stores them.
+
+Releases, architectures, tags, tree paths and release names end up inside
+generated boot scripts (iPXE, GRUB, PXELINUX), .treeinfo and URLs. Each is
+checked here where it enters a sync, with ``fullmatch`` so that no newline or
+trailing text slips past an anchor; the renderers check again before writing.
+"""
+
+import re
+
+# OCI distribution spec tag grammar.
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+# 42, 9.4, 42-beta, rawhide: a subset of the tag grammar.
+RELEASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+ARCH = re.compile(r"[a-z0-9_]{1,32}")
+# One segment of a path inside a tree: no spaces, quotes, shell or script syntax.
+_SEGMENT = r"[A-Za-z0-9_+~-][A-Za-z0-9._+~-]{0,254}|\.[A-Za-z0-9_+~-][A-Za-z0-9._+~-]{0,253}"
+PATH = re.compile(rf"(?:{_SEGMENT})(?:/(?:{_SEGMENT})){{0,15}}")
+# A release family as .treeinfo names it: "Fedora", "Fedora Linux", "CentOS Stream".
+FAMILY = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+-]{0,62}[A-Za-z0-9.+]|[A-Za-z0-9]")
+# A distribution base path: segments of URL-safe characters.
+BASE_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*")
+# A digest as the tree identity carries it.
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+_MAX_PATH = 1024
+_NAMES = {
+    TAG: "a tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})",
+    RELEASE: "a release ([A-Za-z0-9][A-Za-z0-9._-]{0,63})",
+    ARCH: "an architecture ([a-z0-9_]{1,32})",
+    PATH: "a relative path of plain segments (letters, digits, . _ + ~ -)",
+    FAMILY: "a release name (letters, digits, spaces and . _ + -)",
+    BASE_PATH: "a base path of URL-safe segments (letters, digits, . _ ~ -)",
+    DIGEST: "a sha256 digest",
+}
+
+
+class GrammarError(ValueError):
+    """An upstream value that does not match its grammar; the message names it."""
+
+
+def matches(pattern, value):
+    """True when the whole of ``value`` is one ``pattern`` (no newline tricks)."""
+    if not isinstance(value, str):
+        return False
+    if pattern is PATH and len(value) > _MAX_PATH:
+        return False
+    return pattern.fullmatch(value) is not None
+
+
+def check(pattern, value, what):
+    """Return ``value`` if it matches, else raise GrammarError naming ``what`` and the value."""
+    if not matches(pattern, value):
+        raise GrammarError(f"{what} {value!r} is not {_NAMES[pattern]}")
+    return value
+
+
+def tree_path(value, what):
+    """A path inside a tree: relative, plain segments, never '.', '..' or an argument."""
+    check(PATH, value, what)
+    if any(segment in (".", "..") for segment in value.split("/")):
+        raise GrammarError(f"{what} {value!r} leaves the tree")
+    return value

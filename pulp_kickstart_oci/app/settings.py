@@ -1,0 +1,31 @@
+"""Settings of the kickstart plugin, with their defaults (override them in Pulp's settings).
+
+Every upstream read is capped while it streams; a read that goes past its cap
+fails the sync with an error naming the file and the setting. See
+docs/security.md for the threat model behind each one.
+"""
+
+_MiB = 1024 * 1024
+
+# Registry reads.
+KICKSTART_MAX_MANIFEST_BYTES = 4 * _MiB  # one manifest or image index
+KICKSTART_MAX_TAG_PAGE_BYTES = 4 * _MiB  # one page of a tag list
+KICKSTART_MAX_TOKEN_BYTES = 64 * 1024  # one bearer-token response
+
+# dnf tree reads.
+KICKSTART_MAX_TREEINFO_BYTES = 1 * _MiB  # .treeinfo / treeinfo
+KICKSTART_MAX_REPOMD_BYTES = 4 * _MiB  # repodata/repomd.xml
+KICKSTART_MAX_PRIMARY_BYTES = 512 * _MiB  # the primary metadata as downloaded (compressed)
+KICKSTART_MAX_PACKAGE_BYTES = 1024 * _MiB  # one RPM that boot files are taken from
+
+# Unpacking RPM payloads: caps on what decompression produces.
+KICKSTART_MAX_UNPACKED_FILE_BYTES = 256 * _MiB  # one extracted boot file
+KICKSTART_MAX_UNPACKED_TOTAL_BYTES = 1024 * _MiB  # everything decompressed from one payload
+KICKSTART_MAX_PAYLOAD_MEMBERS = 20000  # entries in one payload archive
+
+# Where generated boot configs point. By default only CONTENT_ORIGIN: no request
+# header decides it. Host names listed here (e.g. "10.0.2.2:24816" for QEMU's
+# user network, or a lab NAT address) are used when a client asks under that
+# name; X-Forwarded-Host/-Proto count only when the admin trusts the proxy in front.
+KICKSTART_BOOT_HOSTS = []
+KICKSTART_TRUST_FORWARDED_HEADERS = False

@@ -1,0 +1,135 @@
+"""pulpcore's content cache (Redis, CACHE_ENABLED) cannot be poisoned through kickstart paths.
+
+The cache keys on the distribution and the path alone. dev/stack runs the whole
+stack with the cache on; its content app lists 10.0.2.2 in KICKSTART_BOOT_HOSTS,
+so its generated documents depend on the host and are never stored. A second,
+real content app started here with no boot hosts shows the other case: documents
+are stored, and whatever the first client sent, every client gets the same one.
+"""
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support import fedora
+from tests.support.oci import Pusher
+from tests.support.pulp import CONTENT, unique
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+POISON = [
+    {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"},
+    {"Host": "evil.example"},
+    {"Range": "bytes=0-0"},
+]
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cached_content():
+    """A second pulpcore-content, no KICKSTART_BOOT_HOSTS, its own Redis database."""
+    port = _free_port()
+    settings = (REPO_ROOT / ".run" / "settings.py").read_text()
+    redis_url = next(line for line in settings.splitlines() if line.startswith("REDIS_URL"))
+    redis_url = redis_url.split("=", 1)[1].strip().strip('"').rsplit("/", 1)[0] + "/1"
+    env = {
+        **os.environ,
+        "PULP_KICKSTART_BOOT_HOSTS": "@json []",
+        "PULP_REDIS_URL": redis_url,
+        "PULP_CONTENT_ORIGIN": f"http://127.0.0.1:{port}",
+    }
+    log = open(REPO_ROOT / ".run" / "log" / "content-cached.log", "ab")
+    process = subprocess.Popen(
+        ["pulpcore-content", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=REPO_ROOT / ".run",
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(f"{base}/pulp/content/", timeout=5)
+            break
+        except requests.ConnectionError:
+            assert process.poll() is None, "the second content app exited; see content-cached.log"
+            assert time.monotonic() < deadline, "the second content app did not answer in 60 s"
+            time.sleep(0.2)
+    yield base
+    os.killpg(process.pid, 15)
+    process.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def served_tree(api, registry):
+    pusher = Pusher(registry.url, unique("fedora/cache"))
+    files = fedora.tree_files("42", "amd64", salt=pusher.name)
+    pusher.netboot("42-amd64", files)
+    remote = api.create(
+        "remotes/kickstart/oci/",
+        {"name": unique("remote"), "url": pusher.base, "upstream_name": pusher.name},
+    )
+    repo = api.create("repositories/kickstart/kickstart/", {"name": unique("repo")})
+    api.sync(repo, remote)
+    base_path = unique("cached")
+    distribution = api.create(
+        "distributions/kickstart/kickstart/",
+        {"name": base_path, "base_path": base_path, "repository": repo["pulp_href"]},
+    )
+    yield {"base_path": base_path, "kernel": dict(files)["vmlinuz"]}
+    for href in (distribution["pulp_href"], repo["pulp_href"], remote["pulp_href"]):
+        api.delete(href)
+
+
+@pytest.mark.parametrize("path", ["boot.ipxe", "trees.json", "42/x86_64/boot.ipxe", ".treeinfo"])
+@pytest.mark.parametrize("poison", POISON)
+def test_a_poisoned_first_request_never_reaches_the_next_client(
+    cached_content, served_tree, path, poison
+):
+    path = "42/x86_64/.treeinfo" if path == ".treeinfo" else path
+    url = f"{cached_content}/pulp/content/{served_tree['base_path']}/{path}"
+    requests.get(url, headers=poison, timeout=30)  # whatever it got, it must not stick
+    clean = requests.get(url, timeout=30)
+    again = requests.get(url, timeout=30)
+    assert clean.status_code == again.status_code == 200
+    assert "evil" not in clean.text
+    assert clean.content == again.content
+    assert len(clean.content) > 1 and "Content-Range" not in clean.headers
+    # The second clean request came from Redis: the cache is really on here.
+    assert again.headers.get("X-PULP-CACHE") == "HIT"
+    if path.endswith("boot.ipxe") or path.endswith("trees.json"):
+        assert f"{cached_content}/pulp/content/{served_tree['base_path']}/" in clean.text
+
+
+def test_a_range_request_for_a_file_is_not_replayed_as_the_file(cached_content, served_tree):
+    url = (
+        f"{cached_content}/pulp/content/{served_tree['base_path']}/42/x86_64/images/pxeboot/vmlinuz"
+    )
+    part = requests.get(url, headers={"Range": "bytes=0-0"}, timeout=30)
+    assert part.status_code == 206 and len(part.content) == 1
+    whole = requests.get(url, timeout=30)
+    assert whole.status_code == 200 and whole.content == served_tree["kernel"]
+
+
+@pytest.mark.parametrize("poison", POISON)
+def test_host_dependent_documents_of_the_stack_are_never_stored(served_tree, poison):
+    url = f"{CONTENT}/pulp/content/{served_tree['base_path']}/42/x86_64/boot.ipxe"
+    requests.get(url, headers={**poison, "Host": "10.0.2.2:24816"}, timeout=30)
+    clean = requests.get(url, timeout=30)
+    assert clean.status_code == 200 and "X-PULP-CACHE" not in clean.headers
+    assert "10.0.2.2" not in clean.text and "evil" not in clean.text
+    assert f"http://127.0.0.1:24816/pulp/content/{served_tree['base_path']}/42/" in clean.text
+    nat = requests.get(url, headers={"Host": "10.0.2.2:24816"}, timeout=30)
+    assert "http://10.0.2.2:24816/pulp/content/" in nat.text
