@@ -11,6 +11,7 @@ from tests.support import fedora
 from tests.support.oci import Pusher
 from tests.support.pulp import CONTENT, PulpAPI, unique
 from tests.support.registry import LocalRegistry
+from tests.support.tls import ThrowawayCA
 from tests.support.token_issuer import TokenIssuer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -130,8 +131,12 @@ def token_registry_factory(token_dir):
     """A registry behind bearer-token auth, with its own token issuer."""
     started = []
 
-    def _start(credentials=None, expires_in=300):
-        issuer = TokenIssuer(token_dir, credentials=credentials, expires_in=expires_in).start()
+    def _start(credentials=None, expires_in=300, tls=False):
+        """``tls``: the token service answers over https, signed by ``issuer.ca``."""
+        ca = ThrowawayCA(token_dir) if tls else None
+        issuer = TokenIssuer(token_dir, credentials=credentials, expires_in=expires_in, tls=ca)
+        issuer.ca = ca
+        issuer.start()
         running = LocalRegistry(token=issuer.registry_config()).start()
         started.append((issuer, running))
         return issuer, running

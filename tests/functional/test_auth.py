@@ -77,15 +77,31 @@ def test_anonymous_bearer_token(api, token_registry_factory, make_remote, reposi
     assert {user for _, user in pulls} == {"anonymous"}
 
 
-def test_bearer_token_with_credentials(api, token_registry_factory, make_remote, repository):
-    issuer, registry = token_registry_factory(credentials=(USER, PASSWORD))
+def _private_pusher(issuer, registry):
     pusher = Pusher(registry.url, unique("private/kickstart"))
-    pusher.use_token(issuer.url, issuer.registry_config()["service"], credentials=(USER, PASSWORD))
+    pusher.use_token(
+        issuer.url,
+        issuer.registry_config()["service"],
+        credentials=(USER, PASSWORD),
+        verify=issuer.ca.path if issuer.ca else True,
+    )
+    return pusher
+
+
+def test_bearer_token_with_credentials(api, token_registry_factory, make_remote, repository):
+    # The token service is another origin than the registry: credentials go there over https.
+    issuer, registry = token_registry_factory(credentials=(USER, PASSWORD), tls=True)
+    pusher = _private_pusher(issuer, registry)
     _push_tree(pusher)
     log_offset = _worker_log_size()
 
-    refused = api.sync(repository, make_remote(pusher), raise_on_failure=False)
-    api.sync(repository, make_remote(pusher, username=USER, password=PASSWORD))
+    refused = api.sync(
+        repository, make_remote(pusher, ca_cert=issuer.ca.pem), raise_on_failure=False
+    )
+    api.sync(
+        repository,
+        make_remote(pusher, username=USER, password=PASSWORD, ca_cert=issuer.ca.pem),
+    )
 
     assert refused["state"] == "failed"
     assert "refused anonymous access" in refused["error"]["description"]
@@ -115,12 +131,13 @@ def test_on_demand_files_are_fetched_through_the_registry_auth(
 ):
     import requests
 
-    issuer, registry = token_registry_factory(credentials=(USER, PASSWORD))
-    pusher = Pusher(registry.url, unique("private/kickstart"))
-    pusher.use_token(issuer.url, issuer.registry_config()["service"], credentials=(USER, PASSWORD))
+    issuer, registry = token_registry_factory(credentials=(USER, PASSWORD), tls=True)
+    pusher = _private_pusher(issuer, registry)
     files = dict(fedora.tree_files("42", "amd64", salt=pusher.name))
     pusher.netboot("42-amd64", list(files.items()))
-    remote = make_remote(pusher, username=USER, password=PASSWORD, policy="on_demand")
+    remote = make_remote(
+        pusher, username=USER, password=PASSWORD, policy="on_demand", ca_cert=issuer.ca.pem
+    )
     api.sync(repository, remote)
     issued_before = len(issuer.issued)
 
@@ -130,3 +147,25 @@ def test_on_demand_files_are_fetched_through_the_registry_auth(
     assert served.content == files["initrd.img"]
     assert len(issuer.issued) > issued_before  # the content app asked for its own token
     assert issuer.issued[-1] == (f"repository:{pusher.name}:pull", USER)
+
+
+def test_credentials_never_go_to_a_plain_http_token_realm_on_another_origin(
+    api, token_registry_factory, make_remote, repository
+):
+    issuer, registry = token_registry_factory(credentials=(USER, PASSWORD))
+    pusher = Pusher(registry.url, unique("private/kickstart"))
+    pusher.use_token(issuer.url, issuer.registry_config()["service"], credentials=(USER, PASSWORD))
+    _push_tree(pusher)
+    seen_before = len(issuer.authorizations)
+    version_before = latest(api, repository)
+
+    task = api.sync(
+        repository, make_remote(pusher, username=USER, password=PASSWORD), raise_on_failure=False
+    )
+
+    assert task["state"] == "failed"
+    assert "over plain http" in task["error"]["description"]
+    assert PASSWORD not in str(task["error"])
+    # The token service was never asked with the credentials.
+    assert all(header is None for header in issuer.authorizations[seen_before:])
+    assert latest(api, repository) == version_before

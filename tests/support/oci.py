@@ -33,12 +33,13 @@ class Pusher:
         if auth:
             self.session.auth = auth
 
-    def use_token(self, realm, service, credentials=None):
+    def use_token(self, realm, service, credentials=None, verify=True):
         """Authenticate pushes to a bearer-token registry with a push+pull token."""
         response = requests.get(
             realm,
             params={"service": service, "scope": f"repository:{self.name}:pull,push"},
             auth=credentials,
+            verify=verify,
         )
         response.raise_for_status()
         self.session.auth = None

@@ -24,8 +24,12 @@ ISSUER = "kickstart-test-issuer"
 
 
 class TokenIssuer:
-    def __init__(self, directory, credentials=None, expires_in=300):
+    """``tls``: a ThrowawayCA to serve https with; a realm on another origin than the
+    registry gets the remote's credentials only over https."""
+
+    def __init__(self, directory, credentials=None, expires_in=300, tls=None):
         self.directory = directory
+        self.authorizations = []  # every Authorization header received (None when absent)
         self.credentials = credentials
         self.expires_in = expires_in
         self.issued = []  # (scope, user)
@@ -47,7 +51,12 @@ class TokenIssuer:
         with open(self.cert_path, "wb") as pem:
             pem.write(self._cert.public_bytes(serialization.Encoding.PEM))
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/token"
+        scheme = "http"
+        if tls is not None:
+            context = tls.server_context()
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}/token"
 
     def registry_config(self):
         return {
@@ -85,6 +94,7 @@ class TokenIssuer:
 
             def do_GET(self):
                 query = parse_qs(urlparse(self.path).query)
+                issuer.authorizations.append(self.headers.get("Authorization"))
                 user = "anonymous"
                 if issuer.credentials:
                     expected = (

@@ -2,19 +2,17 @@
 
 Signatures are checked by RPM itself (``rpmkeys`` against a throwaway
 keyring holding only the remote's keys), so the check is the one dnf makes.
-Payloads are read with rpmfile, which streams gzip, xz and zstd payloads
-member by member.
+Payloads are streamed by ``payload``, which caps what decompression may
+produce (a package is untrusted input even when it is signed).
 """
 
-import hashlib
 import os
 import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
 
-import rpmfile
-
+from . import payload
 from .errors import DnfError
 
 _KEY_BLOCK = re.compile(
@@ -91,9 +89,13 @@ class Extracted:
     size: int
 
 
+def _relative(member):
+    return member[2:] if member.startswith("./") else member
+
+
 def boot_file_name(member):
     """The file name a payload member is served under, or None if it is not a boot file."""
-    path = member.lstrip("./")
+    path = _relative(member)
     match = _EFI.match(path)
     if match:
         return match.group(2)
@@ -105,34 +107,43 @@ def boot_file_name(member):
 
 def _preference(member):
     # Vendor directories before EFI/BOOT; the classic /boot/efi layout before /usr/lib/efi.
-    path = member.lstrip("./")
+    path = _relative(member)
     return ("/EFI/BOOT/" in path.upper(), path.startswith("usr/lib/efi/"), path)
 
 
 def extract_boot_files(rpm_path, destination, what):
-    """Write the package's boot files under ``destination``; one per file name."""
-    try:
-        with rpmfile.open(rpm_path) as package:
-            members = [m for m in package.getmembers() if boot_file_name(m.name)]
-            chosen = {}
-            for member in sorted(members, key=lambda m: _preference(m.name)):
-                chosen.setdefault(boot_file_name(member.name), member)
-            extracted = []
-            for name, member in sorted(chosen.items()):
-                target = os.path.join(destination, name)
-                digest = hashlib.sha256()
-                size = 0
-                source = package.extractfile(member)
-                with open(target, "wb") as out:
-                    while chunk := source.read(1 << 20):
-                        digest.update(chunk)
-                        size += len(chunk)
-                        out.write(chunk)
-                extracted.append(
-                    Extracted(name, member.name.lstrip("./"), target, digest.hexdigest(), size)
-                )
-    except DnfError:
-        raise
-    except Exception as exc:  # rpmfile raises assorted errors on a corrupt payload
-        raise DnfError(f"{what}: the payload cannot be read: {type(exc).__name__}: {exc}") from None
+    """Write the package's boot files under ``destination``; one per file name.
+
+    The payload is read once, so a member is written only if it beats the
+    members already written for its file name; the losers are removed after.
+    """
+    best = {}  # file name -> preference of the best member accepted so far
+
+    def wanted(member):
+        name = boot_file_name(member.path)
+        if name is None:
+            return False
+        rank = _preference(member.path)
+        if name in best and best[name] <= rank:
+            return False
+        best[name] = rank
+        return True
+
+    written = payload.extract(rpm_path, destination, what, wanted)
+    chosen = {}
+    for item in written:
+        name = boot_file_name(item.member.path)
+        if name not in chosen or _preference(item.member.path) < _preference(
+            chosen[name].member.path
+        ):
+            chosen[name] = item
+    keep = {id(item) for item in chosen.values()}
+    for item in written:
+        if id(item) not in keep:
+            os.unlink(item.local_path)
+    extracted = []
+    for name, item in sorted(chosen.items()):
+        target = os.path.join(destination, name)
+        os.replace(item.local_path, target)
+        extracted.append(Extracted(name, item.member.path, target, item.sha256, item.size))
     return extracted

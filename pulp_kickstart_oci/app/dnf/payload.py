@@ -1,0 +1,419 @@
+"""Streaming reader for RPM payloads, bounded against decompression bombs.
+
+An RPM payload is a compressed cpio archive. A few kilobytes of zstd or xz can
+decompress to gigabytes, so nothing here holds a member, a decompressed block
+or a header's data in memory: the lead and headers are parsed just enough to
+find where the payload starts and how it is compressed, the payload is
+decompressed in pieces of at most 1 MiB, and the cpio archive is walked member
+by member. Wanted members go to disk in 1 MiB chunks; the others are read
+through and dropped. Every cap (``KICKSTART_MAX_UNPACKED_FILE_BYTES``,
+``KICKSTART_MAX_UNPACKED_TOTAL_BYTES``, ``KICKSTART_MAX_PAYLOAD_MEMBERS``) is
+read from the settings at call time and checked while streaming.
+"""
+
+import bz2
+import hashlib
+import lzma
+import os
+import shutil
+import stat
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+
+import zstandard
+from django.conf import settings
+
+from .errors import DnfError
+
+CHUNK = 1 << 20  # most decompressed bytes asked for, and written, at a time
+_READ = 64 * 1024  # compressed bytes read from the file at a time
+
+# Header sanity limits. rpm refuses more than 0xffff tags too; the data area is
+# never read into memory (only the two strings needed), so its cap only stops
+# absurd offsets. The index is read whole: at most 1 MiB.
+MAX_HEADER_ENTRIES = 0xFFFF
+MAX_HEADER_DATA = 64 << 20
+MAX_NAME = 4096  # bytes of one cpio member name, NUL included
+
+# Decoder memory, which a forged stream header chooses: xz dictionary (preset 9
+# needs 65 MiB) and zstd window (libzstd's own default limit, 128 MiB).
+XZ_MEMLIMIT = 128 << 20
+ZSTD_MAX_WINDOW = 1 << 27
+
+_LEAD_MAGIC = b"\xed\xab\xee\xdb"
+_HEADER_MAGIC = b"\x8e\xad\xe8\x01"
+_PAYLOADFORMAT = 1124
+_PAYLOADCOMPRESSOR = 1125
+_STRING = 6
+
+_NEWC = b"070701"
+_CRC = b"070702"
+_STRIPPED = b"07070X"  # rpm's own format for packages with files over 4 GiB
+_TRAILER = "TRAILER!!!"
+_CPIO_HEADER = 110
+
+_DECODER_ERRORS = (zlib.error, lzma.LZMAError, zstandard.ZstdError, EOFError, OSError, ValueError)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One cpio entry's header."""
+
+    name: str  # as stored, e.g. "./boot/efi/EFI/fedora/shimx64.efi"
+    path: str  # the name without its leading "./"
+    mode: int
+    size: int
+    nlink: int
+    link_key: tuple  # (ino, devmajor, devminor): equal for hard links to one file
+    check: int  # sum of the data bytes, in the "crc" format
+
+    @property
+    def is_file(self):
+        return stat.S_ISREG(self.mode)
+
+
+@dataclass(frozen=True)
+class Written:
+    """A member written to disk."""
+
+    member: Member
+    local_path: str
+    sha256: str
+    size: int
+
+
+def _unreadable(what, reason):
+    return DnfError(f"{what}: the payload cannot be read: {reason}")
+
+
+def _exactly(fh, count, what, part):
+    data = fh.read(count)
+    if len(data) != count:
+        raise _unreadable(what, f"the file ends inside the {part}")
+    return data
+
+
+def _header(fh, what, part):
+    """Read one header's index; return (index bytes, data offset in the file, data size)."""
+    intro = _exactly(fh, 16, what, part)
+    if intro[:4] != _HEADER_MAGIC:
+        raise _unreadable(what, f"the {part} has no header magic")
+    entries, size = struct.unpack(">II", intro[8:])
+    if entries > MAX_HEADER_ENTRIES or size > MAX_HEADER_DATA:
+        raise _unreadable(
+            what,
+            f"the {part} is too large ({entries} entries, {size} bytes of data; "
+            f"at most {MAX_HEADER_ENTRIES} and {MAX_HEADER_DATA})",
+        )
+    index = _exactly(fh, entries * 16, what, part)
+    return index, fh.tell(), size
+
+
+def _string_tag(fh, index, data_start, size, tag, what):
+    """The value of a string tag of the main header, or None; reads at most 64 bytes."""
+    for offset in range(0, len(index), 16):
+        entry_tag, entry_type, where, _count = struct.unpack(">iiii", index[offset : offset + 16])
+        if entry_tag != tag:
+            continue
+        if entry_type != _STRING or not 0 <= where < size:
+            raise _unreadable(what, f"header tag {tag} is malformed")
+        fh.seek(data_start + where)
+        raw = fh.read(min(64, size - where))
+        if b"\0" not in raw:
+            raise _unreadable(what, f"header tag {tag} is malformed")
+        return raw.split(b"\0", 1)[0].decode("ascii", "replace")
+    return None
+
+
+def payload_compressor(fh, what):
+    """Check the lead and headers; leave ``fh`` at the payload and return its compressor."""
+    lead = _exactly(fh, 96, what, "lead")
+    if lead[:4] != _LEAD_MAGIC:
+        raise _unreadable(what, "this is not an RPM package (no lead magic)")
+    _index, data_start, size = _header(fh, what, "signature header")
+    fh.seek(data_start + size + (-size % 8))  # the signature header is padded to 8 bytes
+    index, data_start, size = _header(fh, what, "main header")
+    payload_format = _string_tag(fh, index, data_start, size, _PAYLOADFORMAT, what) or "cpio"
+    compressor = _string_tag(fh, index, data_start, size, _PAYLOADCOMPRESSOR, what)
+    if payload_format != "cpio":
+        raise _unreadable(what, f"the payload format {payload_format!r} is not supported")
+    fh.seek(data_start + size)
+    if compressor is None:
+        # rpm reads an untagged payload as gzip, which zlib passes through when it is
+        # not gzip: that is how uncompressed (w0.ufdio) packages come out.
+        compressor = "identity" if fh.read(4) == b"0707" else "gzip"
+        fh.seek(data_start + size)
+    return compressor
+
+
+class _Inflate:
+    """gzip or zlib data (concatenated members too), at most ``n`` bytes per call."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        self.decoder = zlib.decompressobj(47)
+        self.tail = b""
+
+    def pull(self, n):
+        while True:
+            if self.decoder.eof:
+                rest = self.decoder.unused_data or self.fh.read(_READ)
+                if not rest:
+                    return b""
+                self.decoder = zlib.decompressobj(47)
+                self.tail = rest
+            out = self.decoder.decompress(self.tail, n)
+            self.tail = self.decoder.unconsumed_tail
+            if out:
+                return out
+            if not self.tail and not self.decoder.eof:
+                self.tail = self.fh.read(_READ)
+                if not self.tail:
+                    return b""
+
+
+class _Buffered:
+    """lzma/bz2-style decoders (``needs_input``), concatenated streams too."""
+
+    def __init__(self, fh, make):
+        self.fh = fh
+        self.make = make
+        self.decoder = make()
+
+    def pull(self, n):
+        while True:
+            if self.decoder.eof:
+                rest = self.decoder.unused_data or self.fh.read(_READ)
+                if not rest:
+                    return b""
+                self.decoder = self.make()
+                out = self.decoder.decompress(rest, n)
+            elif self.decoder.needs_input:
+                data = self.fh.read(_READ)
+                if not data:
+                    return b""
+                out = self.decoder.decompress(data, n)
+            else:
+                out = self.decoder.decompress(b"", n)
+            if out:
+                return out
+
+
+class _Zstd:
+    def __init__(self, fh):
+        decoder = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+        self.reader = decoder.stream_reader(fh, read_size=_READ, read_across_frames=True)
+
+    def pull(self, n):
+        return self.reader.read(n)
+
+
+class _Plain:
+    def __init__(self, fh):
+        self.fh = fh
+
+    def pull(self, n):
+        return self.fh.read(n)
+
+
+def _decoder(compressor, fh, what):
+    if compressor == "gzip":
+        return _Inflate(fh)
+    if compressor in ("xz", "lzma"):
+        return _Buffered(fh, lambda: lzma.LZMADecompressor(memlimit=XZ_MEMLIMIT))
+    if compressor == "zstd":
+        return _Zstd(fh)
+    if compressor == "bzip2":
+        return _Buffered(fh, bz2.BZ2Decompressor)
+    if compressor in ("identity", "none", ""):
+        return _Plain(fh)
+    raise _unreadable(what, f"the payload compressor {compressor!r} is not supported")
+
+
+class _Source:
+    """Exact reads of the decompressed payload, counted against the total cap."""
+
+    def __init__(self, decoder, what, limit):
+        self.decoder = decoder
+        self.what = what
+        self.limit = limit
+        self.total = 0
+        self.where = "the first member header"  # for messages
+
+    def _pull(self, count):
+        try:
+            piece = self.decoder.pull(min(count, CHUNK))
+        except _DECODER_ERRORS as exc:
+            raise _unreadable(self.what, f"{self.where}: {type(exc).__name__}: {exc}") from None
+        self.total += len(piece)
+        if self.total > self.limit:
+            raise DnfError(
+                f"{self.what}: the payload decompresses to more than "
+                f"KICKSTART_MAX_UNPACKED_TOTAL_BYTES ({self.limit} bytes), "
+                f"reached in {self.where}"
+            )
+        return piece
+
+    def read(self, count):
+        pieces = []
+        missing = count
+        while missing:
+            piece = self._pull(missing)
+            if not piece:
+                raise _unreadable(self.what, f"it is truncated: it ends in {self.where}")
+            pieces.append(piece)
+            missing -= len(piece)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def drain(self):
+        """Read to the end of the stream, so the codec checks its own checksum."""
+        self.where = "the data after the archive trailer"
+        while self._pull(CHUNK):
+            pass
+
+
+def _relative_path(name, what):
+    """The member's path without "./"; refuses names that could escape a directory."""
+    path = name[2:] if name.startswith("./") else name
+    if "\0" in name or path.startswith("/") or ".." in path.split("/"):
+        raise DnfError(f"{what}: payload member {name!r} has an unsafe path")
+    return path
+
+
+def _member(source, what):
+    raw = source.read(_CPIO_HEADER)
+    magic = raw[:6]
+    if magic == _STRIPPED:
+        raise _unreadable(what, "rpm's stripped cpio format (files over 4 GiB) is not supported")
+    if magic not in (_NEWC, _CRC):
+        raise _unreadable(what, f"{source.where}: not a cpio newc/crc header")
+    try:
+        fields = [int(raw[6 + 8 * i : 14 + 8 * i], 16) for i in range(13)]
+    except ValueError:
+        raise _unreadable(what, f"{source.where}: the cpio header is corrupt") from None
+    ino, mode, _uid, _gid, nlink, _mtime, size, major, minor, _rmaj, _rmin, namesize, check = fields
+    if not 1 < namesize <= MAX_NAME:
+        raise _unreadable(what, f"{source.where}: a member name of {namesize} bytes")
+    raw_name = source.read(namesize + (-(_CPIO_HEADER + namesize) % 4))[:namesize]
+    if raw_name[-1:] != b"\0":
+        raise _unreadable(what, f"{source.where}: a member name is not NUL-terminated")
+    name = raw_name[:-1].decode("utf-8", "surrogateescape")
+    if name == _TRAILER:
+        return None
+    path = _relative_path(name, what)
+    if magic == _NEWC:
+        check = None
+    return Member(name, path, mode, size, nlink, (ino, major, minor), check)
+
+
+def _copy(source, member, target, what, file_cap):
+    """Stream the member's data into ``target``; return (sha256, size)."""
+    digest = hashlib.sha256()
+    crc = 0
+    remaining = member.size
+    written = 0
+    with open(target, "wb") as out:
+        while remaining:
+            chunk = source.read(min(remaining, CHUNK))
+            remaining -= len(chunk)
+            written += len(chunk)
+            if written > file_cap:
+                raise DnfError(
+                    f"{what}: member {member.name} is larger than "
+                    f"KICKSTART_MAX_UNPACKED_FILE_BYTES ({file_cap} bytes)"
+                )
+            digest.update(chunk)
+            if member.check is not None:
+                crc += sum(chunk)
+            out.write(chunk)
+    if member.check is not None and crc & 0xFFFFFFFF != member.check:
+        raise _unreadable(what, f"member {member.name} fails its cpio checksum")
+    return digest.hexdigest(), written
+
+
+def _skip(source, count):
+    while count:
+        count -= len(source.read(min(count, CHUNK)))
+
+
+def extract(rpm_path, destination, what, wanted):
+    """Write the regular-file members ``wanted(member)`` accepts to new files in ``destination``.
+
+    Returns ``Written`` items in archive order, each under a temporary name the
+    caller renames or removes. ``what`` names the package in error messages.
+    Hard links get the data of their group (cpio stores it with the last link).
+    """
+    file_cap = settings.KICKSTART_MAX_UNPACKED_FILE_BYTES
+    total_cap = settings.KICKSTART_MAX_UNPACKED_TOTAL_BYTES
+    members_cap = settings.KICKSTART_MAX_PAYLOAD_MEMBERS
+    results = []
+    created = []
+    waiting = {}  # hard link key -> wanted members stored without data so far
+
+    def new_file():
+        handle, path = tempfile.mkstemp(prefix=".payload-", suffix=".part", dir=destination)
+        os.close(handle)
+        created.append(path)
+        return path
+
+    try:
+        with open(rpm_path, "rb") as fh:
+            compressor = payload_compressor(fh, what)
+            source = _Source(_decoder(compressor, fh, what), what, total_cap)
+            count = 0
+            while True:
+                member = _member(source, what)
+                if member is None:
+                    source.drain()
+                    break
+                count += 1
+                if count > members_cap:
+                    raise DnfError(
+                        f"{what}: the payload has more than KICKSTART_MAX_PAYLOAD_MEMBERS "
+                        f"({members_cap}) members; member {member.name} is number {count}"
+                    )
+                if member.size > file_cap:
+                    raise DnfError(
+                        f"{what}: member {member.name} is larger than "
+                        f"KICKSTART_MAX_UNPACKED_FILE_BYTES ({file_cap} bytes): "
+                        f"it declares {member.size} bytes"
+                    )
+                source.where = f"member {member.name}"
+                linked = member.is_file and member.nlink > 1
+                if linked and member.size == 0:
+                    if wanted(member):
+                        waiting.setdefault(member.link_key, []).append(member)
+                    continue
+                targets = [member] if member.is_file and wanted(member) else []
+                if linked:
+                    targets += waiting.pop(member.link_key, [])
+                if targets:
+                    first = new_file()
+                    sha256, size = _copy(source, member, first, what, file_cap)
+                    for number, target in enumerate(targets):
+                        path = first
+                        if number:
+                            path = new_file()
+                            shutil.copyfile(first, path)
+                        results.append(Written(target, path, sha256, size))
+                else:
+                    _skip(source, member.size)
+                _skip(source, -member.size % 4)
+                source.where = f"the member header after {member.name}"
+        empty = hashlib.sha256().hexdigest()
+        for members in waiting.values():
+            results += [Written(m, new_file(), empty, 0) for m in members]
+    except BaseException:
+        for path in created:
+            _remove(path)
+        raise
+    return results
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
