@@ -13,7 +13,8 @@ from pulpcore.plugin.serializers import (
     RepositorySyncURLSerializer,
 )
 
-from .dnf.rpm import split_keys
+from .dnf.errors import DnfError
+from .dnf.rpm import fingerprints, split_keys
 from .models import (
     KickstartDistribution,
     KickstartDnfRemote,
@@ -230,6 +231,11 @@ class KickstartDnfRemoteSerializer(RemoteSerializer):
             raise serializers.ValidationError(
                 _("Give one or more ASCII-armoured OpenPGP public key blocks.")
             )
+        if value is not None:
+            try:
+                fingerprints(value)
+            except DnfError as exc:
+                raise serializers.ValidationError(str(exc)) from None
         return value
 
     def validate_bootloader_packages(self, value):

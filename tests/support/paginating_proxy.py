@@ -17,9 +17,16 @@ _FORWARDED = ("Authorization", "Accept", "Range")
 
 
 class PagingProxy:
-    def __init__(self, upstream_url, page_size=2):
+    """``extra_tags`` are added to the tag list (tags a registry would refuse on push),
+    ``link_base`` makes the next-page links absolute on another origin, and
+    ``pad_bytes`` pads each page with whitespace (a tag list that never ends)."""
+
+    def __init__(self, upstream_url, page_size=2, extra_tags=(), link_base=None, pad_bytes=0):
         self.upstream = upstream_url.rstrip("/")
         self.page_size = page_size
+        self.extra_tags = list(extra_tags)
+        self.link_base = link_base
+        self.pad_bytes = pad_bytes
         self.pages_served = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -55,18 +62,20 @@ class PagingProxy:
             def _page(self, parsed, document):
                 query = parse_qs(parsed.query)
                 size = min(int(query.get("n", [proxy.page_size])[0]), proxy.page_size)
-                tags = sorted(document.get("tags") or [])
+                tags = sorted((document.get("tags") or []) + proxy.extra_tags)
                 last = query.get("last", [None])[0]
                 if last is not None:
                     tags = [t for t in tags if t > last]
                 page, rest = tags[:size], tags[size:]
                 body = json.dumps({"name": document.get("name"), "tags": page}).encode()
+                body += b" " * proxy.pad_bytes
                 proxy.pages_served += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 if rest:
                     link = parsed.path + "?" + urlencode({"n": size, "last": page[-1]})
+                    link = (proxy.link_base or "") + link
                     self.send_header("Link", f'<{link}>; rel="next"')
                 self.end_headers()
                 self.wfile.write(body)

