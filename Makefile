@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STACK := dev/stack
 PYTEST := $(VENV)/bin/pytest -p no:pulpcore -p no:pulp_file -p no:pulp_certguard -p no:cacheprovider
 
-.PHONY: run stack stop status test test-packages unit functional lint migrations-check makemigrations clean
+.PHONY: run stack stop status test test-packages unit functional lint migrations-check makemigrations bench clean
 
 ## run: set everything up, start Pulp and sync the bundled offline sample
 run: stack
@@ -42,6 +42,13 @@ migrations-check:
 
 makemigrations:
 	@set -a; eval "$$($(STACK) env)"; set +a; pulpcore-manager makemigrations kickstart
+
+## bench: memory benchmarks (speed and memory targets live here, not in tests)
+bench: stack test-packages
+	@set -a; eval "$$($(STACK) env)"; set +a; \
+	  $(PY) bench/primary_memory.py && \
+	  $(PY) bench/rpm_unpack_memory.py && \
+	  $(PY) bench/dnf_sync_memory.py
 
 clean: stop
 	rm -rf .run

@@ -137,8 +137,11 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
     )
     policy = _policy_field(
         _(
-            "'immediate' (default) downloads every file during sync; 'on_demand' and "
-            "'streamed' store manifests only and fetch a file on its first request."
+            "'immediate' (default) downloads and verifies every file during sync; "
+            "'on_demand' and 'streamed' store manifests only and fetch a file on its first "
+            "request. Warning: with 'on_demand' (first request) and 'streamed' (every "
+            "request) clients receive bytes before their digest is verified; a mismatch "
+            "only cuts the connection at the end."
         )
     )
 
@@ -217,8 +220,10 @@ class KickstartDnfRemoteSerializer(RemoteSerializer):
     )
     policy = _policy_field(
         _(
-            "'immediate' (default) downloads the images during sync; 'on_demand' and "
-            "'streamed' fetch them on first request. Bootloaders are always unpacked at sync."
+            "'immediate' (default) downloads and verifies the images during sync; "
+            "'on_demand' and 'streamed' fetch them on first request, and clients then "
+            "receive bytes before their digest is verified. Bootloaders are always "
+            "unpacked and verified at sync."
         )
     )
 
