@@ -6,12 +6,14 @@ cap (a setting); a file with an expected size is capped at that size, so a
 lying upstream is cut off at the first extra chunk, not after the whole body.
 """
 
+import asyncio
 from urllib.parse import urlsplit
 
+import aiohttp
 from django.conf import settings
 
 from pulpcore.plugin.download import HttpDownloader
-from pulpcore.plugin.exceptions import SizeValidationError
+from pulpcore.plugin.exceptions import SizeValidationError, TimeoutException
 
 
 class DownloadTooLarge(Exception):
@@ -24,6 +26,19 @@ class DownloadTooLarge(Exception):
         super().__init__(
             f"{_shown(url)} is larger than {setting} ({limit} bytes); the download was stopped"
         )
+
+
+class DownloadFailed(aiohttp.ClientError):
+    """A download that failed for good (after pulpcore's retries), with its URL kept.
+
+    aiohttp's payload, redirect and timeout errors do not say which URL they were
+    for; a task error must name the file.
+    """
+
+    def __init__(self, url, detail):
+        self.url = url
+        self.detail = detail
+        super().__init__(f"{_shown(url)}: {detail}")
 
 
 def _shown(url):
@@ -48,6 +63,21 @@ class CappedDownloadMixin:
         self.max_bytes_setting = max_bytes_setting or "the download limit"
         self._received = 0
         super().__init__(url, **kwargs)
+
+    async def run(self, extra_data=None):
+        try:
+            return await super().run(extra_data=extra_data)
+        except aiohttp.TooManyRedirects:
+            raise DownloadFailed(self.url, "the server redirects in a loop") from None
+        except aiohttp.ClientPayloadError as exc:
+            detail = f"the body ended early or was malformed ({type(exc).__name__})"
+            raise DownloadFailed(self.url, detail) from None
+        except (TimeoutException, asyncio.TimeoutError):
+            detail = "no data arrived within the remote's timeouts"
+            raise DownloadFailed(self.url, detail) from None
+        except (aiohttp.ClientConnectionError, aiohttp.ServerDisconnectedError) as exc:
+            detail = f"the connection failed ({type(exc).__name__})"
+            raise DownloadFailed(self.url, detail) from None
 
     async def _handle_response(self, response):
         self._received = 0  # a retry starts over

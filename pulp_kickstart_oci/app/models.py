@@ -5,6 +5,7 @@ from logging import getLogger
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django_lifecycle import AFTER_UPDATE, hook
 
 from pulpcore.plugin.models import (
     AutoAddObjPermsMixin,
@@ -177,6 +178,11 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
 
     kernel_args = models.TextField(default="", blank=True)
     kickstart_url = models.TextField(null=True)
+
+    @hook(AFTER_UPDATE, when_any=["kernel_args", "kickstart_url"], has_changed=True)
+    def invalidate_boot_configs(self):
+        """Boot configs carry these fields: drop what the content cache holds for them."""
+        self.invalidate_cache()
 
     def content_handler(self, path):
         """Generated .treeinfo, boot configs, menu and trees.json (see serving.py)."""

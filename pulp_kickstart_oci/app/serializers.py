@@ -57,7 +57,15 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
         read_only=True, help_text=_("OCI architecture name, e.g. 'amd64'.")
     )
     digest = serializers.CharField(
-        read_only=True, help_text=_("Digest of the upstream manifest: the tree's identity.")
+        read_only=True,
+        help_text=_("Digest of the upstream manifest (registry), or of the tree's sources (dnf)."),
+    )
+    identity = serializers.CharField(
+        read_only=True,
+        help_text=_(
+            "What makes the tree one unit: a digest over release, arch, upstream digest "
+            "and the file set. One manifest under two release tags is two trees."
+        ),
     )
     source = serializers.JSONField(
         read_only=True,
@@ -80,6 +88,7 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
             "arch",
             "oci_arch",
             "digest",
+            "identity",
             "source",
             "annotations",
             "files",
@@ -304,6 +313,20 @@ class KickstartDistributionSerializer(DistributionSerializer):
         default=None,
         help_text=_("When set, the generated boot configs pass inst.ks=<kickstart_url>."),
     )
+
+    def validate_repository(self, value):
+        if value is not None and not isinstance(value.cast(), KickstartRepository):
+            raise serializers.ValidationError(
+                _("A kickstart distribution serves a kickstart repository.")
+            )
+        return value
+
+    def validate_repository_version(self, value):
+        if value is not None and not isinstance(value.repository.cast(), KickstartRepository):
+            raise serializers.ValidationError(
+                _("A kickstart distribution serves a version of a kickstart repository.")
+            )
+        return value
 
     def validate_base_path(self, value):
         if not grammar.matches(grammar.BASE_PATH, value):

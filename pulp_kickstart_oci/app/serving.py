@@ -203,6 +203,14 @@ class TreeServer:
             return {"grub.cfg"}
         return set()
 
+    def _bootable(self, tree, root_url):
+        """True when the tree's boot configs render (the same check as serving them)."""
+        try:
+            self._target(tree, root_url)
+        except configs.NotBootable:
+            return False
+        return True
+
     def index(self, trees, root_url):
         """trees.json: every tree with its files, sizes, checksums and URLs."""
         entries = []
@@ -221,7 +229,7 @@ class TreeServer:
                         "grub": f"{tree_url}grub.cfg",
                         "pxelinux": f"{tree_url}pxelinux.cfg/default",
                     }
-                    if configs.is_bootable(tree)
+                    if self._bootable(tree, root_url)
                     else {},
                     "files": [{**item, "url": tree_url + item["path"]} for item in tree.files],
                     "warnings": tree.warnings,

@@ -17,6 +17,7 @@ KICKSTART_MAX_TREEINFO_BYTES = 1 * _MiB  # .treeinfo / treeinfo
 KICKSTART_MAX_REPOMD_BYTES = 4 * _MiB  # repodata/repomd.xml
 KICKSTART_MAX_PRIMARY_BYTES = 512 * _MiB  # the primary metadata as downloaded (compressed)
 KICKSTART_MAX_PACKAGE_BYTES = 1024 * _MiB  # one RPM that boot files are taken from
+KICKSTART_MAX_IMAGE_BYTES = 8192 * _MiB  # an image without a sha256, downloaded during sync
 
 # Unpacking RPM payloads: caps on what decompression produces.
 KICKSTART_MAX_UNPACKED_FILE_BYTES = 256 * _MiB  # one extracted boot file

@@ -1,9 +1,12 @@
+from django.conf import settings
 from django_filters import CharFilter
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.settings import api_settings
 
 from pulpcore.plugin.actions import ModifyRepositoryActionMixin
+from pulpcore.plugin.models import Repository
 from pulpcore.plugin.serializers import AsyncOperationResponseSerializer
 from pulpcore.plugin.tasking import dispatch
 from pulpcore.plugin.viewsets import (
@@ -38,6 +41,67 @@ from .serializers import (
 
 def _perm(model, verb):
     return f"kickstart.{verb}_{model}"
+
+
+def _may_view(request, obj):
+    """Whether the user may view ``obj`` (model, domain or object level), whatever its type.
+
+    pulpcore's parameter conditions take the permission names to check, and its
+    permission backend raises (HTTP 500) when a permission belongs to another
+    type than the object: a kickstart remote may be OCI or dnf, and a
+    distribution's ``repository`` may be any repository.
+    """
+    obj = obj.cast()
+    perm = f"{obj._meta.app_label}.view_{obj._meta.model_name}"
+    user = request.user
+    if user.has_perm(perm) or user.has_perm(perm, obj):
+        return True
+    return bool(settings.DOMAIN_ENABLED) and user.has_perm(perm, obj=request.pulp_domain)
+
+
+def _validated_param(request, view, action, *names):
+    """The first of ``names`` given in the request body, validated by the action's serializer.
+
+    Actions whose serializer has none of these fields (set_label, unset_label) give None
+    without validating: their serializers need a context only the action itself builds.
+    """
+    serializer_class = view.serializer_class
+    if not set(names) & set(serializer_class().fields):
+        return None
+    instance = view.get_object() if view.detail else None
+    context = {"request": request}
+    if instance is not None:
+        context["repository_pk"] = instance.pk
+    serializer = serializer_class(
+        instance=instance,
+        data=request.data,
+        context=context,
+        partial=action == "partial_update",
+    )
+    serializer.is_valid(raise_exception=True)
+    for name in names:
+        if (value := serializer.validated_data.get(name)) is not None:
+            return value
+    return None
+
+
+class KickstartAccessPolicy(api_settings.DEFAULT_PERMISSION_CLASSES[0]):
+    """The configured access policy class, plus conditions on objects named in the body.
+
+    Each condition is true when the parameter is absent, or when the user may
+    view the object it names, checked with the view permission of that object's
+    own type.
+    """
+
+    def has_view_perms_on_remote_param(self, request, view, action):
+        remote = _validated_param(request, view, action, "remote")
+        return remote is None or _may_view(request, remote)
+
+    def has_view_perms_on_repository_param(self, request, view, action):
+        served = _validated_param(request, view, action, "repository", "repository_version")
+        if served is not None and not isinstance(served, Repository):
+            served = served.repository
+        return served is None or _may_view(request, served)
 
 
 def _object_policy(model, extra_statements=(), creation_condition=()):
@@ -123,6 +187,7 @@ class KickstartTreeFilter(ContentFilter):
             "version": ["exact", "in"],
             "oci_arch": ["exact"],
             "digest": ["exact", "in"],
+            "identity": ["exact", "in"],
         }
 
 
@@ -197,10 +262,9 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
     serializer_class = KickstartRepositorySerializer
     queryset_filtering_required_permission = "kickstart.view_kickstartrepository"
 
-    _remote_view = (
-        "has_remote_param_model_or_domain_or_obj_perms:"
-        "kickstart.view_kickstartociremote,kickstart.view_kickstartdnfremote"
-    )
+    permission_classes = (KickstartAccessPolicy,)
+    # The remote may be of either kickstart type (see KickstartAccessPolicy).
+    _remote_view = "has_view_perms_on_remote_param"
     _repo_view = "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository"
     DEFAULT_ACCESS_POLICY = _object_policy(
         "kickstartrepository",
@@ -254,6 +318,7 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
                 "remote_pk": str(remote.pk),
                 "repository_pk": str(repository.pk),
                 "mirror": serializer.validated_data.get("mirror", False),
+                "allow_empty": serializer.validated_data.get("allow_empty", False),
             },
         )
         return OperationPostponedResponse(result, request)
@@ -311,5 +376,14 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
     queryset = KickstartDistribution.objects.all()
     serializer_class = KickstartDistributionSerializer
     queryset_filtering_required_permission = "kickstart.view_kickstartdistribution"
-    DEFAULT_ACCESS_POLICY = _object_policy("kickstartdistribution")
+    permission_classes = (KickstartAccessPolicy,)
+    # Serving a repository (or a fixed version of one) exposes its trees through the
+    # content app, possibly without the owner's content guard: only a user who may
+    # view that repository may point a distribution at it, on create and on update.
+    # Like pulp_file's has_repo_or_repo_ver_param_model_or_domain_or_obj_perms, but
+    # checked with the repository's own type (see KickstartAccessPolicy).
+    DEFAULT_ACCESS_POLICY = _object_policy(
+        "kickstartdistribution",
+        creation_condition=["has_view_perms_on_repository_param"],
+    )
     LOCKED_ROLES = _locked_roles("kickstartdistribution")

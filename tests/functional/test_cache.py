@@ -36,11 +36,12 @@ def _free_port():
 
 @pytest.fixture(scope="module")
 def cached_content():
-    """A second pulpcore-content, no KICKSTART_BOOT_HOSTS, its own Redis database."""
+    """A second pulpcore-content, no KICKSTART_BOOT_HOSTS, sharing the stack's Redis."""
     port = _free_port()
     settings = (REPO_ROOT / ".run" / "settings.py").read_text()
     redis_url = next(line for line in settings.splitlines() if line.startswith("REDIS_URL"))
-    redis_url = redis_url.split("=", 1)[1].strip().strip('"').rsplit("/", 1)[0] + "/1"
+    # The stack's Redis: what the API and worker invalidate is what this app reads.
+    redis_url = redis_url.split("=", 1)[1].strip().strip('"')
     env = {
         **os.environ,
         "PULP_KICKSTART_BOOT_HOSTS": "@json []",
@@ -83,13 +84,22 @@ def served_tree(api, registry):
     )
     repo = api.create("repositories/kickstart/kickstart/", {"name": unique("repo")})
     api.sync(repo, remote)
-    base_path = unique("cached")
-    distribution = api.create(
-        "distributions/kickstart/kickstart/",
-        {"name": base_path, "base_path": base_path, "repository": repo["pulp_href"]},
-    )
-    yield {"base_path": base_path, "kernel": dict(files)["vmlinuz"]}
-    for href in (distribution["pulp_href"], repo["pulp_href"], remote["pulp_href"]):
+    # One distribution per content app: they share the cache, keyed by base path.
+    distributions = {}
+    for app in ("cached", "stack"):
+        base_path = unique(app)
+        distributions[app] = api.create(
+            "distributions/kickstart/kickstart/",
+            {"name": base_path, "base_path": base_path, "repository": repo["pulp_href"]},
+        )
+    yield {
+        "base_path": distributions["cached"]["base_path"],
+        "stack_base_path": distributions["stack"]["base_path"],
+        "distribution": distributions["cached"],
+        "kernel": dict(files)["vmlinuz"],
+    }
+    hrefs = [d["pulp_href"] for d in distributions.values()]
+    for href in hrefs + [repo["pulp_href"], remote["pulp_href"]]:
         api.delete(href)
 
 
@@ -125,11 +135,22 @@ def test_a_range_request_for_a_file_is_not_replayed_as_the_file(cached_content, 
 
 @pytest.mark.parametrize("poison", POISON)
 def test_host_dependent_documents_of_the_stack_are_never_stored(served_tree, poison):
-    url = f"{CONTENT}/pulp/content/{served_tree['base_path']}/42/x86_64/boot.ipxe"
+    base_path = served_tree["stack_base_path"]
+    url = f"{CONTENT}/pulp/content/{base_path}/42/x86_64/boot.ipxe"
     requests.get(url, headers={**poison, "Host": "10.0.2.2:24816"}, timeout=30)
     clean = requests.get(url, timeout=30)
     assert clean.status_code == 200 and "X-PULP-CACHE" not in clean.headers
     assert "10.0.2.2" not in clean.text and "evil" not in clean.text
-    assert f"http://127.0.0.1:24816/pulp/content/{served_tree['base_path']}/42/" in clean.text
+    assert f"http://127.0.0.1:24816/pulp/content/{base_path}/42/" in clean.text
     nat = requests.get(url, headers={"Host": "10.0.2.2:24816"}, timeout=30)
     assert "http://10.0.2.2:24816/pulp/content/" in nat.text
+
+
+def test_changing_boot_options_clears_the_cached_configs(api, cached_content, served_tree):
+    url = f"{cached_content}/pulp/content/{served_tree['base_path']}/42/x86_64/boot.ipxe"
+    requests.get(url, timeout=30)
+    assert requests.get(url, timeout=30).headers.get("X-PULP-CACHE") == "HIT"
+    marker = unique("ks.marker")
+    api.patch(served_tree["distribution"]["pulp_href"], {"kernel_args": marker})
+    fresh = requests.get(url, timeout=30)
+    assert marker in fresh.text and fresh.headers.get("X-PULP-CACHE") != "HIT"

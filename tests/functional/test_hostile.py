@@ -215,6 +215,20 @@ def test_a_treeinfo_past_its_cap_fails_naming_the_setting(
 # -- 5. one tenant's sync never changes or breaks another's --------------------------------
 
 
+def test_one_manifest_under_two_releases_in_one_sync_is_two_trees(
+    api, upstream, make_remote, repository
+):
+    files = fedora.tree_files("42", "amd64", salt=upstream.name)
+    digest, _ = upstream.netboot("42-amd64", files)
+    upstream.netboot("43-amd64", files)
+    api.sync(repository, make_remote(upstream))
+    trees = api.trees(latest(api, repository))
+    assert sorted((t["version"], t["digest"]) for t in trees) == [("42", digest), ("43", digest)]
+    assert len({t["identity"] for t in trees}) == 2
+    (only,) = api.list("content/kickstart/trees/", identity=trees[0]["identity"])
+    assert only["version"] == trees[0]["version"]
+
+
 def test_one_manifest_under_two_releases_is_two_trees(
     api, upstream, make_remote, repository, cleanup
 ):
@@ -258,6 +272,20 @@ def test_a_stored_tree_is_not_kept_under_gpg_keys_without_a_valid_signature(
         assert task["state"] == "failed"
         assert "not in gpg_keys" in task["error"]["description"]
         assert api.trees(latest(api, guarded)) == []
+
+        # The signer's key verifies the stored tree (its RPMs are fetched again, not
+        # unpacked); that keyring is recorded, so the next keyed sync fetches nothing.
+        keyed = dnf_remote(server, gpg_keys=signer.public_armored)
+        server.requests.clear()
+        verified = api.sync(guarded, keyed)
+        assert "sync.verifying.packages" in reports(verified)
+        assert [p for p in server.requests if p.endswith(".rpm")]
+        (kept,) = api.trees(latest(api, guarded))
+        assert [signer.fingerprint.upper()] in kept["source"]["verified_with"]
+        server.requests.clear()
+        again = api.sync(guarded, keyed)
+        assert "sync.verifying.packages" not in reports(again)
+        assert not [p for p in server.requests if p.endswith(".rpm")]
     finally:
         signer.close()
         trusted.close()

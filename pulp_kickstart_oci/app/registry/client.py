@@ -13,7 +13,7 @@ import aiohttp
 
 from pulpcore.plugin.exceptions import TimeoutException
 
-from ..downloads import DownloadTooLarge, cap
+from ..downloads import DownloadFailed, DownloadTooLarge, cap
 from ..netboot import artifact
 from .auth import RegistryAuthError, origin_of
 
@@ -72,6 +72,8 @@ class RegistryClient:
             raise RegistryError(f"{self.where}: {what}: {reason}") from None
         except (RegistryAuthError, DownloadTooLarge) as exc:
             raise RegistryError(f"{self.where}: {what}: {exc}") from None
+        except DownloadFailed as exc:
+            raise RegistryError(f"{self.where}: {what}: {exc.detail}") from None
         except (aiohttp.ClientError, OSError, TimeoutException, TimeoutError) as exc:
             raise RegistryError(
                 f"{self.where}: {what}: cannot reach the registry ({type(exc).__name__}: {exc})"

@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import transaction
 
 from pulpcore.plugin.exceptions import DigestValidationError, SizeValidationError, TimeoutException
 from pulpcore.plugin.models import ContentArtifact, ProgressReport, Remote
@@ -22,7 +23,7 @@ from pulpcore.plugin.util import get_domain_pk
 
 from ..dnf import repodata, rpm, treeinfo
 from ..dnf.errors import DnfError
-from ..downloads import DownloadTooLarge, cap
+from ..downloads import DownloadFailed, DownloadTooLarge, cap
 from ..models import KickstartTree
 from ..netboot import arch as archs
 from ..netboot import layout
@@ -86,6 +87,8 @@ class DnfTreeResolver:
             return await downloader.run()
         except DownloadTooLarge as exc:
             raise DnfError(f"{self.where}: {what}: {exc}") from None
+        except DownloadFailed as exc:
+            raise DnfError(f"{self.where}: {what}: {exc.detail}") from None
         except aiohttp.ClientResponseError as exc:
             reason = "not found (HTTP 404)" if exc.status == 404 else f"HTTP {exc.status}"
             raise DnfError(f"{self.where}: {what}: {reason}") from None
@@ -167,7 +170,7 @@ class DnfTreeResolver:
                 planned.sha256 = digest  # size: learnt by the download, or see _sizes()
             else:
                 # No sha256 upstream: fetch it now, check what .treeinfo does give.
-                result = await self._download(path, path)
+                result = await self._download(path, path, "KICKSTART_MAX_IMAGE_BYTES")
                 if algorithm is not None:
                     self._check_digest(result.path, path, algorithm, digest)
                 planned.sha256 = result.artifact_attributes["sha256"]
@@ -292,10 +295,22 @@ class DnfTreeResolver:
         against; if every key of that keyring is one of this remote's keys, the
         check holds for this remote too and nothing needs fetching again.
         """
-        recorded = set(plan.source.get("verified_with") or [])
-        return bool(recorded) and recorded <= set(rpm.fingerprints(self.remote.gpg_keys))
+        ours = set(rpm.fingerprints(self.remote.gpg_keys))
+        keyrings = plan.source.get("verified_with") or []
+        return any(keyring and set(keyring) <= ours for keyring in keyrings)
 
-    async def _verify_kept(self, packages):
+    def _record_keyring(self, digest, keyring):
+        """Remember that the stored tree's RPMs verified against ``keyring`` too."""
+        with transaction.atomic():
+            for tree in KickstartTree.objects.select_for_update().filter(
+                digest=digest, _pulp_domain=get_domain_pk()
+            ):
+                known = tree.source.get("verified_with") or []
+                if keyring not in known:
+                    tree.source = {**tree.source, "verified_with": known + [keyring]}
+                    tree.save(update_fields=["source"])
+
+    async def _verify_kept(self, digest, packages):
         """Under gpg_keys, a tree Pulp already has is kept only if its RPMs verify now.
 
         The stored tree may have been synced without keys, or by another remote
@@ -312,6 +327,7 @@ class DnfTreeResolver:
                 result = await self._fetch_package(package, what, keyring)
                 os.unlink(result.path)
                 await report.aincrement()
+        await sync_to_async(self._record_keyring)(digest, rpm.fingerprints(self.remote.gpg_keys))
 
     async def _unpack(self, packages):
         keyring = rpm.Keyring(self.remote.gpg_keys) if self.remote.gpg_keys else None
@@ -374,7 +390,7 @@ class DnfTreeResolver:
         existing = await sync_to_async(self._existing)(digest)
         if existing is not None:
             if self.remote.gpg_keys and not self._verified_for_us(existing):
-                await self._verify_kept(packages)
+                await self._verify_kept(digest, packages)
             return [existing]
         if self.remote.policy != Remote.IMMEDIATE:
             await self._sizes(images)
@@ -389,7 +405,7 @@ class DnfTreeResolver:
             paths[item.path] = item.name
         source = {
             **(
-                {"verified_with": rpm.fingerprints(self.remote.gpg_keys)}
+                {"verified_with": [rpm.fingerprints(self.remote.gpg_keys)]}
                 if self.remote.gpg_keys
                 else {}
             ),

@@ -51,7 +51,7 @@ class OciTreeResolver:
         self.where = client.where
         self.wanted_archs = {archs.to_oci(name) for name in remote.architectures or []}
         self._manifests = {}
-        self._by_digest = {}
+        self._by_source = {}  # (release, oci arch, manifest digest) -> ResolvedTree
         self._by_key = {}
 
     async def resolve(self):
@@ -85,7 +85,7 @@ class OciTreeResolver:
                     await self._resolve_tag(tag, report)
                 except artifact.InvalidArtifact as exc:
                     raise RegistryError(f"{self.client.where}: tag {tag}: {exc}") from None
-        trees = sorted(self._by_digest.values(), key=lambda tree: tree.key)
+        trees = sorted(self._by_source.values(), key=lambda tree: tree.key)
         return [self._plan(tree) for tree in trees]
 
     def _plan(self, tree):
@@ -176,9 +176,11 @@ class OciTreeResolver:
             grammar.check(grammar.ARCH, archs.fedora_name(oci_arch), "architecture")
         except grammar.GrammarError as exc:
             raise artifact.InvalidArtifact(str(exc)) from None
-        tree = self._by_digest.get(manifest.digest)
+        source = (release, oci_arch, manifest.digest)
+        tree = self._by_source.get(source)
         if tree is not None:
-            # One manifest reached by several tags (42 and 42-amd64) is one tree.
+            # One manifest reached by several tags of a release (42, 42-amd64) is one tree;
+            # under another release (43-amd64) it is another tree.
             tree.tags.add(tag)
             tree.direct = tree.direct or direct
             tree.index = tree.index or (index or {})
@@ -199,6 +201,6 @@ class OciTreeResolver:
             )
             if keep is rival:
                 return
-            del self._by_digest[rival.digest]
+            del self._by_source[(rival.version, rival.oci_arch, rival.digest)]
         self._by_key[tree.key] = tree
-        self._by_digest[manifest.digest] = tree
+        self._by_source[source] = tree

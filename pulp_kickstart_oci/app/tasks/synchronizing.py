@@ -23,6 +23,7 @@ from pulpcore.plugin.stages import (
 )
 
 from ..dnf.errors import DnfError
+from ..downloads import DownloadFailed, DownloadTooLarge
 from ..models import KickstartDnfRemote, KickstartOciRemote, KickstartRepository, KickstartTree
 from ..netboot import inspect
 from ..registry.auth import RegistryAuthError
@@ -72,6 +73,9 @@ def synchronize(remote_pk, repository_pk, mirror=False, allow_empty=False):
         version = TreeDeclarativeVersion(first_stage, repository, mirror=mirror).create()
     except (DigestValidationError, SizeValidationError) as exc:
         raise SyncError(_download_failure(source, plans, exc.url, str(exc))) from None
+    except (DownloadFailed, DownloadTooLarge) as exc:
+        detail = getattr(exc, "detail", None) or str(exc)
+        raise SyncError(_download_failure(source, plans, exc.url, detail)) from None
     except aiohttp.ClientResponseError as exc:
         detail = f"the server answered HTTP {exc.status}"
         raise SyncError(

@@ -71,7 +71,16 @@ update_options = [
 create_options = update_options + [click.option("--name", required=True)]
 tree_options = [
     click.option("--digest", help="Digest of the tree to add or remove."),
-    option_group("tree", ["digest"], callback=_tree_callback, expose_value=False),
+    click.option(
+        "--identity", help="Identity of the tree, when one digest names several (releases)."
+    ),
+    option_group(
+        "tree",
+        ["digest", "identity"],
+        callback=_tree_callback,
+        expose_value=False,
+        require_all=False,
+    ),
 ]
 
 repository.add_command(list_command(decorators=[label_select_option]))
@@ -100,17 +109,26 @@ repository.add_command(
 @repository_lookup_option
 @remote_option
 @click.option("--mirror/--no-mirror", default=None, help="Drop trees gone upstream (mirror).")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    default=False,
+    help="With --mirror, let a sync that finds no tree upstream remove every tree.",
+)
 @pass_repository_context
 def sync(
     repository_ctx: PulpKickstartRepositoryContext,
     /,
     remote: EntityFieldDefinition,
     mirror: bool | None,
+    allow_empty: bool,
 ) -> None:
     """Sync the repository from a remote (default: the repository's own remote)."""
     body: dict[str, t.Any] = {}
     if mirror is not None:
         body["mirror"] = mirror
+    if allow_empty:
+        body["allow_empty"] = True
     if remote:
         body["remote"] = remote
     elif repository_ctx.entity["remote"] is None:

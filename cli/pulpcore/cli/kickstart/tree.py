@@ -21,6 +21,7 @@ filter_options = [
     pulp_option("--version", help="Release, e.g. 42."),
     pulp_option("--arch", help="Architecture, Fedora (x86_64) or OCI (amd64) name."),
     pulp_option("--digest", help="Upstream manifest digest (or computed digest of a dnf tree)."),
+    pulp_option("--identity", help="The tree's identity (release, arch, digest and files)."),
     pulp_option("--repository-version", help="Only trees in this repository version (href)."),
 ]
 
@@ -28,4 +29,9 @@ tree.add_command(list_command(decorators=filter_options))
 digest_lookup_option = click.option(
     "--digest", expose_value=False, callback=lookup_callback("digest"), help="Tree digest."
 )
-tree.add_command(show_command(decorators=[href_option, digest_lookup_option]))
+identity_lookup_option = click.option(
+    "--identity", expose_value=False, callback=lookup_callback("identity"), help="Tree identity."
+)
+tree.add_command(
+    show_command(decorators=[href_option, digest_lookup_option, identity_lookup_option])
+)
