@@ -76,7 +76,7 @@ class CappedDownloadMixin:
             detail = "no data arrived within the remote's timeouts"
             raise DownloadFailed(self.url, detail) from None
         except (aiohttp.ClientConnectionError, aiohttp.ServerDisconnectedError) as exc:
-            detail = f"the connection failed ({type(exc).__name__})"
+            detail = f"cannot reach the server ({type(exc).__name__}: {exc})"
             raise DownloadFailed(self.url, detail) from None
 
     async def _handle_response(self, response):

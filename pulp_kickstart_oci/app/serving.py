@@ -170,7 +170,10 @@ class TreeServer:
         if tree is None:
             return None
         if name == ".treeinfo":
-            return _respond(treeinfo.render(tree, version.pulp_created.timestamp()), name)
+            try:
+                return _respond(treeinfo.render(tree, version.pulp_created.timestamp()), name)
+            except treeinfo.UnsafeTree:
+                return None
         root_url = _distribution_url(self.distribution)
         try:
             target = self._target(tree, root_url)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support import fedora
+from tests.support import dnf, fedora
 from tests.support.oci import Pusher
 from tests.support.pulp import CONTENT, PulpAPI, unique
 from tests.support.registry import LocalRegistry
@@ -102,6 +102,34 @@ def publish_release():
         return {"index": index_digest, "manifests": {a: d for a, d, _ in entries}, "files": files}
 
     return _publish
+
+
+@pytest.fixture
+def serve_tree():
+    """Serve a dnf tree (tests.support.dnf) over local HTTP; stopped after the test."""
+    servers = []
+
+    def _serve(tree, html_for=None):
+        server = dnf.StaticServer(tree.root, html_for=html_for).__enter__()
+        servers.append(server)
+        return server
+
+    yield _serve
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def make_dnf_remote(api, cleanup):
+    """A dnf remote for anything with a ``url`` (a tree server, a proxy in front of one)."""
+
+    def _make(server, **fields):
+        body = {"name": unique("dnf"), "url": server.url + "/", **fields}
+        remote = api.create("remotes/kickstart/dnf/", body)
+        cleanup(remote["pulp_href"])
+        return remote
+
+    return _make
 
 
 @pytest.fixture(scope="session")

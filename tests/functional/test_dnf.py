@@ -33,32 +33,6 @@ def stranger(workdir):
     key.close()
 
 
-@pytest.fixture
-def serve_tree():
-    servers = []
-
-    def _serve(tree, html_for=None):
-        server = dnf.StaticServer(tree.root, html_for=html_for).__enter__()
-        servers.append(server)
-        return server
-
-    yield _serve
-    for server in servers:
-        server.__exit__(None, None, None)
-
-
-@pytest.fixture
-def make_dnf_remote(api, cleanup):
-    def _make(server, **fields):
-        remote = api.create(
-            "remotes/kickstart/dnf/", {"name": unique("dnf"), "url": server.url + "/", **fields}
-        )
-        cleanup(remote["pulp_href"])
-        return remote
-
-    return _make
-
-
 def _rpm_sha256(tree, name):
     newest = tree.rpms[name][-1]
     return hashlib.sha256((tree.root / newest).read_bytes()).hexdigest()

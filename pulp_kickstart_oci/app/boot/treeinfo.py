@@ -4,7 +4,11 @@ import io
 
 import productmd.treeinfo
 
-from ..netboot import layout
+from ..netboot import grammar, layout
+
+
+class UnsafeTree(ValueError):
+    """A stored value that would not be a single INI value in .treeinfo."""
 
 # Paths that go into [images-<arch>] under the key Anaconda and productmd use.
 _IMAGE_KEYS = {
@@ -26,9 +30,18 @@ def release_name(tree):
 
 
 def render(tree, build_timestamp):
-    """Return the .treeinfo text for ``tree`` (a KickstartTree)."""
-    info = productmd.treeinfo.TreeInfo()
+    """Return the .treeinfo text for ``tree`` (a KickstartTree).
+
+    Values were checked where they entered; they are checked again here (the
+    second wall), so no stored value can add a line or a section to the file.
+    """
     name = release_name(tree)
+    checks = [(grammar.RELEASE, tree.version), (grammar.ARCH, tree.arch), (grammar.FAMILY, name)]
+    checks += [(grammar.PATH, item["path"]) for item in tree.files]
+    for pattern, value in checks:
+        if not grammar.matches(pattern, value):
+            raise UnsafeTree(f"{value!r} cannot go into .treeinfo")
+    info = productmd.treeinfo.TreeInfo()
     info.release.name = name
     info.release.short = name
     info.release.version = tree.version
