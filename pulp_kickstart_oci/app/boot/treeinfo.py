@@ -10,6 +10,7 @@ from ..netboot import grammar, layout
 class UnsafeTree(ValueError):
     """A stored value that would not be a single INI value in .treeinfo."""
 
+
 # Paths that go into [images-<arch>] under the key Anaconda and productmd use.
 _IMAGE_KEYS = {
     "images/pxeboot/vmlinuz": "kernel",
