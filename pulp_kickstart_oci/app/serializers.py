@@ -46,6 +46,32 @@ class TreeFileSerializer(serializers.Serializer):
     )
 
 
+class ServedTreeSerializer(serializers.Serializer):
+    """One tree as a distribution serves it (an entry of trees.json)."""
+
+    version = serializers.CharField(help_text=_("Release, e.g. '42'."))
+    arch = serializers.CharField(help_text=_("Fedora architecture name."))
+    oci_arch = serializers.CharField(help_text=_("OCI architecture name."))
+    digest = serializers.CharField(help_text=_("Upstream digest of the tree."))
+    url = serializers.CharField(help_text=_("The tree's URL: an Anaconda install tree."))
+    treeinfo = serializers.CharField(help_text=_("URL of the tree's .treeinfo."))
+    boot = serializers.DictField(
+        child=serializers.CharField(),
+        help_text=_("URLs of the generated boot configs: ipxe, grub, pxelinux (bootable trees)."),
+    )
+    files = serializers.ListField(
+        child=serializers.DictField(), help_text=_("The tree's files, each with its URL.")
+    )
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class ServedTreesSerializer(serializers.Serializer):
+    """What a distribution serves: the same document as its trees.json."""
+
+    base_url = serializers.CharField(help_text=_("URL of the distribution root."))
+    trees = ServedTreeSerializer(many=True)
+
+
 class KickstartTreeSerializer(NoArtifactContentSerializer):
     """A release/architecture netboot tree, created by sync."""
 

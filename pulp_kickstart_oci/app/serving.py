@@ -147,13 +147,17 @@ class TreeServer:
             self.distribution.kickstart_url,
         )
 
+    def served(self):
+        """trees.json as data: every tree the distribution serves now, with its URLs."""
+        return self.index(self._ordered(self._trees()[0]), _distribution_url(self.distribution))
+
     def handle(self, path):
         """A response for a generated path, or None to let pulpcore serve files and listings."""
         if path in ROOT_FILES:
+            if path == "trees.json":
+                return _respond(json.dumps(self.served(), indent=2) + "\n", path)
             trees = self._ordered(self._trees()[0])
             root_url = _distribution_url(self.distribution)
-            if path == "trees.json":
-                return _respond(json.dumps(self.index(trees, root_url), indent=2) + "\n", path)
             targets = []
             for tree in trees:
                 try:

@@ -3,6 +3,7 @@ from django_filters import CharFilter
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from pulpcore.plugin.actions import ModifyRepositoryActionMixin
@@ -36,6 +37,7 @@ from .serializers import (
     KickstartRepositorySerializer,
     KickstartRepositorySyncSerializer,
     KickstartTreeSerializer,
+    ServedTreesSerializer,
 )
 
 
@@ -385,5 +387,30 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
     DEFAULT_ACCESS_POLICY = _object_policy(
         "kickstartdistribution",
         creation_condition=["has_view_perms_on_repository_param"],
+        extra_statements=[
+            {
+                "action": ["trees"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartdistribution"
+                ],
+            },
+        ],
     )
     LOCKED_ROLES = _locked_roles("kickstartdistribution")
+
+    @extend_schema(
+        summary="Served trees",
+        description=(
+            "The trees the distribution serves now, with their file and boot config URLs: "
+            "the same document as <base_path>/trees.json, behind the API's permissions "
+            "instead of the distribution's content guard."
+        ),
+        responses={200: ServedTreesSerializer},
+    )
+    @action(detail=True, methods=["get"], serializer_class=ServedTreesSerializer)
+    def trees(self, request, pk=None, **kwargs):
+        from .serving import TreeServer
+
+        return Response(TreeServer(self.get_object()).served())

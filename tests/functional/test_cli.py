@@ -2,9 +2,11 @@
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,8 +26,13 @@ PULP = [
 ]
 
 
+# pulp-glue caches the server's API document forever: each run reads the current one.
+_CACHE = tempfile.mkdtemp(prefix="kickstart-cli-cache-")
+_ENV = {**os.environ, "XDG_CACHE_HOME": _CACHE}
+
+
 def pulp(*args, check=True):
-    result = subprocess.run([*PULP, *args], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([*PULP, *args], capture_output=True, text=True, timeout=300, env=_ENV)
     if check:
         assert result.returncode == 0, f"pulp {' '.join(args)}:\n{result.stdout}{result.stderr}"
         return json.loads(result.stdout) if result.stdout.strip() else None
@@ -121,8 +128,35 @@ def test_sync_and_serve_with_the_cli_only(names, upstream, publish_release):
         capture_output=True,
         text=True,
         timeout=120,
+        env=_ENV,
     ).stdout
     assert f"tree: {entry['tree']}" in yaml_output
+
+    # Behind a content guard, trees.json refuses anonymous clients; the CLI reads the
+    # same data through the API with its own credentials.
+    guard = requests.post(
+        f"{API}/pulp/api/v3/contentguards/core/rbac/",
+        json={"name": unique("guard")},
+        auth=("admin", "password"),
+        timeout=60,
+    ).json()
+    try:
+        pulp(
+            "kickstart",
+            "distribution",
+            "update",
+            "--name",
+            names["dist"],
+            "--content-guard",
+            guard["pulp_href"],
+        )
+        index_url = entry["tree"].rsplit("/42/", 1)[0] + "/trees.json"
+        assert requests.get(index_url, timeout=60).status_code == 403
+        guarded = pulp("kickstart", "distribution", "urls", "--name", names["dist"])
+        assert sorted(guarded, key=str) == sorted(urls, key=str)
+    finally:
+        pulp("kickstart", "distribution", "update", "--name", names["dist"], "--content-guard", "")
+        requests.delete(f"{API}{guard['pulp_href']}", auth=("admin", "password"), timeout=60)
 
 
 def test_dnf_remote_with_keys_from_a_file(tmp_path):

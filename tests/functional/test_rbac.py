@@ -257,6 +257,9 @@ def test_distributions_need_view_on_the_repository_they_serve(api, make_user, gr
     cleanup(own["pulp_href"])
     assert alice.call("GET", own["pulp_href"]).status_code == 200
     assert bob.call("GET", own["pulp_href"]).status_code == 404
+    # The served trees follow the distribution's view permission.
+    assert alice.call("GET", own["pulp_href"] + "trees/").json()["trees"] == []
+    assert bob.call("GET", own["pulp_href"] + "trees/").status_code in (403, 404)
     assert bob.count(DISTRIBUTIONS, name=own["name"]) == 0
 
     # Pointing her distribution at the repository is an update: refused alike.

@@ -150,6 +150,25 @@ def test_a_host_header_that_is_no_host_name_is_a_bad_request(served):
         assert response.status_code == 400, host
 
 
+def test_the_api_serves_the_same_index_as_trees_json(api, served):
+    through_api = api.get(served["distribution"]["pulp_href"] + "trees/")
+    assert through_api == _get(f"{served['base']}/trees.json").json()
+    assert len(through_api["trees"]) == 3
+
+
+def test_a_pre_release_tree_gets_a_treeinfo_productmd_loads(
+    api, upstream, make_remote, repository, distribute
+):
+    upstream.netboot("42-beta-amd64", fedora.tree_files("42-beta", "amd64", salt=upstream.name))
+    api.sync(repository, make_remote(upstream, include_tags=["42-beta*"]))
+    (tree,) = api.trees(latest(api, repository))
+    assert tree["version"] == "42-beta"
+    text = _get(f"{distribute(repository)}/42-beta/x86_64/.treeinfo").text
+    info = productmd.treeinfo.TreeInfo()
+    info.loads(text)
+    assert info.release.version == "42" and "\nname = Fedora 42-beta\n" in text
+
+
 def test_menu_and_index_list_every_tree(served):
     expected = {("41", "x86_64"), ("42", "x86_64"), ("42", "aarch64")}
     menu = _get(f"{served['base']}/boot.ipxe").text

@@ -169,3 +169,27 @@ def test_treeinfo_rendering_refuses_values_that_would_add_lines():
         rendered.render(tree, 1)
     with pytest.raises(rendered.UnsafeTree):
         rendered.render(_Tree(kernel="images/pxeboot/vmlinuz\n[x]"), 1)
+
+
+@pytest.mark.parametrize(
+    "release, version, general",
+    [
+        ("42", "42", "Fedora 42"),
+        ("9.4", "9.4", "Fedora 9.4"),
+        ("42-beta", "42", "Fedora 42-beta"),
+        ("rawhide", "rawhide", "Fedora rawhide"),
+        ("43.1-rc_2", "43.1", "Fedora 43.1-rc_2"),
+    ],
+)
+def test_every_accepted_release_renders_a_treeinfo_productmd_loads(release, version, general):
+    import productmd.treeinfo
+
+    from pulp_kickstart_oci.app.boot import treeinfo as rendered
+
+    tree = _Tree(version=release)
+    tree.source = {"family": "Fedora"}
+    text = rendered.render(tree, 1)
+    info = productmd.treeinfo.TreeInfo()
+    info.loads(text)
+    assert info.release.version == version
+    assert f"\nname = {general}\n" in text

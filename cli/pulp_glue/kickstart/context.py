@@ -6,7 +6,6 @@ the OpenAPI schema); pulp-glue derives list/show/create/update/delete from it.
 
 import typing as t
 
-import requests
 from pulp_glue.common.context import (
     EntityDefinition,
     PluginRequirement,
@@ -105,17 +104,9 @@ class PulpKickstartDistributionContext(PulpDistributionContext):
         return body
 
     def trees_index(self) -> t.Any:
-        """The distribution's trees.json: every tree with its file and boot config URLs."""
-        base_url = self.entity.get("base_url")
-        if not base_url:
-            raise PulpException(f"distribution {self.entity['name']} has no base_url")
-        response = requests.get(
-            base_url.rstrip("/") + "/trees.json",
-            timeout=60,
-            verify=self.pulp_ctx.verify_ssl if self.pulp_ctx.verify_ssl is not None else True,
-        )
-        if response.status_code != 200:
-            raise PulpException(
-                f"{base_url}trees.json answered HTTP {response.status_code}: {response.text[:200]}"
-            )
-        return response.json()
+        """Every tree the distribution serves, with its file and boot config URLs.
+
+        Read through the REST API (the distribution's ``trees`` action) with the
+        CLI's credentials, so a distribution behind a content guard works too.
+        """
+        return self.call("trees", parameters={self.HREF: self.pulp_href})

@@ -1,7 +1,9 @@
 """.treeinfo (productmd treeinfo 1.2) for a tree, the file Anaconda's dracut reads first."""
 
 import io
+import re
 
+import productmd.common
 import productmd.treeinfo
 
 from ..netboot import grammar, layout
@@ -30,6 +32,19 @@ def release_name(tree):
     return family.capitalize() if family.isalpha() else "Fedora"
 
 
+def productmd_version(release):
+    """The [release] version productmd accepts for a release the plugin accepts.
+
+    productmd takes ``42``, ``9.4`` or a name starting with a letter (``rawhide``).
+    A pre-release such as ``42-beta`` is written as ``42``, as Fedora's composes
+    write their Beta trees; the full release stays in the tree's path and in
+    ``[general] name``.
+    """
+    if productmd.common.is_valid_release_version(release):
+        return release
+    return re.match(r"[0-9]+(?:\.[0-9]+)*", release).group(0)
+
+
 def render(tree, build_timestamp):
     """Return the .treeinfo text for ``tree`` (a KickstartTree).
 
@@ -45,7 +60,7 @@ def render(tree, build_timestamp):
     info = productmd.treeinfo.TreeInfo()
     info.release.name = name
     info.release.short = name
-    info.release.version = tree.version
+    info.release.version = productmd_version(tree.version)
     info.tree.arch = tree.arch
     info.tree.build_timestamp = int(build_timestamp)
     info.tree.platforms.add(tree.arch)
@@ -67,4 +82,9 @@ def render(tree, build_timestamp):
     info.variants.add(variant)
     out = io.StringIO()
     info.dump(out)
-    return out.getvalue()
+    text = out.getvalue()
+    if info.release.version != tree.version:
+        # The compatibility section names the release in full: "Fedora 42-beta".
+        written = f"\nname = {name} {info.release.version}\n"
+        text = text.replace(written, f"\nname = {name} {tree.version}\n", 1)
+    return text
