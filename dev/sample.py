@@ -112,10 +112,13 @@ def main():
         {"name": NAME, "base_path": BASE_PATH, "repository": repository["pulp_href"]},
     )
     print(f"distribution: {distribution['base_url']}")
+    tags = {}
+    for tag in api.list("content/kickstart/tags/", repository_version=latest):
+        tags.setdefault(tag["tree"], []).append(tag["name"])
     for tree in api.trees(latest):
         root = f"{CONTENT}/pulp/content/{BASE_PATH}/{tree['version']}/{tree['arch']}"
         print(f"\ntree {tree['version']}/{tree['arch']} ({tree['oci_arch']}) {tree['digest']}")
-        print(f"  tags: {', '.join(tree['source']['tags'])}")
+        print(f"  tags: {', '.join(sorted(tags.get(tree['pulp_href'], [])))}")
         for item in tree["files"]:
             print(f"  {item['role']:8} {item['size']:>8}  {root}/{item['path']}")
         for warning in tree["warnings"]:

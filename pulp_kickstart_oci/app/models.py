@@ -73,6 +73,28 @@ class KickstartTree(Content):
         unique_together = ("identity", "_pulp_domain")
 
 
+class KickstartTag(Content):
+    """An upstream tag (``42``, ``42-amd64``) naming a tree, as a repository version saw it.
+
+    Tags move upstream (``42`` is re-pointed at every respin): which tag names
+    which tree is a fact of a repository version, not of the tree. An index tag
+    names one tree per architecture, so a version holds at most one tag per name
+    and arch, and a moved tag makes a new version.
+    """
+
+    TYPE = "tag"
+    repo_key_fields = ("name", "arch")
+
+    name = models.TextField()
+    arch = models.TextField()  # the tree's: one index tag names a tree per arch
+    tree = models.ForeignKey(KickstartTree, related_name="tags", on_delete=models.CASCADE)
+    _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
+
+    class Meta:
+        default_related_name = "%(app_label)s_%(model_name)s"
+        unique_together = ("name", "tree", "_pulp_domain")
+
+
 def _download_factory(remote, downloader_class):
     """One factory per remote object, building ``downloader_class`` for http(s) URLs."""
     # Imported here: pulpcore.plugin.download is not needed to load the models.
@@ -152,7 +174,7 @@ class KickstartRepository(Repository, AutoAddObjPermsMixin):
     """Versioned netboot trees; a version holds at most one tree per release and arch."""
 
     TYPE = "kickstart"
-    CONTENT_TYPES = [KickstartTree]
+    CONTENT_TYPES = [KickstartTree, KickstartTag]
     REMOTE_TYPES = [KickstartOciRemote, KickstartDnfRemote]
 
     class Meta:
@@ -165,8 +187,17 @@ class KickstartRepository(Repository, AutoAddObjPermsMixin):
         ]
 
     def finalize_new_version(self, new_version):
-        """A newer tree for the same release and arch replaces the older one."""
+        """A newer tree for the same release and arch replaces the older one.
+
+        A tag whose tree is no longer in the version goes with it.
+        """
         remove_duplicates(new_version)
+        trees = new_version.content.filter(pulp_type=KickstartTree.get_pulp_type())
+        orphans = KickstartTag.objects.filter(pk__in=new_version.content).exclude(
+            tree__in=trees.values("pk")
+        )
+        if orphans.exists():
+            new_version.remove_content(orphans)
         validate_repo_version(new_version)
 
 

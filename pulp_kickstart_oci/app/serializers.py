@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from pulpcore.plugin import models as core_models
 from pulpcore.plugin.serializers import (
+    DetailRelatedField,
     DistributionSerializer,
     NoArtifactContentSerializer,
     RemoteSerializer,
@@ -20,6 +21,7 @@ from .models import (
     KickstartDnfRemote,
     KickstartOciRemote,
     KickstartRepository,
+    KickstartTag,
     KickstartTree,
 )
 from .netboot import arch as archs
@@ -53,6 +55,10 @@ class ServedTreeSerializer(serializers.Serializer):
     arch = serializers.CharField(help_text=_("Fedora architecture name."))
     oci_arch = serializers.CharField(help_text=_("OCI architecture name."))
     digest = serializers.CharField(help_text=_("Upstream digest of the tree."))
+    tags = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=_("Upstream tags naming the tree in the served repository version."),
+    )
     url = serializers.CharField(help_text=_("The tree's URL: an Anaconda install tree."))
     treeinfo = serializers.CharField(help_text=_("URL of the tree's .treeinfo."))
     boot = serializers.DictField(
@@ -70,6 +76,24 @@ class ServedTreesSerializer(serializers.Serializer):
 
     base_url = serializers.CharField(help_text=_("URL of the distribution root."))
     trees = ServedTreeSerializer(many=True)
+
+
+class KickstartTagSerializer(NoArtifactContentSerializer):
+    """An upstream tag naming a tree, as synced into a repository version."""
+
+    name = serializers.CharField(read_only=True, help_text=_("The tag, e.g. '42' or '42-amd64'."))
+    arch = serializers.CharField(
+        read_only=True, help_text=_("The tree's architecture: an index tag names one per arch.")
+    )
+    tree = DetailRelatedField(
+        read_only=True,
+        view_name_pattern=r"content(-.*/.*)-detail",
+        help_text=_("The tree the tag named when it was synced."),
+    )
+
+    class Meta:
+        model = KickstartTag
+        fields = NoArtifactContentSerializer.Meta.fields + ("name", "arch", "tree")
 
 
 class KickstartTreeSerializer(NoArtifactContentSerializer):
@@ -95,7 +119,10 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
     )
     source = serializers.JSONField(
         read_only=True,
-        help_text=_("Where the tree came from: registry, repository and the tags naming it."),
+        help_text=_(
+            "Where the tree came from: registry and repository, or the dnf tree's URL. "
+            "Which tags name it is a fact of a repository version: see the tags content."
+        ),
     )
     annotations = serializers.JSONField(
         read_only=True, help_text=_("Annotations of the upstream manifest.")

@@ -16,7 +16,7 @@ from aiohttp import web
 from django.conf import settings
 
 from .boot import configs, treeinfo
-from .models import KickstartTree
+from .models import KickstartTag, KickstartTree
 from .netboot import layout
 
 _request = ContextVar("kickstart_request", default=None)
@@ -149,7 +149,14 @@ class TreeServer:
 
     def served(self):
         """trees.json as data: every tree the distribution serves now, with its URLs."""
-        return self.index(self._ordered(self._trees()[0]), _distribution_url(self.distribution))
+        trees, version = self._trees()
+        tags = {}
+        if version is not None:
+            for name, tree_pk in KickstartTag.objects.filter(pk__in=version.content).values_list(
+                "name", "tree_id"
+            ):
+                tags.setdefault(tree_pk, []).append(name)
+        return self.index(self._ordered(trees), _distribution_url(self.distribution), tags)
 
     def handle(self, path):
         """A response for a generated path, or None to let pulpcore serve files and listings."""
@@ -218,8 +225,11 @@ class TreeServer:
             return False
         return True
 
-    def index(self, trees, root_url):
-        """trees.json: every tree with its files, sizes, checksums and URLs."""
+    def index(self, trees, root_url, tags):
+        """trees.json: every tree with its tags, files, sizes, checksums and URLs.
+
+        ``tags`` maps a tree's pk to the upstream tags naming it in the served version.
+        """
         entries = []
         for tree in trees:
             tree_url = f"{root_url}{tree.version}/{tree.arch}/"
@@ -229,6 +239,7 @@ class TreeServer:
                     "arch": tree.arch,
                     "oci_arch": tree.oci_arch,
                     "digest": tree.digest,
+                    "tags": sorted(tags.get(tree.pk, [])),
                     "url": tree_url,
                     "treeinfo": f"{tree_url}.treeinfo",
                     "boot": {

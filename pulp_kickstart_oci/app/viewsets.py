@@ -27,6 +27,7 @@ from .models import (
     KickstartDnfRemote,
     KickstartOciRemote,
     KickstartRepository,
+    KickstartTag,
     KickstartTree,
 )
 from .netboot import arch as archs
@@ -36,6 +37,7 @@ from .serializers import (
     KickstartOciRemoteSerializer,
     KickstartRepositorySerializer,
     KickstartRepositorySyncSerializer,
+    KickstartTagSerializer,
     KickstartTreeSerializer,
     ServedTreesSerializer,
 )
@@ -205,6 +207,41 @@ class KickstartTreeViewSet(ReadOnlyContentViewSet):
     queryset = KickstartTree.objects.prefetch_related("_artifacts")
     serializer_class = KickstartTreeSerializer
     filterset_class = KickstartTreeFilter
+
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            {"action": ["list", "retrieve"], "principal": "authenticated", "effect": "allow"},
+            {
+                "action": ["set_label", "unset_label"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": ["has_model_or_domain_perms:core.manage_content_labels"],
+            },
+        ],
+        "queryset_scoping": {"function": "scope_queryset"},
+    }
+
+
+class KickstartTagFilter(ContentFilter):
+    """Filter tags by name and architecture (Fedora name)."""
+
+    class Meta:
+        model = KickstartTag
+        fields = {"name": ["exact", "in"], "arch": ["exact"]}
+
+
+class KickstartTagViewSet(ReadOnlyContentViewSet):
+    """
+    <!-- User-facing documentation, rendered as html-->
+    A KickstartTag is an upstream tag (`42`, `42-amd64`) naming a tree, as a
+    repository version saw it: filter by `repository_version` to see what each
+    tag named then. A tag that moves upstream makes a new version.
+    """
+
+    endpoint_name = "tags"
+    queryset = KickstartTag.objects.select_related("tree")
+    serializer_class = KickstartTagSerializer
+    filterset_class = KickstartTagFilter
 
     DEFAULT_ACCESS_POLICY = {
         "statements": [

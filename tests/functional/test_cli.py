@@ -83,6 +83,9 @@ def test_sync_and_serve_with_the_cli_only(names, upstream, publish_release):
     assert {f["path"] for f in tree["files"]} >= {"images/pxeboot/vmlinuz", "images/install.img"}
     shown = pulp("kickstart", "tree", "show", "--digest", tree["digest"])
     assert shown["pulp_href"] == tree["pulp_href"]
+    tags = pulp("kickstart", "tag", "list", "--repository-version", version, "--arch", "x86_64")
+    assert sorted(t["name"] for t in tags) == ["42", "42-amd64"]
+    assert {t["tree"] for t in tags} == {tree["pulp_href"]}
 
     pulp(
         "kickstart",

@@ -31,7 +31,10 @@ def test_index_and_arch_tags_make_one_tree_per_release_and_arch(
     assert amd64["oci_arch"] == "amd64"
     assert amd64["digest"] == published["manifests"]["amd64"]
     # The manifest is reached by `42` (index) and `42-amd64`: one tree, both tags.
-    assert amd64["source"]["tags"] == ["42", "42-amd64"]
+    tags = api.list("content/kickstart/tags/", repository_version=version, arch="x86_64")
+    assert sorted(t["name"] for t in tags) == ["42", "42-amd64"]
+    assert {t["tree"] for t in tags} == {amd64["pulp_href"]}
+    assert "tags" not in amd64["source"]
     assert amd64["source"]["index"]["digest"] == published["index"]
     assert amd64["annotations"]["org.pulpproject.netboot.version"] == "1"
     assert amd64["warnings"] == []

@@ -34,6 +34,7 @@ def test_the_command_tree_has_what_the_docs_promise():
         "kickstart repository content list",
         "kickstart tree list",
         "kickstart tree show",
+        "kickstart tag list",
         "kickstart distribution create",
         "kickstart distribution urls",
     ):

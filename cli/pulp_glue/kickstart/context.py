@@ -30,6 +30,16 @@ class PulpKickstartTreeContext(PulpContentContext):
     NEEDS_PLUGINS = NEEDS
 
 
+class PulpKickstartTagContext(PulpContentContext):
+    PLUGIN = "kickstart"
+    RESOURCE_TYPE = "tag"
+    ENTITY = "kickstart tag"
+    ENTITIES = "kickstart tags"
+    HREF = "kickstart_kickstart_tag_href"
+    ID_PREFIX = "content_kickstart_tags"
+    NEEDS_PLUGINS = NEEDS
+
+
 class PulpKickstartOciRemoteContext(PulpRemoteContext):
     PLUGIN = "kickstart"
     RESOURCE_TYPE = "oci"

@@ -99,7 +99,6 @@ class OciTreeResolver:
                 "type": "oci",
                 "registry": self.remote.url,
                 "repository": self.client.name,
-                "tags": sorted(tree.tags),
                 "media_type": manifest.media_type,
                 "artifact_type": manifest.artifact_type,
                 **({"index": tree.index} if tree.index else {}),
@@ -118,6 +117,7 @@ class OciTreeResolver:
                 for item in manifest.files
             ],
             warnings=list(manifest.warnings),
+            tags=sorted(tree.tags),
         )
 
     async def _manifest(self, digest, what, report, raw=None):

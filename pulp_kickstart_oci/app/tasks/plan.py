@@ -48,6 +48,7 @@ class TreePlan:
     annotations: dict
     files: list
     warnings: list = field(default_factory=list)
+    tags: list = field(default_factory=list)  # upstream tags naming this tree now
 
     @property
     def key(self):

@@ -24,7 +24,13 @@ from pulpcore.plugin.stages import (
 
 from ..dnf.errors import DnfError
 from ..downloads import DownloadFailed, DownloadTooLarge
-from ..models import KickstartDnfRemote, KickstartOciRemote, KickstartRepository, KickstartTree
+from ..models import (
+    KickstartDnfRemote,
+    KickstartOciRemote,
+    KickstartRepository,
+    KickstartTag,
+    KickstartTree,
+)
 from ..netboot import inspect
 from ..registry.auth import RegistryAuthError
 from ..registry.client import RegistryClient, RegistryError
@@ -108,6 +114,13 @@ def _nothing_new(repository, plans, mirror, policy):
     wanted = {plan.identity for plan in plans}
     if not wanted <= present or (mirror and wanted != present):
         return False
+    # A moved tag is news too: each tag must name the same tree as in the latest version.
+    tags = set(
+        KickstartTag.objects.filter(pk__in=latest.content).values_list("name", "tree__identity")
+    )
+    wanted_tags = {(name, plan.identity) for plan in plans for name in plan.tags}
+    if not wanted_tags <= tags or (mirror and wanted_tags != tags):
+        return False
     if policy == Remote.IMMEDIATE:
         missing = ContentArtifact.objects.filter(content__in=latest.content, artifact__isnull=True)
         if missing.exists():
@@ -153,6 +166,7 @@ class TreeFirstStage(Stage):
 
     async def run(self):
         deferred = self.remote.policy != Remote.IMMEDIATE
+        tagged = []
         for plan in self.plans:
             content = plan.content()
             d_artifacts = []
@@ -163,7 +177,16 @@ class TreeFirstStage(Stage):
                 relative_path = f"{content.tree_root}/{item.path}"
                 d_artifacts.append(self._declare(item, relative_path, deferred or again))
                 downloading.add(item.sha256)
-            await self.put(DeclarativeContent(content=content, d_artifacts=d_artifacts))
+            d_content = DeclarativeContent(content=content, d_artifacts=d_artifacts)
+            if plan.tags:
+                tagged.append((plan, d_content))
+            await self.put(d_content)
+        for plan, d_content in tagged:
+            # Tags point at the saved tree: wait for it (a batch holding it flushes early).
+            tree = await d_content.resolution()
+            for name in plan.tags:
+                tag = KickstartTag(name=name, arch=tree.arch, tree=tree)
+                await self.put(DeclarativeContent(content=tag))
 
 
 class CheckTreeFiles(Stage):
@@ -175,6 +198,9 @@ class CheckTreeFiles(Stage):
 
     async def run(self):
         async for d_content in self.items():
+            if not isinstance(d_content.content, KickstartTree):
+                await self.put(d_content)  # tags have no files
+                continue
             self._share_blobs(d_content)
             tree = d_content.content
             if tree._state.adding:
