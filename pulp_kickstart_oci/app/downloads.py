@@ -41,6 +41,12 @@ class DownloadFailed(aiohttp.ClientError):
         super().__init__(f"{_shown(url)}: {detail}")
 
 
+PROXY_REFUSED = (
+    "the remote's HTTP proxy refused the request (HTTP 407): check proxy_username and "
+    "proxy_password"
+)
+
+
 def _shown(url):
     """A URL without userinfo or query, safe for task errors."""
     parts = urlsplit(url or "")

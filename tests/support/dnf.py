@@ -17,6 +17,8 @@ import pathlib
 import re
 import shlex
 import shutil
+import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -386,26 +388,83 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         """Keep pytest output quiet; ``requests`` is the record tests assert on."""
 
 
+class _TLSServer(http.server.ThreadingHTTPServer):
+    """Handshakes in the request's thread: a client that fails it costs only that thread."""
+
+    daemon_threads = True
+
+    def __init__(self, address, handler, ssl_context):
+        self.ssl_context = ssl_context
+        self.handshake_failures = []
+        super().__init__(address, handler)
+
+    def finish_request(self, request, client_address):
+        request.settimeout(30)
+        wrapped = self.ssl_context.wrap_socket(
+            request, server_side=True, do_handshake_on_connect=False
+        )
+        try:
+            wrapped.do_handshake()
+        except (ssl.SSLError, OSError) as exc:
+            self.handshake_failures.append(str(exc))
+            self._close_after_alert(socket.socket(fileno=wrapped.detach()))
+            return
+        try:
+            super().finish_request(wrapped, client_address)
+        finally:
+            # The caller shuts down ``request``, whose descriptor ``wrapped`` has taken over.
+            super().shutdown_request(wrapped)
+
+    @staticmethod
+    def _close_after_alert(raw):
+        """Close the way a real server does after a failed handshake: OpenSSL has sent its
+        alert; read what the client already sent (with TLS 1.3 it sends its request before
+        it learns that its certificate was refused) so the close is a FIN, not a reset that
+        would destroy the alert before the client reads it."""
+        try:
+            raw.shutdown(socket.SHUT_WR)
+            raw.settimeout(5)
+            while raw.recv(65536):
+                pass
+        except OSError:
+            pass
+        raw.close()
+
+
 class StaticServer:
     """Serve a directory over HTTP on 127.0.0.1 (random free port) in a thread; context manager.
 
     ``html_for`` holds URL paths (e.g. "/.treeinfo") answered with 200 and an
     HTML page, the way some mirrors answer for files they do not have.
+    ``ssl_context`` (an ssl.SSLContext, e.g. tls.ThrowawayCA.server_context())
+    serves https instead; ``handshake_failures`` then records the TLS
+    handshakes that failed (a client refusing the certificate, or sending none
+    when the context requires one).
     """
 
-    def __init__(self, directory, html_for=None):
+    def __init__(self, directory, html_for=None, ssl_context=None):
         self.directory = str(directory)
         self.html_for = set(html_for or ())
+        self.ssl_context = ssl_context
         self.requests = []
         self.url = None
         self._server = None
         self._thread = None
 
+    @property
+    def handshake_failures(self):
+        return getattr(self._server, "handshake_failures", [])
+
     def __enter__(self):
         handler = functools.partial(_Handler, directory=self.directory, server_state=self)
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        if self.ssl_context is None:
+            self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            scheme = "http"
+        else:
+            self._server = _TLSServer(("127.0.0.1", 0), handler, self.ssl_context)
+            scheme = "https"
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

@@ -13,7 +13,7 @@ import aiohttp
 
 from pulpcore.plugin.exceptions import TimeoutException
 
-from ..downloads import DownloadFailed, DownloadTooLarge, cap
+from ..downloads import PROXY_REFUSED, DownloadFailed, DownloadTooLarge, cap
 from ..netboot import artifact
 from .auth import RegistryAuthError, origin_of
 
@@ -67,6 +67,8 @@ class RegistryClient:
                 reason = "denied access (HTTP 403)"
             elif exc.status == 404:
                 reason = "does not have it (HTTP 404)"
+            elif exc.status == 407:
+                reason = PROXY_REFUSED
             else:
                 reason = f"answered HTTP {exc.status}"
             raise RegistryError(f"{self.where}: {what}: {reason}") from None

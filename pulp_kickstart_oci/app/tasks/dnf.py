@@ -23,7 +23,7 @@ from pulpcore.plugin.util import get_domain_pk
 
 from ..dnf import repodata, rpm, treeinfo
 from ..dnf.errors import DnfError
-from ..downloads import DownloadFailed, DownloadTooLarge, cap
+from ..downloads import PROXY_REFUSED, DownloadFailed, DownloadTooLarge, cap
 from ..models import KickstartTree
 from ..netboot import arch as archs
 from ..netboot import layout
@@ -90,7 +90,8 @@ class DnfTreeResolver:
         except DownloadFailed as exc:
             raise DnfError(f"{self.where}: {what}: {exc.detail}") from None
         except aiohttp.ClientResponseError as exc:
-            reason = "not found (HTTP 404)" if exc.status == 404 else f"HTTP {exc.status}"
+            reasons = {404: "not found (HTTP 404)", 407: PROXY_REFUSED}
+            reason = reasons.get(exc.status, f"HTTP {exc.status}")
             raise DnfError(f"{self.where}: {what}: {reason}") from None
         except (DigestValidationError, SizeValidationError) as exc:
             raise DnfError(f"{self.where}: {what}: {exc}") from None

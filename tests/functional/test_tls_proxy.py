@@ -1,0 +1,463 @@
+"""TLS, client certificates and HTTP proxies on real parts, for both sources.
+
+Upstreams are the real Debian docker-registry (served over https, optionally
+demanding client certificates) and a real dnf tree behind Python's ssl module;
+the proxy is the real Debian tinyproxy. The remote fields under test are the
+ones pulpcore's DownloaderFactory reads: ``ca_cert``, ``tls_validation``,
+``client_cert``, ``client_key``, ``proxy_url``, ``proxy_username`` and
+``proxy_password``.
+"""
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable
+
+import pytest
+import requests
+
+from tests.support import dnf
+from tests.support.oci import Pusher
+from tests.support.pulp import unique
+from tests.support.registry import LocalRegistry, free_port
+from tests.support.tls import ThrowawayCA
+
+from .conftest import WORKER_LOG, latest
+
+TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
+KERNEL = "42/x86_64/images/pxeboot/vmlinuz"
+SOURCES = ("registry", "dnf")
+PROXY_USER = "satellite"
+
+
+# ---------------------------------------------------------------- support
+
+
+class Tinyproxy:
+    """One tinyproxy process in the foreground, with its own config, log and pid file.
+
+    ``credentials`` (user, password) makes it demand Basic proxy authentication.
+    Its log (``LogLevel Connect``) records every request line it receives:
+    ``GET http://host:port/path HTTP/1.1`` or ``CONNECT host:port HTTP/1.1``.
+    """
+
+    def __init__(self, directory, credentials=None):
+        self.root = Path(tempfile.mkdtemp(prefix="tinyproxy-", dir=directory))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.credentials = credentials
+        self.log_path = self.root / "tinyproxy.log"
+        self.process = None
+
+    def _config(self):
+        lines = [
+            f"Port {self.port}",
+            "Listen 127.0.0.1",
+            "Timeout 120",
+            "MaxClients 50",
+            "Allow 127.0.0.1",
+            f'LogFile "{self.log_path}"',
+            f'PidFile "{self.root / "tinyproxy.pid"}"',
+            "LogLevel Connect",
+        ]
+        if self.credentials:
+            lines.append("BasicAuth {} {}".format(*self.credentials))
+        return "\n".join(lines) + "\n"
+
+    def start(self):
+        config = self.root / "tinyproxy.conf"
+        config.write_text(self._config())
+        output = open(self.root / "output.txt", "ab")
+        self.process = subprocess.Popen(
+            [TINYPROXY, "-d", "-c", str(config)],
+            stdout=output,
+            stderr=output,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        output.close()
+        # Poll the port until it accepts; each wait doubles as the exit check.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                pass
+            try:
+                self.process.wait(0.05)
+            except subprocess.TimeoutExpired:
+                continue
+            raise RuntimeError(f"tinyproxy exited: {(self.root / 'output.txt').read_text()}")
+        self.stop()
+        raise RuntimeError("tinyproxy did not start listening")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class Upstream:
+    """A fresh tree published on one source; ``remote(**fields)`` makes a remote for it."""
+
+    kind: str
+    host: str  # host:port, as errors and the proxy log name it
+    kernel: bytes
+    remote: Callable[..., dict]
+
+
+def _worker_log_size():
+    return WORKER_LOG.stat().st_size if WORKER_LOG.exists() else 0
+
+
+def _worker_log_since(offset):
+    with open(WORKER_LOG, "rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")
+
+
+def _task_id(task):
+    return task["pulp_href"].rstrip("/").rsplit("/", 1)[-1]
+
+
+def _key_lines(pem):
+    """The base64 body lines of a PEM key: found however the key text is escaped or wrapped."""
+    return [line for line in pem.splitlines() if line and not line.startswith("-----")]
+
+
+def _failed(task):
+    assert task["state"] == "failed", task
+    return task["error"]["description"]
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    with tempfile.TemporaryDirectory(prefix="kickstart-tls-") as directory:
+        yield directory
+
+
+@pytest.fixture(scope="module")
+def ca(workdir):
+    """The CA that signs every upstream's server certificate."""
+    return ThrowawayCA(workdir, name="kickstart upstream CA")
+
+
+@pytest.fixture(scope="module")
+def client_ca(workdir):
+    """The CA upstreams that want client certificates trust (not the server CA)."""
+    return ThrowawayCA(workdir, name="kickstart client CA")
+
+
+@pytest.fixture(scope="module")
+def stranger_ca(workdir):
+    """A CA that signed nothing the upstreams serve."""
+    return ThrowawayCA(workdir, name="kickstart stranger CA")
+
+
+@pytest.fixture(scope="module")
+def tls_registry(ca):
+    with LocalRegistry(tls=ca) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def mtls_registry(ca, client_ca):
+    with LocalRegistry(tls=ca, client_ca=client_ca) as running:
+        yield running
+
+
+@pytest.fixture
+def publish(workdir, make_remote, make_dnf_remote, publish_release):
+    """Publish a fresh release-42 x86_64 tree: ``registry`` on a LocalRegistry, or
+    ``dnf`` on a new tree server (``ssl_context`` for https)."""
+    servers = []
+
+    def _registry(registry, pusher=None):
+        if pusher is None:
+            pusher = Pusher(registry.url, unique("fedora/kickstart"))
+            options = registry.requests_options()
+            # REQUESTS_CA_BUNDLE in the environment would override the session's CA.
+            pusher.session.trust_env = False
+            pusher.session.verify = options.get("verify", True)
+            pusher.session.cert = options.get("cert")
+        published = publish_release(pusher, "42", archs=("amd64",))
+        kernel = dict(published["files"]["amd64"])["vmlinuz"]
+        return Upstream(
+            "registry",
+            f"127.0.0.1:{registry.port}",
+            kernel,
+            lambda **fields: make_remote(pusher, **fields),
+        )
+
+    def _dnf(ssl_context=None):
+        tree = dnf.fedora_tree(workdir, salt=unique("-tls"))
+        server = dnf.StaticServer(tree.root, ssl_context=ssl_context).__enter__()
+        servers.append(server)
+        return Upstream(
+            "dnf",
+            server.url.split("://", 1)[1],
+            tree.images["images/pxeboot/vmlinuz"],
+            lambda **fields: make_dnf_remote(server, **fields),
+        )
+
+    yield SimpleNamespace(registry=_registry, dnf=_dnf)
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def https_upstream(request, publish, tls_registry, ca):
+    """A fresh tree on an https upstream whose certificate ``ca`` signed."""
+    if request.param == "registry":
+        return publish.registry(tls_registry)
+    return publish.dnf(ssl_context=ca.server_context())
+
+
+@pytest.fixture
+def mtls_upstream(request, publish, mtls_registry, ca, client_ca):
+    """A fresh tree on an https upstream that demands a client certificate from ``client_ca``."""
+    if request.param == "registry":
+        return publish.registry(mtls_registry)
+    return publish.dnf(ssl_context=ca.server_context(require_client_cert=client_ca))
+
+
+@pytest.fixture
+def start_proxy(workdir):
+    started = []
+
+    def _start(credentials=None):
+        proxy = Tinyproxy(workdir, credentials=credentials).start()
+        started.append(proxy)
+        return proxy
+
+    yield _start
+    for proxy in started:
+        proxy.stop()
+
+
+def _kernel_entry(api, repository):
+    (tree,) = api.trees(latest(api, repository))
+    (entry,) = [item for item in tree["files"] if item["path"] == "images/pxeboot/vmlinuz"]
+    return entry
+
+
+def _served_kernel(distribute, repository):
+    response = requests.get(f"{distribute(repository)}/{KERNEL}", timeout=60)
+    assert response.status_code == 200
+    return response.content
+
+
+# ---------------------------------------------------------------- 1. TLS with a private CA
+
+
+@pytest.mark.parametrize("https_upstream", SOURCES, indirect=True)
+def test_ca_cert_makes_a_private_ca_trusted(api, https_upstream, ca, repository, distribute):
+    task = api.sync(repository, https_upstream.remote(ca_cert=ca.pem))
+
+    assert task["state"] == "completed"
+    (tree,) = api.trees(latest(api, repository))
+    assert (tree["version"], tree["arch"]) == ("42", "x86_64")
+    assert _served_kernel(distribute, repository) == https_upstream.kernel
+
+
+@pytest.mark.parametrize("https_upstream", SOURCES, indirect=True)
+def test_an_unknown_ca_fails_naming_the_host(api, https_upstream, repository):
+    remote = https_upstream.remote(max_retries=1)
+    assert remote["ca_cert"] is None and remote["tls_validation"] is True
+
+    task = api.sync(repository, remote, raise_on_failure=False)
+
+    description = _failed(task)
+    assert "certificate verify failed" in description
+    assert https_upstream.host in description
+    assert latest(api, repository).endswith("/versions/0/")
+
+
+@pytest.mark.parametrize("https_upstream", SOURCES, indirect=True)
+def test_tls_validation_false_accepts_any_certificate(api, https_upstream, repository, distribute):
+    remote = https_upstream.remote(tls_validation=False)
+    assert remote["tls_validation"] is False
+
+    api.sync(repository, remote)
+
+    assert _served_kernel(distribute, repository) == https_upstream.kernel
+
+
+@pytest.mark.parametrize("https_upstream", SOURCES, indirect=True)
+def test_a_wrong_ca_fails_naming_the_host(api, https_upstream, stranger_ca, repository):
+    remote = https_upstream.remote(ca_cert=stranger_ca.pem, max_retries=1)
+
+    task = api.sync(repository, remote, raise_on_failure=False)
+
+    description = _failed(task)
+    assert "certificate verify failed" in description
+    assert https_upstream.host in description
+    assert latest(api, repository).endswith("/versions/0/")
+
+
+# ---------------------------------------------------------------- 2. client certificates
+
+
+@pytest.mark.parametrize("mtls_upstream", SOURCES, indirect=True)
+def test_client_certificate_authentication(
+    api, mtls_upstream, ca, client_ca, repository, distribute
+):
+    client_cert, client_key = client_ca.client_pems("pulp worker")
+    log_offset = _worker_log_size()
+
+    refused = api.sync(
+        repository, mtls_upstream.remote(ca_cert=ca.pem, max_retries=1), raise_on_failure=False
+    )
+    remote = mtls_upstream.remote(ca_cert=ca.pem, client_cert=client_cert, client_key=client_key)
+    accepted = api.sync(repository, remote)
+
+    description = _failed(refused)
+    assert mtls_upstream.host in description
+    # The TLS alert the server sent: Go says "bad certificate", OpenSSL "certificate required".
+    assert re.search(r"alert (bad certificate|certificate required)", description), description
+    assert latest(api, repository).endswith("/versions/1/")
+    assert accepted["state"] == "completed"
+    assert _served_kernel(distribute, repository) == mtls_upstream.kernel
+
+    # client_key is write-only: stored, but never shown again.
+    shown = api.get(remote["pulp_href"])
+    hidden = {field["name"]: field["is_set"] for field in shown["hidden_fields"]}
+    assert hidden["client_key"] is True
+    assert shown["client_cert"].strip() == client_cert.strip()
+    log = _worker_log_since(log_offset)
+    assert _task_id(refused) in log and _task_id(accepted) in log
+    for line in _key_lines(client_key):
+        for where, text in (
+            ("the API response", json.dumps(remote) + json.dumps(shown)),
+            ("a task", json.dumps(refused) + json.dumps(accepted)),
+            ("the worker log", log),
+        ):
+            assert line not in text, f"client_key shown in {where}"
+
+
+# ---------------------------------------------------------------- 3. HTTP proxies
+
+
+def test_registry_through_a_proxy_token_requests_included(
+    api, token_registry_factory, publish, start_proxy, repository, distribute
+):
+    issuer, registry = token_registry_factory()
+    pusher = Pusher(registry.url, unique("fedora/kickstart"))
+    pusher.use_token(issuer.url, issuer.registry_config()["service"])
+    upstream = publish.registry(registry, pusher=pusher)
+    proxy = start_proxy()
+    issued_before = len(issuer.issued)
+
+    api.sync(repository, upstream.remote(proxy_url=proxy.url))
+
+    assert _served_kernel(distribute, repository) == upstream.kernel
+    assert len(issuer.issued) > issued_before
+    log = proxy.log()
+    base = f"http://{upstream.host}/v2/{pusher.name}"
+    assert f"GET {base}/tags/list" in log
+    assert f"GET {base}/manifests/42-amd64" in log
+    assert f"GET {base}/blobs/sha256:" in log
+    # The token service is another origin; its requests go through the proxy too.
+    assert f"GET {issuer.url}?" in log
+
+
+def test_dnf_through_a_proxy_head_requests_included(
+    api, publish, start_proxy, repository, distribute
+):
+    upstream = publish.dnf()
+    proxy = start_proxy()
+
+    api.sync(repository, upstream.remote(proxy_url=proxy.url, policy="on_demand"))
+
+    log = proxy.log()
+    base = f"http://{upstream.host}"
+    assert f"GET {base}/.treeinfo" in log
+    assert f"GET {base}/repodata/repomd.xml" in log
+    assert f"GET {base}/Packages/s/shim-x64-15.8-3.x86_64.rpm" in log
+    # on_demand: image sizes come from HEAD requests, which use the proxy as well.
+    assert f"HEAD {base}/images/pxeboot/vmlinuz" in log
+    assert f"GET {base}/images/pxeboot/vmlinuz" not in log
+    assert _kernel_entry(api, repository)["size"] == len(upstream.kernel)  # HEAD answered
+    # The content app fetches the on-demand kernel through the remote's proxy.
+    assert _served_kernel(distribute, repository) == upstream.kernel
+    assert f"GET {base}/images/pxeboot/vmlinuz" in proxy.log()
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_proxy_that_requires_credentials(
+    api, source, token_registry_factory, publish, start_proxy, repository, distribute
+):
+    password = "proxy-" + unique("pw")
+    proxy = start_proxy(credentials=(PROXY_USER, password))
+    if source == "registry":
+        issuer, registry = token_registry_factory()
+        pusher = Pusher(registry.url, unique("fedora/kickstart"))
+        pusher.use_token(issuer.url, issuer.registry_config()["service"])
+        upstream = publish.registry(registry, pusher=pusher)
+        side_request = f"GET {issuer.url}?"  # the bearer token, from another origin
+    else:
+        upstream = publish.dnf()
+        side_request = f"HEAD http://{upstream.host}/images/pxeboot/vmlinuz"  # an image size
+    log_offset = _worker_log_size()
+
+    refused = api.sync(
+        repository,
+        upstream.remote(proxy_url=proxy.url, max_retries=1),
+        raise_on_failure=False,
+    )
+    remote = upstream.remote(
+        proxy_url=proxy.url,
+        proxy_username=PROXY_USER,
+        proxy_password=password,
+        policy="on_demand",
+    )
+    accepted = api.sync(repository, remote)
+
+    description = _failed(refused)
+    assert "407" in description and "proxy_username" in description
+    assert upstream.host in description
+    assert accepted["state"] == "completed"
+    # on_demand: the dnf size HEADs went through the proxy with its credentials too.
+    assert _kernel_entry(api, repository)["size"] == len(upstream.kernel)
+    assert _served_kernel(distribute, repository) == upstream.kernel
+    assert f"GET http://{upstream.host}/" in proxy.log()
+    assert side_request in proxy.log()
+
+    shown = api.get(remote["pulp_href"])
+    hidden = {field["name"]: field["is_set"] for field in shown["hidden_fields"]}
+    assert hidden["proxy_password"] is True and hidden["proxy_username"] is True
+    log = _worker_log_since(log_offset)
+    assert _task_id(refused) in log and _task_id(accepted) in log
+    for where, text in (
+        ("the API response", json.dumps(remote) + json.dumps(shown)),
+        ("a task", json.dumps(refused) + json.dumps(accepted)),
+        ("the worker log", log),
+    ):
+        assert password not in text, f"proxy_password shown in {where}"
+
+
+def test_https_registry_through_a_proxy_tunnel(
+    api, publish, tls_registry, ca, start_proxy, repository, distribute
+):
+    upstream = publish.registry(tls_registry)
+    proxy = start_proxy()
+
+    api.sync(repository, upstream.remote(proxy_url=proxy.url, ca_cert=ca.pem))
+
+    assert _served_kernel(distribute, repository) == upstream.kernel
+    assert f"CONNECT {upstream.host} " in proxy.log()
