@@ -16,29 +16,24 @@ from pulpcore.plugin.download import HttpDownloader
 from pulpcore.plugin.exceptions import SizeValidationError, TimeoutException
 
 
-class DownloadTooLarge(Exception):
-    """An upstream body went past its cap; not retried (the next try would be as large)."""
-
-    def __init__(self, url, limit, setting):
-        self.url = url
-        self.limit = limit
-        self.setting = setting
-        super().__init__(
-            f"{_shown(url)} is larger than {setting} ({limit} bytes); the download was stopped"
-        )
-
-
 class DownloadFailed(aiohttp.ClientError):
     """A download that failed for good (after pulpcore's retries), with its URL kept.
 
     aiohttp's payload, redirect and timeout errors do not say which URL they were
-    for; a task error must name the file.
+    for; a task error must name the file. ``detail`` says what went wrong.
     """
 
     def __init__(self, url, detail):
         self.url = url
         self.detail = detail
         super().__init__(f"{_shown(url)}: {detail}")
+
+
+class DownloadTooLarge(DownloadFailed):
+    """An upstream body went past its cap; not retried (the next try would be as large)."""
+
+    def __init__(self, url, limit, setting):
+        super().__init__(url, f"larger than {setting} ({limit} bytes); the download was stopped")
 
 
 PROXY_REFUSED = (
@@ -81,7 +76,7 @@ class CappedDownloadMixin:
         except (TimeoutException, asyncio.TimeoutError):
             detail = "no data arrived within the remote's timeouts"
             raise DownloadFailed(self.url, detail) from None
-        except (aiohttp.ClientConnectionError, aiohttp.ServerDisconnectedError) as exc:
+        except aiohttp.ClientConnectionError as exc:
             detail = f"cannot reach the server ({type(exc).__name__}: {exc})"
             raise DownloadFailed(self.url, detail) from None
 

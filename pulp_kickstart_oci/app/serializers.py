@@ -14,6 +14,7 @@ from pulpcore.plugin.serializers import (
     RepositorySyncURLSerializer,
 )
 
+from .boot.configs import SCRIPT_SYNTAX
 from .dnf.errors import DnfError
 from .dnf.rpm import fingerprints, split_keys
 from .models import (
@@ -344,10 +345,6 @@ class KickstartRepositorySyncSerializer(RepositorySyncURLSerializer):
     )
 
 
-# Characters GRUB, iPXE or PXELINUX would read as syntax (comments, separators, quoting).
-_UNSAFE_ARG = re.compile(r"[\x00-\x1f\x7f;{}\\\"'`$|&<>#]")
-
-
 class KickstartDistributionSerializer(DistributionSerializer):
     """Serves each tree of a repository (latest version) or of a fixed version."""
 
@@ -392,7 +389,7 @@ class KickstartDistributionSerializer(DistributionSerializer):
         return super().validate_base_path(value)
 
     def validate_kernel_args(self, value):
-        if _UNSAFE_ARG.search(value):
+        if SCRIPT_SYNTAX.search(value):
             raise serializers.ValidationError(
                 _(
                     "Kernel arguments may not contain control characters, quotes "
@@ -404,7 +401,7 @@ class KickstartDistributionSerializer(DistributionSerializer):
     def validate_kickstart_url(self, value):
         if value is None:
             return value
-        if not re.match(r"^((https?|ftp)://|nfs:)\S+$", value) or _UNSAFE_ARG.search(value):
+        if not re.match(r"^((https?|ftp)://|nfs:)\S+$", value) or SCRIPT_SYNTAX.search(value):
             raise serializers.ValidationError(
                 _(
                     "Give an http(s)://, ftp:// or nfs:[options:]server:/path location without "

@@ -5,6 +5,7 @@ checks the sync fails with a clear error, or ignores the value, and that what
 Pulp serves is unchanged.
 """
 
+import hashlib
 import re
 import tempfile
 
@@ -274,3 +275,32 @@ def test_a_mirror_sync_that_would_remove_every_tree_needs_allow_empty(
     body = {"remote": nothing["pulp_href"], "mirror": True, "allow_empty": True}
     api.wait(api.post(f"{repository['pulp_href']}sync/", body)["task"])
     assert api.trees(latest(api, repository)) == []
+
+
+def test_non_sha256_checksums_are_verified_and_unknown_types_fail(
+    api, workdir, serve_tree, make_dnf_remote, repository
+):
+    # sha512 (a digest Pulp computes while downloading) and md5 (one it does not),
+    # each on a tree of its own: a tree Pulp already stores would be reused.
+    for algorithm in ("sha512", "md5", "crc32"):
+        tree = dnf.fedora_tree(workdir, release="42", salt=unique(f"-{algorithm}"))
+        treeinfo = tree.root / ".treeinfo"
+        stage2 = tree.images["images/install.img"]
+        sha256_line = f"images/install.img = sha256:{hashlib.sha256(stage2).hexdigest()}"
+        server = serve_tree(tree)
+        if algorithm == "crc32":
+            _rewrite(treeinfo, sha256_line, "images/install.img = crc32:abcd1234")
+            _fails_and_changes_nothing(api, repository, make_dnf_remote(server), "'crc32'")
+            continue
+        wrong = f"images/install.img = {algorithm}:{hashlib.new(algorithm, b'x').hexdigest()}"
+        _rewrite(treeinfo, sha256_line, wrong)
+        _fails_and_changes_nothing(
+            api, repository, make_dnf_remote(server), "images/install.img", algorithm
+        )
+        right = f"images/install.img = {algorithm}:{hashlib.new(algorithm, stage2).hexdigest()}"
+        _rewrite(treeinfo, wrong, right)
+        api.sync(repository, make_dnf_remote(server))
+        (synced,) = api.trees(latest(api, repository))
+        assert any(f"verified against its {algorithm}" in w for w in synced["warnings"])
+        stored = next(f for f in synced["files"] if f["path"] == "images/install.img")
+        assert stored["sha256"] == hashlib.sha256(stage2).hexdigest()

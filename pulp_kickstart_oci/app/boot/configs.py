@@ -7,8 +7,9 @@ from urllib.parse import urlparse
 from ..netboot import grammar, layout
 
 # Characters iPXE, GRUB or PXELINUX read as syntax: expansion, quoting, separators,
-# comments, redirection. A URL or path holding one is refused, never escaped.
-_SCRIPT_SYNTAX = re.compile(r"[\x00-\x1f\x7f;{}\\\"'`$|&<>#]")
+# comments, redirection. A URL, path or argument holding one is refused, never escaped
+# (the distribution serializer refuses them in kernel_args and kickstart_url too).
+SCRIPT_SYNTAX = re.compile(r"[\x00-\x1f\x7f;{}\\\"'`$|&<>#]")
 _WHITESPACE = re.compile(r"\s")
 
 
@@ -18,14 +19,14 @@ class NotBootable(ValueError):
 
 def _plain(value, what):
     """The second wall: values were checked on the way in; check again before writing."""
-    if not value or _SCRIPT_SYNTAX.search(value) or _WHITESPACE.search(value):
+    if not value or SCRIPT_SYNTAX.search(value) or _WHITESPACE.search(value):
         raise NotBootable(f"{what} {value!r} cannot go into a boot script")
     return value
 
 
 def _arguments(value, what):
     """Kernel arguments: words separated by single spaces, no script syntax."""
-    if _SCRIPT_SYNTAX.search(value) or _WHITESPACE.sub(" ", value) != value:
+    if SCRIPT_SYNTAX.search(value) or _WHITESPACE.sub(" ", value) != value:
         raise NotBootable(f"{what} {value!r} cannot go into a boot script")
     return value
 
@@ -72,14 +73,9 @@ def is_bootable(tree):
 def target_for(tree, tree_url, kernel_args="", kickstart_url=""):
     if not is_bootable(tree):
         raise NotBootable(f"{tree.version}/{tree.arch} has no kernel or no initrd")
-    if not grammar.matches(grammar.RELEASE, tree.version) or not grammar.matches(
-        grammar.ARCH, tree.arch
-    ):
-        raise NotBootable(f"release {tree.version!r} or arch {tree.arch!r} is not plain")
+    if not grammar.plain_tree(tree):
+        raise NotBootable(f"{tree.version!r}/{tree.arch!r} holds a value unfit for a boot script")
     paths = {item["role"]: item["path"] for item in tree.files}
-    for role in (layout.KERNEL, layout.INITRD):
-        if not grammar.matches(grammar.PATH, paths[role]):
-            raise NotBootable(f"{role} path {paths[role]!r} cannot go into a boot script")
     return BootTarget(
         title=f"{tree.version} {tree.arch}",
         tree_url=_plain(tree_url, "tree URL"),

@@ -13,7 +13,7 @@ import aiohttp
 
 from pulpcore.plugin.exceptions import TimeoutException
 
-from ..downloads import PROXY_REFUSED, DownloadFailed, DownloadTooLarge, cap
+from ..downloads import PROXY_REFUSED, DownloadFailed, cap
 from ..netboot import artifact
 from .auth import RegistryAuthError, origin_of
 
@@ -72,7 +72,7 @@ class RegistryClient:
             else:
                 reason = f"answered HTTP {exc.status}"
             raise RegistryError(f"{self.where}: {what}: {reason}") from None
-        except (RegistryAuthError, DownloadTooLarge) as exc:
+        except RegistryAuthError as exc:
             raise RegistryError(f"{self.where}: {what}: {exc}") from None
         except DownloadFailed as exc:
             raise RegistryError(f"{self.where}: {what}: {exc.detail}") from None

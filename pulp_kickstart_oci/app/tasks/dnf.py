@@ -23,7 +23,7 @@ from pulpcore.plugin.util import get_domain_pk
 
 from ..dnf import repodata, rpm, treeinfo
 from ..dnf.errors import DnfError
-from ..downloads import PROXY_REFUSED, DownloadFailed, DownloadTooLarge, cap
+from ..downloads import PROXY_REFUSED, DownloadFailed, cap
 from ..models import KickstartTree
 from ..netboot import arch as archs
 from ..netboot import layout
@@ -47,6 +47,8 @@ class DnfTreeResolver:
         self.base = remote.url.rstrip("/") + "/"
         self.where = f"dnf tree {self.base}"
         self.skip = set(remote.skip_files or [])
+        # Fingerprints of the keys this remote trusts: what a verification is recorded under.
+        self.trusted = rpm.fingerprints(remote.gpg_keys) if remote.gpg_keys else None
 
     def _url(self, path, what):
         """The URL of a path named by upstream metadata, confined to the remote's tree.
@@ -56,24 +58,15 @@ class DnfTreeResolver:
         relative paths that stay under the remote's URL are fetched.
         """
         parts = urlsplit(path)
-        if (
-            not path
-            or parts.scheme
-            or parts.netloc
-            or path.startswith("/")
-            or "\\" in path
-            or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in path)
-            or ".." in parts.path.split("/")
-            or parts.query
-            or parts.fragment
-        ):
+        url = urljoin(self.base, path)
+        # urljoin resolves schemes, //host, /absolute and ../ itself: what it leaves
+        # outside the remote's URL is refused, and so is anything that is not a plain path.
+        plain = not (parts.query or parts.fragment or "\\" in path) and path.isprintable()
+        if not path or not plain or " " in path or not url.startswith(self.base):
             raise DnfError(
                 f"{self.where}: {what}: {path!r} is not a relative path inside the tree; "
                 "only files under the remote's URL are fetched"
             )
-        url = urljoin(self.base, path)
-        if not url.startswith(self.base):
-            raise DnfError(f"{self.where}: {what}: {path!r} resolves outside the remote's URL")
         return url
 
     async def _download(self, path, what, limit=None, expected_digests=None, expected_size=None):
@@ -85,8 +78,6 @@ class DnfTreeResolver:
         )
         try:
             return await downloader.run()
-        except DownloadTooLarge as exc:
-            raise DnfError(f"{self.where}: {what}: {exc}") from None
         except DownloadFailed as exc:
             raise DnfError(f"{self.where}: {what}: {exc.detail}") from None
         except aiohttp.ClientResponseError as exc:
@@ -173,7 +164,7 @@ class DnfTreeResolver:
                 # No sha256 upstream: fetch it now, check what .treeinfo does give.
                 result = await self._download(path, path, "KICKSTART_MAX_IMAGE_BYTES")
                 if algorithm is not None:
-                    self._check_digest(result.path, path, algorithm, digest)
+                    self._check_digest(result, path, algorithm, digest)
                 planned.sha256 = result.artifact_attributes["sha256"]
                 planned.size = result.artifact_attributes["size"]
                 planned.local_path = result.path
@@ -187,15 +178,22 @@ class DnfTreeResolver:
             files.append(planned)
         return files
 
-    def _check_digest(self, path, name, algorithm, expected):
-        digest = hashlib.new(algorithm)
-        with open(path, "rb") as stored:
-            while chunk := stored.read(1 << 20):
-                digest.update(chunk)
-        if digest.hexdigest() != expected.lower():
+    def _check_digest(self, result, name, algorithm, expected):
+        """Compare with .treeinfo's checksum, reusing the digest the download computed.
+
+        The downloader computes every digest Pulp allows while the bytes stream;
+        only an algorithm Pulp does not allow (md5, sha1) reads the file again.
+        """
+        actual = result.artifact_attributes.get(algorithm)
+        if actual is None:
+            digest = hashlib.new(algorithm)
+            with open(result.path, "rb") as stored:
+                while chunk := stored.read(1 << 20):
+                    digest.update(chunk)
+            actual = digest.hexdigest()
+        if actual != expected.lower():
             raise DnfError(
-                f"{self.where}: {name}: {algorithm} is {digest.hexdigest()}, "
-                f".treeinfo says {expected}"
+                f"{self.where}: {name}: {algorithm} is {actual}, .treeinfo says {expected}"
             )
 
     async def _packages(self, arch):
@@ -296,7 +294,7 @@ class DnfTreeResolver:
         against; if every key of that keyring is one of this remote's keys, the
         check holds for this remote too and nothing needs fetching again.
         """
-        ours = set(rpm.fingerprints(self.remote.gpg_keys))
+        ours = set(self.trusted)
         keyrings = plan.source.get("verified_with") or []
         return any(keyring and set(keyring) <= ours for keyring in keyrings)
 
@@ -328,7 +326,7 @@ class DnfTreeResolver:
                 result = await self._fetch_package(package, what, keyring)
                 os.unlink(result.path)
                 await report.aincrement()
-        await sync_to_async(self._record_keyring)(digest, rpm.fingerprints(self.remote.gpg_keys))
+        await sync_to_async(self._record_keyring)(digest, self.trusted)
 
     async def _unpack(self, packages):
         keyring = rpm.Keyring(self.remote.gpg_keys) if self.remote.gpg_keys else None
@@ -405,11 +403,7 @@ class DnfTreeResolver:
                 )
             paths[item.path] = item.name
         source = {
-            **(
-                {"verified_with": [rpm.fingerprints(self.remote.gpg_keys)]}
-                if self.remote.gpg_keys
-                else {}
-            ),
+            **({"verified_with": [self.trusted]} if self.trusted else {}),
             "type": "dnf",
             "url": self.base,
             "family": facts.family,

@@ -61,7 +61,6 @@ class TreePlan:
         )
 
     def content(self):
-        files = [item.as_dict() for item in self.files]
         return KickstartTree(
             version=self.version,
             arch=self.arch,
@@ -69,9 +68,9 @@ class TreePlan:
             digest=self.digest,
             source=self.source,
             annotations=self.annotations,
-            files=files,
+            files=[item.as_dict() for item in self.files],
             warnings=list(self.warnings),
-            identity=tree_identity(self.version, self.arch, self.digest, files),
+            identity=self.identity,
         )
 
     def owners_of(self, url):

@@ -23,7 +23,7 @@ from pulpcore.plugin.stages import (
 )
 
 from ..dnf.errors import DnfError
-from ..downloads import DownloadFailed, DownloadTooLarge
+from ..downloads import DownloadFailed
 from ..models import (
     KickstartDnfRemote,
     KickstartOciRemote,
@@ -51,15 +51,16 @@ def synchronize(remote_pk, repository_pk, mirror=False, allow_empty=False):
     """
     remote = Remote.objects.get(pk=remote_pk).cast()
     repository = KickstartRepository.objects.get(pk=repository_pk)
-    source = _source_for(remote, repository)
     loop = asyncio.get_event_loop()
     try:
+        source = _source_for(remote, repository)
         plans = loop.run_until_complete(source.resolve())
     except (RegistryError, DnfError) as exc:
         raise SyncError(str(exc)) from None
 
     if mirror and not plans and not allow_empty:
-        held = repository.latest_version().content.count()
+        latest = repository.latest_version()
+        held = KickstartTree.objects.filter(pk__in=latest.content).count()
         if held:
             raise SyncError(
                 f"{source.where}: upstream lists no tree to sync, and a mirror sync would remove "
@@ -79,9 +80,8 @@ def synchronize(remote_pk, repository_pk, mirror=False, allow_empty=False):
         version = TreeDeclarativeVersion(first_stage, repository, mirror=mirror).create()
     except (DigestValidationError, SizeValidationError) as exc:
         raise SyncError(_download_failure(source, plans, exc.url, str(exc))) from None
-    except (DownloadFailed, DownloadTooLarge) as exc:
-        detail = getattr(exc, "detail", None) or str(exc)
-        raise SyncError(_download_failure(source, plans, exc.url, detail)) from None
+    except DownloadFailed as exc:
+        raise SyncError(_download_failure(source, plans, exc.url, exc.detail)) from None
     except aiohttp.ClientResponseError as exc:
         detail = f"the server answered HTTP {exc.status}"
         raise SyncError(
