@@ -18,6 +18,7 @@ from pulpcore.plugin.repo_version_utils import remove_duplicates, validate_repo_
 from pulpcore.plugin.util import get_domain_pk
 
 from .registry.auth import RegistryAuth
+from .serving import TreeServer
 
 log = getLogger(__name__)
 
@@ -215,15 +216,27 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
         """Boot configs carry these fields: drop what the content cache holds for them."""
         self.invalidate_cache()
 
+    def served_trees(self):
+        """The trees of the repository version served now, and that version (or None)."""
+        _, version, _ = self.get_repository_publication_and_version()
+        if version is None:
+            return KickstartTree.objects.none(), None
+        return KickstartTree.objects.filter(pk__in=version.content), version
+
+    def served_tags(self, version):
+        """{tree pk: [tag names]}: the upstream tags naming each tree in ``version``."""
+        tags = {}
+        if version is not None:
+            named = KickstartTag.objects.filter(pk__in=version.content)
+            for name, tree_pk in named.values_list("name", "tree_id"):
+                tags.setdefault(tree_pk, []).append(name)
+        return tags
+
     def content_handler(self, path):
         """Generated .treeinfo, boot configs, menu and trees.json (see serving.py)."""
-        from .serving import TreeServer
-
         return TreeServer(self).handle(path)
 
     def content_handler_list_directory(self, rel_path):
-        from .serving import TreeServer
-
         return TreeServer(self).listing(rel_path)
 
     class Meta:

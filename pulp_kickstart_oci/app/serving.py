@@ -16,7 +16,6 @@ from aiohttp import web
 from django.conf import settings
 
 from .boot import configs, treeinfo
-from .models import KickstartTag, KickstartTree
 from .netboot import layout
 
 _request = ContextVar("kickstart_request", default=None)
@@ -130,11 +129,7 @@ class TreeServer:
         self.distribution = distribution
 
     def _trees(self):
-        _, version, _ = self.distribution.get_repository_publication_and_version()
-        if version is None:
-            return KickstartTree.objects.none(), None
-        trees = KickstartTree.objects.filter(pk__in=version.content)
-        return trees, version
+        return self.distribution.served_trees()
 
     def _ordered(self, trees):
         return sorted(trees, key=_version_order)
@@ -150,12 +145,7 @@ class TreeServer:
     def served(self):
         """trees.json as data: every tree the distribution serves now, with its URLs."""
         trees, version = self._trees()
-        tags = {}
-        if version is not None:
-            for name, tree_pk in KickstartTag.objects.filter(pk__in=version.content).values_list(
-                "name", "tree_id"
-            ):
-                tags.setdefault(tree_pk, []).append(name)
+        tags = self.distribution.served_tags(version)
         return self.index(self._ordered(trees), _distribution_url(self.distribution), tags)
 
     def handle(self, path):

@@ -41,6 +41,7 @@ from .serializers import (
     KickstartTreeSerializer,
     ServedTreesSerializer,
 )
+from .serving import TreeServer
 
 
 def _perm(model, verb):
@@ -448,6 +449,4 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
     )
     @action(detail=True, methods=["get"], serializer_class=ServedTreesSerializer)
     def trees(self, request, pk=None, **kwargs):
-        from .serving import TreeServer
-
         return Response(TreeServer(self.get_object()).served())
