@@ -137,6 +137,27 @@ def _key_lines(pem):
     return [line for line in pem.splitlines() if line and not line.startswith("-----")]
 
 
+def _assert_secret_hidden(api, remote, tasks, log_offset, field, secret_parts):
+    """``field`` is set but never shown: not in API responses, task records or the worker log.
+
+    The worker log must hold both tasks, so the check cannot pass on an empty log.
+    Returns the remote as the API shows it now.
+    """
+    shown = api.get(remote["pulp_href"])
+    assert {f["name"]: f["is_set"] for f in shown["hidden_fields"]}[field] is True
+    log = _worker_log_since(log_offset)
+    assert all(_task_id(task) in log for task in tasks)
+    places = (
+        ("the API response", json.dumps(remote) + json.dumps(shown)),
+        ("a task", json.dumps(list(tasks))),
+        ("the worker log", log),
+    )
+    for part in secret_parts:
+        for where, text in places:
+            assert part not in text, f"{field} shown in {where}"
+    return shown
+
+
 def _failed(task):
     assert task["state"] == "failed", task
     return task["error"]["description"]
@@ -335,19 +356,10 @@ def test_client_certificate_authentication(
     assert _served_kernel(distribute, repository) == mtls_upstream.kernel
 
     # client_key is write-only: stored, but never shown again.
-    shown = api.get(remote["pulp_href"])
-    hidden = {field["name"]: field["is_set"] for field in shown["hidden_fields"]}
-    assert hidden["client_key"] is True
+    shown = _assert_secret_hidden(
+        api, remote, (refused, accepted), log_offset, "client_key", _key_lines(client_key)
+    )
     assert shown["client_cert"].strip() == client_cert.strip()
-    log = _worker_log_since(log_offset)
-    assert _task_id(refused) in log and _task_id(accepted) in log
-    for line in _key_lines(client_key):
-        for where, text in (
-            ("the API response", json.dumps(remote) + json.dumps(shown)),
-            ("a task", json.dumps(refused) + json.dumps(accepted)),
-            ("the worker log", log),
-        ):
-            assert line not in text, f"client_key shown in {where}"
 
 
 # ---------------------------------------------------------------- 3. HTTP proxies
@@ -438,17 +450,10 @@ def test_a_proxy_that_requires_credentials(
     assert f"GET http://{upstream.host}/" in proxy.log()
     assert side_request in proxy.log()
 
-    shown = api.get(remote["pulp_href"])
-    hidden = {field["name"]: field["is_set"] for field in shown["hidden_fields"]}
-    assert hidden["proxy_password"] is True and hidden["proxy_username"] is True
-    log = _worker_log_since(log_offset)
-    assert _task_id(refused) in log and _task_id(accepted) in log
-    for where, text in (
-        ("the API response", json.dumps(remote) + json.dumps(shown)),
-        ("a task", json.dumps(refused) + json.dumps(accepted)),
-        ("the worker log", log),
-    ):
-        assert password not in text, f"proxy_password shown in {where}"
+    shown = _assert_secret_hidden(
+        api, remote, (refused, accepted), log_offset, "proxy_password", [password]
+    )
+    assert {f["name"]: f["is_set"] for f in shown["hidden_fields"]}["proxy_username"] is True
 
 
 def test_https_registry_through_a_proxy_tunnel(
