@@ -247,3 +247,43 @@ def test_lenient_names_convert_known_and_keep_unknown():
     assert arch.oci_name("x86_64") == arch.oci_name("amd64") == "amd64"
     assert arch.fedora_name("arm64") == arch.fedora_name("aarch64") == "aarch64"
     assert arch.oci_name("mips64le") == arch.fedora_name("mips64le") == "mips64le"
+
+
+_DJANGO_LAYERS = ("models", "serializers", "viewsets", "tasks", "serving", "content")
+
+
+@pytest.mark.parametrize("package", ["netboot", "boot"])
+def test_low_layers_import_nothing_from_django_layers(package):
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    app = Path(artifact.__file__).resolve().parent.parent
+    forbidden = ("django", "pulpcore", "rest_framework") + tuple(
+        f"pulp_kickstart_oci.app.{layer}" for layer in _DJANGO_LAYERS
+    )
+    here = f"pulp_kickstart_oci.app.{package}"
+    for source in (app / package).glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = importlib.util.resolve_name("." * node.level + (node.module or ""), here)
+                modules = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                assert not any(
+                    module == name or module.startswith(name + ".") for name in forbidden
+                ), (source.name, module)
+
+
+def test_user_facing_messages_go_through_gettext(monkeypatch):
+    monkeypatch.setattr(artifact, "_", lambda text: "T:" + text)
+    monkeypatch.setattr(layout, "_", lambda text: "T:" + text)
+    monkeypatch.setattr(inspect, "_", lambda text: "T:" + text)
+    with pytest.raises(artifact.InvalidArtifact, match="^T:T:manifest .* is not valid JSON"):
+        artifact.parse_manifest(b"{", SHA)
+    with pytest.raises(layout.InvalidTitle, match="^T:title '/x' is an absolute path"):
+        layout.validate_title("/x")
+    assert inspect.check("boot.iso", "iso", 196).startswith("T:boot.iso: 196 bytes")

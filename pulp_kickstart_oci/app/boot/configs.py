@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from gettext import gettext as _
 from urllib.parse import urlparse
 
 from ..netboot import grammar, layout
@@ -20,14 +21,18 @@ class NotBootable(ValueError):
 def _plain(value, what):
     """The second wall: values were checked on the way in; check again before writing."""
     if not value or SCRIPT_SYNTAX.search(value) or _WHITESPACE.search(value):
-        raise NotBootable(f"{what} {value!r} cannot go into a boot script")
+        raise NotBootable(
+            _("{what} {value!r} cannot go into a boot script").format(what=what, value=value)
+        )
     return value
 
 
 def _arguments(value, what):
     """Kernel arguments: words separated by single spaces, no script syntax."""
     if SCRIPT_SYNTAX.search(value) or _WHITESPACE.sub(" ", value) != value:
-        raise NotBootable(f"{what} {value!r} cannot go into a boot script")
+        raise NotBootable(
+            _("{what} {value!r} cannot go into a boot script").format(what=what, value=value)
+        )
     return value
 
 
@@ -44,15 +49,17 @@ class BootTarget:
 
     @property
     def kernel_url(self):
+        """Absolute URL the boot loader fetches the kernel from."""
         return self.tree_url + self.kernel_path
 
     @property
     def initrd_url(self):
+        """Absolute URL the boot loader fetches the initrd from."""
         return self.tree_url + self.initrd_path
 
     @property
     def cmdline(self):
-        """inst.stage2 first, then the distribution's arguments, then inst.ks when set."""
+        """The kernel command line: inst.stage2, the distribution's arguments, then inst.ks."""
         parts = [f"inst.stage2={self.tree_url}"]
         if self.kernel_args.strip():
             parts.append(self.kernel_args.strip())
@@ -62,6 +69,7 @@ class BootTarget:
 
 
 def roles(tree):
+    """The roles present in a tree, to tell which configs it can have."""
     return {item["role"] for item in tree.files}
 
 
@@ -71,14 +79,26 @@ def is_bootable(tree):
 
 
 def target_for(tree, tree_url, kernel_args="", kickstart_url=""):
+    """Gather and re-check everything a renderer writes for one tree, so renderers stay dumb.
+
+    Raises NotBootable for a tree without kernel or initrd, or holding an unsafe value.
+    """
     if not is_bootable(tree):
-        raise NotBootable(f"{tree.version}/{tree.arch} has no kernel or no initrd")
+        raise NotBootable(
+            _("{version}/{arch} has no kernel or no initrd").format(
+                version=tree.version, arch=tree.arch
+            )
+        )
     if not grammar.plain_tree(tree):
-        raise NotBootable(f"{tree.version!r}/{tree.arch!r} holds a value unfit for a boot script")
+        raise NotBootable(
+            _("{version!r}/{arch!r} holds a value unfit for a boot script").format(
+                version=tree.version, arch=tree.arch
+            )
+        )
     paths = {item["role"]: item["path"] for item in tree.files}
     return BootTarget(
         title=f"{tree.version} {tree.arch}",
-        tree_url=_plain(tree_url, "tree URL"),
+        tree_url=_plain(tree_url, _("tree URL")),
         kernel_path=paths[layout.KERNEL],
         initrd_path=paths[layout.INITRD],
         kernel_args=_arguments((kernel_args or "").strip(), "kernel_args"),
@@ -87,6 +107,7 @@ def target_for(tree, tree_url, kernel_args="", kickstart_url=""):
 
 
 def ipxe(target):
+    """The tree's boot.ipxe: lets iPXE firmware (or a chain from a menu) install it."""
     initrd_name = target.initrd_path.rsplit("/", 1)[-1]
     return (
         "#!ipxe\n"
@@ -104,6 +125,7 @@ def _grub_http(url):
 
 
 def grub(target):
+    """The tree's grub.cfg: lets UEFI HTTP/PXE boot through GRUB2 install it."""
     return (
         "set default=0\n"
         "set timeout=5\n"
@@ -115,6 +137,7 @@ def grub(target):
 
 
 def pxelinux(target):
+    """The tree's pxelinux.cfg/default: lets legacy BIOS PXE (lpxelinux) install it over HTTP."""
     return (
         "DEFAULT install\n"
         "PROMPT 0\n"
@@ -131,7 +154,7 @@ def _label(target):
 
 
 def ipxe_menu(targets, title="Pulp kickstart trees"):
-    """One menu entry per tree, each chaining to the tree's own boot.ipxe."""
+    """One iPXE menu for many trees, so a machine can pick one; each chains to its boot.ipxe."""
     lines = ["#!ipxe", f"menu {title}"]
     for target in targets:
         lines.append(f"item {_label(target)} Install {target.title}")

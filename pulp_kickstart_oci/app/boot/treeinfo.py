@@ -2,6 +2,7 @@
 
 import io
 import re
+from gettext import gettext as _
 
 import productmd.common
 import productmd.treeinfo
@@ -23,7 +24,10 @@ _IMAGE_KEYS = {
 
 
 def release_name(tree):
-    """The release name: a dnf tree's family, an index's os.version (fedora-42), or Fedora."""
+    """Name the release in .treeinfo, which Anaconda shows and productmd requires.
+
+    A dnf tree's family, else the index's os.version family (fedora-42), else "Fedora".
+    """
     source = tree.source or {}
     if source.get("family"):
         return source["family"]
@@ -53,7 +57,11 @@ def render(tree, build_timestamp):
     """
     name = release_name(tree)
     if not grammar.plain_tree(tree) or not grammar.matches(grammar.FAMILY, name):
-        raise UnsafeTree(f"{tree.version!r}/{tree.arch!r} holds a value unfit for .treeinfo")
+        raise UnsafeTree(
+            _("{version!r}/{arch!r} holds a value unfit for .treeinfo").format(
+                version=tree.version, arch=tree.arch
+            )
+        )
     info = productmd.treeinfo.TreeInfo()
     info.release.name = name
     info.release.short = name

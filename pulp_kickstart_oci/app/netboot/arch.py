@@ -12,11 +12,11 @@ FEDORA_TO_OCI = {fedora: oci for oci, fedora in OCI_TO_FEDORA.items()}
 
 
 class UnknownArchitecture(ValueError):
-    pass
+    """Raised for a name in neither naming, so callers can fall back to the name as given."""
 
 
 def to_oci(name):
-    """Return the OCI name for an OCI or Fedora architecture name."""
+    """Normalise either naming to the OCI name registries use in platforms and tags."""
     if name in OCI_TO_FEDORA:
         return name
     if name in FEDORA_TO_OCI:
@@ -25,19 +25,20 @@ def to_oci(name):
 
 
 def to_fedora(name):
-    """Return the Fedora name for an OCI or Fedora architecture name."""
+    """Normalise either naming to the Fedora name trees, paths and .treeinfo use."""
     return OCI_TO_FEDORA[to_oci(name)]
 
 
 def oci_name(name):
-    """The OCI name when the name is known (either naming), else the name as given."""
+    """Lenient to_oci for upstream values: an unknown name passes through for a grammar check."""
     return to_oci(name) if name in OCI_TO_FEDORA or name in FEDORA_TO_OCI else name
 
 
 def fedora_name(name):
-    """The Fedora name when the name is known (either naming), else the name as given."""
+    """Lenient to_fedora for upstream values: an unknown name passes through unchanged."""
     return to_fedora(name) if name in OCI_TO_FEDORA or name in FEDORA_TO_OCI else name
 
 
 def known_names():
+    """Every accepted name in either naming, sorted: for validation and help texts."""
     return sorted(set(OCI_TO_FEDORA) | set(FEDORA_TO_OCI))

@@ -9,6 +9,7 @@ pushes simply lack newer metadata.
 import json
 import re
 from dataclasses import dataclass, field
+from gettext import gettext as _
 
 from . import layout
 
@@ -45,6 +46,8 @@ class InvalidArtifact(ValueError):
 
 @dataclass(frozen=True)
 class TreeFile:
+    """One layer of a manifest as a file of the tree: where it goes and which blob fills it."""
+
     name: str
     path: str
     role: str
@@ -54,11 +57,14 @@ class TreeFile:
 
     @property
     def sha256(self):
+        """The bare hex digest, as checksums in .treeinfo and Pulp artifacts want it."""
         return self.digest.split(":", 1)[1]
 
 
 @dataclass
 class NetbootManifest:
+    """A parsed per-arch manifest: what a sync needs to plan one tree, plus warnings."""
+
     digest: str
     media_type: str
     artifact_type: str
@@ -69,6 +75,8 @@ class NetbootManifest:
 
 @dataclass(frozen=True)
 class IndexEntry:
+    """One architecture's manifest named by an image index, for a sync to fetch next."""
+
     digest: str
     size: int
     oci_arch: str
@@ -80,9 +88,11 @@ def _load(raw, what):
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidArtifact(f"{what} is not valid JSON: {exc}") from None
+        raise InvalidArtifact(
+            _("{what} is not valid JSON: {error}").format(what=what, error=exc)
+        ) from None
     if not isinstance(document, dict):
-        raise InvalidArtifact(f"{what} is not a JSON object")
+        raise InvalidArtifact(_("{what} is not a JSON object").format(what=what))
     return document
 
 
@@ -91,24 +101,31 @@ def _annotations(document, what):
     if not isinstance(annotations, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
     ):
-        raise InvalidArtifact(f"{what} has malformed annotations")
+        raise InvalidArtifact(_("{what} has malformed annotations").format(what=what))
     return annotations
 
 
 def _descriptor(descriptor, what):
     if not isinstance(descriptor, dict):
-        raise InvalidArtifact(f"{what} is not a descriptor object")
+        raise InvalidArtifact(_("{what} is not a descriptor object").format(what=what))
     digest = descriptor.get("digest")
     size = descriptor.get("size")
     if not isinstance(digest, str) or not _SHA256.match(digest):
-        raise InvalidArtifact(f"{what} has digest {digest!r}; only sha256 digests are supported")
+        raise InvalidArtifact(
+            _("{what} has digest {digest!r}; only sha256 digests are supported").format(
+                what=what, digest=digest
+            )
+        )
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise InvalidArtifact(f"{what} has an invalid size {size!r}")
+        raise InvalidArtifact(_("{what} has an invalid size {size!r}").format(what=what, size=size))
     return digest, size
 
 
 def media_type_of(raw, content_type=None):
-    """The media type a registry response carries, falling back to the body's own."""
+    """Decide whether a registry response is an index or a manifest.
+
+    The body's own mediaType wins; the Content-Type header is the fallback.
+    """
     try:
         declared = json.loads(raw).get("mediaType")
     except (ValueError, AttributeError, UnicodeDecodeError):
@@ -119,12 +136,16 @@ def media_type_of(raw, content_type=None):
 
 
 def parse_index(raw, digest):
-    """Return the per-architecture manifest entries of an image index."""
-    what = f"index {digest}"
+    """Find the per-architecture manifests a multi-arch tag (``N``) points at.
+
+    Returns (entries, the index's annotations); nested indexes, foreign payloads
+    and attestations (platform "unknown") are skipped.
+    """
+    what = _("index {digest}").format(digest=digest)
     document = _load(raw, what)
     entries = []
     for position, entry in enumerate(document.get("manifests") or []):
-        entry_what = f"{what} entry {position}"
+        entry_what = _("{what} entry {position}").format(what=what, position=position)
         entry_digest, size = _descriptor(entry, entry_what)
         if entry.get("mediaType") not in MANIFEST_TYPES:
             # Nested indexes and foreign payloads are not trees.
@@ -164,51 +185,84 @@ def parse_manifest(raw, digest):
     image, a layer title that is not a safe relative path, a title used twice
     for different blobs, a digest that is not sha256, or compressed draft layers.
     """
-    what = f"manifest {digest}"
+    what = _("manifest {digest}").format(digest=digest)
     document = _load(raw, what)
     media_type = document.get("mediaType") or OCI_MANIFEST
     if media_type not in MANIFEST_TYPES:
-        raise InvalidArtifact(f"{what} has media type {media_type!r}, not an image manifest")
+        raise InvalidArtifact(
+            _("{what} has media type {media_type!r}, not an image manifest").format(
+                what=what, media_type=media_type
+            )
+        )
     warnings = []
     config = document.get("config") if isinstance(document.get("config"), dict) else {}
     artifact_type = document.get("artifactType") or ""
     if not artifact_type and config.get("mediaType") == NETBOOT_ARTIFACT_TYPE:
         artifact_type = NETBOOT_ARTIFACT_TYPE  # OCI 1.0 artifacts put the type in the config
     if artifact_type and artifact_type != NETBOOT_ARTIFACT_TYPE:
-        raise InvalidArtifact(f"{what} has artifactType {artifact_type!r}, not a netboot artifact")
+        raise InvalidArtifact(
+            _("{what} has artifactType {artifact_type!r}, not a netboot artifact").format(
+                what=what, artifact_type=artifact_type
+            )
+        )
     if not artifact_type:
         if _is_container_image(document):
-            raise InvalidArtifact(f"{what} is a container image, not a netboot artifact")
-        warnings.append(f"{what} has no artifactType (an older upstream push)")
+            raise InvalidArtifact(
+                _("{what} is a container image, not a netboot artifact").format(what=what)
+            )
+        warnings.append(_("{what} has no artifactType (an older upstream push)").format(what=what))
     annotations = _annotations(document, what)
     if NETBOOT_VERSION not in annotations:
-        warnings.append(f"{what} lacks the {NETBOOT_VERSION} annotation")
+        warnings.append(
+            _("{what} lacks the {annotation} annotation").format(
+                what=what, annotation=NETBOOT_VERSION
+            )
+        )
 
     files = {}
     for position, layer in enumerate(document.get("layers") or []):
-        layer_what = f"{what} layer {position}"
+        layer_what = _("{what} layer {position}").format(what=what, position=position)
         layer_digest, size = _descriptor(layer, layer_what)
         layer_type = str(layer.get("mediaType") or "")
         if layer_type.endswith(("+zstd", "+gzip")):
             raise InvalidArtifact(
-                f"{layer_what} ({layer_digest}) is compressed ({layer_type}); "
-                "compressed draft-format layers are not supported"
+                _(
+                    "{what} ({digest}) is compressed ({media_type}); "
+                    "compressed draft-format layers are not supported"
+                ).format(what=layer_what, digest=layer_digest, media_type=layer_type)
             )
         title = _annotations(layer, layer_what).get(TITLE)
         if title is None:
-            warnings.append(f"{layer_what} ({layer_digest}) has no title and was skipped")
+            warnings.append(
+                _("{what} ({digest}) has no title and was skipped").format(
+                    what=layer_what, digest=layer_digest
+                )
+            )
             continue
         try:
             placement = layout.place(title)
         except layout.InvalidTitle as exc:
-            raise InvalidArtifact(f"{layer_what} ({layer_digest}): {exc}") from None
+            raise InvalidArtifact(
+                _("{what} ({digest}): {reason}").format(
+                    what=layer_what, digest=layer_digest, reason=exc
+                )
+            ) from None
         previous = files.get(placement.path)
         if previous is not None:
             if previous.digest == layer_digest:
                 continue
             raise InvalidArtifact(
-                f"{layer_what}: title {title!r} ({layer_digest}) would be stored at "
-                f"{placement.path}, which title {previous.name!r} ({previous.digest}) already takes"
+                _(
+                    "{what}: title {title!r} ({digest}) would be stored at {path}, "
+                    "which title {previous!r} ({previous_digest}) already takes"
+                ).format(
+                    what=layer_what,
+                    title=title,
+                    digest=layer_digest,
+                    path=placement.path,
+                    previous=previous.name,
+                    previous_digest=previous.digest,
+                )
             )
         files[placement.path] = TreeFile(
             name=title,
@@ -219,7 +273,7 @@ def parse_manifest(raw, digest):
             media_type=layer_type or NETBOOT_FILE,
         )
     if not files:
-        raise InvalidArtifact(f"{what} has no titled layers: nothing to boot")
+        raise InvalidArtifact(_("{what} has no titled layers: nothing to boot").format(what=what))
     return NetbootManifest(
         digest=digest,
         media_type=media_type,

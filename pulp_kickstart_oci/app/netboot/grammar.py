@@ -7,6 +7,7 @@ trailing text slips past an anchor; the renderers check again before writing.
 """
 
 import re
+from gettext import gettext as _
 
 # OCI distribution spec tag grammar.
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
@@ -24,12 +25,12 @@ BASE_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*(?:/[A-Za-z0-9_~-][A-Za-z
 
 _MAX_PATH = 1024
 _NAMES = {
-    TAG: "a tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})",
-    RELEASE: "a release ([A-Za-z0-9][A-Za-z0-9._-]{0,63})",
-    ARCH: "an architecture ([a-z0-9_]{1,32})",
-    PATH: "a relative path of plain segments (letters, digits, . _ + ~ -)",
-    FAMILY: "a release name (letters, digits, spaces and . _ + -)",
-    BASE_PATH: "a base path of URL-safe segments (letters, digits, . _ ~ -)",
+    TAG: _("a tag ({pattern})").format(pattern="[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"),
+    RELEASE: _("a release ({pattern})").format(pattern="[A-Za-z0-9][A-Za-z0-9._-]{0,63}"),
+    ARCH: _("an architecture ({pattern})").format(pattern="[a-z0-9_]{1,32}"),
+    PATH: _("a relative path of plain segments (letters, digits, . _ + ~ -)"),
+    FAMILY: _("a release name (letters, digits, spaces and . _ + -)"),
+    BASE_PATH: _("a base path of URL-safe segments (letters, digits, . _ ~ -)"),
 }
 
 
@@ -38,7 +39,10 @@ class GrammarError(ValueError):
 
 
 def matches(pattern, value):
-    """True when the whole of ``value`` is one ``pattern`` (no newline tricks)."""
+    """Test a value against a grammar without raising, e.g. to skip bad upstream tags.
+
+    The whole value must match (``fullmatch``), so no newline or suffix slips through.
+    """
     if not isinstance(value, str):
         return False
     if pattern is PATH and len(value) > _MAX_PATH:
@@ -47,14 +51,24 @@ def matches(pattern, value):
 
 
 def check(pattern, value, what):
-    """Return ``value`` if it matches, else raise GrammarError naming ``what`` and the value."""
+    """Guard a value where it enters: return it if it matches, else raise GrammarError.
+
+    The message names ``what`` (e.g. "release"), the value and the expected grammar.
+    """
     if not matches(pattern, value):
-        raise GrammarError(f"{what} {value!r} is not {_NAMES[pattern]}")
+        raise GrammarError(
+            _("{what} {value!r} is not {grammar}").format(
+                what=what, value=value, grammar=_NAMES[pattern]
+            )
+        )
     return value
 
 
 def tree_path(value, what):
-    """A path inside a tree: relative, plain segments, never '.', '..' or an argument."""
+    """Guard a path inside a tree before it is stored or written into a URL or script.
+
+    Relative, plain segments, never '.', '..' or something read as an argument.
+    """
     return check(PATH, value, what)
 
 

@@ -5,6 +5,8 @@ upstream published) but flagged, so an admin sees it before a machine fails to
 boot from it.
 """
 
+from gettext import gettext as _
+
 from . import layout
 
 # How many leading bytes ``check`` wants to see.
@@ -37,30 +39,38 @@ _EXPECTATIONS = {
     layout.KERNEL: (
         1024,
         (_BZIMAGE, _PE, _ARM64_IMAGE, _ELF),
-        "a Linux kernel (bzImage 'HdrS' at 0x202, PE, arm64 Image or ELF)",
+        _("a Linux kernel (bzImage 'HdrS' at 0x202, PE, arm64 Image or ELF)"),
     ),
-    layout.INITRD: (512, _COMPRESSED_OR_CPIO, "an initramfs (cpio, gzip, xz, zstd, lz4 or bzip2)"),
-    layout.STAGE2: (4096, (_SQUASHFS, _EROFS), "an installer image (squashfs 'hsqs' or EROFS)"),
-    layout.ISO: (0x8006, (_ISO9660,), "an ISO 9660 image ('CD001' at 0x8001)"),
-    layout.SHIM: (512, (_PE,), "an EFI executable ('MZ')"),
-    layout.GRUB: (512, (_PE,), "an EFI executable ('MZ')"),
+    layout.INITRD: (
+        512,
+        _COMPRESSED_OR_CPIO,
+        _("an initramfs (cpio, gzip, xz, zstd, lz4 or bzip2)"),
+    ),
+    layout.STAGE2: (4096, (_SQUASHFS, _EROFS), _("an installer image (squashfs 'hsqs' or EROFS)")),
+    layout.ISO: (0x8006, (_ISO9660,), _("an ISO 9660 image ('CD001' at 0x8001)")),
+    layout.SHIM: (512, (_PE,), _("an EFI executable ('MZ')")),
+    layout.GRUB: (512, (_PE,), _("an EFI executable ('MZ')")),
 }
 # GRUB for BIOS PXE (grubx64.0) and pxelinux have no fixed signature.
 _NO_SIGNATURE = {"pxelinux.0", "lpxelinux.0"}
 
 
 def check(name, role, size, head=None):
-    """Return a warning for a file that does not look like its role, or None.
+    """Flag a placeholder or mislabelled boot file so an admin sees it before a boot fails.
 
-    ``head`` is the first ``HEAD_SIZE`` bytes when the file is at hand; without
-    it (on-demand sync) only the size is judged.
+    Returns a warning or None. ``head`` is the first ``HEAD_SIZE`` bytes when the file
+    is at hand; without it (on-demand sync) only the size is judged.
     """
     expectation = _EXPECTATIONS.get(role)
     if expectation is None or name.lower().endswith(".0") or name.lower() in _NO_SIGNATURE:
         return None
     minimum, signatures, expected = expectation
     if size < minimum:
-        return f"{name}: {size} bytes, too small to be {expected}; probably a placeholder"
+        return _("{name}: {size} bytes, too small to be {expected}; probably a placeholder").format(
+            name=name, size=size, expected=expected
+        )
     if head is not None and not any(signature(head) for signature in signatures):
-        return f"{name}: {size} bytes, does not look like {expected}"
+        return _("{name}: {size} bytes, does not look like {expected}").format(
+            name=name, size=size, expected=expected
+        )
     return None

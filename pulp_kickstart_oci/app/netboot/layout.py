@@ -7,6 +7,7 @@ expect. Unknown titles are kept under ``extra/`` rather than dropped.
 
 import fnmatch
 from dataclasses import dataclass
+from gettext import gettext as _
 
 from . import grammar
 
@@ -58,16 +59,18 @@ def validate_title(title):
     path grammar (no spaces, quotes, control characters or script syntax).
     """
     if not isinstance(title, str) or title == "":
-        raise InvalidTitle("empty title")
+        raise InvalidTitle(_("empty title"))
     if title.startswith("/"):
-        raise InvalidTitle(f"title {title!r} is an absolute path")
+        raise InvalidTitle(_("title {title!r} is an absolute path").format(title=title))
     segments = title.split("/")
     if ".." in segments:
-        raise InvalidTitle(f"title {title!r} contains a '..' segment")
+        raise InvalidTitle(_("title {title!r} contains a '..' segment").format(title=title))
     if "" in segments or "." in segments:
-        raise InvalidTitle(f"title {title!r} is not a normalised relative path")
+        raise InvalidTitle(
+            _("title {title!r} is not a normalised relative path").format(title=title)
+        )
     try:
-        grammar.tree_path(title, "title")
+        grammar.tree_path(title, _("title"))
     except grammar.GrammarError as exc:
         raise InvalidTitle(str(exc)) from None
     return title
@@ -75,12 +78,17 @@ def validate_title(title):
 
 @dataclass(frozen=True)
 class Placement:
+    """Where a layer lands in the tree and its role, which boot configs and checks key on."""
+
     path: str
     role: str
 
 
 def place(title):
-    """Return where a (validated) title goes in the tree and its role."""
+    """Map an upstream layer title to its tree path and role, validating it first.
+
+    Known names go where Anaconda and firmware look; unknown ones under ``extra/``.
+    """
     validate_title(title)
     if "/" not in title:
         lowered = title.lower()

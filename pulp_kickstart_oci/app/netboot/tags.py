@@ -47,7 +47,10 @@ def _is_release_tag(tag):
 
 
 def split(tag):
-    """Return (release, OCI arch or None) for a tag: ``42-amd64`` -> ("42", "amd64")."""
+    """Read which release and architecture a tag names: ``42-amd64`` -> ("42", "amd64").
+
+    The arch is None for an index tag (``42``) or a suffix that is no known arch (``42-beta``).
+    """
     release, sep, suffix = tag.rpartition("-")
     if sep and release:
         try:
