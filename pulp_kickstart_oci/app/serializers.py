@@ -163,6 +163,7 @@ def _http_url(value, wrong_scheme):
 
 
 def _policy_field(help_text):
+    """The remote's download policy field, with the help text of its remote type."""
     return serializers.ChoiceField(
         help_text=help_text,
         choices=core_models.Remote.POLICY_CHOICES,
@@ -171,6 +172,7 @@ def _policy_field(help_text):
 
 
 def _glob_list(help_text):
+    """An optional list of shell-style globs (tag filters)."""
     return serializers.ListField(
         child=serializers.CharField(max_length=255),
         required=False,
@@ -209,6 +211,7 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
     )
 
     def validate_url(self, value):
+        """Accept a registry's http(s) base URL only, without a trailing slash."""
         parsed = _http_url(value, _("Give the registry's http(s) base URL."))
         if parsed.query or parsed.fragment or parsed.path.rstrip("/") not in ("", "/"):
             raise serializers.ValidationError(
@@ -217,6 +220,7 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
         return value.rstrip("/")
 
     def validate_upstream_name(self, value):
+        """Accept a registry repository name, without leading or trailing slashes."""
         value = value.strip("/")
         segments = value.split("/")
         if not value or any(s in ("", ".", "..") or s != s.strip() for s in segments):
@@ -224,6 +228,7 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
         return value
 
     def validate_architectures(self, value):
+        """Accept only known architecture names, Fedora or OCI."""
         if value is None:
             return value
         unknown = [name for name in value if name not in archs.known_names()]
@@ -291,10 +296,12 @@ class KickstartDnfRemoteSerializer(RemoteSerializer):
     )
 
     def validate_url(self, value):
+        """Accept an http(s) tree URL, ending in a slash."""
         _http_url(value, _("Give the tree's http(s) URL."))
         return value if value.endswith("/") else value + "/"
 
     def validate_gpg_keys(self, value):
+        """Accept only text whose key blocks all parse as OpenPGP certificates."""
         if value is not None and not split_keys(value):
             raise serializers.ValidationError(
                 _("Give one or more ASCII-armoured OpenPGP public key blocks.")
@@ -307,6 +314,7 @@ class KickstartDnfRemoteSerializer(RemoteSerializer):
         return value
 
     def validate_bootloader_packages(self, value):
+        """Accept only Fedora architecture names as keys."""
         if value is None:
             return value
         unknown = [name for name in value if name not in archs.FEDORA_TO_OCI]
@@ -333,6 +341,16 @@ class KickstartRepositorySerializer(RepositorySerializer):
 
 class KickstartRepositorySyncSerializer(RepositorySyncURLSerializer):
     """Sync options: additive by default, ``mirror`` drops trees gone upstream."""
+
+    optimize = serializers.BooleanField(
+        help_text=_(
+            "Whether or not to optimize sync: skip it when the remote, the sync options and "
+            "the upstream content are unchanged since the last sync. A changed remote (url, "
+            "filters, keys, policy) always re-syncs fully."
+        ),
+        required=False,
+        default=True,
+    )
 
     allow_empty = serializers.BooleanField(
         required=False,
@@ -365,6 +383,7 @@ class KickstartDistributionSerializer(DistributionSerializer):
     )
 
     def validate_repository(self, value):
+        """Accept only a kickstart repository."""
         if value is not None and not isinstance(value.cast(), KickstartRepository):
             raise serializers.ValidationError(
                 _("A kickstart distribution serves a kickstart repository.")
@@ -372,6 +391,7 @@ class KickstartDistributionSerializer(DistributionSerializer):
         return value
 
     def validate_repository_version(self, value):
+        """Accept only a version of a kickstart repository."""
         if value is not None and not isinstance(value.repository.cast(), KickstartRepository):
             raise serializers.ValidationError(
                 _("A kickstart distribution serves a version of a kickstart repository.")
@@ -379,6 +399,7 @@ class KickstartDistributionSerializer(DistributionSerializer):
         return value
 
     def validate_base_path(self, value):
+        """Accept only a base path safe in boot scripts and URLs."""
         if not grammar.matches(grammar.BASE_PATH, value):
             raise serializers.ValidationError(
                 _(
@@ -389,6 +410,7 @@ class KickstartDistributionSerializer(DistributionSerializer):
         return super().validate_base_path(value)
 
     def validate_kernel_args(self, value):
+        """Accept kernel arguments without characters boot scripts would interpret."""
         if SCRIPT_SYNTAX.search(value):
             raise serializers.ValidationError(
                 _(
@@ -399,6 +421,7 @@ class KickstartDistributionSerializer(DistributionSerializer):
         return value.strip()
 
     def validate_kickstart_url(self, value):
+        """Accept an http(s), ftp or nfs location safe in boot scripts."""
         if value is None:
             return value
         if not re.match(r"^((https?|ftp)://|nfs:)\S+$", value) or SCRIPT_SYNTAX.search(value):

@@ -1,3 +1,5 @@
+from gettext import gettext as _
+
 from django.conf import settings
 from django_filters import CharFilter
 from drf_spectacular.utils import extend_schema
@@ -42,10 +44,6 @@ from .serializers import (
     ServedTreesSerializer,
 )
 from .serving import TreeServer
-
-
-def _perm(model, verb):
-    return f"kickstart.{verb}_{model}"
 
 
 def _may_view(request, obj):
@@ -99,87 +97,25 @@ class KickstartAccessPolicy(api_settings.DEFAULT_PERMISSION_CLASSES[0]):
     """
 
     def has_view_perms_on_remote_param(self, request, view, action):
+        """True unless the body names a remote (of either kickstart type) the user may not view."""
         remote = _validated_param(request, view, action, "remote")
         return remote is None or _may_view(request, remote)
 
     def has_view_perms_on_repository_param(self, request, view, action):
+        """True unless the body names a repository or version the user may not view."""
         served = _validated_param(request, view, action, "repository", "repository_version")
         if served is not None and not isinstance(served, Repository):
             served = served.repository
         return served is None or _may_view(request, served)
 
 
-def _object_policy(model, extra_statements=(), creation_condition=()):
-    """The access policy Pulp plugins give a user-owned object type.
-
-    Authenticated users list and read what they can see; creating needs the
-    model permission; changing, deleting and roles need object permissions;
-    the creator becomes owner.
-    """
-    view = f"has_model_or_domain_or_obj_perms:{_perm(model, 'view')}"
-    return {
-        "statements": [
-            {
-                "action": ["list", "retrieve", "my_permissions"],
-                "principal": "authenticated",
-                "effect": "allow",
-            },
-            {
-                "action": ["create"],
-                "principal": "authenticated",
-                "effect": "allow",
-                "condition": [f"has_model_or_domain_perms:{_perm(model, 'add')}"]
-                + list(creation_condition),
-            },
-            {
-                "action": ["update", "partial_update", "set_label", "unset_label"],
-                "principal": "authenticated",
-                "effect": "allow",
-                "condition": [
-                    f"has_model_or_domain_or_obj_perms:{_perm(model, 'change')}",
-                    view,
-                ]
-                + list(creation_condition),
-            },
-            {
-                "action": ["destroy"],
-                "principal": "authenticated",
-                "effect": "allow",
-                "condition": [f"has_model_or_domain_or_obj_perms:{_perm(model, 'delete')}", view],
-            },
-            {
-                "action": ["list_roles", "add_role", "remove_role"],
-                "principal": "authenticated",
-                "effect": "allow",
-                "condition": [f"has_model_or_domain_or_obj_perms:{_perm(model, 'manage_roles')}"],
-            },
-            *extra_statements,
-        ],
-        "creation_hooks": [
-            {
-                "function": "add_roles_for_object_creator",
-                "parameters": {"roles": f"kickstart.{model}_owner"},
-            }
-        ],
-        "queryset_scoping": {"function": "scope_queryset"},
-    }
-
-
-def _locked_roles(model, extra_owner_perms=()):
-    owner = [_perm(model, verb) for verb in ("view", "change", "delete", "manage_roles")]
-    return {
-        f"kickstart.{model}_creator": [_perm(model, "add")],
-        f"kickstart.{model}_owner": owner + [_perm(model, verb) for verb in extra_owner_perms],
-        f"kickstart.{model}_viewer": [_perm(model, "view")],
-    }
-
-
 class KickstartTreeFilter(ContentFilter):
     """Filter trees by release, architecture (either naming) and upstream digest."""
 
-    arch = CharFilter(method="filter_arch", help_text="Fedora (x86_64) or OCI (amd64) name.")
+    arch = CharFilter(method="filter_arch", help_text=_("Fedora (x86_64) or OCI (amd64) name."))
 
     def filter_arch(self, queryset, name, value):
+        """Trees of one architecture, given by its Fedora or its OCI name."""
         try:
             value = archs.to_fedora(value)
         except archs.UnknownArchitecture:
@@ -270,8 +206,66 @@ class KickstartOciRemoteViewSet(RemoteViewSet, RolesMixin):
     queryset = KickstartOciRemote.objects.all()
     serializer_class = KickstartOciRemoteSerializer
     queryset_filtering_required_permission = "kickstart.view_kickstartociremote"
-    DEFAULT_ACCESS_POLICY = _object_policy("kickstartociremote")
-    LOCKED_ROLES = _locked_roles("kickstartociremote")
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            {
+                "action": ["list", "retrieve", "my_permissions"],
+                "principal": "authenticated",
+                "effect": "allow",
+            },
+            {
+                "action": ["create"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_perms:kickstart.add_kickstartociremote",
+                ],
+            },
+            {
+                "action": ["update", "partial_update", "set_label", "unset_label"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.change_kickstartociremote",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartociremote",
+                ],
+            },
+            {
+                "action": ["destroy"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.delete_kickstartociremote",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartociremote",
+                ],
+            },
+            {
+                "action": ["list_roles", "add_role", "remove_role"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.manage_roles_kickstartociremote",
+                ],
+            },
+        ],
+        "creation_hooks": [
+            {
+                "function": "add_roles_for_object_creator",
+                "parameters": {"roles": "kickstart.kickstartociremote_owner"},
+            },
+        ],
+        "queryset_scoping": {"function": "scope_queryset"},
+    }
+    LOCKED_ROLES = {
+        "kickstart.kickstartociremote_creator": ["kickstart.add_kickstartociremote"],
+        "kickstart.kickstartociremote_owner": [
+            "kickstart.view_kickstartociremote",
+            "kickstart.change_kickstartociremote",
+            "kickstart.delete_kickstartociremote",
+            "kickstart.manage_roles_kickstartociremote",
+        ],
+        "kickstart.kickstartociremote_viewer": ["kickstart.view_kickstartociremote"],
+    }
 
 
 class KickstartDnfRemoteViewSet(RemoteViewSet, RolesMixin):
@@ -286,8 +280,66 @@ class KickstartDnfRemoteViewSet(RemoteViewSet, RolesMixin):
     queryset = KickstartDnfRemote.objects.all()
     serializer_class = KickstartDnfRemoteSerializer
     queryset_filtering_required_permission = "kickstart.view_kickstartdnfremote"
-    DEFAULT_ACCESS_POLICY = _object_policy("kickstartdnfremote")
-    LOCKED_ROLES = _locked_roles("kickstartdnfremote")
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            {
+                "action": ["list", "retrieve", "my_permissions"],
+                "principal": "authenticated",
+                "effect": "allow",
+            },
+            {
+                "action": ["create"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_perms:kickstart.add_kickstartdnfremote",
+                ],
+            },
+            {
+                "action": ["update", "partial_update", "set_label", "unset_label"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.change_kickstartdnfremote",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartdnfremote",
+                ],
+            },
+            {
+                "action": ["destroy"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.delete_kickstartdnfremote",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartdnfremote",
+                ],
+            },
+            {
+                "action": ["list_roles", "add_role", "remove_role"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.manage_roles_kickstartdnfremote",
+                ],
+            },
+        ],
+        "creation_hooks": [
+            {
+                "function": "add_roles_for_object_creator",
+                "parameters": {"roles": "kickstart.kickstartdnfremote_owner"},
+            },
+        ],
+        "queryset_scoping": {"function": "scope_queryset"},
+    }
+    LOCKED_ROLES = {
+        "kickstart.kickstartdnfremote_creator": ["kickstart.add_kickstartdnfremote"],
+        "kickstart.kickstartdnfremote_owner": [
+            "kickstart.view_kickstartdnfremote",
+            "kickstart.change_kickstartdnfremote",
+            "kickstart.delete_kickstartdnfremote",
+            "kickstart.manage_roles_kickstartdnfremote",
+        ],
+        "kickstart.kickstartdnfremote_viewer": ["kickstart.view_kickstartdnfremote"],
+    }
 
 
 class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin, RolesMixin):
@@ -303,21 +355,59 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
     queryset_filtering_required_permission = "kickstart.view_kickstartrepository"
 
     permission_classes = (KickstartAccessPolicy,)
-    # The remote may be of either kickstart type (see KickstartAccessPolicy).
-    _remote_view = "has_view_perms_on_remote_param"
-    _repo_view = "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository"
-    DEFAULT_ACCESS_POLICY = _object_policy(
-        "kickstartrepository",
-        creation_condition=[_remote_view],
-        extra_statements=[
+    # has_view_perms_on_remote_param (KickstartAccessPolicy): the remote may be of either
+    # kickstart type, so it is checked with the view permission of its own type.
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            {
+                "action": ["list", "retrieve", "my_permissions"],
+                "principal": "authenticated",
+                "effect": "allow",
+            },
+            {
+                "action": ["create"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_perms:kickstart.add_kickstartrepository",
+                    "has_view_perms_on_remote_param",
+                ],
+            },
+            {
+                "action": ["update", "partial_update", "set_label", "unset_label"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.change_kickstartrepository",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository",
+                    "has_view_perms_on_remote_param",
+                ],
+            },
+            {
+                "action": ["destroy"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.delete_kickstartrepository",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository",
+                ],
+            },
+            {
+                "action": ["list_roles", "add_role", "remove_role"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.manage_roles_kickstartrepository",
+                ],
+            },
             {
                 "action": ["sync"],
                 "principal": "authenticated",
                 "effect": "allow",
                 "condition": [
                     "has_model_or_domain_or_obj_perms:kickstart.sync_kickstartrepository",
-                    _remote_view,
-                    _repo_view,
+                    "has_view_perms_on_remote_param",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository",
                 ],
             },
             {
@@ -326,12 +416,31 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
                 "effect": "allow",
                 "condition": [
                     "has_model_or_domain_or_obj_perms:kickstart.modify_kickstartrepository",
-                    _repo_view,
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository",
                 ],
             },
         ],
-    )
-    LOCKED_ROLES = _locked_roles("kickstartrepository", ("modify", "sync", "repair"))
+        "creation_hooks": [
+            {
+                "function": "add_roles_for_object_creator",
+                "parameters": {"roles": "kickstart.kickstartrepository_owner"},
+            },
+        ],
+        "queryset_scoping": {"function": "scope_queryset"},
+    }
+    LOCKED_ROLES = {
+        "kickstart.kickstartrepository_creator": ["kickstart.add_kickstartrepository"],
+        "kickstart.kickstartrepository_owner": [
+            "kickstart.view_kickstartrepository",
+            "kickstart.change_kickstartrepository",
+            "kickstart.delete_kickstartrepository",
+            "kickstart.manage_roles_kickstartrepository",
+            "kickstart.modify_kickstartrepository",
+            "kickstart.sync_kickstartrepository",
+            "kickstart.repair_kickstartrepository",
+        ],
+        "kickstart.kickstartrepository_viewer": ["kickstart.view_kickstartrepository"],
+    }
 
     @extend_schema(
         description="Trigger an asynchronous task to sync netboot trees from a remote.",
@@ -349,7 +458,7 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
         remote = serializer.validated_data.get("remote", repository.remote)
         remote = remote.cast() if remote else None
         if not isinstance(remote, (KickstartOciRemote, KickstartDnfRemote)):
-            raise ValidationError({"remote": "A kickstart OCI or dnf remote is required."})
+            raise ValidationError({"remote": _("A kickstart OCI or dnf remote is required.")})
         result = dispatch(
             tasks.synchronize,
             shared_resources=[remote],
@@ -359,6 +468,7 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
                 "repository_pk": str(repository.pk),
                 "mirror": serializer.validated_data.get("mirror", False),
                 "allow_empty": serializer.validated_data.get("allow_empty", False),
+                "optimize": serializer.validated_data.get("optimize", True),
             },
         )
         return OperationPostponedResponse(result, request)
@@ -372,14 +482,15 @@ class KickstartRepositoryVersionViewSet(RepositoryVersionViewSet):
 
     parent_viewset = KickstartRepositoryViewSet
 
-    _view = "has_repository_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository"
     DEFAULT_ACCESS_POLICY = {
         "statements": [
             {
                 "action": ["list", "retrieve"],
                 "principal": "authenticated",
                 "effect": "allow",
-                "condition": _view,
+                "condition": (
+                    "has_repository_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository"
+                ),
             },
             {
                 "action": ["destroy"],
@@ -388,7 +499,8 @@ class KickstartRepositoryVersionViewSet(RepositoryVersionViewSet):
                 "condition": [
                     "has_repository_model_or_domain_or_obj_perms:"
                     "kickstart.delete_kickstartrepository",
-                    _view,
+                    "has_repository_model_or_domain_or_obj_perms:"
+                    "kickstart.view_kickstartrepository",
                 ],
             },
             {
@@ -398,7 +510,8 @@ class KickstartRepositoryVersionViewSet(RepositoryVersionViewSet):
                 "condition": [
                     "has_repository_model_or_domain_or_obj_perms:"
                     "kickstart.repair_kickstartrepository",
-                    _view,
+                    "has_repository_model_or_domain_or_obj_perms:"
+                    "kickstart.view_kickstartrepository",
                 ],
             },
         ],
@@ -422,21 +535,76 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
     # view that repository may point a distribution at it, on create and on update.
     # Like pulp_file's has_repo_or_repo_ver_param_model_or_domain_or_obj_perms, but
     # checked with the repository's own type (see KickstartAccessPolicy).
-    DEFAULT_ACCESS_POLICY = _object_policy(
-        "kickstartdistribution",
-        creation_condition=["has_view_perms_on_repository_param"],
-        extra_statements=[
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            {
+                "action": ["list", "retrieve", "my_permissions"],
+                "principal": "authenticated",
+                "effect": "allow",
+            },
+            {
+                "action": ["create"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_perms:kickstart.add_kickstartdistribution",
+                    "has_view_perms_on_repository_param",
+                ],
+            },
+            {
+                "action": ["update", "partial_update", "set_label", "unset_label"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.change_kickstartdistribution",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartdistribution",
+                    "has_view_perms_on_repository_param",
+                ],
+            },
+            {
+                "action": ["destroy"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.delete_kickstartdistribution",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartdistribution",
+                ],
+            },
+            {
+                "action": ["list_roles", "add_role", "remove_role"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.manage_roles_kickstartdistribution",
+                ],
+            },
             {
                 "action": ["trees"],
                 "principal": "authenticated",
                 "effect": "allow",
                 "condition": [
-                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartdistribution"
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartdistribution",
                 ],
             },
         ],
-    )
-    LOCKED_ROLES = _locked_roles("kickstartdistribution")
+        "creation_hooks": [
+            {
+                "function": "add_roles_for_object_creator",
+                "parameters": {"roles": "kickstart.kickstartdistribution_owner"},
+            },
+        ],
+        "queryset_scoping": {"function": "scope_queryset"},
+    }
+    LOCKED_ROLES = {
+        "kickstart.kickstartdistribution_creator": ["kickstart.add_kickstartdistribution"],
+        "kickstart.kickstartdistribution_owner": [
+            "kickstart.view_kickstartdistribution",
+            "kickstart.change_kickstartdistribution",
+            "kickstart.delete_kickstartdistribution",
+            "kickstart.manage_roles_kickstartdistribution",
+        ],
+        "kickstart.kickstartdistribution_viewer": ["kickstart.view_kickstartdistribution"],
+    }
 
     @extend_schema(
         summary="Served trees",
@@ -449,4 +617,5 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
     )
     @action(detail=True, methods=["get"], serializer_class=ServedTreesSerializer)
     def trees(self, request, pk=None, **kwargs):
+        """The trees this distribution serves now, as in its trees.json."""
         return Response(TreeServer(self.get_object()).served())

@@ -60,3 +60,35 @@ def test_remote_options_of_each_type_are_documented(remote_type, options):
     output = CliRunner().invoke(main, command).output
     for option in options + ["--policy", "--username", "--password", "--url"]:
         assert option in output, option
+
+
+def test_sync_documents_optimize():
+    command = ["kickstart", "repository", "sync", "--help"]
+    output = CliRunner().invoke(main, command).output
+    assert "--optimize / --no-optimize" in output
+    assert "A changed remote always re-syncs fully" in " ".join(output.split())
+
+
+REPOSITORY = "/pulp/api/v3/repositories/kickstart/kickstart/0190b4c2-1c5a-7c3e-8b1e-0d2a8e7f4a11/"
+REMOTE = "/pulp/api/v3/remotes/kickstart/oci/0190b4c2-1c5a-7c3e-8b1e-0d2a8e7f4a12/"
+
+
+@pytest.mark.parametrize(
+    "flags, sent",
+    [([], None), (["--optimize"], True), (["--no-optimize"], False)],
+    ids=["server-default", "optimize", "no-optimize"],
+)
+def test_sync_sends_optimize_only_when_given(monkeypatch, flags, sent):
+    """Without the flag the body has no `optimize`, so the server's default (optimize) applies."""
+    from pulp_glue.kickstart.context import PulpKickstartRepositoryContext
+
+    bodies = []
+    monkeypatch.setattr(
+        PulpKickstartRepositoryContext, "sync", lambda self, body=None: bodies.append(body)
+    )
+    command = ["kickstart", "repository", "sync", "--href", REPOSITORY, "--remote", REMOTE]
+    result = CliRunner().invoke(main, command + flags, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [body] = bodies
+    assert body.get("optimize") == sent
+    assert ("optimize" in body) == (sent is not None)

@@ -16,35 +16,45 @@ from pulp_glue.common.context import (
     PulpRepositoryVersionContext,
 )
 from pulp_glue.common.exceptions import PulpException
+from pulp_glue.common.i18n import get_translation
+
+translation = get_translation(__package__)
+_ = translation.gettext
 
 NEEDS = [PluginRequirement("kickstart")]
 
 
 class PulpKickstartTreeContext(PulpContentContext):
+    """Kickstart trees: one release and architecture each (read-only content)."""
+
     PLUGIN = "kickstart"
     RESOURCE_TYPE = "tree"
-    ENTITY = "kickstart tree"
-    ENTITIES = "kickstart trees"
+    ENTITY = _("kickstart tree")
+    ENTITIES = _("kickstart trees")
     HREF = "kickstart_kickstart_tree_href"
     ID_PREFIX = "content_kickstart_trees"
     NEEDS_PLUGINS = NEEDS
 
 
 class PulpKickstartTagContext(PulpContentContext):
+    """Kickstart tags: upstream tags and the trees they named (read-only content)."""
+
     PLUGIN = "kickstart"
     RESOURCE_TYPE = "tag"
-    ENTITY = "kickstart tag"
-    ENTITIES = "kickstart tags"
+    ENTITY = _("kickstart tag")
+    ENTITIES = _("kickstart tags")
     HREF = "kickstart_kickstart_tag_href"
     ID_PREFIX = "content_kickstart_tags"
     NEEDS_PLUGINS = NEEDS
 
 
 class PulpKickstartOciRemoteContext(PulpRemoteContext):
+    """Kickstart OCI remotes: a registry repository publishing trees."""
+
     PLUGIN = "kickstart"
     RESOURCE_TYPE = "oci"
-    ENTITY = "kickstart OCI remote"
-    ENTITIES = "kickstart OCI remotes"
+    ENTITY = _("kickstart OCI remote")
+    ENTITIES = _("kickstart OCI remotes")
     HREF = "kickstart_kickstart_oci_remote_href"
     ID_PREFIX = "remotes_kickstart_oci"
     NULLABLES = PulpRemoteContext.NULLABLES | {"include_tags", "exclude_tags", "architectures"}
@@ -53,10 +63,12 @@ class PulpKickstartOciRemoteContext(PulpRemoteContext):
 
 
 class PulpKickstartDnfRemoteContext(PulpRemoteContext):
+    """Kickstart dnf remotes: a dnf install tree to assemble trees from."""
+
     PLUGIN = "kickstart"
     RESOURCE_TYPE = "dnf"
-    ENTITY = "kickstart dnf remote"
-    ENTITIES = "kickstart dnf remotes"
+    ENTITY = _("kickstart dnf remote")
+    ENTITIES = _("kickstart dnf remotes")
     HREF = "kickstart_kickstart_dnf_remote_href"
     ID_PREFIX = "remotes_kickstart_dnf"
     NULLABLES = PulpRemoteContext.NULLABLES | {"skip_files", "gpg_keys", "bootloader_packages"}
@@ -65,16 +77,20 @@ class PulpKickstartDnfRemoteContext(PulpRemoteContext):
 
 
 class PulpKickstartRepositoryVersionContext(PulpRepositoryVersionContext):
+    """Versions of a kickstart repository."""
+
     HREF = "kickstart_kickstart_repository_version_href"
     ID_PREFIX = "repositories_kickstart_kickstart_versions"
     NEEDS_PLUGINS = NEEDS
 
 
 class PulpKickstartRepositoryContext(PulpRepositoryContext):
+    """Kickstart repositories: versioned sets of trees, synced from a remote."""
+
     PLUGIN = "kickstart"
     RESOURCE_TYPE = "kickstart"
-    ENTITY = "kickstart repository"
-    ENTITIES = "kickstart repositories"
+    ENTITY = _("kickstart repository")
+    ENTITIES = _("kickstart repositories")
     HREF = "kickstart_kickstart_repository_href"
     ID_PREFIX = "repositories_kickstart_kickstart"
     VERSION_CONTEXT = PulpKickstartRepositoryVersionContext
@@ -84,10 +100,12 @@ class PulpKickstartRepositoryContext(PulpRepositoryContext):
 
 
 class PulpKickstartDistributionContext(PulpDistributionContext):
+    """Kickstart distributions: serve a repository's trees with boot configs."""
+
     PLUGIN = "kickstart"
     RESOURCE_TYPE = "kickstart"
-    ENTITY = "kickstart distribution"
-    ENTITIES = "kickstart distributions"
+    ENTITY = _("kickstart distribution")
+    ENTITIES = _("kickstart distributions")
     HREF = "kickstart_kickstart_distribution_href"
     ID_PREFIX = "distributions_kickstart_kickstart"
     NULLABLES = PulpDistributionContext.NULLABLES | {"kickstart_url", "repository_version"}
@@ -106,7 +124,7 @@ class PulpKickstartDistributionContext(PulpDistributionContext):
                     or (self.entity.get("repository_version") or "").split("versions/")[0]
                 )
             if not repository_href:
-                raise PulpException("--version needs --repository")
+                raise PulpException(_("--version needs --repository"))
             body["repository_version"] = f"{repository_href}versions/{version}/"
             body["repository"] = None
         elif body.get("repository"):

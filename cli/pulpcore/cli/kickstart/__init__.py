@@ -21,6 +21,7 @@ def kickstart_group() -> None:
 
 
 def mount(main: click.Group, **kwargs: t.Any) -> None:
+    """Add `pulp kickstart` and its subcommands to pulp-cli (the plugin entry point)."""
     kickstart_group.add_command(remote)
     kickstart_group.add_command(repository)
     kickstart_group.add_command(tree)

@@ -22,10 +22,15 @@ from pulp_cli.generic import (
     type_option,
     update_command,
 )
+from pulp_glue.common.i18n import get_translation
 from pulp_glue.kickstart.context import (
     PulpKickstartDistributionContext,
     PulpKickstartRepositoryContext,
 )
+
+translation = get_translation(__package__)
+_ = translation.gettext
+
 
 repository_option = resource_option(
     "--repository",
@@ -33,7 +38,7 @@ repository_option = resource_option(
     default_type="kickstart",
     context_table={"kickstart:kickstart": PulpKickstartRepositoryContext},
     href_pattern=PulpKickstartRepositoryContext.HREF_PATTERN,
-    help="Repository to serve (its latest version, or --version). Name or href.",
+    help=_("Repository to serve (its latest version, or --version). Name or href."),
 )
 
 
@@ -46,11 +51,11 @@ def distribution() -> None:
 lookup_options = [href_option, name_option, distribution_lookup_option]
 update_options = [
     repository_option,
-    pulp_option("--version", type=int, help="Serve this repository version instead of latest."),
+    pulp_option("--version", type=int, help=_("Serve this repository version instead of latest.")),
     pulp_option(
-        "--kernel-args", help="Extra kernel arguments, after inst.stage2=, e.g. 'console=ttyS0'."
+        "--kernel-args", help=_("Extra kernel arguments, after inst.stage2=, e.g. 'console=ttyS0'.")
     ),
-    pulp_option("--kickstart-url", help="Kickstart URL passed as inst.ks= in the boot configs."),
+    pulp_option("--kickstart-url", help=_("Kickstart URL passed as inst.ks= in the boot configs.")),
     content_guard_option,
     pulp_labels_option,
 ]

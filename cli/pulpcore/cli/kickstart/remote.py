@@ -19,10 +19,15 @@ from pulp_cli.generic import (
     type_option,
     update_command,
 )
+from pulp_glue.common.i18n import get_translation
 from pulp_glue.kickstart.context import (
     PulpKickstartDnfRemoteContext,
     PulpKickstartOciRemoteContext,
 )
+
+translation = get_translation(__package__)
+_ = translation.gettext
+
 
 OCI = (PulpKickstartOciRemoteContext,)
 DNF = (PulpKickstartDnfRemoteContext,)
@@ -39,47 +44,49 @@ kickstart_remote_options = [
     pulp_option(
         "--policy",
         type=click.Choice(["immediate", "on_demand", "streamed"], case_sensitive=False),
-        help="When files are downloaded: during sync (immediate) or on first request.",
+        help=_("When files are downloaded: during sync (immediate) or on first request."),
     ),
     pulp_option(
         "--upstream-name",
-        help="Repository in the registry, e.g. 'pulp/fedora-kickstart-artifacts'.",
+        help=_("Repository in the registry, e.g. 'pulp/fedora-kickstart-artifacts'."),
         allowed_with_contexts=OCI,
     ),
     pulp_option(
         "--include-tags",
         callback=load_json_callback,
-        help="JSON list of tag globs to sync, e.g. '[\"4*\"]' (or @file). Default: N and N-ARCH.",
+        help=_(
+            "JSON list of tag globs to sync, e.g. '[\"4*\"]' (or @file). Default: N and N-ARCH."
+        ),
         allowed_with_contexts=OCI,
     ),
     pulp_option(
         "--exclude-tags",
         callback=load_json_callback,
-        help="JSON list of tag globs to leave out (or @file).",
+        help=_("JSON list of tag globs to leave out (or @file)."),
         allowed_with_contexts=OCI,
     ),
     pulp_option(
         "--architectures",
         callback=load_json_callback,
-        help='JSON list of architectures, Fedora or OCI names, e.g. \'["x86_64", "arm64"]\'.',
+        help=_('JSON list of architectures, Fedora or OCI names, e.g. \'["x86_64", "arm64"]\'.'),
         allowed_with_contexts=OCI,
     ),
     pulp_option(
         "--skip-files",
         callback=load_json_callback,
-        help="JSON list of file or package names not to sync, e.g. '[\"boot.iso\"]'.",
+        help=_("JSON list of file or package names not to sync, e.g. '[\"boot.iso\"]'."),
         allowed_with_contexts=DNF,
     ),
     pulp_option(
         "--gpg-keys",
         callback=load_string_callback,
-        help="ASCII-armoured public keys every RPM must be signed with; '@file' reads a file.",
+        help=_("ASCII-armoured public keys every RPM must be signed with; '@file' reads a file."),
         allowed_with_contexts=DNF,
     ),
     pulp_option(
         "--bootloader-packages",
         callback=load_json_callback,
-        help='JSON object of package names per arch, e.g. \'{{"x86_64": ["shim-x64"]}}\'.',
+        help=_('JSON object of package names per arch, e.g. \'{{"x86_64": ["shim-x64"]}}\'.'),
         allowed_with_contexts=DNF,
     ),
 ]

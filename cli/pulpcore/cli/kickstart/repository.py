@@ -25,6 +25,7 @@ from pulp_cli.generic import (
     version_command,
 )
 from pulp_glue.common.context import EntityFieldDefinition, PulpRemoteContext
+from pulp_glue.common.i18n import get_translation
 from pulp_glue.kickstart.context import (
     PulpKickstartDnfRemoteContext,
     PulpKickstartOciRemoteContext,
@@ -33,6 +34,10 @@ from pulp_glue.kickstart.context import (
 )
 
 from pulpcore.cli.core.generic import task_command
+
+translation = get_translation(__package__)
+_ = translation.gettext
+
 
 remote_option = resource_option(
     "--remote",
@@ -43,7 +48,7 @@ remote_option = resource_option(
         "kickstart:dnf": PulpKickstartDnfRemoteContext,
     },
     href_pattern=PulpRemoteContext.HREF_PATTERN,
-    help="Remote to sync from: '[[kickstart:]oci|dnf:]<name>' or an href (default type: oci).",
+    help=_("Remote to sync from: '[[kickstart:]oci|dnf:]<name>' or an href (default type: oci)."),
 )
 
 
@@ -70,9 +75,9 @@ update_options = [
 ]
 create_options = update_options + [click.option("--name", required=True)]
 tree_options = [
-    click.option("--digest", help="Digest of the tree to add or remove."),
+    click.option("--digest", help=_("Digest of the tree to add or remove.")),
     click.option(
-        "--identity", help="Identity of the tree, when one digest names several (releases)."
+        "--identity", help=_("Identity of the tree, when one digest names several (releases).")
     ),
     option_group(
         "tree",
@@ -108,12 +113,21 @@ repository.add_command(
 @href_option
 @repository_lookup_option
 @remote_option
-@click.option("--mirror/--no-mirror", default=None, help="Drop trees gone upstream (mirror).")
+@click.option("--mirror/--no-mirror", default=None, help=_("Drop trees gone upstream (mirror)."))
+@click.option(
+    "--optimize/--no-optimize",
+    default=None,
+    help=_(
+        "Skip the sync when the remote, the sync options and the upstream content are "
+        "unchanged since the last sync (server default: optimize). A changed remote always "
+        "re-syncs fully; --no-optimize forces a full sync."
+    ),
+)
 @click.option(
     "--allow-empty",
     is_flag=True,
     default=False,
-    help="With --mirror, let a sync that finds no tree upstream remove every tree.",
+    help=_("With --mirror, let a sync that finds no tree upstream remove every tree."),
 )
 @pass_repository_context
 def sync(
@@ -121,18 +135,23 @@ def sync(
     /,
     remote: EntityFieldDefinition,
     mirror: bool | None,
+    optimize: bool | None,
     allow_empty: bool,
 ) -> None:
     """Sync the repository from a remote (default: the repository's own remote)."""
     body: dict[str, t.Any] = {}
     if mirror is not None:
         body["mirror"] = mirror
+    if optimize is not None:
+        body["optimize"] = optimize
     if allow_empty:
         body["allow_empty"] = True
     if remote:
         body["remote"] = remote
     elif repository_ctx.entity["remote"] is None:
         raise click.ClickException(
-            f"Repository '{repository_ctx.entity['name']}' has no remote: give --remote."
+            _("Repository '{name}' has no remote: give --remote.").format(
+                name=repository_ctx.entity["name"]
+            )
         )
     repository_ctx.sync(body=body)

@@ -1,5 +1,9 @@
 from pulp_cli.generic import list_command, pulp_group, pulp_option, type_option
+from pulp_glue.common.i18n import get_translation
 from pulp_glue.kickstart.context import PulpKickstartTagContext
+
+translation = get_translation(__package__)
+_ = translation.gettext
 
 
 @pulp_group()
@@ -9,9 +13,9 @@ def tag() -> None:
 
 
 filter_options = [
-    pulp_option("--name", help="Tag, e.g. 42 or 42-amd64."),
-    pulp_option("--arch", help="Fedora architecture of the tree it names, e.g. x86_64."),
-    pulp_option("--repository-version", help="Only tags in this repository version (href)."),
+    pulp_option("--name", help=_("Tag, e.g. 42 or 42-amd64.")),
+    pulp_option("--arch", help=_("Fedora architecture of the tree it names, e.g. x86_64.")),
+    pulp_option("--repository-version", help=_("Only tags in this repository version (href).")),
 ]
 
 tag.add_command(list_command(decorators=filter_options))
