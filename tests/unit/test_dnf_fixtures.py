@@ -13,6 +13,7 @@ import pytest
 import requests
 import rpmfile
 
+from pulp_kickstart_oci.app.dnf import repodata, treeinfo
 from tests.support import dnf
 
 
@@ -153,6 +154,34 @@ def test_other_treeinfo_shapes(tree):
     legacy.read(tree.root / "legacy")
     assert legacy["general"]["packagedir"] == "Packages"
     assert "header" not in legacy and legacy["stage2"]["mainimage"] == "images/install.img"
+
+
+def test_every_treeinfo_shape_parses_to_the_same_facts(tree):
+    """The consumer's reader (TolerantTreeInfo) takes all three shapes the fixtures write."""
+    tree.write_treeinfo(variant=False, filename="plain")
+    tree.write_treeinfo(legacy_only=True, filename="legacy")
+    facts = {
+        name: treeinfo.parse((tree.root / name).read_text(), name)
+        for name in (".treeinfo", "plain", "legacy")
+    }
+    for name, found in facts.items():
+        assert (found.family, found.version, found.arch) == ("Fedora", "42", "x86_64"), name
+        assert found.images["kernel"] == "images/pxeboot/vmlinuz", name
+        assert found.stage2 == "images/install.img", name
+    assert facts[".treeinfo"].warnings == [] and facts["legacy"].warnings == []
+    assert any("read leniently" in warning for warning in facts["plain"].warnings)
+    assert facts["plain"].checksums == facts[".treeinfo"].checksums
+    assert facts["legacy"].checksums == {}
+
+
+def test_newest_packages_picks_the_newest_shim(tree):
+    repomd = tree.root / "repodata" / "repomd.xml"
+    href, _, _ = repodata.primary_location(str(repomd), "tree")
+    found = repodata.newest_packages(
+        str(tree.root / href), ["shim-x64", "syslinux-nonlinux"], {"x86_64", "noarch"}, "tree"
+    )
+    assert found["shim-x64"].nevra == "shim-x64-15.8-3.x86_64"
+    assert found["syslinux-nonlinux"].nevra == "syslinux-nonlinux-6.04-0.27.noarch"
 
 
 def test_static_server_serves_bytes_and_fake_html(tree):

@@ -21,6 +21,7 @@ import struct
 import tempfile
 import zlib
 from dataclasses import dataclass
+from gettext import gettext as _
 
 import zstandard
 from django.conf import settings
@@ -59,7 +60,7 @@ _DECODER_ERRORS = (zlib.error, lzma.LZMAError, zstandard.ZstdError, EOFError, OS
 
 @dataclass(frozen=True)
 class Member:
-    """One cpio entry's header."""
+    """One cpio entry's header: enough to decide whether to keep the data that follows."""
 
     name: str  # as stored, e.g. "./boot/efi/EFI/fedora/shimx64.efi"
     path: str  # the name without its leading "./"
@@ -71,12 +72,13 @@ class Member:
 
     @property
     def is_file(self):
+        """True for a regular file: only those are extracted (no links, devices or dirs)."""
         return stat.S_ISREG(self.mode)
 
 
 @dataclass(frozen=True)
 class Written:
-    """A member written to disk."""
+    """A member written to disk, with the digest computed while it streamed."""
 
     member: Member
     local_path: str
@@ -85,13 +87,15 @@ class Written:
 
 
 def _unreadable(what, reason):
-    return DnfError(f"{what}: the payload cannot be read: {reason}")
+    return DnfError(
+        _("{what}: the payload cannot be read: {reason}").format(what=what, reason=reason)
+    )
 
 
 def _exactly(fh, count, what, part):
     data = fh.read(count)
     if len(data) != count:
-        raise _unreadable(what, f"the file ends inside the {part}")
+        raise _unreadable(what, _("the file ends inside the {part}").format(part=part))
     return data
 
 
@@ -99,13 +103,21 @@ def _header(fh, what, part):
     """Read one header's index; return (index bytes, data offset in the file, data size)."""
     intro = _exactly(fh, 16, what, part)
     if intro[:4] != _HEADER_MAGIC:
-        raise _unreadable(what, f"the {part} has no header magic")
+        raise _unreadable(what, _("the {part} has no header magic").format(part=part))
     entries, size = struct.unpack(">II", intro[8:])
     if entries > MAX_HEADER_ENTRIES or size > MAX_HEADER_DATA:
         raise _unreadable(
             what,
-            f"the {part} is too large ({entries} entries, {size} bytes of data; "
-            f"at most {MAX_HEADER_ENTRIES} and {MAX_HEADER_DATA})",
+            _(
+                "the {part} is too large ({entries} entries, {size} bytes of data; "
+                "at most {max_entries} and {max_data})"
+            ).format(
+                part=part,
+                entries=entries,
+                size=size,
+                max_entries=MAX_HEADER_ENTRIES,
+                max_data=MAX_HEADER_DATA,
+            ),
         )
     index = _exactly(fh, entries * 16, what, part)
     return index, fh.tell(), size
@@ -118,27 +130,33 @@ def _string_tag(fh, index, data_start, size, tag, what):
         if entry_tag != tag:
             continue
         if entry_type != _STRING or not 0 <= where < size:
-            raise _unreadable(what, f"header tag {tag} is malformed")
+            raise _unreadable(what, _("header tag {tag} is malformed").format(tag=tag))
         fh.seek(data_start + where)
         raw = fh.read(min(64, size - where))
         if b"\0" not in raw:
-            raise _unreadable(what, f"header tag {tag} is malformed")
+            raise _unreadable(what, _("header tag {tag} is malformed").format(tag=tag))
         return raw.split(b"\0", 1)[0].decode("ascii", "replace")
     return None
 
 
 def payload_compressor(fh, what):
-    """Check the lead and headers; leave ``fh`` at the payload and return its compressor."""
-    lead = _exactly(fh, 96, what, "lead")
+    """Check the lead and headers; leave ``fh`` at the payload and return its compressor.
+
+    Reads only the two header strings it needs, never a header's data area whole.
+    """
+    lead = _exactly(fh, 96, what, _("lead"))
     if lead[:4] != _LEAD_MAGIC:
-        raise _unreadable(what, "this is not an RPM package (no lead magic)")
-    _index, data_start, size = _header(fh, what, "signature header")
+        raise _unreadable(what, _("this is not an RPM package (no lead magic)"))
+    _index, data_start, size = _header(fh, what, _("signature header"))
     fh.seek(data_start + size + (-size % 8))  # the signature header is padded to 8 bytes
-    index, data_start, size = _header(fh, what, "main header")
+    index, data_start, size = _header(fh, what, _("main header"))
     payload_format = _string_tag(fh, index, data_start, size, _PAYLOADFORMAT, what) or "cpio"
     compressor = _string_tag(fh, index, data_start, size, _PAYLOADCOMPRESSOR, what)
     if payload_format != "cpio":
-        raise _unreadable(what, f"the payload format {payload_format!r} is not supported")
+        raise _unreadable(
+            what,
+            _("the payload format {format!r} is not supported").format(format=payload_format),
+        )
     fh.seek(data_start + size)
     if compressor is None:
         # rpm reads an untagged payload as gzip, which zlib passes through when it is
@@ -229,7 +247,10 @@ def _decoder(compressor, fh, what):
         return _Buffered(fh, bz2.BZ2Decompressor)
     if compressor in ("identity", "none", ""):
         return _Plain(fh)
-    raise _unreadable(what, f"the payload compressor {compressor!r} is not supported")
+    raise _unreadable(
+        what,
+        _("the payload compressor {compressor!r} is not supported").format(compressor=compressor),
+    )
 
 
 class _Source:
@@ -240,7 +261,7 @@ class _Source:
         self.what = what
         self.limit = limit
         self.total = 0
-        self.where = "the first member header"  # for messages
+        self.where = _("the first member header")  # for messages
 
     def _pull(self, count):
         try:
@@ -250,9 +271,10 @@ class _Source:
         self.total += len(piece)
         if self.total > self.limit:
             raise DnfError(
-                f"{self.what}: the payload decompresses to more than "
-                f"KICKSTART_MAX_UNPACKED_TOTAL_BYTES ({self.limit} bytes), "
-                f"reached in {self.where}"
+                _(
+                    "{what}: the payload decompresses to more than "
+                    "KICKSTART_MAX_UNPACKED_TOTAL_BYTES ({limit} bytes), reached in {where}"
+                ).format(what=self.what, limit=self.limit, where=self.where)
             )
         return piece
 
@@ -262,14 +284,16 @@ class _Source:
         while missing:
             piece = self._pull(missing)
             if not piece:
-                raise _unreadable(self.what, f"it is truncated: it ends in {self.where}")
+                raise _unreadable(
+                    self.what, _("it is truncated: it ends in {where}").format(where=self.where)
+                )
             pieces.append(piece)
             missing -= len(piece)
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def drain(self):
         """Read to the end of the stream, so the codec checks its own checksum."""
-        self.where = "the data after the archive trailer"
+        self.where = _("the data after the archive trailer")
         while self._pull(CHUNK):
             pass
 
@@ -278,7 +302,9 @@ def _relative_path(name, what):
     """The member's path without "./"; refuses names that could escape a directory."""
     path = name[2:] if name.startswith("./") else name
     if "\0" in name or path.startswith("/") or ".." in path.split("/"):
-        raise DnfError(f"{what}: payload member {name!r} has an unsafe path")
+        raise DnfError(
+            _("{what}: payload member {name!r} has an unsafe path").format(what=what, name=name)
+        )
     return path
 
 
@@ -286,19 +312,26 @@ def _member(source, what):
     raw = source.read(_CPIO_HEADER)
     magic = raw[:6]
     if magic == _STRIPPED:
-        raise _unreadable(what, "rpm's stripped cpio format (files over 4 GiB) is not supported")
+        raise _unreadable(what, _("rpm's stripped cpio format (files over 4 GiB) is not supported"))
     if magic not in (_NEWC, _CRC):
-        raise _unreadable(what, f"{source.where}: not a cpio newc/crc header")
+        raise _unreadable(what, _("{where}: not a cpio newc/crc header").format(where=source.where))
     try:
         fields = [int(raw[6 + 8 * i : 14 + 8 * i], 16) for i in range(13)]
     except ValueError:
-        raise _unreadable(what, f"{source.where}: the cpio header is corrupt") from None
+        raise _unreadable(
+            what, _("{where}: the cpio header is corrupt").format(where=source.where)
+        ) from None
     ino, mode, _uid, _gid, nlink, _mtime, size, major, minor, _rmaj, _rmin, namesize, check = fields
     if not 1 < namesize <= MAX_NAME:
-        raise _unreadable(what, f"{source.where}: a member name of {namesize} bytes")
+        raise _unreadable(
+            what,
+            _("{where}: a member name of {size} bytes").format(where=source.where, size=namesize),
+        )
     raw_name = source.read(namesize + (-(_CPIO_HEADER + namesize) % 4))[:namesize]
     if raw_name[-1:] != b"\0":
-        raise _unreadable(what, f"{source.where}: a member name is not NUL-terminated")
+        raise _unreadable(
+            what, _("{where}: a member name is not NUL-terminated").format(where=source.where)
+        )
     name = raw_name[:-1].decode("utf-8", "surrogateescape")
     if name == _TRAILER:
         return None
@@ -321,15 +354,17 @@ def _copy(source, member, target, what, file_cap):
             written += len(chunk)
             if written > file_cap:
                 raise DnfError(
-                    f"{what}: member {member.name} is larger than "
-                    f"KICKSTART_MAX_UNPACKED_FILE_BYTES ({file_cap} bytes)"
+                    _(
+                        "{what}: member {name} is larger than "
+                        "KICKSTART_MAX_UNPACKED_FILE_BYTES ({cap} bytes)"
+                    ).format(what=what, name=member.name, cap=file_cap)
                 )
             digest.update(chunk)
             if member.check is not None:
                 crc += sum(chunk)
             out.write(chunk)
     if member.check is not None and crc & 0xFFFFFFFF != member.check:
-        raise _unreadable(what, f"member {member.name} fails its cpio checksum")
+        raise _unreadable(what, _("member {name} fails its cpio checksum").format(name=member.name))
     return digest.hexdigest(), written
 
 
@@ -371,16 +406,20 @@ def extract(rpm_path, destination, what, wanted):
                 count += 1
                 if count > members_cap:
                     raise DnfError(
-                        f"{what}: the payload has more than KICKSTART_MAX_PAYLOAD_MEMBERS "
-                        f"({members_cap}) members; member {member.name} is number {count}"
+                        _(
+                            "{what}: the payload has more than KICKSTART_MAX_PAYLOAD_MEMBERS "
+                            "({cap}) members; member {name} is number {count}"
+                        ).format(what=what, cap=members_cap, name=member.name, count=count)
                     )
                 if member.size > file_cap:
                     raise DnfError(
-                        f"{what}: member {member.name} is larger than "
-                        f"KICKSTART_MAX_UNPACKED_FILE_BYTES ({file_cap} bytes): "
-                        f"it declares {member.size} bytes"
+                        _(
+                            "{what}: member {name} is larger than "
+                            "KICKSTART_MAX_UNPACKED_FILE_BYTES ({cap} bytes): "
+                            "it declares {size} bytes"
+                        ).format(what=what, name=member.name, cap=file_cap, size=member.size)
                     )
-                source.where = f"member {member.name}"
+                source.where = _("member {name}").format(name=member.name)
                 linked = member.is_file and member.nlink > 1
                 if linked and member.size == 0:
                     if wanted(member):
@@ -401,7 +440,7 @@ def extract(rpm_path, destination, what, wanted):
                 else:
                     _skip(source, member.size)
                 _skip(source, -member.size % 4)
-                source.where = f"the member header after {member.name}"
+                source.where = _("the member header after {name}").format(name=member.name)
         empty = hashlib.sha256().hexdigest()
         for members in waiting.values():
             results += [Written(m, new_file(), empty, 0) for m in members]

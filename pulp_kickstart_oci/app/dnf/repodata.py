@@ -5,50 +5,35 @@ with createrepo_c's callback parser, which hands over one package at a time,
 and only the newest build of each wanted name is kept.
 """
 
-import re
 from dataclasses import dataclass
+from gettext import gettext as _
 
 import createrepo_c
+import rpm_rs
 
 from .errors import DnfError
 
-_SEGMENT = re.compile(r"~|\^|[0-9]+|[A-Za-z]+")
-
-
-def compare_versions(a, b):
-    """RPM's version order: numeric runs by value, letters before numbers, ~ before all, ^ after."""
-    if a == b:
-        return 0
-    left, right = _SEGMENT.findall(a), _SEGMENT.findall(b)
-    for x, y in zip(left, right, strict=False):
-        if x == y:
-            continue
-        for marker, sign in (("~", -1), ("^", 1)):
-            if x == marker or y == marker:
-                return sign if x == marker else -sign
-        if x.isdigit() != y.isdigit():
-            return 1 if x.isdigit() else -1
-        if x.isdigit():
-            x, y = int(x), int(y)
-        return 1 if x > y else -1
-    rest_left, rest_right = left[len(right) :], right[len(left) :]
-    if rest_left:
-        return -1 if rest_left[0] == "~" else 1
-    if rest_right:
-        return 1 if rest_right[0] == "~" else -1
-    return 0
-
 
 def compare_evr(a, b):
-    """Compare (epoch, version, release) triples the way RPM does."""
-    epoch_a, epoch_b = int(a[0] or 0), int(b[0] or 0)
-    if epoch_a != epoch_b:
-        return 1 if epoch_a > epoch_b else -1
-    return compare_versions(a[1], b[1]) or compare_versions(a[2], b[2])
+    """Order two (epoch, version, release) triples as RPM does: -1, 0 or 1.
+
+    The newest build of a boot package is the one dnf would install, so the
+    order is rpm-rs's ``Evr`` (rpmvercmp, as pulp_rpm uses it): "~" sorts before
+    anything, "^" after the base version, digits by value, letters before digits.
+    """
+    left, right = _evr(a), _evr(b)
+    return (left > right) - (left < right)
+
+
+def _evr(triple):
+    epoch, version, release = triple
+    return rpm_rs.Evr(str(int(epoch or 0)), version or "", release or "")
 
 
 @dataclass(frozen=True)
 class PackageRef:
+    """A package chosen from the primary metadata: what to download and how to check it."""
+
     name: str
     epoch: str
     version: str
@@ -61,28 +46,41 @@ class PackageRef:
 
     @property
     def nevra(self):
+        """name-[epoch:]version-release.arch, as dnf prints it (epoch 0 left out)."""
         epoch = f"{self.epoch}:" if self.epoch not in ("", "0", None) else ""
         return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
 
     @property
     def evr(self):
+        """The (epoch, version, release) triple ``compare_evr`` orders."""
         return (self.epoch or "0", self.version, self.release)
 
 
 def primary_location(repomd_path, where):
-    """The href of the primary metadata named by repomd.xml, and its checksum."""
+    """The href of the primary metadata named by repomd.xml, and its checksum.
+
+    repomd.xml is the repository's index; the primary metadata it names lists the packages.
+    """
     try:
         repomd = createrepo_c.Repomd(repomd_path)
     except Exception as exc:  # createrepo_c raises its own error type
-        raise DnfError(f"{where}: repodata/repomd.xml cannot be parsed: {exc}") from None
+        raise DnfError(
+            _("{where}: repodata/repomd.xml cannot be parsed: {problem}").format(
+                where=where, problem=exc
+            )
+        ) from None
     for record in repomd.records:
         if record.type == "primary":
             return record.location_href, record.checksum_type, record.checksum
-    raise DnfError(f"{where}: repodata/repomd.xml lists no primary metadata")
+    raise DnfError(_("{where}: repodata/repomd.xml lists no primary metadata").format(where=where))
 
 
 def newest_packages(primary_path, names, arches, where):
-    """For each wanted name, the newest package of an acceptable arch (by RPM version order)."""
+    """For each wanted name, the newest package of an acceptable arch (by RPM version order).
+
+    Streams the primary metadata and keeps one ``PackageRef`` per name, so memory
+    does not grow with the size of the repository.
+    """
     wanted = set(names)
     best = {}
 
@@ -107,5 +105,9 @@ def newest_packages(primary_path, names, arches, where):
     try:
         createrepo_c.xml_parse_primary(primary_path, pkgcb=keep, do_files=False)
     except Exception as exc:
-        raise DnfError(f"{where}: the primary metadata cannot be parsed: {exc}") from None
+        raise DnfError(
+            _("{where}: the primary metadata cannot be parsed: {problem}").format(
+                where=where, problem=exc
+            )
+        ) from None
     return best

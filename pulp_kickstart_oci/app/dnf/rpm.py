@@ -11,6 +11,7 @@ import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from gettext import gettext as _
 
 import pysequoia
 
@@ -29,30 +30,43 @@ _SYSLINUX = re.compile(
 
 
 def split_keys(armored):
-    """The ASCII-armoured public key blocks in a text."""
+    """The ASCII-armoured public key blocks in a text.
+
+    A remote's ``gpg_keys`` may hold several blocks; rpmkeys imports one at a time.
+    """
     return _KEY_BLOCK.findall(armored or "")
 
 
 def fingerprints(armored):
-    """Fingerprints of every certificate in ASCII-armoured key blocks, sorted."""
+    """Fingerprints of every certificate in ASCII-armoured key blocks, sorted.
+
+    They identify the keyring a stored tree was verified with, so a changed
+    ``gpg_keys`` is noticed.
+    """
     found = set()
     for block in split_keys(armored):
         try:
             certs = pysequoia.Cert.split_bytes(block.encode())
         except Exception as exc:  # pysequoia raises its own error types
-            raise DnfError(f"gpg_keys: a key block cannot be read: {exc}") from None
+            raise DnfError(
+                _("gpg_keys: a key block cannot be read: {problem}").format(problem=exc)
+            ) from None
         found.update(str(cert.fingerprint).upper() for cert in certs)
     return sorted(found)
 
 
 class Keyring:
-    """An rpm database holding only the given keys, for ``rpmkeys --checksig``."""
+    """An rpm database holding only the given keys, for ``rpmkeys --checksig``.
+
+    A throwaway root, so the check trusts the remote's keys and nothing the
+    worker's host happens to trust.
+    """
 
     def __init__(self, armored, workdir="."):
         self.root = tempfile.mkdtemp(prefix="rpmkeys-", dir=workdir)
         blocks = split_keys(armored)
         if not blocks:
-            raise DnfError("gpg_keys holds no ASCII-armoured public key")
+            raise DnfError(_("gpg_keys holds no ASCII-armoured public key"))
         for number, block in enumerate(blocks, 1):
             path = os.path.join(self.root, f"key-{number}.asc")
             with open(path, "w") as key_file:
@@ -60,7 +74,9 @@ class Keyring:
             result = self._rpmkeys("--import", path)
             if result.returncode != 0:
                 raise DnfError(
-                    f"gpg_keys: key {number} cannot be imported: {result.stdout.strip()}"
+                    _("gpg_keys: key {number} cannot be imported: {output}").format(
+                        number=number, output=result.stdout.strip()
+                    )
                 )
 
     def _rpmkeys(self, *args):
@@ -73,7 +89,7 @@ class Keyring:
             )
         except FileNotFoundError:
             raise DnfError(
-                "gpg_keys is set but this worker has no rpmkeys command: install rpm"
+                _("gpg_keys is set but this worker has no rpmkeys command: install rpm")
             ) from None
 
     def verify(self, rpm_path, what):
@@ -86,16 +102,20 @@ class Keyring:
         output = result.stdout + result.stderr
         if "NOKEY" in output:
             key_ids = sorted(set(re.findall(r"key ID ([0-9a-fA-F]+): NOKEY", output)))
-            reason = f"is signed by a key not in gpg_keys (key ID {', '.join(key_ids)})"
+            reason = _("{what} is signed by a key not in gpg_keys (key ID {key_ids})").format(
+                what=what, key_ids=", ".join(key_ids)
+            )
         elif "BAD" in output:
-            reason = "has a bad signature or digest"
+            reason = _("{what} has a bad signature or digest").format(what=what)
         else:
-            reason = "is not signed"
-        raise DnfError(f"{what} {reason}")
+            reason = _("{what} is not signed").format(what=what)
+        raise DnfError(reason)
 
 
 @dataclass(frozen=True)
 class Extracted:
+    """A boot file taken out of a package, under the name it is served as."""
+
     name: str  # file name, e.g. shimx64.efi
     member: str  # path inside the package
     local_path: str
@@ -108,7 +128,10 @@ def _relative(member):
 
 
 def boot_file_name(member):
-    """The file name a payload member is served under, or None if it is not a boot file."""
+    """The file name a payload member is served under, or None if it is not a boot file.
+
+    Decides which members of shim, GRUB and syslinux packages a tree needs.
+    """
     path = _relative(member)
     match = _EFI.match(path)
     if match:
