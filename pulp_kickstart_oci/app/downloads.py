@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from django.conf import settings
 
-from pulpcore.plugin.download import HttpDownloader
+from pulpcore.plugin.download import DownloadResult, HttpDownloader
 from pulpcore.plugin.exceptions import SizeValidationError, TimeoutException
 
 
@@ -101,3 +101,33 @@ class CappedDownloadMixin:
 
 class CappedHttpDownloader(CappedDownloadMixin, HttpDownloader):
     """pulpcore's HttpDownloader (auth, proxy, TLS, retries) with the byte cap."""
+
+    async def content_length(self):
+        """The size upstream announces for the URL (HEAD), or None if it announces none.
+
+        Runs through ``run()``, so a HEAD gets the same concurrency limit, retries,
+        proxy, TLS and auth as a download; only the method differs.
+        """
+        result = await self.run(extra_data={"head": True})
+        return result.artifact_attributes.get("size")
+
+    async def _run(self, extra_data=None):
+        if not (extra_data or {}).get("head"):
+            return await super()._run(extra_data=extra_data)
+        if self.download_throttler:
+            await self.download_throttler.acquire()
+        async with self.session.head(
+            self.url, auth=self.auth, proxy=self.proxy, proxy_auth=self.proxy_auth
+        ) as response:
+            self.raise_for_status(response)
+            announced = response.headers.get("Content-Length", "")
+            size = int(announced) if announced.isdigit() else None
+            result = DownloadResult(
+                url=self.url,
+                artifact_attributes={"size": size} if size is not None else {},
+                path=None,
+                headers=response.headers,
+            )
+        if self._close_session_on_finalize:
+            await self.session.close()
+        return result

@@ -178,6 +178,9 @@ class KickstartRepository(Repository, AutoAddObjPermsMixin):
     CONTENT_TYPES = [KickstartTree, KickstartTag]
     REMOTE_TYPES = [KickstartOciRemote, KickstartDnfRemote]
 
+    # What the last successful sync depended on (see tasks.synchronizing.sync_details).
+    last_sync_details = models.JSONField(default=dict)
+
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
         permissions = [
@@ -232,11 +235,8 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
                 tags.setdefault(tree_pk, []).append(name)
         return tags
 
-    def content_handler(self, path):
-        """Generated .treeinfo, boot configs, menu and trees.json (see serving.py)."""
-        return TreeServer(self).handle(path)
-
     def content_handler_list_directory(self, rel_path):
+        """Generated documents appear in directory listings (content.py serves them)."""
         return TreeServer(self).listing(rel_path)
 
     class Meta:

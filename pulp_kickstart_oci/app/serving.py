@@ -1,30 +1,40 @@
-"""What a kickstart distribution serves beyond its files: generated, request-aware documents.
+"""What a kickstart distribution serves beyond its files: generated documents.
 
 At ``<base_path>/``: ``boot.ipxe`` (a menu of every tree) and ``trees.json``.
 At ``<base_path>/<version>/<arch>/``: ``.treeinfo``, ``boot.ipxe``, ``grub.cfg``
-and ``pxelinux.cfg/default``. URLs inside are absolute, from CONTENT_ORIGIN or a
-host name the admin allows (see _origin): request headers never decide where a
-machine is sent. The files themselves are ContentArtifacts at
-``<version>/<arch>/<path>`` and are served by pulpcore's content handler.
+and ``pxelinux.cfg/default``. URLs inside are absolute, from CONTENT_ORIGIN or
+a host name the admin allows (see ``boot_origin``): request headers never
+decide where a machine is sent. The content app's routes (``content.py``) hand
+the request in; the files themselves are ContentArtifacts at
+``<version>/<arch>/<path>``, served by pulpcore's content handler.
 """
 
 import json
 import re
-from contextvars import ContextVar
 
-from aiohttp import web
 from django.conf import settings
 
 from .boot import configs, treeinfo
 from .netboot import layout
 
-_request = ContextVar("kickstart_request", default=None)
-
 ROOT_FILES = ("boot.ipxe", "trees.json")
 # EFI/BOOT/grub.cfg: GRUB loaded over UEFI HTTP boot from EFI/BOOT/ looks beside itself.
 BOOT_CONFIGS = ("boot.ipxe", "grub.cfg", "pxelinux.cfg/default", "EFI/BOOT/grub.cfg")
 TREE_FILES = (".treeinfo",) + BOOT_CONFIGS
-_TEXT = "text/plain; charset=utf-8"
+# The content-app paths that may be a generated document (content.py routes them here).
+DOCUMENT_PATH = r".+/(?:\.treeinfo|boot\.ipxe|grub\.cfg|trees\.json|pxelinux\.cfg/default)"
+TEXT = "text/plain; charset=utf-8"
+
+# host[:port] or [IPv6][:port]: what a Host header may hold (RFC 9110).
+_HOST = re.compile(r"(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
+class Document:
+    """A generated document: its bytes and media type. The whole body, always."""
+
+    def __init__(self, body, name):
+        self.body = body.encode() if isinstance(body, str) else body
+        self.content_type = "application/json" if name.endswith(".json") else TEXT
 
 
 def _version_order(tree):
@@ -35,31 +45,28 @@ def _version_order(tree):
     )
 
 
-# host[:port] or [IPv6][:port]: what a Host header may hold (RFC 9110).
-_HOST = re.compile(r"(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+def is_host_name(host):
+    """True when a Host header holds a host name (and port), nothing else."""
+    return bool(host) and _HOST.fullmatch(host) is not None
 
 
-@web.middleware
-async def remember_request(request, handler):
-    """Let Distribution.content_handler, which gets only a path, see the request.
-
-    A Host header that is not a host name is refused with 400 here: pulpcore's
-    content cache parses it into its key and would answer 500.
-    """
-    if request.host and not _HOST.fullmatch(request.host):
-        raise web.HTTPBadRequest(text="The Host header is not a host name.\n")
-    token = _request.set(request)
-    try:
-        return await handler(request)
-    finally:
-        _request.reset(token)
-
-
-def _boot_hosts():
+def boot_hosts():
+    """The host names (with port) the admin allows generated documents to point at."""
     return {host.lower() for host in settings.KICKSTART_BOOT_HOSTS}
 
 
-def _origin():
+def client_host(request):
+    """The (scheme, host) a client asked under, forwarded headers counted only if trusted."""
+    host = request.host
+    scheme = request.scheme
+    if settings.KICKSTART_TRUST_FORWARDED_HEADERS:
+        host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip()
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        scheme = proto if proto in ("http", "https") else scheme
+    return scheme, host
+
+
+def boot_origin(request=None):
     """Where generated documents point: CONTENT_ORIGIN, or a name the admin allows.
 
     No request header decides it on its own. A client that asked under a host
@@ -68,65 +75,29 @@ def _origin():
     and only for listed names.
     """
     default = (settings.CONTENT_ORIGIN or "").rstrip("/")
-    request = _request.get()
-    allowed = _boot_hosts()
+    allowed = boot_hosts()
     if request is None or not allowed:
         return default
-    host = request.host
-    scheme = request.scheme
-    if settings.KICKSTART_TRUST_FORWARDED_HEADERS:
-        host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip()
-        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-        scheme = proto if proto in ("http", "https") else scheme
+    scheme, host = client_host(request)
     if (host or "").lower() in allowed:
         return f"{scheme}://{host}"
     return default
 
 
-def _distribution_url(distribution):
-    """Absolute URL of the distribution root, from settings and the validated base path."""
-    return f"{_origin()}{settings.CONTENT_PATH_PREFIX}{distribution.base_path}/"
-
-
-class _UncachedDocument(web.StreamResponse):
-    """A generated document that pulpcore's content cache does not store.
-
-    Used when documents depend on the host a client asked for (KICKSTART_BOOT_HOSTS):
-    the cache keys on the path alone and would hand one client's URLs to all.
-    """
-
-    def __init__(self, body, headers):
-        super().__init__(status=200, headers=headers)
-        self._document = body
-        self.content_length = len(body)
-
-    async def prepare(self, request):
-        writer = await super().prepare(request)
-        if request.method != "HEAD":
-            await self.write(self._document)
-        return writer
-
-
-def _respond(body, name):
-    """The whole document, always: a Range header is ignored (RFC 9110 allows it).
-
-    A 206 of a generated document must never be cached as the document. HEAD
-    is answered by aiohttp without the body.
-    """
-    data = body.encode() if isinstance(body, str) else body
-    content_type = "application/json" if name.endswith(".json") else _TEXT
-    headers = {"Content-Type": content_type, "Accept-Ranges": "none"}
-    if _boot_hosts():
-        headers["Vary"] = "Host, X-Forwarded-Host, X-Forwarded-Proto"
-        return _UncachedDocument(data, headers)
-    return web.Response(body=data, headers=headers)
-
-
 class TreeServer:
-    """Generated documents of one distribution, for the repository version it serves now."""
+    """Generated documents of one distribution, for the repository version it serves now.
 
-    def __init__(self, distribution):
+    ``origin`` is where the documents' URLs point (``boot_origin``); the API's
+    view of the index uses CONTENT_ORIGIN.
+    """
+
+    def __init__(self, distribution, origin=None):
         self.distribution = distribution
+        self.origin = boot_origin() if origin is None else origin
+
+    def _root_url(self):
+        """Absolute URL of the distribution root, from the origin and the validated base path."""
+        return f"{self.origin}{settings.CONTENT_PATH_PREFIX}{self.distribution.base_path}/"
 
     def _trees(self):
         return self.distribution.served_trees()
@@ -146,22 +117,22 @@ class TreeServer:
         """trees.json as data: every tree the distribution serves now, with its URLs."""
         trees, version = self._trees()
         tags = self.distribution.served_tags(version)
-        return self.index(self._ordered(trees), _distribution_url(self.distribution), tags)
+        return self.index(self._ordered(trees), self._root_url(), tags)
 
     def handle(self, path):
-        """A response for a generated path, or None to let pulpcore serve files and listings."""
+        """The Document at a generated path, or None to let pulpcore serve files and listings."""
         if path in ROOT_FILES:
             if path == "trees.json":
-                return _respond(json.dumps(self.served(), indent=2) + "\n", path)
+                return Document(json.dumps(self.served(), indent=2) + "\n", path)
             trees = self._ordered(self._trees()[0])
-            root_url = _distribution_url(self.distribution)
+            root_url = self._root_url()
             targets = []
             for tree in trees:
                 try:
                     targets.append(self._target(tree, root_url))
                 except configs.NotBootable:
                     continue
-            return _respond(configs.ipxe_menu(targets), path)
+            return Document(configs.ipxe_menu(targets), path)
         parts = path.split("/", 2)
         if len(parts) != 3 or parts[2] not in TREE_FILES:
             return None
@@ -172,10 +143,10 @@ class TreeServer:
             return None
         if name == ".treeinfo":
             try:
-                return _respond(treeinfo.render(tree, version.pulp_created.timestamp()), name)
+                return Document(treeinfo.render(tree, version.pulp_created.timestamp()), name)
             except treeinfo.UnsafeTree:
                 return None
-        root_url = _distribution_url(self.distribution)
+        root_url = self._root_url()
         try:
             target = self._target(tree, root_url)
         except configs.NotBootable:
@@ -183,7 +154,7 @@ class TreeServer:
         if name == "EFI/BOOT/grub.cfg" and layout.GRUB not in configs.roles(tree):
             return None
         render = {"boot.ipxe": configs.ipxe, "pxelinux.cfg/default": configs.pxelinux}
-        return _respond(render.get(name, configs.grub)(target), name)
+        return Document(render.get(name, configs.grub)(target), name)
 
     def listing(self, rel_path):
         """Generated entries to add to a directory listing (boot configs only if bootable)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from gettext import gettext as _
 
 from . import layout
+from .treefile import TreeFile
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -42,23 +43,6 @@ _SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 class InvalidArtifact(ValueError):
     """An index or manifest that cannot become a tree; the message says why."""
-
-
-@dataclass(frozen=True)
-class TreeFile:
-    """One layer of a manifest as a file of the tree: where it goes and which blob fills it."""
-
-    name: str
-    path: str
-    role: str
-    digest: str
-    size: int
-    media_type: str
-
-    @property
-    def sha256(self):
-        """The bare hex digest, as checksums in .treeinfo and Pulp artifacts want it."""
-        return self.digest.split(":", 1)[1]
 
 
 @dataclass
@@ -268,7 +252,7 @@ def parse_manifest(raw, digest):
             name=title,
             path=placement.path,
             role=placement.role,
-            digest=layer_digest,
+            sha256=layer_digest.split(":", 1)[1],
             size=size,
             media_type=layer_type or NETBOOT_FILE,
         )

@@ -1,7 +1,15 @@
-"""Sync netboot trees from a registry or a dnf tree into a new repository version."""
+"""Sync netboot trees from any source into a new repository version.
+
+The source is the first stage registered for the remote's type (see
+``sources``); everything after it is the same for every source: pulpcore's
+DeclarativeVersion with CheckTreeFiles, pulp_file's ``optimize`` idiom, the
+guard against a mirror sync emptying the repository, and task errors that name
+the file that failed.
+"""
 
 import asyncio
 import logging
+from gettext import gettext as _
 from urllib.parse import urlparse
 
 import aiohttp
@@ -13,180 +21,121 @@ from pulpcore.plugin.exceptions import (
     SyncError,
     TimeoutException,
 )
-from pulpcore.plugin.models import Artifact, ContentArtifact, ProgressReport, Remote
-from pulpcore.plugin.stages import (
-    DeclarativeArtifact,
-    DeclarativeContent,
-    DeclarativeVersion,
-    QueryExistingContents,
-    Stage,
-)
+from pulpcore.plugin.models import ContentArtifact, ProgressReport, Remote
+from pulpcore.plugin.stages import DeclarativeVersion, QueryExistingContents, Stage
 
-from ..dnf.errors import DnfError
 from ..downloads import DownloadFailed
-from ..models import (
-    KickstartDnfRemote,
-    KickstartOciRemote,
-    KickstartRepository,
-    KickstartTag,
-    KickstartTree,
-)
+from ..models import KickstartRepository, KickstartTree
 from ..netboot import inspect
 from ..registry.auth import RegistryAuthError
-from ..registry.client import RegistryClient, RegistryError
-from .dnf import DnfTreeResolver
-from .oci import OciTreeResolver
+from ..sources import UpstreamError, first_stage_for
 
 log = logging.getLogger(__name__)
 
 
-def synchronize(remote_pk, repository_pk, mirror=False, allow_empty=False):
+def synchronize(remote_pk, repository_pk, mirror=False, allow_empty=False, optimize=True):
     """
     Create a repository version with the trees the remote's source publishes.
 
     Additive by default: upstream keeps only the newest releases, a mirror must
     keep what it already has. ``mirror=True`` drops trees no longer upstream,
     but never all of them unless ``allow_empty``: an upstream that suddenly
-    lists nothing must not empty what machines boot from.
+    lists nothing must not empty what machines boot from. With ``optimize``,
+    a sync whose remote, options and upstream offer are those of the last
+    sync is skipped.
     """
     remote = Remote.objects.get(pk=remote_pk).cast()
     repository = KickstartRepository.objects.get(pk=repository_pk)
     loop = asyncio.get_event_loop()
     try:
-        source = _source_for(remote, repository)
-        plans = loop.run_until_complete(source.resolve())
-    except (RegistryError, DnfError) as exc:
+        first_stage = first_stage_for(remote)
+        plans = loop.run_until_complete(first_stage.plan())
+    except UpstreamError as exc:
         raise SyncError(str(exc)) from None
 
+    latest = repository.latest_version()
     if mirror and not plans and not allow_empty:
-        latest = repository.latest_version()
         held = KickstartTree.objects.filter(pk__in=latest.content).count()
         if held:
             raise SyncError(
-                f"{source.where}: upstream lists no tree to sync, and a mirror sync would remove "
-                f"all {held} trees of {repository.name}. Nothing was changed; sync with "
-                "allow_empty=true to empty the repository."
+                _(
+                    "{where}: upstream lists no tree to sync, and a mirror sync would remove "
+                    "all {held} trees of {repository}. Nothing was changed; sync with "
+                    "allow_empty=true to empty the repository."
+                ).format(where=first_stage.where, held=held, repository=repository.name)
             )
 
-    if _nothing_new(repository, plans, mirror, remote.policy):
+    details = sync_details(remote, latest, mirror, allow_empty, first_stage.fingerprint())
+    if optimize and _unchanged(details, repository.last_sync_details, latest):
         with ProgressReport(
-            message="Skipping sync: nothing new upstream", code="sync.was_skipped"
+            message=_("Skipping sync: nothing new upstream"), code="sync.was_skipped"
         ) as report:
             report.total = report.done = len(plans)
         return None
 
-    first_stage = TreeFirstStage(remote, plans)
     try:
         version = TreeDeclarativeVersion(first_stage, repository, mirror=mirror).create()
     except (DigestValidationError, SizeValidationError) as exc:
-        raise SyncError(_download_failure(source, plans, exc.url, str(exc))) from None
+        raise SyncError(_download_failure(first_stage, exc.url, str(exc))) from None
     except DownloadFailed as exc:
-        raise SyncError(_download_failure(source, plans, exc.url, exc.detail)) from None
+        raise SyncError(_download_failure(first_stage, exc.url, exc.detail)) from None
     except aiohttp.ClientResponseError as exc:
-        detail = f"the server answered HTTP {exc.status}"
-        raise SyncError(
-            _download_failure(source, plans, str(exc.request_info.real_url), detail)
-        ) from None
+        detail = _("the server answered HTTP {status}").format(status=exc.status)
+        url = str(exc.request_info.real_url)
+        raise SyncError(_download_failure(first_stage, url, detail)) from None
     except (RegistryAuthError, aiohttp.ClientError, TimeoutException, TimeoutError) as exc:
         raise SyncError(
-            f"{source.where}: downloading files failed ({type(exc).__name__}: {exc}). "
-            "No repository version was created."
+            _(
+                "{where}: downloading files failed ({kind}: {problem}). "
+                "No repository version was created."
+            ).format(where=first_stage.where, kind=type(exc).__name__, problem=exc)
         ) from None
     if version is not None:
-        log.info("%s: created version %s of %s", source.where, version.number, repository.name)
+        log.info("%s: created version %s of %s", first_stage.where, version.number, repository.name)
+        details["most_recent_version"] = version.number
+    repository.last_sync_details = details
+    repository.save(update_fields=["last_sync_details"])
     return None
 
 
-def _source_for(remote, repository):
-    if isinstance(remote, KickstartOciRemote):
-        return OciTreeResolver(remote, RegistryClient(remote))
-    if isinstance(remote, KickstartDnfRemote):
-        return DnfTreeResolver(remote)
-    raise SyncError(f"{remote.name} is not a kickstart remote")
+def sync_details(remote, latest, mirror, allow_empty, upstream):
+    """What a sync depended on: a later sync with the same details has nothing to do.
+
+    The remote's ``pulp_last_updated`` stands for all its fields (url, filters,
+    keys, policy, credentials): any change to the remote makes the next sync a
+    full one.
+    """
+    return {
+        "remote_pk": str(remote.pk),
+        "remote_last_updated": remote.pulp_last_updated.isoformat(),
+        "url": remote.url,
+        "download_policy": remote.policy,
+        "mirror": mirror,
+        "allow_empty": allow_empty,
+        "most_recent_version": latest.number,
+        "upstream": upstream,
+    }
 
 
-def _nothing_new(repository, plans, mirror, policy):
-    """True when the latest version already holds exactly what this sync would add."""
-    latest = repository.latest_version()
-    present = set(
-        KickstartTree.objects.filter(pk__in=latest.content).values_list("identity", flat=True)
-    )
-    wanted = {plan.identity for plan in plans}
-    if not wanted <= present or (mirror and wanted != present):
+def _unchanged(details, last_details, latest):
+    """pulp_file's test: same details as the last sync, and nothing reclaimed since."""
+    if not last_details or details != last_details:
         return False
-    # A moved tag is news too: each tag must name the same tree as in the latest version.
-    tags = set(
-        KickstartTag.objects.filter(pk__in=latest.content).values_list("name", "tree__identity")
-    )
-    wanted_tags = {(name, plan.identity) for plan in plans for name in plan.tags}
-    if not wanted_tags <= tags or (mirror and wanted_tags != tags):
-        return False
-    if policy == Remote.IMMEDIATE:
+    if details["download_policy"] == Remote.IMMEDIATE:
         missing = ContentArtifact.objects.filter(content__in=latest.content, artifact__isnull=True)
         if missing.exists():
             return False
     return True
 
 
-def _download_failure(source, plans, url, detail):
+def _download_failure(first_stage, url, detail):
     """Name the files, trees and digests behind a failed download."""
-    owners = [owner for plan in plans for owner in plan.owners_of(url)]
+    owners = [owner for plan in first_stage.plans for owner in plan.owners_of(url)]
     target = urlparse(url or "").path.rsplit("/", 1)[-1] or url
-    named = ", ".join(owners) or "a file"
-    return f"{source.where}: {target} ({named}): {detail}. No repository version was created."
-
-
-class TreeFirstStage(Stage):
-    """Emits one KickstartTree per plan, with one artifact per file path."""
-
-    def __init__(self, remote, plans):
-        super().__init__()
-        self.remote = remote
-        self.plans = plans
-
-    def _declare(self, item, relative_path, deferred):
-        if item.artifact is not None:
-            # Pulp stores it already: nothing to fetch.
-            return DeclarativeArtifact(
-                artifact=item.artifact, url=item.url or "file:///", relative_path=relative_path
-            )
-        if item.local_path is not None:
-            artifact = Artifact.init_and_validate(
-                item.local_path, expected_digests={"sha256": item.sha256}, expected_size=item.size
-            )
-            # No remote: the bytes came out of a package, no URL serves them alone.
-            return DeclarativeArtifact(artifact=artifact, url=item.url, relative_path=relative_path)
-        return DeclarativeArtifact(
-            artifact=Artifact(sha256=item.sha256, size=item.size),
-            url=item.url,
-            relative_path=relative_path,
-            remote=self.remote,
-            deferred_download=deferred,
-        )
-
-    async def run(self):
-        deferred = self.remote.policy != Remote.IMMEDIATE
-        tagged = []
-        for plan in self.plans:
-            content = plan.content()
-            d_artifacts = []
-            downloading = set()
-            for item in plan.files:
-                # Two names on one blob: download once, link both paths (CheckTreeFiles).
-                again = item.sha256 in downloading
-                relative_path = f"{content.tree_root}/{item.path}"
-                d_artifacts.append(self._declare(item, relative_path, deferred or again))
-                downloading.add(item.sha256)
-            d_content = DeclarativeContent(content=content, d_artifacts=d_artifacts)
-            if plan.tags:
-                tagged.append((plan, d_content))
-            await self.put(d_content)
-        for plan, d_content in tagged:
-            # Tags point at the saved tree: wait for it (a batch holding it flushes early).
-            tree = await d_content.resolution()
-            for name in plan.tags:
-                tag = KickstartTag(name=name, arch=tree.arch, tree=tree)
-                await self.put(DeclarativeContent(content=tag))
+    named = ", ".join(owners) or _("a file")
+    return _("{where}: {target} ({named}): {detail}. No repository version was created.").format(
+        where=first_stage.where, target=target, named=named, detail=detail
+    )
 
 
 class CheckTreeFiles(Stage):
@@ -204,15 +153,17 @@ class CheckTreeFiles(Stage):
             self._share_blobs(d_content)
             tree = d_content.content
             if tree._state.adding:
-                for d_artifact, item in zip(d_content.d_artifacts, tree.files, strict=True):
-                    if item["size"] is None and not d_artifact.artifact._state.adding:
-                        item["size"] = d_artifact.artifact.size  # learnt by downloading
-                    if item["size"] is None:
+                files = d_content.extra_data["files"]
+                for d_artifact, item in zip(d_content.d_artifacts, files, strict=True):
+                    if item.size is None and not d_artifact.artifact._state.adding:
+                        item.size = d_artifact.artifact.size  # learnt by downloading
+                    if item.size is None:
                         continue
                     head = await sync_to_async(_head)(d_artifact.artifact)
-                    warning = inspect.check(item["name"], item["role"], item["size"], head)
+                    warning = inspect.check(item.name, item.role, item.size, head)
                     if warning:
                         tree.warnings.append(warning)
+                tree.files = [item.record() for item in files]
                 for warning in tree.warnings:
                     log.warning("%s: %s", tree.tree_root, warning)
                     await ProgressReport(

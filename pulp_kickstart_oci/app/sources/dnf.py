@@ -1,4 +1,4 @@
-"""Resolve a dnf install tree into one tree plan.
+"""The dnf source: one tree assembled from a dnf install tree.
 
 Images come from ``.treeinfo`` (checked against its ``[checksums]`` when
 downloaded); shim, GRUB and PXELINUX are taken out of the newest matching
@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import tempfile
+from gettext import gettext as _
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -24,10 +25,11 @@ from pulpcore.plugin.util import get_domain_pk
 from ..dnf import repodata, rpm, treeinfo
 from ..dnf.errors import DnfError
 from ..downloads import PROXY_REFUSED, DownloadFailed, cap
-from ..models import KickstartTree
+from ..models import KickstartDnfRemote, KickstartTree
 from ..netboot import arch as archs
 from ..netboot import layout
-from .plan import PlannedFile, TreePlan, digest_of_sources
+from ..netboot.treefile import TreeFile
+from .base import TreeFirstStage, TreePlan, digest_of_sources
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +41,14 @@ DEFAULT_BOOTLOADER_PACKAGES = {
 _ROLE_BY_KEY = {"kernel": layout.KERNEL, "initrd": layout.INITRD, "boot.iso": layout.ISO}
 
 
-class DnfTreeResolver:
-    """One dnf tree root (the directory holding .treeinfo) -> one TreePlan."""
+class DnfFirstStage(TreeFirstStage):
+    """One dnf tree root (the directory holding .treeinfo) -> one tree."""
+
+    remote_type = KickstartDnfRemote
+    upstream_errors = (DnfError,)
 
     def __init__(self, remote):
-        self.remote = remote
+        super().__init__(remote)
         self.base = remote.url.rstrip("/") + "/"
         self.where = f"dnf tree {self.base}"
         self.skip = set(remote.skip_files or [])
@@ -90,27 +95,26 @@ class DnfTreeResolver:
             raise DnfError(f"{self.where}: {what}: cannot reach the server ({exc})") from None
 
     async def _sizes(self, images):
-        """Sizes of images that are not downloaded now (on_demand, streamed), from HEAD."""
+        """Sizes of images that are not downloaded now (on_demand, streamed), from HEAD.
+
+        HEAD goes through the remote's downloader (proxy, TLS, auth, retries);
+        a size it cannot learn is learnt on first download instead.
+        """
         for image in images:
             if image.size is not None:
                 continue
             downloader = self.remote.get_downloader(url=image.url)
             try:
-                async with downloader.session.head(
-                    image.url,
-                    auth=downloader.auth,
-                    proxy=downloader.proxy,
-                    proxy_auth=downloader.proxy_auth,
-                ) as response:
-                    if response.status == 404:
-                        raise DnfError(
-                            f"{self.where}: {image.name} is listed in .treeinfo but not found"
+                image.size = await downloader.content_length()
+            except aiohttp.ClientResponseError as exc:
+                if exc.status == 404:
+                    raise DnfError(
+                        _("{where}: {name} is listed in .treeinfo but not found").format(
+                            where=self.where, name=image.name
                         )
-                    length = response.headers.get("Content-Length")
-                    if response.status < 400 and length:
-                        image.size = int(length)
-            except aiohttp.ClientError:
-                continue  # the size is learnt on first download instead
+                    ) from None
+            except (aiohttp.ClientError, TimeoutException, TimeoutError):
+                continue
 
     async def _treeinfo(self):
         problem = None
@@ -148,14 +152,14 @@ class DnfTreeResolver:
                 placement = layout.place(os.path.basename(path))
                 role = _ROLE_BY_KEY.get(key, placement.role)
                 tree_path = placement.path
-            planned = PlannedFile(
+            planned = TreeFile(
                 name=os.path.basename(path),
                 path=tree_path,
                 role=role,
                 sha256=None,
                 size=None,
+                source_path=path,
                 url=self._url(path, f"image {key}"),
-                provenance={"source_path": path},
             )
             algorithm, digest = facts.checksums.get(path, (None, None))
             if algorithm == "sha256":
@@ -231,32 +235,19 @@ class DnfTreeResolver:
         }
         locations = {p["nevra"]: p["location"] for p in tree.source.get("packages", [])}
         files = []
-        for item in tree.files:
-            artifact = by_path.get(f"{tree.tree_root}/{item['path']}")
-            package = item.get("package")
-            if package:
+        for record in tree.files:
+            item = TreeFile.from_record(record)
+            artifact = by_path.get(f"{tree.tree_root}/{item.path}")
+            if item.package:
                 if artifact is None:
                     return None  # only an unpacked RPM could bring it back
-                location = locations.get(package, "")
-                url = self._url(location, f"package {package}") + "#" + item["source_path"]
+                location = locations.get(item.package, "")
+                url = self._url(location, f"package {item.package}") + "#" + item.source_path
             else:
                 # An image not fetched yet (on_demand) stays deferred to its tree URL.
-                source_path = item.get("source_path", item["path"])
+                source_path = item.source_path or item.path
                 url = self._url(source_path, source_path)
-            extra = {k: v for k, v in item.items() if k not in PlannedFile.__dataclass_fields__}
-            files.append(
-                PlannedFile(
-                    name=item["name"],
-                    path=item["path"],
-                    role=item["role"],
-                    sha256=item["sha256"],
-                    size=item["size"],
-                    media_type=item.get("media_type", ""),
-                    url=url,
-                    artifact=artifact,
-                    provenance=extra,
-                )
-            )
+            files.append(item.located(url=url, artifact=artifact))
         return TreePlan(
             tree.version,
             tree.arch,
@@ -351,19 +342,17 @@ class DnfTreeResolver:
                         continue
                     placement = layout.place(item.name)
                     files.append(
-                        PlannedFile(
+                        TreeFile(
                             name=item.name,
                             path=placement.path,
                             role=placement.role,
                             sha256=item.sha256,
                             size=item.size,
-                            url=self._url(package.location, what) + "#" + item.member,
+                            package=package.nevra,
+                            rpm_sha256=rpm_sha256,
+                            source_path=item.member,
                             local_path=item.local_path,
-                            provenance={
-                                "package": package.nevra,
-                                "rpm_sha256": rpm_sha256,
-                                "source_path": item.member,
-                            },
+                            url=self._url(package.location, what) + "#" + item.member,
                         )
                     )
                 os.unlink(result.path)  # the RPM itself is not kept
@@ -371,6 +360,7 @@ class DnfTreeResolver:
         return files
 
     async def resolve(self):
+        """Read .treeinfo and repodata; reuse the stored tree, or fetch images and unpack RPMs."""
         async with ProgressReport(
             message="Reading tree metadata", code="sync.parsing.metadata"
         ) as report:

@@ -1,19 +1,24 @@
-"""Resolve a registry repository into tree plans: which trees a sync brings in.
+"""The registry source: trees published as OCI artifacts under release tags.
 
-Everything is read and checked here, before any file is downloaded: a bad
-title, a container image under a release tag or a manifest whose bytes do not
-match its digest fails the sync before anything of it is stored.
+Tags are listed and every selected manifest is read and checked before any
+file is downloaded: a bad title, a container image under a release tag or a
+manifest whose bytes do not match its digest fails the sync before anything of
+it is stored. Blobs are then fetched (or deferred) through the remote's
+RegistryDownloader.
 """
 
 import logging
 from dataclasses import dataclass, field
+from gettext import gettext as _
 
 from pulpcore.plugin.models import ProgressReport
 
+from ..models import KickstartOciRemote
 from ..netboot import arch as archs
 from ..netboot import artifact, grammar, tags
-from ..registry.client import RegistryError
-from .plan import PlannedFile, TreePlan
+from ..registry.auth import RegistryAuthError
+from ..registry.client import RegistryClient, RegistryError
+from .base import TreeFirstStage, TreePlan
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +47,23 @@ class ResolvedTree:
         return (self.version, self.arch)
 
 
-class OciTreeResolver:
-    """Resolves selected tags to tree plans through a RegistryClient; one use per sync."""
+class RegistryFirstStage(TreeFirstStage):
+    """Selected tags of a registry repository -> one tree per release and arch."""
 
-    def __init__(self, remote, client):
-        self.remote = remote
-        self.client = client
-        self.where = client.where
+    remote_type = KickstartOciRemote
+    upstream_errors = (RegistryError, RegistryAuthError)
+
+    def __init__(self, remote):
+        super().__init__(remote)
+        self.client = RegistryClient(remote)
+        self.where = self.client.where
         self.wanted_archs = {archs.to_oci(name) for name in remote.architectures or []}
         self._manifests = {}
         self._by_source = {}  # (release, oci arch, manifest digest) -> ResolvedTree
         self._by_key = {}
 
     async def resolve(self):
+        """List tags, select them by the remote's filters, and read their manifests."""
         async with ProgressReport(message="Listing tags", code="sync.listing.tags") as report:
             upstream_tags = await self.client.list_tags()
             report.total = len(upstream_tags)
@@ -84,7 +93,11 @@ class OciTreeResolver:
                 try:
                     await self._resolve_tag(tag, report)
                 except artifact.InvalidArtifact as exc:
-                    raise RegistryError(f"{self.client.where}: tag {tag}: {exc}") from None
+                    raise RegistryError(
+                        _("{where}: tag {tag}: {problem}").format(
+                            where=self.where, tag=tag, problem=exc
+                        )
+                    ) from None
         trees = sorted(self._by_source.values(), key=lambda tree: tree.key)
         return [self._plan(tree) for tree in trees]
 
@@ -104,18 +117,7 @@ class OciTreeResolver:
                 **({"index": tree.index} if tree.index else {}),
             },
             annotations=manifest.annotations,
-            files=[
-                PlannedFile(
-                    name=item.name,
-                    path=item.path,
-                    role=item.role,
-                    sha256=item.sha256,
-                    size=item.size,
-                    media_type=item.media_type,
-                    url=self.client.blob_url(item.digest),
-                )
-                for item in manifest.files
-            ],
+            files=[item.located(url=self.client.blob_url(item.digest)) for item in manifest.files],
             warnings=list(manifest.warnings),
             tags=sorted(tree.tags),
         )

@@ -1,0 +1,183 @@
+"""What every source shares: the plan of a tree, and the first stage that stores plans.
+
+A source is one module in this package with one first stage, a subclass of
+TreeFirstStage naming the remote type it reads (``remote_type``). It resolves
+upstream into TreePlans before anything is downloaded (so bad metadata fails
+the sync before anything of it is stored); this class turns the plans into
+content for pulpcore's DeclarativeVersion. Downloads, checks, replacement and
+failure handling are therefore the same for every source.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from gettext import gettext as _
+
+from pulpcore.plugin.models import Artifact, Remote
+from pulpcore.plugin.stages import DeclarativeArtifact, DeclarativeContent, Stage
+
+from ..models import KickstartTag, KickstartTree, tree_identity
+
+_SOURCES = {}  # remote model -> its TreeFirstStage subclass
+
+
+class UpstreamError(Exception):
+    """Upstream metadata that cannot be synced; the message names where and why."""
+
+
+@dataclass
+class TreePlan:
+    """One tree a sync intends to store: its facts, its TreeFiles and the tags naming it."""
+
+    version: str
+    arch: str
+    oci_arch: str
+    digest: str
+    source: dict
+    annotations: dict
+    files: list  # of netboot.treefile.TreeFile
+    warnings: list = field(default_factory=list)
+    tags: list = field(default_factory=list)  # upstream tags naming this tree now
+
+    @property
+    def identity(self):
+        """The tree's unit key (models.tree_identity): same inputs, same stored tree."""
+        return tree_identity(self.version, self.arch, self.digest, self.records())
+
+    def records(self):
+        """The files as the tree stores them."""
+        return [item.record() for item in self.files]
+
+    def content(self):
+        """An unsaved KickstartTree for this plan."""
+        return KickstartTree(
+            version=self.version,
+            arch=self.arch,
+            oci_arch=self.oci_arch,
+            digest=self.digest,
+            source=self.source,
+            annotations=self.annotations,
+            files=self.records(),
+            warnings=list(self.warnings),
+            identity=self.identity,
+        )
+
+    def owners_of(self, url):
+        """Names of this tree's files fetched from ``url`` (for error messages)."""
+        return [
+            _("{name} of {version}/{arch} ({digest})").format(
+                name=item.name, version=self.version, arch=self.arch, digest=self.digest
+            )
+            for item in self.files
+            if item.url and url and item.url.split("#")[0] == url.split("#")[0]
+        ]
+
+
+def digest_of_sources(version, arch, sources):
+    """A stable identity for a tree assembled from several upstream files.
+
+    ``sources`` are (path, sha256) pairs of what the tree is made of; the same
+    inputs give the same digest, so a re-sync finds the tree it already has.
+    """
+    canonical = json.dumps(
+        {"version": version, "arch": arch, "sources": sorted(sources)}, separators=(",", ":")
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def first_stage_for(remote):
+    """The first stage of the source that reads ``remote``'s type (see sources/__init__)."""
+    try:
+        stage_class = _SOURCES[type(remote)]
+    except KeyError:
+        raise UpstreamError(
+            _("{name} is not a kickstart remote").format(name=remote.name)
+        ) from None
+    return stage_class(remote)
+
+
+class TreeFirstStage(Stage):
+    """Emits one KickstartTree per plan, with one artifact per file, then its tags.
+
+    Subclasses set ``remote_type`` (which registers them) and implement
+    ``resolve()``; ``where`` names the upstream in messages.
+    """
+
+    remote_type = None
+    upstream_errors = ()  # low-level errors that mean "upstream cannot be synced"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.remote_type is not None:
+            _SOURCES[cls.remote_type] = cls
+
+    def __init__(self, remote):
+        super().__init__()
+        self.remote = remote
+        self.where = str(remote.url)
+        self.plans = None
+
+    async def resolve(self):
+        """Read upstream into TreePlans (kept on the stage); raise UpstreamError if unusable."""
+        raise NotImplementedError
+
+    async def plan(self):
+        """Resolve once; the plans are what run() stores and what a sync is compared by."""
+        if self.plans is None:
+            try:
+                self.plans = await self.resolve()
+            except self.upstream_errors as exc:
+                raise UpstreamError(str(exc)) from None
+        return self.plans
+
+    def fingerprint(self):
+        """What upstream offers now, for pulpcore's optimize idiom (last_sync_details)."""
+        offered = sorted([plan.identity, sorted(plan.tags)] for plan in self.plans)
+        return hashlib.sha256(json.dumps(offered).encode()).hexdigest()
+
+    def _declare(self, item, relative_path, deferred):
+        if item.artifact is not None:
+            # Pulp stores it already: nothing to fetch.
+            return DeclarativeArtifact(
+                artifact=item.artifact, url=item.url or "file:///", relative_path=relative_path
+            )
+        if item.local_path is not None:
+            artifact = Artifact.init_and_validate(
+                item.local_path, expected_digests={"sha256": item.sha256}, expected_size=item.size
+            )
+            # No remote: the bytes came out of a package, no URL serves them alone.
+            return DeclarativeArtifact(artifact=artifact, url=item.url, relative_path=relative_path)
+        return DeclarativeArtifact(
+            artifact=Artifact(sha256=item.sha256, size=item.size),
+            url=item.url,
+            relative_path=relative_path,
+            remote=self.remote,
+            deferred_download=deferred,
+        )
+
+    async def run(self):
+        """Put each planned tree, then each tag once its tree is saved."""
+        deferred = self.remote.policy != Remote.IMMEDIATE
+        tagged = []
+        for plan in await self.plan():
+            content = plan.content()
+            d_artifacts = []
+            downloading = set()
+            for item in plan.files:
+                # Two names on one blob: download once, link both paths (CheckTreeFiles).
+                again = item.sha256 in downloading
+                relative_path = f"{content.tree_root}/{item.path}"
+                d_artifacts.append(self._declare(item, relative_path, deferred or again))
+                downloading.add(item.sha256)
+            d_content = DeclarativeContent(
+                content=content, d_artifacts=d_artifacts, extra_data={"files": plan.files}
+            )
+            if plan.tags:
+                tagged.append((plan, d_content))
+            await self.put(d_content)
+        for plan, d_content in tagged:
+            # Tags point at the saved tree: wait for it (a batch holding it flushes early).
+            tree = await d_content.resolution()
+            for name in plan.tags:
+                tag = KickstartTag(name=name, arch=tree.arch, tree=tree)
+                await self.put(DeclarativeContent(content=tag))
