@@ -22,6 +22,8 @@ setup(
         "Programming Language :: Python :: 3.11",
     ],
     entry_points={
-        "pulpcore.plugin": ["pulp_kickstart_oci = pulp_kickstart_oci:default_app_config"]
+        "pulpcore.plugin": ["pulp_kickstart_oci = pulp_kickstart_oci:default_app_config"],
+        # Pulp's test harness (fixtures built on pulpcore's pytest plugin), as pulp_rpm does.
+        "pytest11": ["pulp_kickstart_oci = pulp_kickstart_oci.pytest_plugin"],
     },
 )

@@ -1,0 +1,314 @@
+"""Pulp's pytest harness for pulp_kickstart_oci (registered under ``pytest11``).
+
+It builds on pulpcore's own plugin (``pulpcore.pytest_plugin``: ``bindings_cfg``,
+``monitor_task``, ``gen_object_with_cleanup``, ``pulpcore_bindings``, ...) the way
+pulp_file and pulp_rpm do, and adds:
+
+* ``kickstart_bindings``: the generated client ``pulpcore.client.pulp_kickstart_oci``
+  (``make bindings``), e.g. ``kickstart_bindings.RepositoriesKickstartApi.sync(href, body)``;
+* factories that create Pulp objects with unique names and delete them afterwards:
+  ``kickstart_oci_remote_factory``, ``kickstart_dnf_remote_factory``,
+  ``kickstart_repository_factory``, ``kickstart_distribution_factory``,
+  plus ``kickstart_sync`` (sync, wait, return the task);
+* upstreams: ``kickstart_registry`` (a real docker-registry on a free port),
+  ``kickstart_upstream`` (a fresh repository in it), ``kickstart_publish_release``,
+  ``kickstart_token_registry_factory`` (a registry behind a bearer-token issuer),
+  ``kickstart_fault_proxy_factory`` (a fault-injecting proxy in front of any URL),
+  ``kickstart_dnf_tree_factory`` (a real signed-or-not Fedora-like dnf tree) and
+  ``kickstart_tree_server_factory`` (serves a tree over http(s) on a free port).
+
+Every port is a free one and every name is unique, so tests can run in parallel
+(pytest-xdist) against one Pulp.
+
+The upstream fixtures drive the test servers in this project's ``tests/support/``
+package (a docker-registry runner, a token issuer, a fault proxy, a dnf tree
+builder, an OCI pusher). They are test code, not part of the installed plugin,
+so those fixtures import them lazily: they work when pytest runs from this
+checkout (its root is pytest's rootdir and on ``sys.path``, as ``make test``
+runs it). The bindings and Pulp-object factories need nothing from the checkout.
+"""
+
+import uuid
+
+import pytest
+
+from pulpcore.tests.functional.utils import BindingsNamespace
+
+
+def unique(prefix):
+    """A name no other test (or xdist worker) uses: ``prefix-<8 hex digits>``."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _href(obj):
+    """The pulp_href of a bindings object, a dict from the REST API, or a string."""
+    if obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, dict):
+        return obj["pulp_href"]
+    return obj.pulp_href
+
+
+# -- bindings and Pulp objects ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def kickstart_bindings(_api_client_set, bindings_cfg):
+    """A namespace of preconfigured pulp_kickstart_oci API clients.
+
+    e.g. ``kickstart_bindings.RemotesOciApi.list()``; ``.ApiException`` is the error type,
+    models are attributes too (``kickstart_bindings.KickstartRepositorySync``).
+    """
+    from pulpcore.client import pulp_kickstart_oci
+
+    api_client = pulp_kickstart_oci.ApiClient(bindings_cfg)
+    _api_client_set.add(api_client)
+    yield BindingsNamespace(pulp_kickstart_oci, api_client)
+    _api_client_set.remove(api_client)
+
+
+@pytest.fixture(scope="class")
+def kickstart_oci_remote_factory(kickstart_bindings, gen_object_with_cleanup):
+    """Create an OCI (registry) remote: ``factory(pusher=None, **fields)``.
+
+    ``pusher`` (a tests.support.oci.Pusher, e.g. ``kickstart_upstream``) gives ``url``
+    and ``upstream_name``; ``fields`` are any other KickstartOciRemote field.
+    """
+
+    def _factory(pusher=None, **fields):
+        body = {"name": unique("oci")}
+        if pusher is not None:
+            body.update(url=pusher.base, upstream_name=pusher.name)
+        body.update(fields)
+        return gen_object_with_cleanup(kickstart_bindings.RemotesOciApi, body)
+
+    return _factory
+
+
+@pytest.fixture(scope="class")
+def kickstart_dnf_remote_factory(kickstart_bindings, gen_object_with_cleanup):
+    """Create a dnf remote: ``factory(server=None, **fields)``.
+
+    ``server`` is anything with a ``url`` (a tree server, a proxy in front of one): the
+    remote's url is its root. ``fields`` are any other KickstartDnfRemote field.
+    """
+
+    def _factory(server=None, **fields):
+        body = {"name": unique("dnf")}
+        if server is not None:
+            body["url"] = server.url.rstrip("/") + "/"
+        body.update(fields)
+        return gen_object_with_cleanup(kickstart_bindings.RemotesDnfApi, body)
+
+    return _factory
+
+
+@pytest.fixture(scope="class")
+def kickstart_repository_factory(kickstart_bindings, gen_object_with_cleanup):
+    """Create a kickstart repository: ``factory(**fields)`` (``remote`` may be an object)."""
+
+    def _factory(**fields):
+        body = {"name": unique("repo"), **fields}
+        if "remote" in body:
+            body["remote"] = _href(body["remote"])
+        return gen_object_with_cleanup(kickstart_bindings.RepositoriesKickstartApi, body)
+
+    return _factory
+
+
+@pytest.fixture(scope="class")
+def kickstart_distribution_factory(
+    kickstart_bindings, gen_object_with_cleanup, distribution_base_url
+):
+    """Serve a repository: ``factory(repository=None, **fields)``.
+
+    The distribution's ``base_url`` is made absolute (``http://127.0.0.1:24816/pulp/
+    content/<base_path>/`` on the dev stack), so ``requests.get(dist.base_url + path)``
+    fetches a served file.
+    """
+
+    def _factory(repository=None, **fields):
+        base_path = unique("kickstart")
+        body = {"name": base_path, "base_path": base_path, **fields}
+        if repository is not None:
+            body["repository"] = _href(repository)
+        distribution = gen_object_with_cleanup(kickstart_bindings.DistributionsKickstartApi, body)
+        distribution.base_url = distribution_base_url(distribution.base_url)
+        return distribution
+
+    return _factory
+
+
+@pytest.fixture(scope="session")
+def kickstart_sync(kickstart_bindings, monitor_task, pulpcore_bindings):
+    """Sync a repository and wait: ``kickstart_sync(repository, remote=None, **options)``.
+
+    ``options`` are KickstartRepositorySync fields (``mirror``, ``optimize``, ...).
+    Returns the finished task; a failed task raises ``PulpTaskError`` unless
+    ``expect_failure=True``, which returns the failed task instead (and fails the
+    test if the sync completed).
+    """
+    from pulpcore.tests.functional.utils import PulpTaskError
+
+    def _sync(repository, remote=None, expect_failure=False, **options):
+        body = dict(options)
+        if remote is not None:
+            body["remote"] = _href(remote)
+        response = kickstart_bindings.RepositoriesKickstartApi.sync(_href(repository), body)
+        if not expect_failure:
+            return monitor_task(response.task)
+        try:
+            task = monitor_task(response.task)
+        except PulpTaskError as error:
+            return error.task
+        pytest.fail(f"the sync was expected to fail but completed: {task.pulp_href}")
+
+    return _sync
+
+
+# -- upstreams (servers from this checkout's tests/support) --------------------------------
+
+
+@pytest.fixture(scope="session")
+def kickstart_registry():
+    """A real, anonymous docker-registry on a free port (one per xdist worker).
+
+    Its storage is on disk (``blob_file(digest)``, ``delete_tag(name, tag)`` let tests
+    corrupt or remove upstream data); give every test its own repository in it
+    (``kickstart_upstream``).
+    """
+    from tests.support.registry import LocalRegistry
+
+    with LocalRegistry() as running:
+        yield running
+
+
+@pytest.fixture
+def kickstart_upstream(kickstart_registry):
+    """A fresh repository in ``kickstart_registry``: a tests.support.oci.Pusher."""
+    from tests.support.oci import Pusher
+
+    return Pusher(kickstart_registry.url, unique("fedora/kickstart"))
+
+
+@pytest.fixture(scope="session")
+def kickstart_publish_release():
+    """Push release N as upstream does: N-ARCH manifests plus an index N.
+
+    ``publish(pusher, release, archs=("amd64", "arm64"), with_iso=False)`` returns
+    ``{"index": digest, "manifests": {arch: digest}, "files": {arch: [(title, bytes)]}}``;
+    the bytes are salted with the pusher's (unique) name.
+    """
+    from tests.support import fedora
+
+    def _publish(pusher, release, archs=("amd64", "arm64"), with_iso=False):
+        entries, files = [], {}
+        for arch in archs:
+            files[arch] = fedora.tree_files(release, arch, with_iso=with_iso, salt=pusher.name)
+            digest, size = pusher.netboot(f"{release}-{arch}", files[arch])
+            entries.append((arch, digest, size))
+        index_digest, _ = pusher.index(release, entries)
+        return {"index": index_digest, "manifests": {a: d for a, d, _ in entries}, "files": files}
+
+    return _publish
+
+
+@pytest.fixture(scope="session")
+def kickstart_workdir(tmp_path_factory):
+    """A directory for keys, certificates and trees, per xdist worker."""
+    return tmp_path_factory.mktemp("kickstart")
+
+
+@pytest.fixture
+def kickstart_token_registry_factory(kickstart_workdir):
+    """A registry behind bearer-token auth with its own token issuer; both stopped after.
+
+    ``factory(credentials=None, expires_in=300, tls=False)`` returns ``(issuer, registry)``;
+    ``tls``: the token service answers over https, signed by ``issuer.ca``.
+    """
+    from tests.support.registry import LocalRegistry
+    from tests.support.tls import ThrowawayCA
+    from tests.support.token_issuer import TokenIssuer
+
+    started = []
+
+    def _start(credentials=None, expires_in=300, tls=False):
+        ca = ThrowawayCA(kickstart_workdir) if tls else None
+        issuer = TokenIssuer(
+            kickstart_workdir, credentials=credentials, expires_in=expires_in, tls=ca
+        )
+        issuer.ca = ca
+        issuer.start()
+        running = LocalRegistry(token=issuer.registry_config()).start()
+        started.append((issuer, running))
+        return issuer, running
+
+    yield _start
+    for issuer, running in started:
+        running.stop()
+        issuer.stop()
+
+
+@pytest.fixture
+def kickstart_fault_proxy_factory():
+    """A tests.support.fault_proxy.FaultProxy in front of ``upstream_url``; stopped after.
+
+    ``proxy = factory(upstream_url)``; ``proxy.add("503", r"/blobs/", times=2)`` injects
+    faults, ``proxy.requests_to(pattern)`` tells what reached it.
+    """
+    from tests.support.fault_proxy import FaultProxy
+
+    started = []
+
+    def _start(upstream_url, **options):
+        proxy = FaultProxy(upstream_url, **options).start()
+        started.append(proxy)
+        return proxy
+
+    yield _start
+    for proxy in started:
+        proxy.stop()
+
+
+@pytest.fixture
+def kickstart_dnf_tree_factory(kickstart_workdir):
+    """Build a real Fedora-like dnf tree (rpmbuild, createrepo_c, .treeinfo).
+
+    ``factory(release="42", arch="x86_64", key=None, salt=None, **options)``: see
+    tests.support.dnf.fedora_tree. ``salt`` defaults to a unique one, so no two trees
+    share bytes (and no test sees another's artifacts).
+    """
+    from tests.support import dnf
+
+    def _build(release="42", arch="x86_64", salt=None, **options):
+        return dnf.fedora_tree(
+            kickstart_workdir,
+            release=release,
+            arch=arch,
+            salt=unique("-tree") if salt is None else salt,
+            **options,
+        )
+
+    return _build
+
+
+@pytest.fixture
+def kickstart_tree_server_factory():
+    """Serve a directory (a dnf tree) over HTTP on a free port; stopped after the test.
+
+    ``server = factory(tree, html_for=None, ssl_context=None)`` (``tree`` a DnfTree or a
+    path); ``server.url`` is its root, ``server.requests`` what it was asked.
+    """
+    from tests.support.dnf import StaticServer
+
+    servers = []
+
+    def _serve(tree, html_for=None, ssl_context=None):
+        root = getattr(tree, "root", tree)
+        server = StaticServer(root, html_for=html_for, ssl_context=ssl_context).__enter__()
+        servers.append(server)
+        return server
+
+    yield _serve
+    for server in servers:
+        server.__exit__(None, None, None)
