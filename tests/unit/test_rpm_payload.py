@@ -162,7 +162,7 @@ def _unpack_tree(tree, tmp_path):
             for item in extracted:
                 data = open(item.local_path, "rb").read()
                 assert (item.sha256, item.size) == (sha256(data), len(data))
-                found[item.name] = (data, item.member)
+                found[item.name] = (data, item.source_path)
     return found
 
 
@@ -208,7 +208,7 @@ def test_every_rpmbuild_compressor(codec, macro, workdir, tmp_path, monkeypatch)
     built = dnf.build_rpm(workdir, f"grub-{slug}", "1", "1", "x86_64", files, payload=codec)
     assert dnf._run("rpm", "-qp", "--qf", "%{PAYLOADCOMPRESSOR}", str(built)) == codec
     extracted, destination = extract(built, tmp_path)
-    assert [(item.name, item.member, item.size) for item in extracted] == [
+    assert [(item.name, item.source_path, item.size) for item in extracted] == [
         ("grubx64.efi", "boot/efi/EFI/fedora/grubx64.efi", len(data))
     ]
     assert (destination / "grubx64.efi").read_bytes() == data
@@ -232,7 +232,7 @@ def test_preferred_member_wins_in_either_archive_order(reverse, tmp_path):
         members.reverse()
     built = make_rpm(tmp_path / "shim.rpm", members)
     extracted, destination = extract(built, tmp_path)
-    assert {item.name: item.member for item in extracted} == {
+    assert {item.name: item.source_path for item in extracted} == {
         "mmx64.efi": "usr/lib/efi/shim/16-1/EFI/fedora/mmx64.efi",
         "shimx64.efi": "boot/efi/EFI/fedora/shimx64.efi",
     }

@@ -10,11 +10,12 @@ import os
 import re
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from gettext import gettext as _
 
 import pysequoia
 
+from ..netboot import layout
+from ..netboot.treefile import TreeFile
 from . import payload
 from .errors import DnfError
 
@@ -112,17 +113,6 @@ class Keyring:
         raise DnfError(reason)
 
 
-@dataclass(frozen=True)
-class Extracted:
-    """A boot file taken out of a package, under the name it is served as."""
-
-    name: str  # file name, e.g. shimx64.efi
-    member: str  # path inside the package
-    local_path: str
-    sha256: str
-    size: int
-
-
 def _relative(member):
     return member[2:] if member.startswith("./") else member
 
@@ -182,5 +172,16 @@ def extract_boot_files(rpm_path, destination, what):
     for name, item in sorted(chosen.items()):
         target = os.path.join(destination, name)
         os.replace(item.local_path, target)
-        extracted.append(Extracted(name, item.member.path, target, item.sha256, item.size))
+        placement = layout.place(name)
+        extracted.append(
+            TreeFile(
+                name=name,
+                path=placement.path,
+                role=placement.role,
+                sha256=item.sha256,
+                size=item.size,
+                source_path=item.member.path,
+                local_path=target,
+            )
+        )
     return extracted

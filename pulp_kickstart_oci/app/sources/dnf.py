@@ -340,20 +340,9 @@ class DnfFirstStage(TreeFirstStage):
                 for item in extracted:
                     if self._skipped(item.name):
                         continue
-                    placement = layout.place(item.name)
+                    url = self._url(package.location, what) + "#" + item.source_path
                     files.append(
-                        TreeFile(
-                            name=item.name,
-                            path=placement.path,
-                            role=placement.role,
-                            sha256=item.sha256,
-                            size=item.size,
-                            package=package.nevra,
-                            rpm_sha256=rpm_sha256,
-                            source_path=item.member,
-                            local_path=item.local_path,
-                            url=self._url(package.location, what) + "#" + item.member,
-                        )
+                        item.located(package=package.nevra, rpm_sha256=rpm_sha256, url=url)
                     )
                 os.unlink(result.path)  # the RPM itself is not kept
                 await report.aincrement()
