@@ -457,8 +457,9 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
         serializer.is_valid(raise_exception=True)
         remote = serializer.validated_data.get("remote", repository.remote)
         remote = remote.cast() if remote else None
-        if not isinstance(remote, (KickstartOciRemote, KickstartDnfRemote)):
-            raise ValidationError({"remote": _("A kickstart OCI or dnf remote is required.")})
+        if not isinstance(remote, tuple(KickstartRepository.REMOTE_TYPES)):
+            # Any remote type the repository accepts has a source (see sources/).
+            raise ValidationError({"remote": _("A kickstart remote is required.")})
         result = dispatch(
             tasks.synchronize,
             shared_resources=[remote],

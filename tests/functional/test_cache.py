@@ -1,8 +1,9 @@
 """pulpcore's content cache (Redis, CACHE_ENABLED) cannot be poisoned through kickstart paths.
 
-The cache keys on the distribution and the path alone. dev/stack runs the whole
-stack with the cache on; its content app lists 10.0.2.2 in KICKSTART_BOOT_HOSTS,
-so its generated documents depend on the host and are never stored. A second,
+The cache keys on the distribution and the path. dev/stack runs the whole stack
+with the cache on; its content app lists 10.0.2.2 in KICKSTART_BOOT_HOSTS, so
+its generated documents depend on the host: each host's answer is stored apart
+(content.DocumentCache keys on scheme and host too). A second,
 real content app started here with no boot hosts shows the other case: documents
 are stored, and whatever the first client sent, every client gets the same one.
 """
@@ -134,16 +135,23 @@ def test_a_range_request_for_a_file_is_not_replayed_as_the_file(cached_content, 
 
 
 @pytest.mark.parametrize("poison", POISON)
-def test_host_dependent_documents_of_the_stack_are_never_stored(served_tree, poison):
+def test_host_dependent_documents_of_the_stack_are_stored_per_host(served_tree, poison):
     base_path = served_tree["stack_base_path"]
     url = f"{CONTENT}/pulp/content/{base_path}/42/x86_64/boot.ipxe"
     requests.get(url, headers={**poison, "Host": "10.0.2.2:24816"}, timeout=30)
+    # Another port on the listed address is not the listed name: it gets CONTENT_ORIGIN.
+    other_port = requests.get(url, headers={"Host": "10.0.2.2:1"}, timeout=30)
+    assert "10.0.2.2" not in other_port.text
     clean = requests.get(url, timeout=30)
-    assert clean.status_code == 200 and "X-PULP-CACHE" not in clean.headers
+    assert clean.status_code == 200
     assert "10.0.2.2" not in clean.text and "evil" not in clean.text
     assert f"http://127.0.0.1:24816/pulp/content/{base_path}/42/" in clean.text
     nat = requests.get(url, headers={"Host": "10.0.2.2:24816"}, timeout=30)
-    assert "http://10.0.2.2:24816/pulp/content/" in nat.text
+    assert "http://10.0.2.2:24816/pulp/content/" in nat.text and "evil" not in nat.text
+    # Both answers are in Redis, each under its own host.
+    assert requests.get(url, timeout=30).headers.get("X-PULP-CACHE") == "HIT"
+    again = requests.get(url, headers={"Host": "10.0.2.2:24816"}, timeout=30)
+    assert again.headers.get("X-PULP-CACHE") == "HIT" and again.text == nat.text
 
 
 def test_changing_boot_options_clears_the_cached_configs(api, cached_content, served_tree):
