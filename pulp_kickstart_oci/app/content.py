@@ -7,6 +7,8 @@ here with the request as a parameter. Anything that is not a kickstart
 distribution's generated document goes on to pulpcore's own handler.
 """
 
+from gettext import gettext as _
+
 from aiohttp import web
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -42,7 +44,7 @@ class TreeDocuments(Handler):
         """Route handler: a document of a kickstart distribution, or pulpcore's answer."""
         if request.host and not is_host_name(request.host):
             # pulpcore's cache would parse it into its key and answer 500.
-            raise web.HTTPBadRequest(text="The Host header is not a host name.\n")
+            raise web.HTTPBadRequest(text=_("The Host header is not a host name.\n"))
         path = request.match_info["path"]
         distribution = await sync_to_async(self._match_distribution)(path)
         if not isinstance(distribution, KickstartDistribution):

@@ -7,6 +7,7 @@ lying upstream is cut off at the first extra chunk, not after the whole body.
 """
 
 import asyncio
+from gettext import gettext as _
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -26,17 +27,22 @@ class DownloadFailed(aiohttp.ClientError):
     def __init__(self, url, detail):
         self.url = url
         self.detail = detail
-        super().__init__(f"{_shown(url)}: {detail}")
+        super().__init__(_("{url}: {detail}").format(url=_shown(url), detail=detail))
 
 
 class DownloadTooLarge(DownloadFailed):
     """An upstream body went past its cap; not retried (the next try would be as large)."""
 
     def __init__(self, url, limit, setting):
-        super().__init__(url, f"larger than {setting} ({limit} bytes); the download was stopped")
+        super().__init__(
+            url,
+            _("larger than {setting} ({limit} bytes); the download was stopped").format(
+                setting=setting, limit=limit
+            ),
+        )
 
 
-PROXY_REFUSED = (
+PROXY_REFUSED = _(
     "the remote's HTTP proxy refused the request (HTTP 407): check proxy_username and "
     "proxy_password"
 )
@@ -61,23 +67,28 @@ class CappedDownloadMixin:
 
     def __init__(self, url, max_bytes=None, max_bytes_setting=None, **kwargs):
         self.max_bytes = max_bytes
-        self.max_bytes_setting = max_bytes_setting or "the download limit"
+        self.max_bytes_setting = max_bytes_setting or _("the download limit")
         self._received = 0
         super().__init__(url, **kwargs)
 
     async def run(self, extra_data=None):
+        """Download as pulpcore does; a failure that keeps no URL becomes DownloadFailed."""
         try:
             return await super().run(extra_data=extra_data)
         except aiohttp.TooManyRedirects:
-            raise DownloadFailed(self.url, "the server redirects in a loop") from None
+            raise DownloadFailed(self.url, _("the server redirects in a loop")) from None
         except aiohttp.ClientPayloadError as exc:
-            detail = f"the body ended early or was malformed ({type(exc).__name__})"
+            detail = _("the body ended early or was malformed ({kind})").format(
+                kind=type(exc).__name__
+            )
             raise DownloadFailed(self.url, detail) from None
         except (TimeoutException, asyncio.TimeoutError):
-            detail = "no data arrived within the remote's timeouts"
+            detail = _("no data arrived within the remote's timeouts")
             raise DownloadFailed(self.url, detail) from None
         except aiohttp.ClientConnectionError as exc:
-            detail = f"cannot reach the server ({type(exc).__name__}: {exc})"
+            detail = _("cannot reach the server ({kind}: {reason})").format(
+                kind=type(exc).__name__, reason=exc
+            )
             raise DownloadFailed(self.url, detail) from None
 
     async def _handle_response(self, response):
@@ -88,6 +99,7 @@ class CappedDownloadMixin:
         return await super()._handle_response(response)
 
     async def handle_data(self, data):
+        """Count each chunk against the cap before it is written."""
         self._received += len(data)
         self._check(self._received)
         await super().handle_data(data)

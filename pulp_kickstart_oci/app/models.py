@@ -67,6 +67,7 @@ class KickstartTree(Content):
 
     @property
     def tree_root(self):
+        """``<version>/<arch>``: where the tree's files are stored and served."""
         return f"{self.version}/{self.arch}"
 
     class Meta:
@@ -127,11 +128,13 @@ class KickstartOciRemote(Remote, AutoAddObjPermsMixin):
 
     @property
     def download_factory(self):
+        """pulpcore's factory building RegistryDownloaders (registry auth, byte caps)."""
         from .registry.downloader import RegistryDownloader
 
         return _download_factory(self, RegistryDownloader)
 
     def get_downloader(self, remote_artifact=None, url=None, download_factory=None, **kwargs):
+        """Hand every downloader this remote's RegistryAuth: a token one learns serves all."""
         kwargs.setdefault("registry_auth", self.registry_auth)
         return super().get_downloader(
             remote_artifact=remote_artifact, url=url, download_factory=download_factory, **kwargs

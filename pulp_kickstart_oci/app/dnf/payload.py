@@ -175,6 +175,7 @@ class _Inflate:
         self.tail = b""
 
     def pull(self, n):
+        """Up to ``n`` decompressed bytes; b"" once the data ends."""
         while True:
             if self.decoder.eof:
                 rest = self.decoder.unused_data or self.fh.read(_READ)
@@ -201,6 +202,7 @@ class _Buffered:
         self.decoder = make()
 
     def pull(self, n):
+        """Up to ``n`` decompressed bytes; b"" once the data ends."""
         while True:
             if self.decoder.eof:
                 rest = self.decoder.unused_data or self.fh.read(_READ)
@@ -225,6 +227,7 @@ class _Zstd:
         self.reader = decoder.stream_reader(fh, read_size=_READ, read_across_frames=True)
 
     def pull(self, n):
+        """Up to ``n`` decompressed bytes, across frames; b"" once the data ends."""
         return self.reader.read(n)
 
 
@@ -233,6 +236,7 @@ class _Plain:
         self.fh = fh
 
     def pull(self, n):
+        """Up to ``n`` bytes of an uncompressed payload; b"" once it ends."""
         return self.fh.read(n)
 
 
@@ -279,6 +283,7 @@ class _Source:
         return piece
 
     def read(self, count):
+        """Exactly ``count`` bytes of the payload; a shorter stream is a truncated package."""
         pieces = []
         missing = count
         while missing:

@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import time
+from gettext import gettext as _
 from urllib.parse import urlencode, urlparse
 
 import aiohttp
@@ -29,7 +30,7 @@ class RegistryAuthError(Exception):
 
 def parse_challenge(header):
     """Split ``Bearer realm="...",service="..."`` into ("bearer", {"realm": ..., ...})."""
-    scheme, _, rest = (header or "").strip().partition(" ")
+    scheme, _space, rest = (header or "").strip().partition(" ")
     params = {}
     for match in _PARAM.finditer(rest):
         value = match.group(2) if match.group(2) is not None else match.group(3)
@@ -46,8 +47,10 @@ def origin_of(url):
 
 def _too_large(realm_host, host, limit):
     return RegistryAuthError(
-        f"token service {realm_host} for registry {host} sent more than "
-        f"KICKSTART_MAX_TOKEN_BYTES ({limit} bytes)"
+        _(
+            "token service {realm} for registry {host} sent more than "
+            "KICKSTART_MAX_TOKEN_BYTES ({limit} bytes)"
+        ).format(realm=realm_host, host=host, limit=limit)
     )
 
 
@@ -72,6 +75,7 @@ class RegistryAuth:
 
     @property
     def has_credentials(self):
+        """True when the remote has a username: basic auth and token requests may use it."""
         return bool(self._username)
 
     def _basic_header(self):
@@ -102,18 +106,28 @@ class RegistryAuth:
         host = urlparse(url).netloc
         if not self._ours(url):
             raise RegistryAuthError(
-                f"{host} asked for authentication, but it is not the remote's registry"
+                _("{host} asked for authentication, but it is not the remote's registry").format(
+                    host=host
+                )
             )
         if scheme == "basic":
             if not self.has_credentials or self._basic:
                 raise RegistryAuthError(
-                    f"registry {host} requires basic authentication and "
-                    + ("refused the remote's credentials" if self._basic else "the remote has none")
+                    _("registry {host} requires basic authentication and ").format(host=host)
+                    + (
+                        _("refused the remote's credentials")
+                        if self._basic
+                        else _("the remote has none")
+                    )
                 )
             self._basic = True
             return
         if scheme != "bearer" or not params.get("realm"):
-            raise RegistryAuthError(f"registry {host} sent an unsupported challenge ({scheme!r})")
+            raise RegistryAuthError(
+                _("registry {host} sent an unsupported challenge ({scheme!r})").format(
+                    host=host, scheme=scheme
+                )
+            )
         # Ask for the scope the registry names; keep the token under the scope of
         # the URL, which is what header_for() looks it up by.
         key = scope_for(url)
@@ -130,7 +144,9 @@ class RegistryAuth:
         realm_parts = urlparse(realm)
         if realm_parts.scheme not in ("http", "https") or not realm_parts.netloc:
             raise RegistryAuthError(
-                f"registry {host} named a token realm that is not an http(s) URL"
+                _("registry {host} named a token realm that is not an http(s) URL").format(
+                    host=host
+                )
             )
         token_url = realm + ("&" if "?" in realm else "?") + urlencode(query)
         headers = {}
@@ -138,8 +154,10 @@ class RegistryAuth:
             # Credentials go to the token service only over TLS or on the registry's own origin.
             if realm_parts.scheme != "https" and origin_of(realm) != self._origin:
                 raise RegistryAuthError(
-                    f"registry {host} sent its token realm to {realm_parts.netloc} over plain "
-                    "http; the remote's credentials are only sent to another origin over https"
+                    _(
+                        "registry {host} sent its token realm to {realm} over plain "
+                        "http; the remote's credentials are only sent to another origin over https"
+                    ).format(host=host, realm=realm_parts.netloc)
                 )
             headers["Authorization"] = self._basic_header()
         limit = settings.KICKSTART_MAX_TOKEN_BYTES
@@ -149,18 +167,21 @@ class RegistryAuth:
             ) as response:
                 if response.status in (401, 403):
                     raise RegistryAuthError(
-                        f"token service {urlparse(realm).netloc} for registry {host} refused "
-                        + (
-                            "the remote's credentials"
-                            if self.has_credentials
-                            else "anonymous access"
+                        _("token service {realm} for registry {host} refused ").format(
+                            realm=urlparse(realm).netloc, host=host
                         )
-                        + f" (HTTP {response.status})"
+                        + (
+                            _("the remote's credentials")
+                            if self.has_credentials
+                            else _("anonymous access")
+                        )
+                        + _(" (HTTP {status})").format(status=response.status)
                     )
                 if response.status >= 400:
                     raise RegistryAuthError(
-                        f"token service {urlparse(realm).netloc} for registry {host} answered "
-                        f"HTTP {response.status}"
+                        _(
+                            "token service {realm} for registry {host} answered HTTP {status}"
+                        ).format(realm=urlparse(realm).netloc, host=host, status=response.status)
                     )
                 announced = response.headers.get("Content-Length", "")
                 if announced.isdigit() and int(announced) > limit:
@@ -172,8 +193,9 @@ class RegistryAuth:
                         raise _too_large(realm_parts.netloc, host, limit)
         except aiohttp.ClientError as exc:
             raise RegistryAuthError(
-                f"cannot reach token service {urlparse(realm).netloc} for registry {host}: "
-                f"{type(exc).__name__}"
+                _("cannot reach token service {realm} for registry {host}: {kind}").format(
+                    realm=urlparse(realm).netloc, host=host, kind=type(exc).__name__
+                )
             ) from None
         try:
             document = json.loads(body)
@@ -183,7 +205,9 @@ class RegistryAuth:
             token = None
         if not token:
             raise RegistryAuthError(
-                f"token service {urlparse(realm).netloc} for registry {host} sent no token"
+                _("token service {realm} for registry {host} sent no token").format(
+                    realm=urlparse(realm).netloc, host=host
+                )
             )
         expires_at = time.monotonic() + max(lifetime - _EXPIRY_MARGIN, 1)
         self._tokens[key] = (token, expires_at)

@@ -50,7 +50,7 @@ class DnfFirstStage(TreeFirstStage):
     def __init__(self, remote):
         super().__init__(remote)
         self.base = remote.url.rstrip("/") + "/"
-        self.where = f"dnf tree {self.base}"
+        self.where = _("dnf tree {url}").format(url=self.base)
         self.skip = set(remote.skip_files or [])
         # Fingerprints of the keys this remote trusts: what a verification is recorded under.
         self.trusted = rpm.fingerprints(remote.gpg_keys) if remote.gpg_keys else None
@@ -69,8 +69,10 @@ class DnfFirstStage(TreeFirstStage):
         plain = not (parts.query or parts.fragment or "\\" in path) and path.isprintable()
         if not path or not plain or " " in path or not url.startswith(self.base):
             raise DnfError(
-                f"{self.where}: {what}: {path!r} is not a relative path inside the tree; "
-                "only files under the remote's URL are fetched"
+                _(
+                    "{where}: {what}: {path!r} is not a relative path inside the tree; "
+                    "only files under the remote's URL are fetched"
+                ).format(where=self.where, what=what, path=path)
             )
         return url
 
@@ -84,15 +86,27 @@ class DnfFirstStage(TreeFirstStage):
         try:
             return await downloader.run()
         except DownloadFailed as exc:
-            raise DnfError(f"{self.where}: {what}: {exc.detail}") from None
+            raise DnfError(
+                _("{where}: {what}: {reason}").format(
+                    where=self.where, what=what, reason=exc.detail
+                )
+            ) from None
         except aiohttp.ClientResponseError as exc:
-            reasons = {404: "not found (HTTP 404)", 407: PROXY_REFUSED}
-            reason = reasons.get(exc.status, f"HTTP {exc.status}")
-            raise DnfError(f"{self.where}: {what}: {reason}") from None
+            reasons = {404: _("not found (HTTP 404)"), 407: PROXY_REFUSED}
+            reason = reasons.get(exc.status, _("HTTP {status}").format(status=exc.status))
+            raise DnfError(
+                _("{where}: {what}: {reason}").format(where=self.where, what=what, reason=reason)
+            ) from None
         except (DigestValidationError, SizeValidationError) as exc:
-            raise DnfError(f"{self.where}: {what}: {exc}") from None
+            raise DnfError(
+                _("{where}: {what}: {reason}").format(where=self.where, what=what, reason=exc)
+            ) from None
         except (aiohttp.ClientError, OSError, TimeoutException, TimeoutError) as exc:
-            raise DnfError(f"{self.where}: {what}: cannot reach the server ({exc})") from None
+            raise DnfError(
+                _("{where}: {what}: cannot reach the server ({reason})").format(
+                    where=self.where, what=what, reason=exc
+                )
+            ) from None
 
     async def _sizes(self, images):
         """Sizes of images that are not downloaded now (on_demand, streamed), from HEAD.
@@ -131,7 +145,9 @@ class DnfFirstStage(TreeFirstStage):
                 return treeinfo.parse(text, f"{self.where}{name}")
             except DnfError as exc:
                 problem = problem or exc  # e.g. an HTML page for .treeinfo: try the legacy name
-        raise problem or DnfError(f"{self.where}: neither .treeinfo nor treeinfo exists")
+        raise problem or DnfError(
+            _("{where}: neither .treeinfo nor treeinfo exists").format(where=self.where)
+        )
 
     def _skipped(self, path):
         return path in self.skip or os.path.basename(path) in self.skip
@@ -159,7 +175,7 @@ class DnfFirstStage(TreeFirstStage):
                 sha256=None,
                 size=None,
                 source_path=path,
-                url=self._url(path, f"image {key}"),
+                url=self._url(path, _("image {key}").format(key=key)),
             )
             algorithm, digest = facts.checksums.get(path, (None, None))
             if algorithm == "sha256":
@@ -173,11 +189,15 @@ class DnfFirstStage(TreeFirstStage):
                 planned.size = result.artifact_attributes["size"]
                 planned.local_path = result.path
                 warnings.append(
-                    f"{path} has no sha256 in .treeinfo; verified against its {algorithm} "
-                    "checksum and stored"
+                    _(
+                        "{path} has no sha256 in .treeinfo; verified against its {algorithm} "
+                        "checksum and stored"
+                    ).format(path=path, algorithm=algorithm)
                     if algorithm
-                    else f"{path} has no sha256 in .treeinfo, nor any checksum; "
-                    "stored unverified, as downloaded"
+                    else _(
+                        "{path} has no sha256 in .treeinfo, nor any checksum; "
+                        "stored unverified, as downloaded"
+                    ).format(path=path)
                 )
             files.append(planned)
         return files
@@ -197,7 +217,13 @@ class DnfFirstStage(TreeFirstStage):
             actual = digest.hexdigest()
         if actual != expected.lower():
             raise DnfError(
-                f"{self.where}: {name}: {algorithm} is {actual}, .treeinfo says {expected}"
+                _("{where}: {name}: {algorithm} is {actual}, .treeinfo says {expected}").format(
+                    where=self.where,
+                    name=name,
+                    algorithm=algorithm,
+                    actual=actual,
+                    expected=expected,
+                )
             )
 
     async def _packages(self, arch):
@@ -220,7 +246,9 @@ class DnfFirstStage(TreeFirstStage):
         missing = [name for name in names if name not in found]
         if missing:
             raise DnfError(
-                f"{self.where}: package {', '.join(missing)} not found in the repodata for {arch}"
+                _("{where}: package {packages} not found in the repodata for {arch}").format(
+                    where=self.where, packages=", ".join(missing), arch=arch
+                )
             )
         return [found[name] for name in names]
 
@@ -242,7 +270,8 @@ class DnfFirstStage(TreeFirstStage):
                 if artifact is None:
                     return None  # only an unpacked RPM could bring it back
                 location = locations.get(item.package, "")
-                url = self._url(location, f"package {item.package}") + "#" + item.source_path
+                what = _("package {nevra}").format(nevra=item.package)
+                url = self._url(location, what) + "#" + item.source_path
             else:
                 # An image not fetched yet (on_demand) stays deferred to its tree URL.
                 source_path = item.source_path or item.path
@@ -264,8 +293,10 @@ class DnfFirstStage(TreeFirstStage):
         limit = settings.KICKSTART_MAX_PACKAGE_BYTES
         if package.size and package.size > limit:
             raise DnfError(
-                f"{self.where}: {what} is {package.size} bytes, larger than "
-                f"KICKSTART_MAX_PACKAGE_BYTES ({limit} bytes)"
+                _(
+                    "{where}: {what} is {size} bytes, larger than "
+                    "KICKSTART_MAX_PACKAGE_BYTES ({limit} bytes)"
+                ).format(where=self.where, what=what, size=package.size, limit=limit)
             )
         result = await self._download(
             package.location,
@@ -275,7 +306,7 @@ class DnfFirstStage(TreeFirstStage):
             expected_size=package.size,
         )
         if keyring is not None:
-            keyring.verify(result.path, f"{self.where}: {what}")
+            keyring.verify(result.path, _("{where}: {what}").format(where=self.where, what=what))
         return result
 
     def _verified_for_us(self, plan):
@@ -308,12 +339,14 @@ class DnfFirstStage(TreeFirstStage):
         """
         keyring = rpm.Keyring(self.remote.gpg_keys)
         async with ProgressReport(
-            message="Verifying package signatures of a stored tree",
+            message=_("Verifying package signatures of a stored tree"),
             code="sync.verifying.packages",
             total=len(packages),
         ) as report:
             for package in packages:
-                what = f"package {package.nevra} ({package.location})"
+                what = _("package {nevra} ({location})").format(
+                    nevra=package.nevra, location=package.location
+                )
                 result = await self._fetch_package(package, what, keyring)
                 os.unlink(result.path)
                 await report.aincrement()
@@ -323,19 +356,27 @@ class DnfFirstStage(TreeFirstStage):
         keyring = rpm.Keyring(self.remote.gpg_keys) if self.remote.gpg_keys else None
         files = []
         async with ProgressReport(
-            message="Downloading and unpacking packages",
+            message=_("Downloading and unpacking packages"),
             code="sync.unpacking.packages",
             total=len(packages),
         ) as report:
             for package in packages:
-                what = f"package {package.nevra} ({package.location})"
+                what = _("package {nevra} ({location})").format(
+                    nevra=package.nevra, location=package.location
+                )
                 result = await self._fetch_package(package, what, keyring)
                 destination = tempfile.mkdtemp(prefix="unpacked-", dir=".")
                 extracted = rpm.extract_boot_files(
-                    result.path, destination, f"{self.where}: {what}"
+                    result.path,
+                    destination,
+                    _("{where}: {what}").format(where=self.where, what=what),
                 )
                 if not extracted:
-                    raise DnfError(f"{self.where}: {what} contains no boot files")
+                    raise DnfError(
+                        _("{where}: {what} contains no boot files").format(
+                            where=self.where, what=what
+                        )
+                    )
                 rpm_sha256 = result.artifact_attributes["sha256"]
                 for item in extracted:
                     if self._skipped(item.name):
@@ -351,7 +392,7 @@ class DnfFirstStage(TreeFirstStage):
     async def resolve(self):
         """Read .treeinfo and repodata; reuse the stored tree, or fetch images and unpack RPMs."""
         async with ProgressReport(
-            message="Reading tree metadata", code="sync.parsing.metadata"
+            message=_("Reading tree metadata"), code="sync.parsing.metadata"
         ) as report:
             facts = await self._treeinfo()
             arch = facts.arch
@@ -377,8 +418,9 @@ class DnfFirstStage(TreeFirstStage):
         for item in files:
             if item.path in paths:
                 raise DnfError(
-                    f"{self.where}: {item.name} and {paths[item.path]} would both be "
-                    f"served at {item.path}"
+                    _("{where}: {name} and {other} would both be served at {path}").format(
+                        where=self.where, name=item.name, other=paths[item.path], path=item.path
+                    )
                 )
             paths[item.path] = item.name
         source = {

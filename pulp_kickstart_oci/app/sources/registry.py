@@ -36,14 +36,17 @@ class ResolvedTree:
 
     @property
     def digest(self):
+        """The manifest digest: what tells two trees of one release/arch apart."""
         return self.manifest.digest
 
     @property
     def arch(self):
+        """The Fedora name of the architecture (x86_64), as trees are served under."""
         return archs.fedora_name(self.oci_arch)
 
     @property
     def key(self):
+        """(release, arch): the slot only one tree may hold in a sync."""
         return (self.version, self.arch)
 
 
@@ -64,7 +67,7 @@ class RegistryFirstStage(TreeFirstStage):
 
     async def resolve(self):
         """List tags, select them by the remote's filters, and read their manifests."""
-        async with ProgressReport(message="Listing tags", code="sync.listing.tags") as report:
+        async with ProgressReport(message=_("Listing tags"), code="sync.listing.tags") as report:
             upstream_tags = await self.client.list_tags()
             report.total = len(upstream_tags)
             report.done = len(upstream_tags)
@@ -78,7 +81,9 @@ class RegistryFirstStage(TreeFirstStage):
                 shown,
             )
             await ProgressReport(
-                message=f"Ignored {len(refused)} tags outside the OCI tag grammar: {shown}",
+                message=_("Ignored {count} tags outside the OCI tag grammar: {shown}").format(
+                    count=len(refused), shown=shown
+                ),
                 code="sync.ignored.tags",
                 state="completed",
                 total=len(refused),
@@ -87,7 +92,7 @@ class RegistryFirstStage(TreeFirstStage):
         selected = tags.select(upstream_tags, self.remote.include_tags, self.remote.exclude_tags)
         log.info("%s: %d tags, %d selected", self.client.where, len(upstream_tags), len(selected))
         async with ProgressReport(
-            message="Parsing manifests", code="sync.parsing.manifests"
+            message=_("Parsing manifests"), code="sync.parsing.manifests"
         ) as report:
             for tag in selected:
                 try:
@@ -146,7 +151,9 @@ class RegistryFirstStage(TreeFirstStage):
                     continue
                 manifest = await self._manifest(
                     entry.digest,
-                    f"manifest {entry.digest} ({entry.oci_arch}) of index tag {tag}",
+                    _("manifest {digest} ({arch}) of index tag {tag}").format(
+                        digest=entry.digest, arch=entry.oci_arch, tag=tag
+                    ),
                     report,
                 )
                 index = {"digest": fetched.digest}
@@ -158,8 +165,10 @@ class RegistryFirstStage(TreeFirstStage):
             oci_arch = tag_arch or manifest.annotations.get(artifact.DRAFT_OS_ARCH)
             if not oci_arch:
                 raise artifact.InvalidArtifact(
-                    f"manifest {fetched.digest} does not say its architecture: "
-                    "publish it as N-ARCH or under an index"
+                    _(
+                        "manifest {digest} does not say its architecture: "
+                        "publish it as N-ARCH or under an index"
+                    ).format(digest=fetched.digest)
                 )
             oci_arch = archs.oci_name(oci_arch)
             if self.wanted_archs and oci_arch not in self.wanted_archs:
@@ -167,8 +176,10 @@ class RegistryFirstStage(TreeFirstStage):
             self._add(release, oci_arch, tag, manifest, direct=True)
         else:
             raise artifact.InvalidArtifact(
-                f"{fetched.digest} has media type {fetched.media_type!r}, "
-                "neither an image index nor an image manifest"
+                _(
+                    "{digest} has media type {media_type!r}, "
+                    "neither an image index nor an image manifest"
+                ).format(digest=fetched.digest, media_type=fetched.media_type)
             )
 
     def _add(self, release, oci_arch, tag, manifest, direct, index=None):
@@ -192,14 +203,32 @@ class RegistryFirstStage(TreeFirstStage):
         if rival is not None:
             if rival.direct == direct:
                 raise artifact.InvalidArtifact(
-                    f"tags {sorted(rival.tags)} and {tag} both name {release}/{tree.arch} "
-                    f"with different manifests ({rival.digest} and {manifest.digest})"
+                    _(
+                        "tags {tags} and {tag} both name {release}/{arch} "
+                        "with different manifests ({digest} and {other})"
+                    ).format(
+                        tags=sorted(rival.tags),
+                        tag=tag,
+                        release=release,
+                        arch=tree.arch,
+                        digest=rival.digest,
+                        other=manifest.digest,
+                    )
                 )
             # Upstream is mid-push: the per-arch tag is the more specific, newer claim.
             keep, drop = (tree, rival) if direct else (rival, tree)
             keep.manifest.warnings.append(
-                f"{release}/{tree.arch}: tags {sorted(drop.tags)} pointed at {drop.digest}; "
-                f"kept {keep.digest} from tags {sorted(keep.tags)}"
+                _(
+                    "{release}/{arch}: tags {dropped_tags} pointed at {dropped}; "
+                    "kept {kept} from tags {kept_tags}"
+                ).format(
+                    release=release,
+                    arch=tree.arch,
+                    dropped_tags=sorted(drop.tags),
+                    dropped=drop.digest,
+                    kept=keep.digest,
+                    kept_tags=sorted(keep.tags),
+                )
             )
             if keep is rival:
                 return

@@ -146,6 +146,7 @@ class CheckTreeFiles(Stage):
     """
 
     async def run(self):
+        """Check each new tree's files and record its warnings; pass tags through."""
         async for d_content in self.items():
             if not isinstance(d_content.content, KickstartTree):
                 await self.put(d_content)  # tags have no files
@@ -167,7 +168,9 @@ class CheckTreeFiles(Stage):
                 for warning in tree.warnings:
                     log.warning("%s: %s", tree.tree_root, warning)
                     await ProgressReport(
-                        message=f"Flagged {tree.tree_root}: {warning}",
+                        message=_("Flagged {tree}: {warning}").format(
+                            tree=tree.tree_root, warning=warning
+                        ),
                         code="sync.flagged",
                         state="completed",
                         total=1,
@@ -199,6 +202,7 @@ class TreeDeclarativeVersion(DeclarativeVersion):
     """The standard pipeline with CheckTreeFiles before new trees are saved."""
 
     def pipeline_stages(self, new_version):
+        """pulpcore's stages, with CheckTreeFiles right after existing content is matched."""
         stages = super().pipeline_stages(new_version)
         position = next(
             index for index, stage in enumerate(stages) if isinstance(stage, QueryExistingContents)
