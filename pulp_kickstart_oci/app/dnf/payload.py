@@ -271,7 +271,10 @@ class _Source:
         try:
             piece = self.decoder.pull(min(count, CHUNK))
         except _DECODER_ERRORS as exc:
-            raise _unreadable(self.what, f"{self.where}: {type(exc).__name__}: {exc}") from None
+            reason = _("{where}: {kind}: {problem}").format(
+                where=self.where, kind=type(exc).__name__, problem=exc
+            )
+            raise _unreadable(self.what, reason) from None
         self.total += len(piece)
         if self.total > self.limit:
             raise DnfError(

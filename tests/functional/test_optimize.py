@@ -1,0 +1,112 @@
+"""pulp_file's optimize idiom: a sync with nothing new is skipped; any change re-syncs fully."""
+
+import pytest
+
+from .conftest import progress
+
+
+@pytest.fixture
+def trees_of(kickstart_bindings, list_all):
+    """``trees_of(version_href)``: the trees of a repository version."""
+
+    def _trees(version_href):
+        return list_all(kickstart_bindings.ContentTreesApi.list, repository_version=version_href)
+
+    return _trees
+
+
+def _skipped(task):
+    return "sync.was_skipped" in progress(task)
+
+
+def test_nothing_new_is_skipped_and_optimize_false_syncs_anyway(
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    latest_version,
+):
+    kickstart_publish_release(kickstart_upstream, "42")
+    remote = kickstart_oci_remote_factory(kickstart_upstream)
+    repository = kickstart_repository_factory()
+    first = kickstart_sync(repository, remote)
+    assert not _skipped(first)
+    version = latest_version(repository)
+
+    assert _skipped(kickstart_sync(repository, remote))
+    # optimize=false runs the whole pipeline: nothing new, so still no new version.
+    forced = kickstart_sync(repository, remote, optimize=False)
+    assert not _skipped(forced) and "sync.parsing.manifests" in progress(forced)
+    assert latest_version(repository) == version
+
+
+def test_new_upstream_content_is_synced_although_the_remote_is_unchanged(
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    latest_version,
+):
+    kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    remote = kickstart_oci_remote_factory(kickstart_upstream)
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    before = latest_version(repository)
+
+    kickstart_publish_release(kickstart_upstream, "43", archs=("amd64",))
+    task = kickstart_sync(repository, remote)
+    assert not _skipped(task)
+    assert latest_version(repository) != before
+
+
+def test_a_changed_remote_always_resyncs_fully(
+    kickstart_bindings,
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    monitor_task,
+    latest_version,
+    trees_of,
+):
+    kickstart_publish_release(kickstart_upstream, "42")
+    remote = kickstart_oci_remote_factory(kickstart_upstream, architectures=["x86_64"])
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    assert {tree.arch for tree in trees_of(latest_version(repository))} == {"x86_64"}
+
+    # The same upstream, a wider filter: the remote changed, so this is no skip.
+    update = kickstart_bindings.RemotesOciApi.partial_update(
+        remote.pulp_href, {"architectures": ["x86_64", "aarch64"]}
+    )
+    monitor_task(update.task)
+    task = kickstart_sync(repository, remote)
+    assert not _skipped(task)
+    assert {tree.arch for tree in trees_of(latest_version(repository))} == {"x86_64", "aarch64"}
+
+    # A change that brings nothing new (the policy) is still a full sync, not a skip.
+    monitor_task(
+        kickstart_bindings.RemotesOciApi.partial_update(
+            remote.pulp_href, {"policy": "on_demand"}
+        ).task
+    )
+    assert not _skipped(kickstart_sync(repository, remote))
+    assert _skipped(kickstart_sync(repository, remote))
+
+
+def test_a_mirror_sync_after_an_additive_one_is_not_skipped(
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+):
+    kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    remote = kickstart_oci_remote_factory(kickstart_upstream)
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    assert not _skipped(kickstart_sync(repository, remote, mirror=True))
+    assert _skipped(kickstart_sync(repository, remote, mirror=True))
