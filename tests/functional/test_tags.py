@@ -1,48 +1,67 @@
 """Which tag names which tree is a fact of a repository version (tags are content)."""
 
+import pytest
 import requests
 
 from tests.support import fedora
-from tests.support.pulp import unique
-
-from .conftest import latest
 
 
-def _tags(api, version_href):
-    """{(tag, arch): tree digest} in a repository version."""
-    trees = {t["pulp_href"]: t for t in api.trees(version_href)}
-    return {
-        (tag["name"], tag["arch"]): trees[tag["tree"]]["digest"]
-        for tag in api.list("content/kickstart/tags/", repository_version=version_href)
-    }
+@pytest.fixture
+def tags_of(kickstart_bindings, list_all):
+    """``tags_of(version_href)``: {(tag, arch): tree digest} in a repository version."""
+
+    def _tags(version_href):
+        trees = {
+            t.pulp_href: t
+            for t in list_all(
+                kickstart_bindings.ContentTreesApi.list, repository_version=version_href
+            )
+        }
+        return {
+            (tag.name, tag.arch): trees[tag.tree].digest
+            for tag in list_all(
+                kickstart_bindings.ContentTagsApi.list, repository_version=version_href
+            )
+        }
+
+    return _tags
 
 
 def _index_tags(base_url):
-    index = requests.get(f"{base_url}/trees.json", timeout=30).json()
+    index = requests.get(f"{base_url}trees.json", timeout=30).json()
     return {(t["version"], t["arch"]): t["tags"] for t in index["trees"]}
 
 
 def test_each_repository_version_knows_its_own_tags(
-    api, upstream, make_remote, repository, distribute, publish_release, cleanup
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    latest_version,
+    tags_of,
 ):
-    published = publish_release(upstream, "45")
+    upstream = kickstart_upstream
+    published = kickstart_publish_release(upstream, "45")
     amd64 = published["manifests"]["amd64"]
-    narrow = repository
-    wide = api.create("repositories/kickstart/kickstart/", {"name": unique("repo")})
-    cleanup(wide["pulp_href"])
+    narrow = kickstart_repository_factory()
+    wide = kickstart_repository_factory()
 
-    api.sync(narrow, make_remote(upstream, include_tags=["45-amd64"]))
-    api.sync(wide, make_remote(upstream, include_tags=["45", "45-amd64"]))
+    kickstart_sync(narrow, kickstart_oci_remote_factory(upstream, include_tags=["45-amd64"]))
+    kickstart_sync(wide, kickstart_oci_remote_factory(upstream, include_tags=["45", "45-amd64"]))
 
     # The same tree, two repositories, each with the tags its own sync saw.
-    assert _tags(api, latest(api, narrow)) == {("45-amd64", "x86_64"): amd64}
-    assert _tags(api, latest(api, wide)) == {
+    assert tags_of(latest_version(narrow)) == {("45-amd64", "x86_64"): amd64}
+    assert tags_of(latest_version(wide)) == {
         ("45", "x86_64"): amd64,
         ("45-amd64", "x86_64"): amd64,
         ("45", "aarch64"): published["manifests"]["arm64"],
     }
-    assert _index_tags(distribute(narrow)) == {("45", "x86_64"): ["45-amd64"]}
-    wide_url = distribute(wide)
+    assert _index_tags(kickstart_distribution_factory(narrow).base_url) == {
+        ("45", "x86_64"): ["45-amd64"]
+    }
+    wide_url = kickstart_distribution_factory(wide).base_url
     assert _index_tags(wide_url) == {
         ("45", "x86_64"): ["45", "45-amd64"],
         ("45", "aarch64"): ["45"],
@@ -50,8 +69,8 @@ def test_each_repository_version_knows_its_own_tags(
 
     # Upstream re-points 45 and 45-amd64 (a respin): a new version, and each version
     # still tells what the tags named then.
-    remote = make_remote(upstream, include_tags=["45", "45-amd64"])
-    first = latest(api, wide)
+    remote = kickstart_oci_remote_factory(upstream, include_tags=["45", "45-amd64"])
+    first = latest_version(wide)
     entries = []
     for arch in ("amd64", "arm64"):
         respin = fedora.tree_files("45", arch, salt=upstream.name + "-respin")
@@ -59,11 +78,11 @@ def test_each_repository_version_knows_its_own_tags(
         entries.append((arch, digest, size))
     upstream.index("45", entries)
     new_amd64, new_arm64 = entries[0][1], entries[1][1]
-    api.sync(wide, remote)
-    second = latest(api, wide)
+    kickstart_sync(wide, remote)
+    second = latest_version(wide)
     assert second != first
-    assert _tags(api, first)[("45", "x86_64")] == amd64
-    assert _tags(api, second) == {
+    assert tags_of(first)[("45", "x86_64")] == amd64
+    assert tags_of(second) == {
         ("45", "x86_64"): new_amd64,
         ("45-amd64", "x86_64"): new_amd64,
         ("45", "aarch64"): new_arm64,
@@ -74,5 +93,5 @@ def test_each_repository_version_knows_its_own_tags(
     }
 
     # Nothing moved since: no new version.
-    api.sync(wide, remote)
-    assert latest(api, wide) == second
+    kickstart_sync(wide, remote)
+    assert latest_version(wide) == second
