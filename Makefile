@@ -3,9 +3,14 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK := dev/stack
-PYTEST := $(VENV)/bin/pytest -p no:pulpcore -p no:pulp_file -p no:pulp_certguard -p no:cacheprovider
+# pulpcore's pytest plugin is on (Pulp's harness: bindings_cfg, monitor_task, ...); pulp_file's
+# and pulp_certguard's are off: their generated clients are not installed here.
+PYTEST := $(VENV)/bin/pytest -p no:pulp_file -p no:pulp_certguard -p no:cacheprovider
+# Parallel phase of the functional tests: xdist processes (the stack runs 3 pulpcore workers).
+FUNCTIONAL_JOBS ?= 4
 
-.PHONY: run stack stop status test test-packages unit functional lint migrations-check makemigrations bench clean
+.PHONY: run stack stop status test test-packages unit functional functional-parallel functional-serial \
+	lint migrations-check makemigrations bindings bindings-check bindings-install bench clean
 
 ## run: set everything up, start Pulp and sync the bundled offline sample
 run: stack
@@ -25,8 +30,21 @@ stop:
 status:
 	@$(STACK) status
 
-## test: unit tests, migration check, then functional tests against the live stack
-test: stack test-packages lint unit migrations-check functional
+## test: lint, unit tests, migration check, bindings check, then functional tests against the live stack
+test: stack test-packages lint unit migrations-check bindings-check functional
+
+## bindings: regenerate api/kickstart-api.json from the code, build and install the client
+bindings:
+	@$(STACK) bindings
+
+## bindings-check: fail when the code's API differs from api/kickstart-api.json; else make
+## sure the installed client is the one built from it (a second run installs nothing)
+bindings-check:
+	@$(STACK) bindings-check
+	@$(STACK) bindings-install
+
+bindings-install:
+	@$(STACK) bindings-install
 
 lint:
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check --quiet .
@@ -34,8 +52,17 @@ lint:
 unit:
 	@set -a; eval "$$($(STACK) env)"; set +a; $(PYTEST) tests/unit -q
 
-functional:
-	@set -a; eval "$$($(STACK) env)"; set +a; $(PYTEST) tests/functional -q -x --durations=10
+## functional: the parallel phase (pytest-xdist), then the tests marked serial, alone
+functional: bindings-install
+	@$(MAKE) --no-print-directory functional-parallel functional-serial
+
+functional-parallel:
+	@set -a; eval "$$($(STACK) env)"; set +a; \
+	  $(PYTEST) tests/functional -q -n $(FUNCTIONAL_JOBS) --dist worksteal -m "not serial" --durations=10
+
+functional-serial:
+	@set -a; eval "$$($(STACK) env)"; set +a; \
+	  $(PYTEST) tests/functional -q -x -m serial --durations=10
 
 migrations-check:
 	@set -a; eval "$$($(STACK) env)"; set +a; pulpcore-manager makemigrations kickstart --check --dry-run
