@@ -6,41 +6,55 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 import requests
 
+from pulp_kickstart_oci.pytest_plugin import unique
 from tests.support import dnf
-from tests.support.pulp import API, unique
 
-PULP = [
-    str(Path(sys.executable).with_name("pulp")),
-    "--base-url",
-    API,
-    "--username",
-    "admin",
-    "--password",
-    "password",
-]
+PULP_CLI = str(Path(sys.executable).with_name("pulp"))
 
 
-# pulp-glue caches the server's API document forever: each run reads the current one.
-_CACHE = tempfile.mkdtemp(prefix="kickstart-cli-cache-")
-_ENV = {**os.environ, "XDG_CACHE_HOME": _CACHE}
+@pytest.fixture(scope="session")
+def pulp_argv(bindings_cfg):
+    """The `pulp` command line up to its subcommand: the stack's API, admin credentials."""
+    return [
+        PULP_CLI,
+        "--base-url",
+        bindings_cfg.host,
+        "--username",
+        bindings_cfg.username,
+        "--password",
+        bindings_cfg.password,
+    ]
 
 
-def pulp(*args, check=True):
-    result = subprocess.run([*PULP, *args], capture_output=True, text=True, timeout=300, env=_ENV)
-    if check:
-        assert result.returncode == 0, f"pulp {' '.join(args)}:\n{result.stdout}{result.stderr}"
-        return json.loads(result.stdout) if result.stdout.strip() else None
-    return result
+@pytest.fixture(scope="session")
+def cli_env(tmp_path_factory):
+    """pulp-glue caches the server's API document forever: each run reads the current one."""
+    return {**os.environ, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("kickstart-cli-cache"))}
+
+
+@pytest.fixture(scope="session")
+def pulp(pulp_argv, cli_env):
+    """``pulp(*args, check=True)``: run pulp-cli; its JSON output, or the result unchecked."""
+
+    def _pulp(*args, check=True):
+        result = subprocess.run(
+            [*pulp_argv, *args], capture_output=True, text=True, timeout=300, env=cli_env
+        )
+        if check:
+            assert result.returncode == 0, f"pulp {' '.join(args)}:\n{result.stdout}{result.stderr}"
+            return json.loads(result.stdout) if result.stdout.strip() else None
+        return result
+
+    return _pulp
 
 
 @pytest.fixture
-def names():
+def names(pulp):
     created = {"remote": unique("cli-remote"), "repo": unique("cli-repo"), "dist": unique("cli")}
     yield created
     pulp("kickstart", "distribution", "destroy", "--name", created["dist"], check=False)
@@ -48,9 +62,19 @@ def names():
     pulp("kickstart", "remote", "destroy", "--name", created["remote"], check=False)
 
 
-def test_sync_and_serve_with_the_cli_only(names, upstream, publish_release):
-    assert shutil.which(PULP[0]), "pulp-cli is installed in the venv"
-    published = publish_release(upstream, "42")
+def test_sync_and_serve_with_the_cli_only(
+    pulp,
+    pulp_argv,
+    cli_env,
+    names,
+    kickstart_upstream,
+    kickstart_publish_release,
+    pulpcore_bindings,
+    gen_object_with_cleanup,
+):
+    assert shutil.which(PULP_CLI), "pulp-cli is installed in the venv"
+    upstream = kickstart_upstream
+    published = kickstart_publish_release(upstream, "42")
 
     pulp(
         "kickstart",
@@ -127,22 +151,28 @@ def test_sync_and_serve_with_the_cli_only(names, upstream, publish_release):
 
     # The other pulp-cli output formats work too.
     yaml_output = subprocess.run(
-        [*PULP, "--format", "yaml", "kickstart", "distribution", "urls", "--name", names["dist"]],
+        [
+            *pulp_argv,
+            "--format",
+            "yaml",
+            "kickstart",
+            "distribution",
+            "urls",
+            "--name",
+            names["dist"],
+        ],
         capture_output=True,
         text=True,
         timeout=120,
-        env=_ENV,
+        env=cli_env,
     ).stdout
     assert f"tree: {entry['tree']}" in yaml_output
 
     # Behind a content guard, trees.json refuses anonymous clients; the CLI reads the
     # same data through the API with its own credentials.
-    guard = requests.post(
-        f"{API}/pulp/api/v3/contentguards/core/rbac/",
-        json={"name": unique("guard")},
-        auth=("admin", "password"),
-        timeout=60,
-    ).json()
+    guard = gen_object_with_cleanup(
+        pulpcore_bindings.ContentguardsRbacApi, {"name": unique("guard")}
+    )
     try:
         pulp(
             "kickstart",
@@ -151,7 +181,7 @@ def test_sync_and_serve_with_the_cli_only(names, upstream, publish_release):
             "--name",
             names["dist"],
             "--content-guard",
-            guard["pulp_href"],
+            guard.pulp_href,
         )
         index_url = entry["tree"].rsplit("/42/", 1)[0] + "/trees.json"
         assert requests.get(index_url, timeout=60).status_code == 403
@@ -159,11 +189,11 @@ def test_sync_and_serve_with_the_cli_only(names, upstream, publish_release):
         assert sorted(guarded, key=str) == sorted(urls, key=str)
     finally:
         pulp("kickstart", "distribution", "update", "--name", names["dist"], "--content-guard", "")
-        requests.delete(f"{API}{guard['pulp_href']}", auth=("admin", "password"), timeout=60)
 
 
-def test_dnf_remote_with_keys_from_a_file(tmp_path):
-    key = dnf.make_key("CLI Signer", str(tmp_path))
+def test_dnf_remote_with_keys_from_a_file(pulp, kickstart_workdir, tmp_path):
+    # The key's GNUPGHOME holds gpg-agent's socket (sun_path is ~108 bytes): a short path.
+    key = dnf.make_key("CLI Signer", str(kickstart_workdir))
     try:
         key_file = key.write_public(tmp_path / "key.asc")
         name = unique("cli-dnf")
@@ -193,7 +223,7 @@ def test_dnf_remote_with_keys_from_a_file(tmp_path):
         key.close()
 
 
-def test_server_errors_are_shown_clearly():
+def test_server_errors_are_shown_clearly(pulp):
     result = pulp(
         "kickstart",
         "remote",
