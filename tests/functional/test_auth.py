@@ -37,16 +37,27 @@ def _push_tree(pusher):
     pusher.netboot("42-amd64", fedora.tree_files("42", "amd64", salt=pusher.name))
 
 
-def _worker_log_size():
-    return WORKER_LOG.stat().st_size if WORKER_LOG.exists() else 0
+class WorkerLogs:
+    """What every pulpcore worker of the stack logged since this object was made.
 
+    The stack runs several workers (``worker.log``, ``worker-2.log``, ...): a task may
+    run on any of them, so every log is read.
+    """
 
-def _worker_log_since(offset):
-    if not WORKER_LOG.exists():
-        return ""
-    with open(WORKER_LOG, "rb") as log:
-        log.seek(offset)
-        return log.read().decode(errors="replace")
+    def __init__(self):
+        self.offsets = {path: path.stat().st_size for path in self._paths()}
+
+    @staticmethod
+    def _paths():
+        return sorted(WORKER_LOG.parent.glob("worker*.log"))
+
+    def since(self):
+        text = []
+        for path in self._paths():
+            with open(path, "rb") as log:
+                log.seek(self.offsets.get(path, 0))
+                text.append(log.read().decode(errors="replace"))
+        return "\n".join(text)
 
 
 def test_basic_auth(
@@ -59,7 +70,7 @@ def test_basic_auth(
     repository = kickstart_repository_factory()
     pusher = Pusher(basic_registry.url, unique("private/kickstart"), auth=(USER, PASSWORD))
     _push_tree(pusher)
-    log_offset = _worker_log_size()
+    worker_logs = WorkerLogs()
 
     anonymous = kickstart_sync(
         repository, kickstart_oci_remote_factory(pusher), expect_failure=True
@@ -83,7 +94,7 @@ def test_basic_auth(
     # Credentials never reach task errors or the worker's log.
     for task in (anonymous, wrong):
         assert PASSWORD not in str(task.error)
-    assert PASSWORD not in _worker_log_since(log_offset)
+    assert PASSWORD not in worker_logs.since()
 
 
 def test_anonymous_bearer_token(
@@ -132,7 +143,7 @@ def test_bearer_token_with_credentials(
     issuer, registry = kickstart_token_registry_factory(credentials=(USER, PASSWORD), tls=True)
     pusher = _private_pusher(issuer, registry)
     _push_tree(pusher)
-    log_offset = _worker_log_size()
+    worker_logs = WorkerLogs()
 
     refused = kickstart_sync(
         repository,
@@ -150,7 +161,7 @@ def test_bearer_token_with_credentials(
     assert "refused anonymous access" in refused.error["description"]
     assert issuer.issued[-1][1] == USER
     assert [t.version for t in trees(repository)] == ["42"]
-    assert PASSWORD not in _worker_log_since(log_offset)
+    assert PASSWORD not in worker_logs.since()
 
 
 def test_expired_tokens_are_refreshed(

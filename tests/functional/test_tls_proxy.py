@@ -8,7 +8,6 @@ ones pulpcore's DownloaderFactory reads: ``ca_cert``, ``tls_validation``,
 ``proxy_password``.
 """
 
-import json
 import re
 import shutil
 import socket
@@ -18,18 +17,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 import requests
 
-from tests.support import dnf
+from pulp_kickstart_oci.pytest_plugin import unique
 from tests.support.oci import Pusher
-from tests.support.pulp import unique
 from tests.support.registry import LocalRegistry, free_port
 from tests.support.tls import ThrowawayCA
 
-from .conftest import WORKER_LOG, latest
+from .conftest import WORKER_LOG
 
 TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
 KERNEL = "42/x86_64/images/pxeboot/vmlinuz"
@@ -115,21 +113,35 @@ class Upstream:
     kind: str
     host: str  # host:port, as errors and the proxy log name it
     kernel: bytes
-    remote: Callable[..., dict]
+    remote: Callable[..., Any]  # a bindings remote response
+    remotes_api: Any  # the bindings API of that remote type (to read it back)
 
 
-def _worker_log_size():
-    return WORKER_LOG.stat().st_size if WORKER_LOG.exists() else 0
+class WorkerLogs:
+    """What every pulpcore worker of the stack logged since this object was made.
 
+    The stack runs several workers (``worker.log``, ``worker-2.log``, ...): a task may
+    run on any of them, so every log is read.
+    """
 
-def _worker_log_since(offset):
-    with open(WORKER_LOG, "rb") as log:
-        log.seek(offset)
-        return log.read().decode(errors="replace")
+    def __init__(self):
+        self.offsets = {path: path.stat().st_size for path in self._paths()}
+
+    @staticmethod
+    def _paths():
+        return sorted(WORKER_LOG.parent.glob("worker*.log"))
+
+    def since(self):
+        text = []
+        for path in self._paths():
+            with open(path, "rb") as log:
+                log.seek(self.offsets.get(path, 0))
+                text.append(log.read().decode(errors="replace"))
+        return "\n".join(text)
 
 
 def _task_id(task):
-    return task["pulp_href"].rstrip("/").rsplit("/", 1)[-1]
+    return task.pulp_href.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _key_lines(pem):
@@ -137,19 +149,23 @@ def _key_lines(pem):
     return [line for line in pem.splitlines() if line and not line.startswith("-----")]
 
 
-def _assert_secret_hidden(api, remote, tasks, log_offset, field, secret_parts):
-    """``field`` is set but never shown: not in API responses, task records or the worker log.
+def _hidden(remote):
+    return {item.name: item.is_set for item in remote.hidden_fields}
 
-    The worker log must hold both tasks, so the check cannot pass on an empty log.
+
+def _assert_secret_hidden(upstream, remote, tasks, worker_logs, field, secret_parts):
+    """``field`` is set but never shown: not in API responses, task records or the worker logs.
+
+    The worker logs must hold both tasks, so the check cannot pass on an empty log.
     Returns the remote as the API shows it now.
     """
-    shown = api.get(remote["pulp_href"])
-    assert {f["name"]: f["is_set"] for f in shown["hidden_fields"]}[field] is True
-    log = _worker_log_since(log_offset)
+    shown = upstream.remotes_api.read(remote.pulp_href)
+    assert _hidden(shown)[field] is True
+    log = worker_logs.since()
     assert all(_task_id(task) in log for task in tasks)
     places = (
-        ("the API response", json.dumps(remote) + json.dumps(shown)),
-        ("a task", json.dumps(list(tasks))),
+        ("the API response", remote.model_dump_json() + shown.model_dump_json()),
+        ("a task", "".join(task.model_dump_json() for task in tasks)),
         ("the worker log", log),
     )
     for part in secret_parts:
@@ -159,8 +175,8 @@ def _assert_secret_hidden(api, remote, tasks, log_offset, field, secret_parts):
 
 
 def _failed(task):
-    assert task["state"] == "failed", task
-    return task["error"]["description"]
+    assert task.state == "failed", task
+    return task.error["description"]
 
 
 # ---------------------------------------------------------------- fixtures
@@ -203,10 +219,16 @@ def mtls_registry(ca, client_ca):
 
 
 @pytest.fixture
-def publish(workdir, make_remote, make_dnf_remote, publish_release):
+def publish(
+    kickstart_bindings,
+    kickstart_oci_remote_factory,
+    kickstart_dnf_remote_factory,
+    kickstart_publish_release,
+    kickstart_dnf_tree_factory,
+    kickstart_tree_server_factory,
+):
     """Publish a fresh release-42 x86_64 tree: ``registry`` on a LocalRegistry, or
     ``dnf`` on a new tree server (``ssl_context`` for https)."""
-    servers = []
 
     def _registry(registry, pusher=None):
         if pusher is None:
@@ -216,29 +238,28 @@ def publish(workdir, make_remote, make_dnf_remote, publish_release):
             pusher.session.trust_env = False
             pusher.session.verify = options.get("verify", True)
             pusher.session.cert = options.get("cert")
-        published = publish_release(pusher, "42", archs=("amd64",))
+        published = kickstart_publish_release(pusher, "42", archs=("amd64",))
         kernel = dict(published["files"]["amd64"])["vmlinuz"]
         return Upstream(
             "registry",
             f"127.0.0.1:{registry.port}",
             kernel,
-            lambda **fields: make_remote(pusher, **fields),
+            lambda **fields: kickstart_oci_remote_factory(pusher, **fields),
+            kickstart_bindings.RemotesOciApi,
         )
 
     def _dnf(ssl_context=None):
-        tree = dnf.fedora_tree(workdir, salt=unique("-tls"))
-        server = dnf.StaticServer(tree.root, ssl_context=ssl_context).__enter__()
-        servers.append(server)
+        tree = kickstart_dnf_tree_factory(salt=unique("-tls"))
+        server = kickstart_tree_server_factory(tree, ssl_context=ssl_context)
         return Upstream(
             "dnf",
-            server.url.split("://", 1)[1],
+            server.url.split("://", 1)[1].rstrip("/"),
             tree.images["images/pxeboot/vmlinuz"],
-            lambda **fields: make_dnf_remote(server, **fields),
+            lambda **fields: kickstart_dnf_remote_factory(server, **fields),
+            kickstart_bindings.RemotesDnfApi,
         )
 
-    yield SimpleNamespace(registry=_registry, dnf=_dnf)
-    for server in servers:
-        server.__exit__(None, None, None)
+    return SimpleNamespace(registry=_registry, dnf=_dnf)
 
 
 @pytest.fixture
@@ -271,64 +292,102 @@ def start_proxy(workdir):
         proxy.stop()
 
 
-def _kernel_entry(api, repository):
-    (tree,) = api.trees(latest(api, repository))
-    (entry,) = [item for item in tree["files"] if item["path"] == "images/pxeboot/vmlinuz"]
-    return entry
+@pytest.fixture
+def kernel_entry(kickstart_bindings, latest_version):
+    """``kernel_entry(repository)``: the kernel's file entry in the latest version's tree."""
+
+    def _entry(repository):
+        trees = kickstart_bindings.ContentTreesApi.list(
+            repository_version=latest_version(repository)
+        )
+        assert trees.count == 1, trees
+        (tree,) = trees.results
+        (entry,) = [item for item in tree.files if item.path == "images/pxeboot/vmlinuz"]
+        return entry
+
+    return _entry
 
 
-def _served_kernel(distribute, repository):
-    response = requests.get(f"{distribute(repository)}/{KERNEL}", timeout=60)
-    assert response.status_code == 200
-    return response.content
+@pytest.fixture
+def served_kernel(kickstart_distribution_factory):
+    """``served_kernel(repository)``: serve the repository, GET its kernel from the content app."""
+
+    def _served(repository):
+        base = kickstart_distribution_factory(repository).base_url
+        response = requests.get(f"{base}{KERNEL}", timeout=60)
+        assert response.status_code == 200
+        return response.content
+
+    return _served
 
 
 # ---------------------------------------------------------------- 1. TLS with a private CA
 
 
 @pytest.mark.parametrize("https_upstream", SOURCES, indirect=True)
-def test_ca_cert_makes_a_private_ca_trusted(api, https_upstream, ca, repository, distribute):
-    task = api.sync(repository, https_upstream.remote(ca_cert=ca.pem))
+def test_ca_cert_makes_a_private_ca_trusted(
+    https_upstream,
+    ca,
+    kickstart_bindings,
+    kickstart_repository_factory,
+    kickstart_sync,
+    latest_version,
+    served_kernel,
+):
+    repository = kickstart_repository_factory()
 
-    assert task["state"] == "completed"
-    (tree,) = api.trees(latest(api, repository))
-    assert (tree["version"], tree["arch"]) == ("42", "x86_64")
-    assert _served_kernel(distribute, repository) == https_upstream.kernel
+    task = kickstart_sync(repository, https_upstream.remote(ca_cert=ca.pem))
+
+    assert task.state == "completed"
+    trees = kickstart_bindings.ContentTreesApi.list(repository_version=latest_version(repository))
+    (tree,) = trees.results
+    assert trees.count == 1
+    assert (tree.version, tree.arch) == ("42", "x86_64")
+    assert served_kernel(repository) == https_upstream.kernel
 
 
 @pytest.mark.parametrize("https_upstream", SOURCES, indirect=True)
-def test_an_unknown_ca_fails_naming_the_host(api, https_upstream, repository):
+def test_an_unknown_ca_fails_naming_the_host(
+    https_upstream, kickstart_repository_factory, kickstart_sync, latest_version
+):
+    repository = kickstart_repository_factory()
     remote = https_upstream.remote(max_retries=1)
-    assert remote["ca_cert"] is None and remote["tls_validation"] is True
+    assert remote.ca_cert is None and remote.tls_validation is True
 
-    task = api.sync(repository, remote, raise_on_failure=False)
+    task = kickstart_sync(repository, remote, expect_failure=True)
 
     description = _failed(task)
     assert "certificate verify failed" in description
     assert https_upstream.host in description
-    assert latest(api, repository).endswith("/versions/0/")
+    assert latest_version(repository).endswith("/versions/0/")
 
 
 @pytest.mark.parametrize("https_upstream", SOURCES, indirect=True)
-def test_tls_validation_false_accepts_any_certificate(api, https_upstream, repository, distribute):
+def test_tls_validation_false_accepts_any_certificate(
+    https_upstream, kickstart_repository_factory, kickstart_sync, served_kernel
+):
+    repository = kickstart_repository_factory()
     remote = https_upstream.remote(tls_validation=False)
-    assert remote["tls_validation"] is False
+    assert remote.tls_validation is False
 
-    api.sync(repository, remote)
+    kickstart_sync(repository, remote)
 
-    assert _served_kernel(distribute, repository) == https_upstream.kernel
+    assert served_kernel(repository) == https_upstream.kernel
 
 
 @pytest.mark.parametrize("https_upstream", SOURCES, indirect=True)
-def test_a_wrong_ca_fails_naming_the_host(api, https_upstream, stranger_ca, repository):
+def test_a_wrong_ca_fails_naming_the_host(
+    https_upstream, stranger_ca, kickstart_repository_factory, kickstart_sync, latest_version
+):
+    repository = kickstart_repository_factory()
     remote = https_upstream.remote(ca_cert=stranger_ca.pem, max_retries=1)
 
-    task = api.sync(repository, remote, raise_on_failure=False)
+    task = kickstart_sync(repository, remote, expect_failure=True)
 
     description = _failed(task)
     assert "certificate verify failed" in description
     assert https_upstream.host in description
-    assert latest(api, repository).endswith("/versions/0/")
+    assert latest_version(repository).endswith("/versions/0/")
 
 
 # ---------------------------------------------------------------- 2. client certificates
@@ -336,48 +395,66 @@ def test_a_wrong_ca_fails_naming_the_host(api, https_upstream, stranger_ca, repo
 
 @pytest.mark.parametrize("mtls_upstream", SOURCES, indirect=True)
 def test_client_certificate_authentication(
-    api, mtls_upstream, ca, client_ca, repository, distribute
+    mtls_upstream,
+    ca,
+    client_ca,
+    kickstart_repository_factory,
+    kickstart_sync,
+    latest_version,
+    served_kernel,
 ):
+    repository = kickstart_repository_factory()
     client_cert, client_key = client_ca.client_pems("pulp worker")
-    log_offset = _worker_log_size()
+    worker_logs = WorkerLogs()
 
-    refused = api.sync(
-        repository, mtls_upstream.remote(ca_cert=ca.pem, max_retries=1), raise_on_failure=False
+    refused = kickstart_sync(
+        repository, mtls_upstream.remote(ca_cert=ca.pem, max_retries=1), expect_failure=True
     )
     remote = mtls_upstream.remote(ca_cert=ca.pem, client_cert=client_cert, client_key=client_key)
-    accepted = api.sync(repository, remote)
+    accepted = kickstart_sync(repository, remote)
 
     description = _failed(refused)
     assert mtls_upstream.host in description
     # The TLS alert the server sent: Go says "bad certificate", OpenSSL "certificate required".
     assert re.search(r"alert (bad certificate|certificate required)", description), description
-    assert latest(api, repository).endswith("/versions/1/")
-    assert accepted["state"] == "completed"
-    assert _served_kernel(distribute, repository) == mtls_upstream.kernel
+    assert latest_version(repository).endswith("/versions/1/")
+    assert accepted.state == "completed"
+    assert served_kernel(repository) == mtls_upstream.kernel
 
     # client_key is write-only: stored, but never shown again.
     shown = _assert_secret_hidden(
-        api, remote, (refused, accepted), log_offset, "client_key", _key_lines(client_key)
+        mtls_upstream,
+        remote,
+        (refused, accepted),
+        worker_logs,
+        "client_key",
+        _key_lines(client_key),
     )
-    assert shown["client_cert"].strip() == client_cert.strip()
+    assert shown.client_cert.strip() == client_cert.strip()
 
 
 # ---------------------------------------------------------------- 3. HTTP proxies
 
 
 def test_registry_through_a_proxy_token_requests_included(
-    api, token_registry_factory, publish, start_proxy, repository, distribute
+    kickstart_token_registry_factory,
+    publish,
+    start_proxy,
+    kickstart_repository_factory,
+    kickstart_sync,
+    served_kernel,
 ):
-    issuer, registry = token_registry_factory()
+    repository = kickstart_repository_factory()
+    issuer, registry = kickstart_token_registry_factory()
     pusher = Pusher(registry.url, unique("fedora/kickstart"))
     pusher.use_token(issuer.url, issuer.registry_config()["service"])
     upstream = publish.registry(registry, pusher=pusher)
     proxy = start_proxy()
     issued_before = len(issuer.issued)
 
-    api.sync(repository, upstream.remote(proxy_url=proxy.url))
+    kickstart_sync(repository, upstream.remote(proxy_url=proxy.url))
 
-    assert _served_kernel(distribute, repository) == upstream.kernel
+    assert served_kernel(repository) == upstream.kernel
     assert len(issuer.issued) > issued_before
     log = proxy.log()
     base = f"http://{upstream.host}/v2/{pusher.name}"
@@ -389,12 +466,18 @@ def test_registry_through_a_proxy_token_requests_included(
 
 
 def test_dnf_through_a_proxy_head_requests_included(
-    api, publish, start_proxy, repository, distribute
+    publish,
+    start_proxy,
+    kickstart_repository_factory,
+    kickstart_sync,
+    kernel_entry,
+    served_kernel,
 ):
+    repository = kickstart_repository_factory()
     upstream = publish.dnf()
     proxy = start_proxy()
 
-    api.sync(repository, upstream.remote(proxy_url=proxy.url, policy="on_demand"))
+    kickstart_sync(repository, upstream.remote(proxy_url=proxy.url, policy="on_demand"))
 
     log = proxy.log()
     base = f"http://{upstream.host}"
@@ -404,20 +487,28 @@ def test_dnf_through_a_proxy_head_requests_included(
     # on_demand: image sizes come from HEAD requests, which use the proxy as well.
     assert f"HEAD {base}/images/pxeboot/vmlinuz" in log
     assert f"GET {base}/images/pxeboot/vmlinuz" not in log
-    assert _kernel_entry(api, repository)["size"] == len(upstream.kernel)  # HEAD answered
+    assert kernel_entry(repository).size == len(upstream.kernel)  # HEAD answered
     # The content app fetches the on-demand kernel through the remote's proxy.
-    assert _served_kernel(distribute, repository) == upstream.kernel
+    assert served_kernel(repository) == upstream.kernel
     assert f"GET {base}/images/pxeboot/vmlinuz" in proxy.log()
 
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_a_proxy_that_requires_credentials(
-    api, source, token_registry_factory, publish, start_proxy, repository, distribute
+    source,
+    kickstart_token_registry_factory,
+    publish,
+    start_proxy,
+    kickstart_repository_factory,
+    kickstart_sync,
+    kernel_entry,
+    served_kernel,
 ):
+    repository = kickstart_repository_factory()
     password = "proxy-" + unique("pw")
     proxy = start_proxy(credentials=(PROXY_USER, password))
     if source == "registry":
-        issuer, registry = token_registry_factory()
+        issuer, registry = kickstart_token_registry_factory()
         pusher = Pusher(registry.url, unique("fedora/kickstart"))
         pusher.use_token(issuer.url, issuer.registry_config()["service"])
         upstream = publish.registry(registry, pusher=pusher)
@@ -425,12 +516,12 @@ def test_a_proxy_that_requires_credentials(
     else:
         upstream = publish.dnf()
         side_request = f"HEAD http://{upstream.host}/images/pxeboot/vmlinuz"  # an image size
-    log_offset = _worker_log_size()
+    worker_logs = WorkerLogs()
 
-    refused = api.sync(
+    refused = kickstart_sync(
         repository,
         upstream.remote(proxy_url=proxy.url, max_retries=1),
-        raise_on_failure=False,
+        expect_failure=True,
     )
     remote = upstream.remote(
         proxy_url=proxy.url,
@@ -438,31 +529,38 @@ def test_a_proxy_that_requires_credentials(
         proxy_password=password,
         policy="on_demand",
     )
-    accepted = api.sync(repository, remote)
+    accepted = kickstart_sync(repository, remote)
 
     description = _failed(refused)
     assert "407" in description and "proxy_username" in description
     assert upstream.host in description
-    assert accepted["state"] == "completed"
+    assert accepted.state == "completed"
     # on_demand: the dnf size HEADs went through the proxy with its credentials too.
-    assert _kernel_entry(api, repository)["size"] == len(upstream.kernel)
-    assert _served_kernel(distribute, repository) == upstream.kernel
+    assert kernel_entry(repository).size == len(upstream.kernel)
+    assert served_kernel(repository) == upstream.kernel
     assert f"GET http://{upstream.host}/" in proxy.log()
     assert side_request in proxy.log()
 
     shown = _assert_secret_hidden(
-        api, remote, (refused, accepted), log_offset, "proxy_password", [password]
+        upstream, remote, (refused, accepted), worker_logs, "proxy_password", [password]
     )
-    assert {f["name"]: f["is_set"] for f in shown["hidden_fields"]}["proxy_username"] is True
+    assert _hidden(shown)["proxy_username"] is True
 
 
 def test_https_registry_through_a_proxy_tunnel(
-    api, publish, tls_registry, ca, start_proxy, repository, distribute
+    publish,
+    tls_registry,
+    ca,
+    start_proxy,
+    kickstart_repository_factory,
+    kickstart_sync,
+    served_kernel,
 ):
+    repository = kickstart_repository_factory()
     upstream = publish.registry(tls_registry)
     proxy = start_proxy()
 
-    api.sync(repository, upstream.remote(proxy_url=proxy.url, ca_cert=ca.pem))
+    kickstart_sync(repository, upstream.remote(proxy_url=proxy.url, ca_cert=ca.pem))
 
-    assert _served_kernel(distribute, repository) == upstream.kernel
+    assert served_kernel(repository) == upstream.kernel
     assert f"CONNECT {upstream.host} " in proxy.log()
