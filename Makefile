@@ -56,13 +56,17 @@ unit:
 functional: bindings-install
 	@$(MAKE) --no-print-directory functional-parallel functional-serial
 
+# A short, fresh --basetemp per run: xdist's default (/tmp/pytest-of-USER/pytest-N/popen-gwN/...)
+# makes gpg-agent socket paths under tmp_path longer than a Unix socket allows, and
+# concurrent sessions on one machine must not share (and wipe) one basetemp.
 functional-parallel:
-	@set -a; eval "$$($(STACK) env)"; set +a; \
-	  $(PYTEST) tests/functional -q -n $(FUNCTIONAL_JOBS) --dist worksteal -m "not serial" --durations=10
+	@set -a; eval "$$($(STACK) env)"; set +a; tmp=$$(mktemp -d /tmp/ksf.XXXX); \
+	  $(PYTEST) tests/functional -q -n $(FUNCTIONAL_JOBS) --dist worksteal -m "not serial" \
+	    --basetemp=$$tmp --durations=10 && rm -rf $$tmp
 
 functional-serial:
-	@set -a; eval "$$($(STACK) env)"; set +a; \
-	  $(PYTEST) tests/functional -q -x -m serial --durations=10
+	@set -a; eval "$$($(STACK) env)"; set +a; tmp=$$(mktemp -d /tmp/kss.XXXX); \
+	  $(PYTEST) tests/functional -q -x -m serial --basetemp=$$tmp --durations=10 && rm -rf $$tmp
 
 migrations-check:
 	@set -a; eval "$$($(STACK) env)"; set +a; pulpcore-manager makemigrations kickstart --check --dry-run
