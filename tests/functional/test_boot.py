@@ -15,10 +15,8 @@ import tempfile
 
 import pytest
 
+from pulp_kickstart_oci.pytest_plugin import unique
 from tests.support import fedora
-from tests.support.pulp import unique
-
-from .conftest import latest
 
 GUEST_HOST = "10.0.2.2:24816"
 INIT = """#!/bin/busybox sh
@@ -60,9 +58,18 @@ def boot_files():
     return {"vmlinuz": _kernel(), "initrd.img": _initramfs()}
 
 
+@pytest.mark.serial  # boots QEMU against the stack's content app: CPU-bound, timed
 def test_qemu_boots_the_served_tree_with_stage2_and_distribution_args(
-    api, upstream, make_remote, repository, cleanup, boot_files
+    kickstart_bindings,
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    latest_version,
+    boot_files,
 ):
+    upstream = kickstart_upstream
     marker = unique("kickstart.test")
     upstream.netboot(
         "42-amd64",
@@ -72,22 +79,18 @@ def test_qemu_boots_the_served_tree_with_stage2_and_distribution_args(
             ("install.img", fedora.stage2(upstream.name)),
         ],
     )
-    api.sync(repository, make_remote(upstream))
-    (tree,) = api.trees(latest(api, repository))
-    assert tree["warnings"] == []  # a real kernel and a real initramfs pass the checks
-    base_path = unique("boot")
-    distribution = api.create(
-        "distributions/kickstart/kickstart/",
-        {
-            "name": base_path,
-            "base_path": base_path,
-            "repository": repository["pulp_href"],
-            "kernel_args": f"console=ttyS0 panic=-1 {marker}",
-            "kickstart_url": "http://10.0.2.2:24816/ks/host.cfg",
-        },
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, kickstart_oci_remote_factory(upstream))
+    (tree,) = kickstart_bindings.ContentTreesApi.list(
+        repository_version=latest_version(repository)
+    ).results
+    assert tree.warnings == []  # a real kernel and a real initramfs pass the checks
+    distribution = kickstart_distribution_factory(
+        repository,
+        kernel_args=f"console=ttyS0 panic=-1 {marker}",
+        kickstart_url="http://10.0.2.2:24816/ks/host.cfg",
     )
-    cleanup(distribution["pulp_href"])
-    tree_url = f"http://{GUEST_HOST}/pulp/content/{base_path}/42/x86_64/"
+    tree_url = f"http://{GUEST_HOST}/pulp/content/{distribution.base_path}/42/x86_64/"
 
     console = subprocess.run(
         [

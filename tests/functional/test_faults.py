@@ -9,27 +9,29 @@ lasting fault must fail the task with an error naming the file, tag or
 digest, leave the latest version as it was, and leave the content app serving
 the bytes that were pushed, never the faulty ones.
 
-The last test kills the process running a sync: it disturbs the shared stack
-and must stay last in this file.
+The last test kills the process running a sync: it disturbs the shared stack, so it
+is marked serial and runs alone, while the stack has a single worker.
 """
 
+import functools
 import os
 import re
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from pulpcore.tests.functional.utils import PulpTaskError
+
+from pulp_kickstart_oci.pytest_plugin import unique
 from tests.support import dnf, fedora
 from tests.support.fault_proxy import FaultProxy
 from tests.support.oci import Pusher, digest_of
-from tests.support.pulp import CONTENT, unique
 
-from .conftest import REPO_ROOT, artifact_count, latest, reports, sha256
+from .conftest import REPO_ROOT, progress, sha256
 
 KERNEL_PATH = "images/pxeboot/vmlinuz"
 # Fast failure: one retry, and stalls detected within seconds.
@@ -41,35 +43,80 @@ TRANSIENT = {"max_retries": 2}
 # -- fixtures and helpers -------------------------------------------------------------
 
 
-@pytest.fixture
-def proxy_for():
-    """Start a FaultProxy in front of an upstream URL; stopped after the test."""
-    started = []
+class Pulp:
+    """Reads of the repository state the fault tests check, over the bindings."""
 
-    def _start(upstream_url):
-        proxy = FaultProxy(upstream_url).start()
-        started.append(proxy)
-        return proxy
+    def __init__(self, kickstart_bindings, pulpcore_bindings, monitor_task):
+        self.bindings = kickstart_bindings
+        self.core = pulpcore_bindings
+        self.monitor_task = monitor_task
 
-    yield _start
-    for proxy in started:
-        proxy.stop()
+    @staticmethod
+    def _all(method, **filters):
+        results, offset = [], 0
+        while True:
+            page = method(limit=200, offset=offset, **filters)
+            results.extend(page.results)
+            if not page.next:
+                return results
+            offset += 200
+
+    def latest(self, repo):
+        return self.bindings.RepositoriesKickstartApi.read(repo.pulp_href).latest_version_href
+
+    def version_hrefs(self, repo):
+        versions = functools.partial(
+            self.bindings.RepositoriesKickstartVersionsApi.list, repo.pulp_href
+        )
+        return sorted(v.pulp_href for v in self._all(versions))
+
+    def trees(self, version_href):
+        return self._all(self.bindings.ContentTreesApi.list, repository_version=version_href)
+
+    def artifact_count(self, data):
+        return self.core.ArtifactsApi.list(sha256=sha256(data)).count
+
+    def dispatch(self, repo, remote):
+        """Start a sync without waiting for it; returns the task href."""
+        body = {"remote": remote.pulp_href}
+        return self.bindings.RepositoriesKickstartApi.sync(repo.pulp_href, body).task
+
+    def wait(self, task_href, timeout=600):
+        """The task once it ended, failed or not."""
+        try:
+            return self.monitor_task(task_href, timeout=timeout)
+        except PulpTaskError as error:
+            return error.task
+
+    def the_tree(self, repo, release="42", arch="x86_64"):
+        version = self.latest(repo)
+        trees = [t for t in self.trees(version) if (t.version, t.arch) == (release, arch)]
+        assert len(trees) == 1, f"{len(trees)} trees for {release}/{arch} in {version}"
+        return trees[0]
+
+    def assert_serves_exactly(self, repo, base, expected, release="42", arch="x86_64"):
+        """The latest version's tree holds ``expected`` ({file name: bytes}) and serves it."""
+        tree = self.the_tree(repo, release, arch)
+        by_name = {f.name: f for f in tree.files}
+        assert set(by_name) == set(expected)
+        base = base.rstrip("/")
+        for name, data in expected.items():
+            assert by_name[name].sha256 == sha256(data), name
+            url = f"{base}/{release}/{arch}/{by_name[name].path}"
+            assert served(url) == (200, sha256(data)), name
+        return tree
+
+    def assert_failed_cleanly(self, repo, task, before_versions):
+        assert task.state == "failed", task.state
+        assert self.latest(repo) == max(
+            before_versions, key=lambda h: int(h.rstrip("/").split("/")[-1])
+        )
+        assert self.version_hrefs(repo) == before_versions
 
 
-@pytest.fixture(scope="module")
-def workdir():
-    with tempfile.TemporaryDirectory(prefix="kickstart-faults-") as directory:
-        yield directory
-
-
-@pytest.fixture
-def make_repository(api, cleanup):
-    def _make():
-        repo = api.create("repositories/kickstart/kickstart/", {"name": unique("repo")})
-        cleanup(repo["pulp_href"])
-        return repo
-
-    return _make
+@pytest.fixture(scope="session")
+def pulp(kickstart_bindings, pulpcore_bindings, monitor_task):
+    return Pulp(kickstart_bindings, pulpcore_bindings, monitor_task)
 
 
 def blob_path(pusher, data):
@@ -80,39 +127,9 @@ def tag_path(pusher, tag):
     return rf"^/v2/{re.escape(pusher.name)}/manifests/{re.escape(tag)}$"
 
 
-def version_hrefs(api, repo):
-    return sorted(v["pulp_href"] for v in api.list(f"{repo['pulp_href']}versions/"))
-
-
-def dispatch(api, repo, remote):
-    """Start a sync without waiting for it; returns the task href."""
-    return api.post(f"{repo['pulp_href']}sync/", {"remote": remote["pulp_href"]})["task"]
-
-
 def served(url):
     response = requests.get(url, timeout=60)
     return response.status_code, sha256(response.content)
-
-
-def the_tree(api, repo, release="42", arch="x86_64"):
-    trees = [
-        t for t in api.trees(latest(api, repo)) if (t["version"], t["arch"]) == (release, arch)
-    ]
-    assert len(trees) == 1, f"{len(trees)} trees for {release}/{arch} in {latest(api, repo)}"
-    return trees[0]
-
-
-def assert_serves_exactly(api, repo, base, expected, release="42", arch="x86_64"):
-    """The latest version's tree holds ``expected`` ({file name: bytes}) and serves it."""
-    tree = the_tree(api, repo, release, arch)
-    by_name = {f["name"]: f for f in tree["files"]}
-    assert set(by_name) == set(expected)
-    for name, data in expected.items():
-        assert by_name[name]["sha256"] == sha256(data), name
-        assert served(f"{base}/{release}/{arch}/{by_name[name]['path']}") == (200, sha256(data)), (
-            name
-        )
-    return tree
 
 
 def assert_retried(proxy, pattern, fault):
@@ -124,66 +141,66 @@ def assert_retried(proxy, pattern, fault):
     assert seen[-1].sent == seen[-1].length
 
 
-def assert_failed_cleanly(api, repo, task, before_versions):
-    assert task["state"] == "failed", task["state"]
-    assert latest(api, repo) == max(
-        before_versions, key=lambda h: int(h.rstrip("/").split("/")[-1])
-    )
-    assert version_hrefs(api, repo) == before_versions
-
-
 # -- shared sites for the lasting-fault tests ------------------------------------------
 
 
 class Site:
     """An upstream behind a FaultProxy, synced into a served repository.
 
+    Module-scoped (one per xdist process that runs these tests), so it creates and
+    deletes its Pulp objects itself: the plugin's factories are class-scoped.
     ``current`` holds the bytes last pushed and synced ({file name: bytes}):
     what the distribution must serve whatever goes wrong later.
     """
 
-    def __init__(self, api, proxy):
-        self.api = api
+    def __init__(self, pulp, distribution_base_url, proxy):
+        self.pulp = pulp
+        self.distribution_base_url = distribution_base_url
         self.proxy = proxy
-        self.hrefs = []
+        self.created = []
         self.remotes = {}
         self.current = None
 
-    def create(self, path, body):
-        made = self.api.create(path, {"name": unique("faults"), **body})
-        self.hrefs.append(made["pulp_href"])
+    def create(self, endpoint, body):
+        made = endpoint.create({"name": unique("faults"), **body})
+        if getattr(made, "pulp_href", None) is None:  # a task: asynchronous creation
+            task = self.pulp.monitor_task(made.task)
+            made = endpoint.read(task.created_resources[0])
+        self.created.append((endpoint, made.pulp_href))
         return made
 
     def serve(self):
-        base_path = unique("faults")
-        self.create(
-            "distributions/kickstart/kickstart/",
-            {"base_path": base_path, "repository": self.repo["pulp_href"]},
+        distribution = self.create(
+            self.pulp.bindings.DistributionsKickstartApi,
+            {"base_path": unique("faults"), "repository": self.repo.pulp_href},
         )
-        self.base = f"{CONTENT}/pulp/content/{base_path}"
+        self.base = self.distribution_base_url(distribution.base_url)
 
     def close(self):
         self.proxy.stop()
-        for href in reversed(self.hrefs):
-            self.api.delete(href)
+        for endpoint, href in reversed(self.created):
+            response = endpoint.delete(href)
+            if getattr(response, "task", None):
+                self.pulp.monitor_task(response.task)
 
 
 @pytest.fixture(scope="module")
-def registry_site(api, registry):
+def registry_site(pulp, kickstart_sync, kickstart_registry, distribution_base_url):
+    registry = kickstart_registry
     pusher = Pusher(registry.url, unique("fedora/kickstart"))
-    site = Site(api, FaultProxy(registry.url).start())
+    site = Site(pulp, distribution_base_url, FaultProxy(registry.url).start())
     try:
         site.pusher = pusher
         for kind, fields in (("fatal", FATAL), ("stall", STALL)):
             site.remotes[kind] = site.create(
-                "remotes/kickstart/oci/",
+                pulp.bindings.RemotesOciApi,
                 {"url": site.proxy.url, "upstream_name": pusher.name, **fields},
             )
-        site.repo = site.create("repositories/kickstart/kickstart/", {})
+        site.repo = site.create(pulp.bindings.RepositoriesKickstartApi, {})
         first = fedora.tree_files("42", "amd64", salt=unique("first"))
         pusher.netboot("42-amd64", first)
         site.current = dict(first)
-        api.sync(site.repo, site.remotes["fatal"])
+        kickstart_sync(site.repo, site.remotes["fatal"])
         site.serve()
         yield site
     finally:
@@ -191,19 +208,19 @@ def registry_site(api, registry):
 
 
 @pytest.fixture(scope="module")
-def dnf_site(api, workdir):
-    tree = dnf.fedora_tree(workdir, salt=unique("faults"))
+def dnf_site(pulp, kickstart_sync, kickstart_workdir, distribution_base_url):
+    tree = dnf.fedora_tree(kickstart_workdir, salt=unique("faults"))
     with dnf.StaticServer(tree.root) as server:
-        site = Site(api, FaultProxy(server.url).start())
+        site = Site(pulp, distribution_base_url, FaultProxy(server.url).start())
         try:
             site.tree = tree
             for kind, fields in (("fatal", FATAL), ("stall", STALL)):
                 site.remotes[kind] = site.create(
-                    "remotes/kickstart/dnf/", {"url": site.proxy.url + "/", **fields}
+                    pulp.bindings.RemotesDnfApi, {"url": site.proxy.url + "/", **fields}
                 )
-            site.repo = site.create("repositories/kickstart/kickstart/", {})
+            site.repo = site.create(pulp.bindings.RepositoriesKickstartApi, {})
             site.current = dnf_expected(tree)
-            api.sync(site.repo, site.remotes["fatal"])
+            kickstart_sync(site.repo, site.remotes["fatal"])
             site.serve()
             yield site
         finally:
@@ -228,38 +245,38 @@ def _param_id(value):
     return None
 
 
-def check_lasting_fault(api, site, fault, pattern, options, kernel):
+def check_lasting_fault(pulp, kickstart_sync, site, fault, pattern, options, kernel):
     """Sync through a fault that never stops: a failed task, and nothing changed or served wrong.
 
     Returns the failed task, for the test to check what its error names.
     """
-    before = version_hrefs(api, site.repo)
+    before = pulp.version_hrefs(site.repo)
     site.proxy.clear()
     site.proxy.add(fault, pattern, times=None, stall_seconds=20, **options)
     remote = site.remotes["stall" if fault == "stall" else "fatal"]
 
-    task = api.sync(site.repo, remote, raise_on_failure=False)
+    task = kickstart_sync(site.repo, remote, expect_failure=True)
 
-    assert_failed_cleanly(api, site.repo, task, before)
+    pulp.assert_failed_cleanly(site.repo, task, before)
     assert site.proxy.requests_to(pattern), f"the fault on {pattern} never fired"
-    assert_serves_exactly(api, site.repo, site.base, site.current)
-    assert artifact_count(api, kernel) == 0
+    pulp.assert_serves_exactly(site.repo, site.base, site.current)
+    assert pulp.artifact_count(kernel) == 0
     if fault == "corrupt":
         flipped = bytearray(kernel)
         flipped[len(flipped) // 2] ^= 0xFF
-        assert artifact_count(api, bytes(flipped)) == 0
+        assert pulp.artifact_count(bytes(flipped)) == 0
     if fault == "redirect":
         # The reason must say what happened: a redirect loop, not a made-up status.
-        assert "redirect" in task["error"]["description"].lower(), task["error"]["description"]
+        assert "redirect" in task.error["description"].lower(), task.error["description"]
     return task
 
 
-def check_recovery(api, site, expected):
+def check_recovery(pulp, kickstart_sync, site, expected):
     """Once the fault is lifted the same remote brings the new bytes: nothing half-done sticks."""
     site.proxy.clear()
-    api.sync(site.repo, site.remotes["fatal"])
+    kickstart_sync(site.repo, site.remotes["fatal"])
     site.current = expected
-    assert_serves_exactly(api, site.repo, site.base, site.current)
+    pulp.assert_serves_exactly(site.repo, site.base, site.current)
 
 
 # -- registry source ------------------------------------------------------------------
@@ -267,11 +284,20 @@ def check_recovery(api, site, expected):
 
 @pytest.mark.parametrize("target", ["blobs", "manifests and tags"])
 def test_registry_transient_faults_are_retried_and_the_sync_completes(
-    api, upstream, proxy_for, make_remote, repository, distribute, publish_release, target
+    pulp,
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_fault_proxy_factory,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    target,
 ):
-    published = publish_release(upstream, "42", archs=("amd64",))
+    upstream = kickstart_upstream
+    published = kickstart_publish_release(upstream, "42", archs=("amd64",))
     files = dict(published["files"]["amd64"])
-    proxy = proxy_for(upstream.base)
+    proxy = kickstart_fault_proxy_factory(upstream.base)
     name = re.escape(upstream.name)
     if target == "blobs":
         faults = {
@@ -291,15 +317,18 @@ def test_registry_transient_faults_are_retried_and_the_sync_completes(
         }
     for pattern, fault in faults.items():
         proxy.add(fault, pattern, times=1)
+    repository = kickstart_repository_factory()
+    remote = kickstart_oci_remote_factory(upstream, url=proxy.url, **TRANSIENT)
 
-    task = api.sync(repository, make_remote(upstream, url=proxy.url, **TRANSIENT))
+    task = kickstart_sync(repository, remote)
 
-    assert task["state"] == "completed"
+    assert task.state == "completed"
     for pattern, fault in faults.items():
         assert_retried(proxy, pattern, fault)
-    assert latest(api, repository).endswith("/versions/1/")
-    tree = assert_serves_exactly(api, repository, distribute(repository), files)
-    assert tree["digest"] == published["manifests"]["amd64"]
+    assert pulp.latest(repository).endswith("/versions/1/")
+    base = kickstart_distribution_factory(repository).base_url
+    tree = pulp.assert_serves_exactly(repository, base, files)
+    assert tree.digest == published["manifests"]["amd64"]
 
 
 @pytest.mark.parametrize(
@@ -318,7 +347,7 @@ def test_registry_transient_faults_are_retried_and_the_sync_completes(
     ids=_param_id,
 )
 def test_registry_lasting_fault_fails_naming_it_and_keeps_the_served_bytes(
-    api, registry_site, target, fault, options
+    pulp, kickstart_sync, registry_site, target, fault, options
 ):
     site = registry_site
     # Upstream respins 42 for amd64; fetching it goes wrong every time.
@@ -332,20 +361,27 @@ def test_registry_lasting_fault_fails_naming_it_and_keeps_the_served_bytes(
     else:
         pattern, named = tag_path(site.pusher, "42-amd64"), ["tag 42-amd64"]
 
-    task = check_lasting_fault(api, site, fault, pattern, options, kernel)
+    task = check_lasting_fault(pulp, kickstart_sync, site, fault, pattern, options, kernel)
 
     for name in named:
-        assert name in task["error"]["description"], task["error"]["description"]
-    check_recovery(api, site, dict(new))
+        assert name in task.error["description"], task.error["description"]
+    check_recovery(pulp, kickstart_sync, site, dict(new))
 
 
 # -- dnf source -------------------------------------------------------------------------
 
 
 def test_dnf_transient_faults_are_retried_and_the_sync_completes(
-    api, workdir, proxy_for, make_dnf_remote, repository, distribute
+    pulp,
+    kickstart_dnf_tree_factory,
+    kickstart_tree_server_factory,
+    kickstart_fault_proxy_factory,
+    kickstart_dnf_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
 ):
-    tree = dnf.fedora_tree(workdir, salt=unique("transient"))
+    tree = kickstart_dnf_tree_factory(salt=unique("transient"))
     faults = {
         r"^/\.treeinfo$": "500",
         r"^/repodata/repomd\.xml$": "429",
@@ -358,19 +394,21 @@ def test_dnf_transient_faults_are_retried_and_the_sync_completes(
         newest_rpm(tree, "grub2-efi-x64"): "corrupt",
         newest_rpm(tree, "syslinux-nonlinux"): "truncate",
     }
-    with dnf.StaticServer(tree.root) as server:
-        proxy = proxy_for(server.url)
-        for pattern, fault in faults.items():
-            proxy.add(fault, pattern, times=1)
+    server = kickstart_tree_server_factory(tree)
+    proxy = kickstart_fault_proxy_factory(server.url)
+    for pattern, fault in faults.items():
+        proxy.add(fault, pattern, times=1)
+    repository = kickstart_repository_factory()
 
-        task = api.sync(repository, make_dnf_remote(proxy, **TRANSIENT))
+    task = kickstart_sync(repository, kickstart_dnf_remote_factory(proxy, **TRANSIENT))
 
-    assert task["state"] == "completed"
+    assert task.state == "completed"
     for pattern, fault in faults.items():
         assert_retried(proxy, pattern, fault)
-    assert latest(api, repository).endswith("/versions/1/")
-    assert_serves_exactly(api, repository, distribute(repository), dnf_expected(tree))
-    assert reports(task)["sync.unpacking.packages"]["done"] == 3
+    assert pulp.latest(repository).endswith("/versions/1/")
+    base = kickstart_distribution_factory(repository).base_url
+    pulp.assert_serves_exactly(repository, base, dnf_expected(tree))
+    assert progress(task)["sync.unpacking.packages"].done == 3
 
 
 @pytest.mark.parametrize(
@@ -388,7 +426,7 @@ def test_dnf_transient_faults_are_retried_and_the_sync_completes(
     ids=_param_id,
 )
 def test_dnf_lasting_fault_fails_naming_it_and_keeps_the_served_bytes(
-    api, dnf_site, target, fault, options
+    pulp, kickstart_sync, dnf_site, target, fault, options
 ):
     site = dnf_site
     # The mirror gets a new kernel, and a new .treeinfo naming its checksum.
@@ -401,47 +439,53 @@ def test_dnf_lasting_fault_fails_naming_it_and_keeps_the_served_bytes(
         "treeinfo": (r"^/\.treeinfo$", ".treeinfo"),
     }[target]
 
-    task = check_lasting_fault(api, site, fault, pattern, options, kernel)
+    task = check_lasting_fault(pulp, kickstart_sync, site, fault, pattern, options, kernel)
 
-    assert named in task["error"]["description"], task["error"]["description"]
-    check_recovery(api, site, dnf_expected(site.tree))
+    assert named in task.error["description"], task.error["description"]
+    check_recovery(pulp, kickstart_sync, site, dnf_expected(site.tree))
 
 
 # -- concurrent syncs ---------------------------------------------------------------------
 
 
 def test_two_syncs_of_one_repository_at_once_make_consistent_versions(
-    api, registry, make_remote, repository, publish_release
+    pulp,
+    kickstart_registry,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
 ):
-    first = Pusher(registry.url, unique("fedora/kickstart"))
-    second = Pusher(registry.url, unique("fedora/kickstart"))
-    a = {"41": publish_release(first, "41", archs=("amd64",))}
-    a["42"] = publish_release(first, "42", archs=("amd64",))
-    b = {"42": publish_release(second, "42", archs=("amd64",))}
-    b["43"] = publish_release(second, "43", archs=("amd64",))
-    remotes = {"a": make_remote(first), "b": make_remote(second)}
+    publish = kickstart_publish_release
+    first = Pusher(kickstart_registry.url, unique("fedora/kickstart"))
+    second = Pusher(kickstart_registry.url, unique("fedora/kickstart"))
+    a = {"41": publish(first, "41", archs=("amd64",))}
+    a["42"] = publish(first, "42", archs=("amd64",))
+    b = {"42": publish(second, "42", archs=("amd64",))}
+    b["43"] = publish(second, "43", archs=("amd64",))
+    remotes = {"a": kickstart_oci_remote_factory(first), "b": kickstart_oci_remote_factory(second)}
     published = {"a": a, "b": b}
+    repository = kickstart_repository_factory()
 
-    hrefs = {name: dispatch(api, repository, remote) for name, remote in remotes.items()}
-    tasks = {name: api.wait(href) for name, href in hrefs.items()}
+    hrefs = {name: pulp.dispatch(repository, remote) for name, remote in remotes.items()}
+    tasks = {name: pulp.wait(href) for name, href in hrefs.items()}
 
-    assert {t["state"] for t in tasks.values()} == {"completed"}
-    order = sorted(tasks, key=lambda name: tasks[name]["started_at"])
+    assert {t.state for t in tasks.values()} == {"completed"}
+    order = sorted(tasks, key=lambda name: tasks[name].started_at)
     # The repository is an exclusive resource: the syncs ran one after the other.
-    assert tasks[order[0]]["finished_at"] <= tasks[order[1]]["started_at"]
-    versions = version_hrefs(api, repository)
+    assert tasks[order[0]].finished_at <= tasks[order[1]].started_at
+    versions = pulp.version_hrefs(repository)
     assert [v.rstrip("/").rsplit("/", 1)[-1] for v in versions] == ["0", "1", "2"]
     v1 = next(v for v in versions if v.endswith("/versions/1/"))
-    v2 = latest(api, repository)
+    v2 = pulp.latest(repository)
     assert v2.endswith("/versions/2/")
-    assert v1 in tasks[order[0]]["created_resources"]
-    assert v2 in tasks[order[1]]["created_resources"]
+    assert v1 in tasks[order[0]].created_resources
+    assert v2 in tasks[order[1]].created_resources
 
     def digests(version):
-        trees = api.trees(version)
-        keys = [(t["version"], t["arch"]) for t in trees]
+        trees = pulp.trees(version)
+        keys = [(t.version, t.arch) for t in trees]
         assert len(keys) == len(set(keys)), f"duplicate release/arch in {version}: {keys}"
-        return {t["version"]: t["digest"] for t in trees}
+        return {t.version: t.digest for t in trees}
 
     earlier, later = published[order[0]], published[order[1]]
     assert digests(v1) == {r: p["manifests"]["amd64"] for r, p in earlier.items()}
@@ -452,49 +496,60 @@ def test_two_syncs_of_one_repository_at_once_make_consistent_versions(
 
 
 def test_the_same_sync_dispatched_twice_at_once_makes_one_version(
-    api, upstream, make_remote, repository, publish_release
+    pulp,
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
 ):
-    published = publish_release(upstream, "42")
-    remote = make_remote(upstream)
+    published = kickstart_publish_release(kickstart_upstream, "42")
+    remote = kickstart_oci_remote_factory(kickstart_upstream)
+    repository = kickstart_repository_factory()
 
-    hrefs = [dispatch(api, repository, remote), dispatch(api, repository, remote)]
-    tasks = [api.wait(href) for href in hrefs]
+    hrefs = [pulp.dispatch(repository, remote), pulp.dispatch(repository, remote)]
+    tasks = [pulp.wait(href) for href in hrefs]
 
-    assert [t["state"] for t in tasks] == ["completed", "completed"]
-    assert len(version_hrefs(api, repository)) == 2
-    skipped = [t for t in tasks if "sync.was_skipped" in reports(t)]
+    assert [t.state for t in tasks] == ["completed", "completed"]
+    assert len(pulp.version_hrefs(repository)) == 2
+    skipped = [t for t in tasks if "sync.was_skipped" in progress(t)]
     assert len(skipped) == 1
-    trees = api.trees(latest(api, repository))
-    assert sorted((t["version"], t["arch"]) for t in trees) == [
+    trees = pulp.trees(pulp.latest(repository))
+    assert sorted((t.version, t.arch) for t in trees) == [
         ("42", "aarch64"),
         ("42", "x86_64"),
     ]
-    assert {t["digest"] for t in trees} == set(published["manifests"].values())
+    assert {t.digest for t in trees} == set(published["manifests"].values())
 
 
 def test_one_upstream_synced_into_two_repositories_at_once(
-    api, upstream, make_remote, make_repository, publish_release, distribute
+    pulp,
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
 ):
-    published = publish_release(upstream, "42")
-    remote = make_remote(upstream)
-    repos = [make_repository(), make_repository()]
+    published = kickstart_publish_release(kickstart_upstream, "42")
+    remote = kickstart_oci_remote_factory(kickstart_upstream)
+    repos = [kickstart_repository_factory(), kickstart_repository_factory()]
 
-    hrefs = [dispatch(api, repo, remote) for repo in repos]
-    tasks = [api.wait(href) for href in hrefs]
+    hrefs = [pulp.dispatch(repo, remote) for repo in repos]
+    tasks = [pulp.wait(href) for href in hrefs]
 
-    assert [t["state"] for t in tasks] == ["completed", "completed"]
-    trees = [{(t["version"], t["arch"]): t for t in api.trees(latest(api, r))} for r in repos]
+    assert [t.state for t in tasks] == ["completed", "completed"]
+    trees = [{(t.version, t.arch): t for t in pulp.trees(pulp.latest(r))} for r in repos]
     assert set(trees[0]) == set(trees[1]) == {("42", "x86_64"), ("42", "aarch64")}
     for key in trees[0]:
         # One content unit per manifest, shared by both repositories.
-        assert trees[0][key]["pulp_href"] == trees[1][key]["pulp_href"]
-    assert {t["digest"] for t in trees[0].values()} == set(published["manifests"].values())
+        assert trees[0][key].pulp_href == trees[1][key].pulp_href
+    assert {t.digest for t in trees[0].values()} == set(published["manifests"].values())
     kernel = dict(published["files"]["amd64"])["vmlinuz"]
     for repo in repos:
-        assert served(f"{distribute(repo)}/42/x86_64/{KERNEL_PATH}") == (200, sha256(kernel))
+        base = kickstart_distribution_factory(repo).base_url
+        assert served(f"{base}42/x86_64/{KERNEL_PATH}") == (200, sha256(kernel))
 
 
-# -- a worker dies mid-sync (disturbs the stack: keep this test last) --------------------
+# -- a worker dies mid-sync (disturbs the stack: serial, on a single worker) --------------
 
 PID_FILE = REPO_ROOT / ".run" / "pid" / "worker.pid"
 
@@ -536,29 +591,42 @@ def task_process(proxy):
     return leader, holders[0]
 
 
+@pytest.mark.serial
+@pytest.mark.usefixtures("single_worker")
 def test_worker_killed_mid_sync_fails_the_task_and_a_resync_completes(
-    api, upstream, proxy_for, make_remote, repository, distribute
+    pulp,
+    kickstart_upstream,
+    kickstart_fault_proxy_factory,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
 ):
-    """Runs last: it SIGKILLs the process running a sync on the shared stack.
+    """Serial, with a single worker: it SIGKILLs the process running a sync on the stack.
 
-    pulpcore-worker (the pid in .run/pid/worker.pid) runs each task in a forked
-    child; that child, found by its connection to the stalled proxy, is killed.
-    (Killing the supervising worker as well would leave the task "running"
-    until another worker's missing-worker cleanup, 10 to 100 heartbeats of
-    WORKER_TTL/3 seconds away in pulpcore 3.123: far too slow for a test.)
+    pulpcore-worker (the pid in .run/pid/worker.pid, the only worker while
+    ``single_worker`` holds) runs each task in a forked child; that child, found by
+    its connection to the stalled proxy, is killed. (Killing the supervising worker
+    as well would leave the task "running" until another worker's missing-worker
+    cleanup, 10 to 100 heartbeats of WORKER_TTL/3 seconds away in pulpcore 3.123:
+    far too slow for a test.)
     """
+    upstream = kickstart_upstream
     files = fedora.tree_files("42", "amd64", salt=upstream.name)
     digest, _ = upstream.netboot("42-amd64", files)
     kernel = dict(files)["vmlinuz"]
-    proxy = proxy_for(upstream.base)
+    proxy = kickstart_fault_proxy_factory(upstream.base)
     pattern = blob_path(upstream, kernel)
     # Part of the kernel, then nothing: the task is surely mid-download when killed.
     proxy.add("stall", pattern, times=1, stall_after="body", stall_bytes=4096, stall_seconds=90)
-    remote = make_remote(upstream, url=proxy.url, max_retries=1, sock_read_timeout=120)
+    remote = kickstart_oci_remote_factory(
+        upstream, url=proxy.url, max_retries=1, sock_read_timeout=120
+    )
+    repository = kickstart_repository_factory()
 
-    href = dispatch(api, repository, remote)
+    href = pulp.dispatch(repository, remote)
     assert proxy.wait_for(lambda s: any(x.fault == "stall" and x.sent for x in s), timeout=120)
-    assert api.get(href)["state"] == "running"
+    assert pulp.core.TasksApi.read(href).state == "running"
     worker, victim = task_process(proxy)
     os.kill(victim, signal.SIGKILL)
 
@@ -572,20 +640,21 @@ def test_worker_killed_mid_sync_fails_the_task_and_a_resync_completes(
         cwd=REPO_ROOT,
     )
     assert started.returncode == 0, started.stderr[-2000:]
-    task = api.wait(href, timeout=180, raise_on_failure=False)
-    assert task["state"] in ("failed", "canceled"), task["state"]
-    assert latest(api, repository).endswith("/versions/0/")
-    assert len(version_hrefs(api, repository)) == 1
-    assert artifact_count(api, kernel) == 0
+    task = pulp.wait(href, timeout=180)
+    assert task.state in ("failed", "canceled"), task.state
+    assert pulp.latest(repository).endswith("/versions/0/")
+    assert len(pulp.version_hrefs(repository)) == 1
+    assert pulp.artifact_count(kernel) == 0
     deadline = time.monotonic() + 120
-    while not api.get("/pulp/api/v3/status/")["online_workers"]:
+    while not pulp.core.StatusApi.status_read().online_workers:
         assert time.monotonic() < deadline, "no worker came back online"
         time.sleep(0.5)
 
-    again = api.sync(repository, remote)
+    again = kickstart_sync(repository, remote)
 
-    assert again["state"] == "completed"
-    assert the_tree(api, repository)["digest"] == digest
-    assert_serves_exactly(api, repository, distribute(repository), dict(files))
+    assert again.state == "completed"
+    assert pulp.the_tree(repository).digest == digest
+    base = kickstart_distribution_factory(repository).base_url
+    pulp.assert_serves_exactly(repository, base, dict(files))
     assert len(proxy.requests_to(pattern)) == 2
     assert worker != victim

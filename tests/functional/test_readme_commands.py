@@ -3,6 +3,8 @@
 import subprocess
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTALL_LINES = (
     "creating the virtualenv",
@@ -11,6 +13,7 @@ INSTALL_LINES = (
 )
 
 
+@pytest.mark.serial  # runs `make run` (dev/stack start, the sample) on the shared stack
 def test_make_run_again_installs_nothing_and_syncs_the_sample():
     # make test started the stack (and so installed the venv and the CLI) just before.
     result = subprocess.run(
