@@ -16,13 +16,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from tests.support import fedora
-from tests.support.oci import Pusher
-from tests.support.pulp import API, unique
+from pulpcore.tests.functional.utils import PulpTaskError
 
-AUTH = ("admin", "password")
-# pk_path gives /<collection>/{pulp_id}/ paths instead of the href-only paths of the bindings.
-SCHEMA_URL = f"{API}/pulp/api/v3/docs/api.json?component=kickstart&pk_path=1"
+from tests.support import fedora
+
 CLOSED = "http://127.0.0.1:9"
 # Basic auth costs a password hash (~0.25 s) per request: keep the run to a few minutes.
 EXAMPLES = {GenerationMode.POSITIVE: 5, GenerationMode.NEGATIVE: 4}
@@ -44,68 +41,91 @@ COLLECTIONS = {
     "/remotes/kickstart/oci/": "oci_remote",
     "/repositories/kickstart/kickstart/": "repository",
 }
+# The bindings API that deletes an object of a collection the fuzzing may create into.
+DELETERS = {
+    "/distributions/kickstart/kickstart/": "DistributionsKickstartApi",
+    "/remotes/kickstart/dnf/": "RemotesDnfApi",
+    "/remotes/kickstart/oci/": "RemotesOciApi",
+    "/repositories/kickstart/kickstart/": "RepositoriesKickstartApi",
+}
 
 
 def _pulp_id(href):
     return href.rstrip("/").rsplit("/", 1)[1]
 
 
+@pytest.fixture(scope="session")
+def auth(bindings_cfg):
+    """The admin credentials the bindings use, for schemathesis' own requests."""
+    return (bindings_cfg.username, bindings_cfg.password)
+
+
 @pytest.fixture(scope="module")
-def schema(api):
-    loaded = schemathesis.openapi.from_url(SCHEMA_URL, auth=AUTH, timeout=60)
+def schema(pulp_api_v3_url, auth):
+    # pk_path gives /<collection>/{pulp_id}/ paths instead of the href-only paths of the
+    # bindings.
+    url = f"{pulp_api_v3_url}docs/api.json?component=kickstart&pk_path=1"
+    loaded = schemathesis.openapi.from_url(url, auth=auth, timeout=60)
     return loaded.include(path_regex="/kickstart/")
 
 
 @pytest.fixture
-def targets(api, registry):
+def targets(
+    kickstart_bindings,
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_dnf_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    monitor_task,
+):
     """A synced repository with its remotes, a tree and a distribution; removed afterwards."""
-    hrefs = []
-    pusher = Pusher(registry.url, unique("fuzz/kickstart"))
+    pusher = kickstart_upstream
     digest, _ = pusher.netboot("42-amd64", fedora.tree_files("42", "amd64", salt=pusher.name))
-    oci = api.create(
-        "remotes/kickstart/oci/",
-        {"name": unique("fuzz"), "url": pusher.base, "upstream_name": pusher.name},
-    )
-    hrefs.append(oci["pulp_href"])
-    dnf = api.create("remotes/kickstart/dnf/", {"name": unique("fuzz"), "url": f"{CLOSED}/os/"})
-    hrefs.append(dnf["pulp_href"])
-    repo = api.create(
-        "repositories/kickstart/kickstart/", {"name": unique("fuzz"), "remote": oci["pulp_href"]}
-    )
-    hrefs.append(repo["pulp_href"])
-    api.sync(repo)
+    oci = kickstart_oci_remote_factory(pusher)
+    dnf = kickstart_dnf_remote_factory(url=f"{CLOSED}/os/")
+    repo = kickstart_repository_factory(remote=oci)
+    kickstart_sync(repo)
     # From now on the remote answers nothing: fuzzed syncs fail fast.
-    api.wait(api.patch(oci["pulp_href"], {"url": CLOSED})["task"])
-    (tree,) = api.get("content/kickstart/trees/", digest=digest)["results"]
-    base_path = unique("fuzz")
-    distribution = api.create(
-        "distributions/kickstart/kickstart/",
-        {"name": base_path, "base_path": base_path, "repository": repo["pulp_href"]},
+    monitor_task(
+        kickstart_bindings.RemotesOciApi.partial_update(oci.pulp_href, {"url": CLOSED}).task
     )
-    hrefs.append(distribution["pulp_href"])
-    yield {
-        "tree": _pulp_id(tree["pulp_href"]),
-        "distribution": _pulp_id(distribution["pulp_href"]),
-        "dnf_remote": _pulp_id(dnf["pulp_href"]),
-        "oci_remote": _pulp_id(oci["pulp_href"]),
-        "repository": _pulp_id(repo["pulp_href"]),
+    (tree,) = kickstart_bindings.ContentTreesApi.list(digest=digest).results
+    distribution = kickstart_distribution_factory(repo)
+    return {
+        "tree": _pulp_id(tree.pulp_href),
+        "distribution": _pulp_id(distribution.pulp_href),
+        "dnf_remote": _pulp_id(dnf.pulp_href),
+        "oci_remote": _pulp_id(oci.pulp_href),
+        "repository": _pulp_id(repo.pulp_href),
     }
-    for href in reversed(hrefs):
-        api.delete(href)
 
 
 @pytest.fixture
-def created(api):
+def created(kickstart_bindings, monitor_task):
     """Hrefs of what fuzzed requests created, and their tasks; all removed afterwards."""
     record = {"hrefs": [], "tasks": []}
     yield record
-    for task in record["tasks"]:
-        finished = api.wait(task, raise_on_failure=False)
-        record["hrefs"].extend(finished["created_resources"])
+    for task_href in record["tasks"]:
+        try:
+            finished = monitor_task(task_href)
+        except PulpTaskError as error:
+            finished = error.task
+        record["hrefs"].extend(finished.created_resources)
     for href in reversed(record["hrefs"]):
         # Repository versions go with their repository.
-        if href and "/versions/" not in href and re.search(r"/kickstart/[^/]+/[^/]+/$", href):
-            api.delete(href)
+        if not href or "/versions/" in href or not re.search(r"/kickstart/[^/]+/[^/]+/$", href):
+            continue
+        collection = re.search(r"/[^/]+/kickstart/[^/]+/(?=[^/]+/$)", href).group(0)
+        deleter = getattr(kickstart_bindings, DELETERS[collection])
+        try:
+            response = deleter.delete(href)
+        except kickstart_bindings.ApiException as error:
+            if error.status == 404:  # the fuzzing deleted it already
+                continue
+            raise
+        monitor_task(response.task)
 
 
 def _path_parameters(path, targets):
@@ -199,7 +219,7 @@ def _operations(schema):
     return sorted(operations, key=lambda op: (op.method.upper() == "DELETE", op.label))
 
 
-def _fuzz(schema, targets, created, mode):
+def _fuzz(schema, targets, created, auth, mode):
     session = requests.Session()
     failures = []
     operations = _operations(schema)
@@ -213,7 +233,7 @@ def _fuzz(schema, targets, created, mode):
         @given(case=strategy)
         def run(case):
             _tame(case)
-            response = case.call(session=session, auth=AUTH, timeout=120)
+            response = case.call(session=session, auth=auth, timeout=120)
             _record(response, created)
             case.validate_response(response, checks=[not_a_server_error])
 
@@ -224,9 +244,9 @@ def _fuzz(schema, targets, created, mode):
     assert not failures, "\n\n".join(failures)
 
 
-def test_valid_requests_never_cause_a_server_error(schema, targets, created):
-    _fuzz(schema, targets, created, GenerationMode.POSITIVE)
+def test_valid_requests_never_cause_a_server_error(schema, targets, created, auth):
+    _fuzz(schema, targets, created, auth, GenerationMode.POSITIVE)
 
 
-def test_invalid_requests_never_cause_a_server_error(schema, targets, created):
-    _fuzz(schema, targets, created, GenerationMode.NEGATIVE)
+def test_invalid_requests_never_cause_a_server_error(schema, targets, created, auth):
+    _fuzz(schema, targets, created, auth, GenerationMode.NEGATIVE)
