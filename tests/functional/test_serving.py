@@ -3,41 +3,52 @@
 import base64
 import hashlib
 import io
+import json
 
 import productmd.treeinfo
 import pytest
 import requests
 
+from pulp_kickstart_oci.pytest_plugin import unique
 from tests.support import fedora
-from tests.support.pulp import CONTENT, unique
-
-from .conftest import latest
 
 
 @pytest.fixture
-def served(api, upstream, make_remote, repository, publish_release, cleanup):
+def trees(kickstart_bindings, list_all):
+    """``trees(version_href)``: the trees of a repository version."""
+
+    def _trees(version_href):
+        return list_all(kickstart_bindings.ContentTreesApi.list, repository_version=version_href)
+
+    return _trees
+
+
+@pytest.fixture
+def served(
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+):
     """Releases 41 (amd64) and 42 (amd64, arm64, with boot.iso) synced and distributed."""
+    upstream = kickstart_upstream
     published = {
-        "41": publish_release(upstream, "41", archs=("amd64",)),
-        "42": publish_release(upstream, "42", with_iso=True),
+        "41": kickstart_publish_release(upstream, "41", archs=("amd64",)),
+        "42": kickstart_publish_release(upstream, "42", with_iso=True),
     }
-    remote = make_remote(upstream)
-    api.sync(repository, remote)
-    base_path = unique("fedora")
-    distribution = api.create(
-        "distributions/kickstart/kickstart/",
-        {
-            "name": base_path,
-            "base_path": base_path,
-            "repository": repository["pulp_href"],
-            "kernel_args": "console=ttyS0 inst.text",
-            "kickstart_url": "http://ks.example/fedora.cfg",
-        },
+    remote = kickstart_oci_remote_factory(upstream)
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    distribution = kickstart_distribution_factory(
+        repository,
+        kernel_args="console=ttyS0 inst.text",
+        kickstart_url="http://ks.example/fedora.cfg",
     )
-    cleanup(distribution["pulp_href"])
     return {
-        "base": f"{CONTENT}/pulp/content/{base_path}",
-        "base_path": base_path,
+        "base": distribution.base_url.rstrip("/"),
+        "base_path": distribution.base_path,
         "distribution": distribution,
         "published": published,
         "remote": remote,
@@ -52,20 +63,20 @@ def _get(url, **headers):
     return response
 
 
-def test_every_file_is_served_byte_identical(api, served):
+def test_every_file_is_served_byte_identical(served, latest_version, trees):
     for release, published in served["published"].items():
         for oci_arch, files in published["files"].items():
             arch = {"amd64": "x86_64", "arm64": "aarch64"}[oci_arch]
             (tree,) = [
                 t
-                for t in api.trees(latest(api, served["repository"]))
-                if (t["version"], t["arch"]) == (release, arch)
+                for t in trees(latest_version(served["repository"]))
+                if (t.version, t.arch) == (release, arch)
             ]
             upstream = dict(files)
-            for item in tree["files"]:
-                body = _get(f"{served['base']}/{release}/{arch}/{item['path']}").content
-                assert hashlib.sha256(body).hexdigest() == item["sha256"]
-                assert body == upstream[item["name"]]
+            for item in tree.files:
+                body = _get(f"{served['base']}/{release}/{arch}/{item.path}").content
+                assert hashlib.sha256(body).hexdigest() == item.sha256
+                assert body == upstream[item.name]
 
 
 def test_treeinfo_loads_with_productmd_and_its_checksums_match(served):
@@ -150,20 +161,34 @@ def test_a_host_header_that_is_no_host_name_is_a_bad_request(served):
         assert response.status_code == 400, host
 
 
-def test_the_api_serves_the_same_index_as_trees_json(api, served):
-    through_api = api.get(served["distribution"]["pulp_href"] + "trees/")
-    assert through_api == _get(f"{served['base']}/trees.json").json()
-    assert len(through_api["trees"]) == 3
+def test_the_api_serves_the_same_index_as_trees_json(kickstart_bindings, served):
+    href = served["distribution"].pulp_href
+    through_api = kickstart_bindings.DistributionsKickstartApi.trees(href)
+    trees_json = _get(f"{served['base']}/trees.json").json()
+    assert through_api.to_dict() == trees_json
+    # The model drops nothing the API sends: the raw answer is the same document.
+    raw = kickstart_bindings.DistributionsKickstartApi.trees_without_preload_content(href)
+    assert raw.status == 200 and json.loads(raw.read()) == trees_json
+    assert len(through_api.trees) == 3
 
 
 def test_a_pre_release_tree_gets_a_treeinfo_productmd_loads(
-    api, upstream, make_remote, repository, distribute
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    latest_version,
+    trees,
 ):
+    upstream = kickstart_upstream
     upstream.netboot("42-beta-amd64", fedora.tree_files("42-beta", "amd64", salt=upstream.name))
-    api.sync(repository, make_remote(upstream, include_tags=["42-beta*"]))
-    (tree,) = api.trees(latest(api, repository))
-    assert tree["version"] == "42-beta"
-    text = _get(f"{distribute(repository)}/42-beta/x86_64/.treeinfo").text
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, kickstart_oci_remote_factory(upstream, include_tags=["42-beta*"]))
+    (tree,) = trees(latest_version(repository))
+    assert tree.version == "42-beta"
+    base = kickstart_distribution_factory(repository).base_url
+    text = _get(f"{base}42-beta/x86_64/.treeinfo").text
     info = productmd.treeinfo.TreeInfo()
     info.loads(text)
     assert info.release.version == "42" and "\nname = Fedora 42-beta\n" in text
@@ -242,49 +267,53 @@ def test_foreman_medium_path_resolves(served):
 
 
 def test_a_new_release_appears_without_other_calls_and_a_failed_sync_changes_nothing(
-    api, served, publish_release
+    served, kickstart_publish_release, kickstart_sync
 ):
-    publish_release(served["upstream"], "43", archs=("amd64",))
-    api.sync(served["repository"], served["remote"])
+    kickstart_publish_release(served["upstream"], "43", archs=("amd64",))
+    kickstart_sync(served["repository"], served["remote"])
     assert _get(f"{served['base']}/43/x86_64/boot.ipxe").text.startswith("#!ipxe")
     assert "43-x86_64" in _get(f"{served['base']}/boot.ipxe").text
     before = _get(f"{served['base']}/trees.json").json()
 
     served["upstream"].netboot("44-amd64", [("vmlinuz", fedora.kernel("44")), ("../escape", b"no")])
-    task = api.sync(served["repository"], served["remote"], raise_on_failure=False)
+    task = kickstart_sync(served["repository"], served["remote"], expect_failure=True)
 
-    assert task["state"] == "failed"
+    assert task.state == "failed"
     assert _get(f"{served['base']}/trees.json").json() == before
     assert requests.get(f"{served['base']}/44/x86_64/boot.ipxe", timeout=60).status_code == 404
 
 
 def test_a_fixed_repository_version_keeps_serving_what_it_had(
-    api, served, cleanup, publish_release
+    served,
+    kickstart_distribution_factory,
+    kickstart_publish_release,
+    kickstart_sync,
+    latest_version,
 ):
-    version = latest(api, served["repository"])
-    base_path = unique("pinned")
-    pinned = api.create(
-        "distributions/kickstart/kickstart/",
-        {"name": base_path, "base_path": base_path, "repository_version": version},
-    )
-    cleanup(pinned["pulp_href"])
-    publish_release(served["upstream"], "43", archs=("amd64",))
-    api.sync(served["repository"], served["remote"])
+    version = latest_version(served["repository"])
+    pinned = kickstart_distribution_factory(repository_version=version)
+    kickstart_publish_release(served["upstream"], "43", archs=("amd64",))
+    kickstart_sync(served["repository"], served["remote"])
 
-    pinned_index = _get(f"{CONTENT}/pulp/content/{base_path}/trees.json").json()
+    pinned_index = _get(f"{pinned.base_url}trees.json").json()
     assert "43" not in {t["version"] for t in pinned_index["trees"]}
     live_index = _get(f"{served['base']}/trees.json").json()
     assert "43" in {t["version"] for t in live_index["trees"]}
 
 
-def test_a_guarded_distribution_refuses_anonymous_clients(api, served, cleanup):
+def test_a_guarded_distribution_refuses_anonymous_clients(
+    kickstart_bindings, pulpcore_bindings, gen_object_with_cleanup, monitor_task, served
+):
     secret = unique("token")
-    guard = api.create(
-        "contentguards/core/header/",
+    guard = gen_object_with_cleanup(
+        pulpcore_bindings.ContentguardsHeaderApi,
         {"name": unique("guard"), "header_name": "X-Boot-Token", "header_value": secret},
     )
-    cleanup(guard["pulp_href"])
-    api.patch(served["distribution"]["pulp_href"], {"content_guard": guard["pulp_href"]})
+    monitor_task(
+        kickstart_bindings.DistributionsKickstartApi.partial_update(
+            served["distribution"].pulp_href, {"content_guard": guard.pulp_href}
+        ).task
+    )
 
     for path in ("42/x86_64/images/pxeboot/vmlinuz", "42/x86_64/boot.ipxe", "trees.json"):
         url = f"{served['base']}/{path}"
@@ -305,15 +334,20 @@ def test_a_guarded_distribution_refuses_anonymous_clients(api, served, cleanup):
         {"kickstart_url": "http://ks.example/a b.cfg"},
     ],
 )
-def test_boot_options_that_could_break_a_config_are_refused(api, repository, fields):
+def test_boot_options_that_could_break_a_config_are_refused(
+    kickstart_bindings, kickstart_repository_factory, gen_object_with_cleanup, fields
+):
     body = {
         "name": unique("dist"),
         "base_path": unique("dist"),
-        "repository": repository["pulp_href"],
+        "repository": kickstart_repository_factory().pulp_href,
         **fields,
     }
-    response = api.request("POST", "distributions/kickstart/kickstart/", expect=(400,), json=body)
-    assert set(fields) <= set(response.json())
+    # Were it accepted, the distribution is deleted after the test all the same.
+    with pytest.raises(kickstart_bindings.ApiException) as raised:
+        gen_object_with_cleanup(kickstart_bindings.DistributionsKickstartApi, body)
+    assert raised.value.status == 400
+    assert set(fields) <= set(json.loads(raised.value.body))
 
 
 def test_treeinfo_renders_from_the_io_of_a_string(served):
