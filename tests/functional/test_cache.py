@@ -17,9 +17,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from pulp_kickstart_oci.pytest_plugin import unique
 from tests.support import fedora
 from tests.support.oci import Pusher
-from tests.support.pulp import CONTENT, unique
+
+# A second content app on the stack's Redis: it runs alone (make test's serial phase).
+pytestmark = pytest.mark.serial
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POISON = [
@@ -74,91 +77,96 @@ def cached_content():
     log.close()
 
 
-@pytest.fixture(scope="module")
-def served_tree(api, registry):
-    pusher = Pusher(registry.url, unique("fedora/cache"))
+@pytest.fixture(scope="class")
+def served_tree(
+    kickstart_registry,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+):
+    """One tree synced once for the class, and a distribution per content app."""
+    pusher = Pusher(kickstart_registry.url, unique("fedora/cache"))
     files = fedora.tree_files("42", "amd64", salt=pusher.name)
     pusher.netboot("42-amd64", files)
-    remote = api.create(
-        "remotes/kickstart/oci/",
-        {"name": unique("remote"), "url": pusher.base, "upstream_name": pusher.name},
-    )
-    repo = api.create("repositories/kickstart/kickstart/", {"name": unique("repo")})
-    api.sync(repo, remote)
+    repo = kickstart_repository_factory()
+    kickstart_sync(repo, kickstart_oci_remote_factory(pusher))
     # One distribution per content app: they share the cache, keyed by base path.
-    distributions = {}
-    for app in ("cached", "stack"):
-        base_path = unique(app)
-        distributions[app] = api.create(
-            "distributions/kickstart/kickstart/",
-            {"name": base_path, "base_path": base_path, "repository": repo["pulp_href"]},
-        )
-    yield {
-        "base_path": distributions["cached"]["base_path"],
-        "stack_base_path": distributions["stack"]["base_path"],
-        "distribution": distributions["cached"],
+    cached = kickstart_distribution_factory(repo, base_path=unique("cached"))
+    stack = kickstart_distribution_factory(repo, base_path=unique("stack"))
+    return {
+        "base_path": cached.base_path,
+        "stack_base_url": stack.base_url,
+        "distribution": cached,
         "kernel": dict(files)["vmlinuz"],
     }
-    hrefs = [d["pulp_href"] for d in distributions.values()]
-    for href in hrefs + [repo["pulp_href"], remote["pulp_href"]]:
-        api.delete(href)
 
 
-@pytest.mark.parametrize("path", ["boot.ipxe", "trees.json", "42/x86_64/boot.ipxe", ".treeinfo"])
-@pytest.mark.parametrize("poison", POISON)
-def test_a_poisoned_first_request_never_reaches_the_next_client(
-    cached_content, served_tree, path, poison
-):
-    path = "42/x86_64/.treeinfo" if path == ".treeinfo" else path
-    url = f"{cached_content}/pulp/content/{served_tree['base_path']}/{path}"
-    requests.get(url, headers=poison, timeout=30)  # whatever it got, it must not stick
-    clean = requests.get(url, timeout=30)
-    again = requests.get(url, timeout=30)
-    assert clean.status_code == again.status_code == 200
-    assert "evil" not in clean.text
-    assert clean.content == again.content
-    assert len(clean.content) > 1 and "Content-Range" not in clean.headers
-    # The second clean request came from Redis: the cache is really on here.
-    assert again.headers.get("X-PULP-CACHE") == "HIT"
-    if path.endswith("boot.ipxe") or path.endswith("trees.json"):
-        assert f"{cached_content}/pulp/content/{served_tree['base_path']}/" in clean.text
+class TestContentCache:
+    """A class, so the tree is synced once for every test (the factories are class-scoped)."""
 
-
-def test_a_range_request_for_a_file_is_not_replayed_as_the_file(cached_content, served_tree):
-    url = (
-        f"{cached_content}/pulp/content/{served_tree['base_path']}/42/x86_64/images/pxeboot/vmlinuz"
+    @pytest.mark.parametrize(
+        "path", ["boot.ipxe", "trees.json", "42/x86_64/boot.ipxe", ".treeinfo"]
     )
-    part = requests.get(url, headers={"Range": "bytes=0-0"}, timeout=30)
-    assert part.status_code == 206 and len(part.content) == 1
-    whole = requests.get(url, timeout=30)
-    assert whole.status_code == 200 and whole.content == served_tree["kernel"]
+    @pytest.mark.parametrize("poison", POISON)
+    def test_a_poisoned_first_request_never_reaches_the_next_client(
+        self, cached_content, served_tree, path, poison
+    ):
+        path = "42/x86_64/.treeinfo" if path == ".treeinfo" else path
+        url = f"{cached_content}/pulp/content/{served_tree['base_path']}/{path}"
+        requests.get(url, headers=poison, timeout=30)  # whatever it got, it must not stick
+        clean = requests.get(url, timeout=30)
+        again = requests.get(url, timeout=30)
+        assert clean.status_code == again.status_code == 200
+        assert "evil" not in clean.text
+        assert clean.content == again.content
+        assert len(clean.content) > 1 and "Content-Range" not in clean.headers
+        # The second clean request came from Redis: the cache is really on here.
+        assert again.headers.get("X-PULP-CACHE") == "HIT"
+        if path.endswith("boot.ipxe") or path.endswith("trees.json"):
+            assert f"{cached_content}/pulp/content/{served_tree['base_path']}/" in clean.text
 
+    def test_a_range_request_for_a_file_is_not_replayed_as_the_file(
+        self, cached_content, served_tree
+    ):
+        base = f"{cached_content}/pulp/content/{served_tree['base_path']}"
+        url = f"{base}/42/x86_64/images/pxeboot/vmlinuz"
+        part = requests.get(url, headers={"Range": "bytes=0-0"}, timeout=30)
+        assert part.status_code == 206 and len(part.content) == 1
+        whole = requests.get(url, timeout=30)
+        assert whole.status_code == 200 and whole.content == served_tree["kernel"]
 
-@pytest.mark.parametrize("poison", POISON)
-def test_host_dependent_documents_of_the_stack_are_stored_per_host(served_tree, poison):
-    base_path = served_tree["stack_base_path"]
-    url = f"{CONTENT}/pulp/content/{base_path}/42/x86_64/boot.ipxe"
-    requests.get(url, headers={**poison, "Host": "10.0.2.2:24816"}, timeout=30)
-    # Another port on the listed address is not the listed name: it gets CONTENT_ORIGIN.
-    other_port = requests.get(url, headers={"Host": "10.0.2.2:1"}, timeout=30)
-    assert "10.0.2.2" not in other_port.text
-    clean = requests.get(url, timeout=30)
-    assert clean.status_code == 200
-    assert "10.0.2.2" not in clean.text and "evil" not in clean.text
-    assert f"http://127.0.0.1:24816/pulp/content/{base_path}/42/" in clean.text
-    nat = requests.get(url, headers={"Host": "10.0.2.2:24816"}, timeout=30)
-    assert "http://10.0.2.2:24816/pulp/content/" in nat.text and "evil" not in nat.text
-    # Both answers are in Redis, each under its own host.
-    assert requests.get(url, timeout=30).headers.get("X-PULP-CACHE") == "HIT"
-    again = requests.get(url, headers={"Host": "10.0.2.2:24816"}, timeout=30)
-    assert again.headers.get("X-PULP-CACHE") == "HIT" and again.text == nat.text
+    @pytest.mark.parametrize("poison", POISON)
+    def test_host_dependent_documents_of_the_stack_are_stored_per_host(self, served_tree, poison):
+        base_url = served_tree["stack_base_url"]
+        url = f"{base_url}42/x86_64/boot.ipxe"
+        requests.get(url, headers={**poison, "Host": "10.0.2.2:24816"}, timeout=30)
+        # Another port on the listed address is not the listed name: it gets CONTENT_ORIGIN.
+        other_port = requests.get(url, headers={"Host": "10.0.2.2:1"}, timeout=30)
+        assert "10.0.2.2" not in other_port.text
+        clean = requests.get(url, timeout=30)
+        assert clean.status_code == 200
+        assert "10.0.2.2" not in clean.text and "evil" not in clean.text
+        # The stack's CONTENT_ORIGIN (the distribution's base_url is built from it).
+        assert f"{base_url}42/" in clean.text
+        nat = requests.get(url, headers={"Host": "10.0.2.2:24816"}, timeout=30)
+        assert "http://10.0.2.2:24816/pulp/content/" in nat.text and "evil" not in nat.text
+        # Both answers are in Redis, each under its own host.
+        assert requests.get(url, timeout=30).headers.get("X-PULP-CACHE") == "HIT"
+        again = requests.get(url, headers={"Host": "10.0.2.2:24816"}, timeout=30)
+        assert again.headers.get("X-PULP-CACHE") == "HIT" and again.text == nat.text
 
-
-def test_changing_boot_options_clears_the_cached_configs(api, cached_content, served_tree):
-    url = f"{cached_content}/pulp/content/{served_tree['base_path']}/42/x86_64/boot.ipxe"
-    requests.get(url, timeout=30)
-    assert requests.get(url, timeout=30).headers.get("X-PULP-CACHE") == "HIT"
-    marker = unique("ks.marker")
-    api.patch(served_tree["distribution"]["pulp_href"], {"kernel_args": marker})
-    fresh = requests.get(url, timeout=30)
-    assert marker in fresh.text and fresh.headers.get("X-PULP-CACHE") != "HIT"
+    def test_changing_boot_options_clears_the_cached_configs(
+        self, kickstart_bindings, monitor_task, cached_content, served_tree
+    ):
+        url = f"{cached_content}/pulp/content/{served_tree['base_path']}/42/x86_64/boot.ipxe"
+        requests.get(url, timeout=30)
+        assert requests.get(url, timeout=30).headers.get("X-PULP-CACHE") == "HIT"
+        marker = unique("ks.marker")
+        monitor_task(
+            kickstart_bindings.DistributionsKickstartApi.partial_update(
+                served_tree["distribution"].pulp_href, {"kernel_args": marker}
+            ).task
+        )
+        fresh = requests.get(url, timeout=30)
+        assert marker in fresh.text and fresh.headers.get("X-PULP-CACHE") != "HIT"
