@@ -43,13 +43,13 @@ def grant(pulpcore_bindings):
 
 @pytest.fixture
 def created(monitor_task, add_to_cleanup):
-    """``created(api, response)``: wait (as admin) for the task of an asynchronous create,
+    """``created(api_class, response)``: wait (as admin) for the task of an asynchronous create,
     read the new object and delete it after the test."""
 
-    def _created(api, response):
+    def _created(api_class, response):
         href = monitor_task(response.task).created_resources[0]
-        add_to_cleanup(api, href)
-        return api.read(href)
+        add_to_cleanup(api_class, href)
+        return api_class.read(href)
 
     return _created
 
