@@ -331,6 +331,24 @@ class DnfFirstStage(TreeFirstStage):
                     tree.source = {**tree.source, "verified_with": known + [keyring]}
                     tree.save(update_fields=["source"])
 
+    async def _fetched(self, packages, keyring, message, code):
+        """Each package downloaded (capped, checksum- and, with a keyring, signature-checked).
+
+        Yields ``(package, what, path)``; the RPM is deleted once the caller is done
+        with it: the packages themselves are never kept.
+        """
+        async with ProgressReport(message=message, code=code, total=len(packages)) as report:
+            for package in packages:
+                what = _("package {nevra} ({location})").format(
+                    nevra=package.nevra, location=package.location
+                )
+                result = await self._fetch_package(package, what, keyring)
+                try:
+                    yield package, what, result
+                finally:
+                    os.unlink(result.path)
+                await report.aincrement()
+
     async def _verify_kept(self, digest, packages):
         """Under gpg_keys, a tree Pulp already has is kept only if its RPMs verify now.
 
@@ -338,55 +356,33 @@ class DnfFirstStage(TreeFirstStage):
         with other keys: its RPMs are fetched again and checked, not unpacked.
         """
         keyring = rpm.Keyring(self.remote.gpg_keys)
-        async with ProgressReport(
-            message=_("Verifying package signatures of a stored tree"),
-            code="sync.verifying.packages",
-            total=len(packages),
-        ) as report:
-            for package in packages:
-                what = _("package {nevra} ({location})").format(
-                    nevra=package.nevra, location=package.location
-                )
-                result = await self._fetch_package(package, what, keyring)
-                os.unlink(result.path)
-                await report.aincrement()
+        message = _("Verifying package signatures of a stored tree")
+        async for _checked in self._fetched(packages, keyring, message, "sync.verifying.packages"):
+            pass  # fetching checks the signature
         await sync_to_async(self._record_keyring)(digest, self.trusted)
 
     async def _unpack(self, packages):
+        """The boot files of each package, unpacked and placed in the tree."""
         keyring = rpm.Keyring(self.remote.gpg_keys) if self.remote.gpg_keys else None
+        message = _("Downloading and unpacking packages")
         files = []
-        async with ProgressReport(
-            message=_("Downloading and unpacking packages"),
-            code="sync.unpacking.packages",
-            total=len(packages),
-        ) as report:
-            for package in packages:
-                what = _("package {nevra} ({location})").format(
-                    nevra=package.nevra, location=package.location
+        async for package, what, result in self._fetched(
+            packages, keyring, message, "sync.unpacking.packages"
+        ):
+            destination = tempfile.mkdtemp(prefix="unpacked-", dir=".")
+            extracted = rpm.extract_boot_files(
+                result.path, destination, _("{where}: {what}").format(where=self.where, what=what)
+            )
+            if not extracted:
+                raise DnfError(
+                    _("{where}: {what} contains no boot files").format(where=self.where, what=what)
                 )
-                result = await self._fetch_package(package, what, keyring)
-                destination = tempfile.mkdtemp(prefix="unpacked-", dir=".")
-                extracted = rpm.extract_boot_files(
-                    result.path,
-                    destination,
-                    _("{where}: {what}").format(where=self.where, what=what),
-                )
-                if not extracted:
-                    raise DnfError(
-                        _("{where}: {what} contains no boot files").format(
-                            where=self.where, what=what
-                        )
-                    )
-                rpm_sha256 = result.artifact_attributes["sha256"]
-                for item in extracted:
-                    if self._skipped(item.name):
-                        continue
-                    url = self._url(package.location, what) + "#" + item.source_path
-                    files.append(
-                        item.located(package=package.nevra, rpm_sha256=rpm_sha256, url=url)
-                    )
-                os.unlink(result.path)  # the RPM itself is not kept
-                await report.aincrement()
+            rpm_sha256 = result.artifact_attributes["sha256"]
+            for item in extracted:
+                if self._skipped(item.name):
+                    continue
+                url = self._url(package.location, what) + "#" + item.source_path
+                files.append(item.located(package=package.nevra, rpm_sha256=rpm_sha256, url=url))
         return files
 
     async def resolve(self):
