@@ -19,6 +19,9 @@ How a test uses the harness (tests/functional/test_sync.py and test_api.py are t
   that disturbs the shared stack (kills or restarts a process, starts a second
   content app, boots QEMU, runs README commands) is marked ``@pytest.mark.serial``
   and runs alone in make test's second phase (``pytest -m serial``).
+* Shared helpers live below, not in the test files: ``latest_version(repo)``,
+  ``trees(version_href, **filters)``, ``tree_map(version_href)``, ``list_all``,
+  ``artifacts_with``, ``remote_repo(pusher)``, ``token_upstream()``, ``worker_logs``.
 * A test that finds "the" worker through .run/pid/worker.pid also uses the
   ``single_worker`` fixture: the stack runs one worker while it runs.
 """
@@ -29,6 +32,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from pulp_kickstart_oci.pytest_plugin import unique
+from tests.support.oci import Pusher
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER_LOG = REPO_ROOT / ".run" / "log" / "worker.log"
@@ -87,17 +93,103 @@ def artifacts_with(pulpcore_bindings):
     return _count
 
 
+def all_results(method, **filters):
+    """Every result of a paginated bindings list: ``all_results(api.list, **filters)``."""
+    results, offset = [], 0
+    while True:
+        page = method(limit=200, offset=offset, **filters)
+        results.extend(page.results)
+        if not page.next:
+            return results
+        offset += 200
+
+
 @pytest.fixture
 def list_all():
     """``list_all(api.list, **filters)``: every result of a paginated bindings list."""
+    return all_results
 
-    def _list_all(method, **filters):
-        results, offset = [], 0
-        while True:
-            page = method(limit=200, offset=offset, **filters)
-            results.extend(page.results)
-            if not page.next:
-                return results
-            offset += 200
 
-    return _list_all
+@pytest.fixture
+def trees(kickstart_bindings):
+    """``trees(version_href, **filters)``: every tree of a repository version (filters:
+    ``arch``, ``version``, ``digest``, ...). Of a repository: ``trees(latest_version(repo))``."""
+
+    def _trees(version_href, **filters):
+        return all_results(
+            kickstart_bindings.ContentTreesApi.list, repository_version=version_href, **filters
+        )
+
+    return _trees
+
+
+@pytest.fixture
+def tree_map(trees):
+    """``tree_map(version_href)``: {(release, arch): tree} of a repository version."""
+
+    def _tree_map(version_href):
+        return {(t.version, t.arch): t for t in trees(version_href)}
+
+    return _tree_map
+
+
+@pytest.fixture
+def remote_repo(kickstart_oci_remote_factory, kickstart_repository_factory):
+    """``remote, repository = remote_repo(pusher, **remote_fields)``: an OCI remote for
+    ``pusher``'s repository and a new repository."""
+
+    def _make(pusher, **fields):
+        return kickstart_oci_remote_factory(pusher, **fields), kickstart_repository_factory()
+
+    return _make
+
+
+@pytest.fixture
+def token_upstream(kickstart_token_registry_factory):
+    """``issuer, registry, pusher = token_upstream(name="fedora/kickstart", credentials=None,
+    **options)``: a registry behind its own token service
+    (``kickstart_token_registry_factory(credentials, **options)``) and a pusher to a fresh
+    repository ``unique(name)`` on it, taking its tokens there with ``credentials``
+    (trusting ``issuer.ca`` when the service answers over https)."""
+
+    def _start(name="fedora/kickstart", credentials=None, **options):
+        issuer, registry = kickstart_token_registry_factory(credentials=credentials, **options)
+        pusher = Pusher(registry.url, unique(name))
+        pusher.use_token(
+            issuer.url,
+            issuer.registry_config()["service"],
+            credentials=credentials,
+            verify=issuer.ca.path if issuer.ca else True,
+        )
+        return issuer, registry, pusher
+
+    return _start
+
+
+class WorkerLogs:
+    """What every pulpcore worker of the stack logged since this object was made.
+
+    The stack runs several workers (``worker.log``, ``worker-2.log``, ...): a task may
+    run on any of them, so every log is read.
+    """
+
+    def __init__(self):
+        self.offsets = {path: path.stat().st_size for path in self._paths()}
+
+    @staticmethod
+    def _paths():
+        return sorted(WORKER_LOG.parent.glob("worker*.log"))
+
+    def since(self):
+        text = []
+        for path in self._paths():
+            with open(path, "rb") as log:
+                log.seek(self.offsets.get(path, 0))
+                text.append(log.read().decode(errors="replace"))
+        return "\n".join(text)
+
+
+@pytest.fixture
+def worker_logs():
+    """``worker_logs.since()``: what every worker logged since the test began."""
+    return WorkerLogs()

@@ -60,13 +60,13 @@ def boot_files():
 
 @pytest.mark.serial  # boots QEMU against the stack's content app: CPU-bound, timed
 def test_qemu_boots_the_served_tree_with_stage2_and_distribution_args(
-    kickstart_bindings,
     kickstart_upstream,
     kickstart_oci_remote_factory,
     kickstart_repository_factory,
     kickstart_distribution_factory,
     kickstart_sync,
     latest_version,
+    trees,
     boot_files,
 ):
     upstream = kickstart_upstream
@@ -81,9 +81,7 @@ def test_qemu_boots_the_served_tree_with_stage2_and_distribution_args(
     )
     repository = kickstart_repository_factory()
     kickstart_sync(repository, kickstart_oci_remote_factory(upstream))
-    (tree,) = kickstart_bindings.ContentTreesApi.list(
-        repository_version=latest_version(repository)
-    ).results
+    (tree,) = trees(latest_version(repository))
     assert tree.warnings == []  # a real kernel and a real initramfs pass the checks
     distribution = kickstart_distribution_factory(
         repository,

@@ -28,16 +28,19 @@ def stranger(kickstart_workdir):
 
 
 @pytest.fixture
-def trees(kickstart_bindings, list_all, latest_version):
-    """``trees(repository)``: the trees of the repository's latest version, read now."""
+def resync_unchanged(kickstart_sync, latest_version):
+    """``resync_unchanged(repository, remote, server)``: sync again with nothing new on
+    ``server``: no new version, and no package is downloaded again. Returns the task."""
 
-    def _trees(repository):
-        return list_all(
-            kickstart_bindings.ContentTreesApi.list,
-            repository_version=latest_version(repository),
-        )
+    def _resync(repository, remote, server):
+        first = latest_version(repository)
+        server.requests.clear()
+        task = kickstart_sync(repository, remote)
+        assert latest_version(repository) == first
+        assert not [path for path in server.requests if path.endswith(".rpm")]
+        return task
 
-    return _trees
+    return _resync
 
 
 def _rpm_sha256(tree, name):
@@ -55,6 +58,7 @@ def test_a_signed_tree_is_synced_served_and_byte_identical(
     kickstart_sync,
     latest_version,
     trees,
+    resync_unchanged,
 ):
     tree = kickstart_dnf_tree_factory(key=trusted)
     server = kickstart_tree_server_factory(tree)
@@ -63,7 +67,7 @@ def test_a_signed_tree_is_synced_served_and_byte_identical(
 
     task = kickstart_sync(repository, remote)
 
-    (synced,) = trees(repository)
+    (synced,) = trees(latest_version(repository))
     assert (synced.version, synced.arch, synced.oci_arch) == ("42", "x86_64", "amd64")
     assert synced.source["type"] == "dnf" and synced.source["family"] == "Fedora"
     by_name = {f.name: f for f in synced.files}
@@ -93,12 +97,8 @@ def test_a_signed_tree_is_synced_served_and_byte_identical(
     assert info.release.name == "Fedora" and info.stage2.mainimage == "images/install.img"
 
     # Nothing new upstream: no new version, and no package is downloaded again.
-    first = latest_version(repository)
-    server.requests.clear()
-    again = kickstart_sync(repository, remote)
-    assert latest_version(repository) == first
+    again = resync_unchanged(repository, remote, server)
     assert "sync.was_skipped" in progress(again)
-    assert not [path for path in server.requests if path.endswith(".rpm")]
 
 
 @pytest.mark.parametrize("signer", [None, "stranger"])
@@ -133,7 +133,7 @@ def test_packages_must_carry_a_trusted_signature(
 
     # Without gpg_keys the same tree syncs.
     kickstart_sync(repository, kickstart_dnf_remote_factory(server))
-    assert len(trees(repository)) == 1
+    assert len(trees(latest_version(repository))) == 1
 
 
 def test_a_checksum_mismatch_fails_naming_the_file_unless_skipped(
@@ -160,7 +160,7 @@ def test_a_checksum_mismatch_fails_naming_the_file_unless_skipped(
     assert latest_version(repository).endswith("/versions/0/")
 
     kickstart_sync(repository, kickstart_dnf_remote_factory(server, skip_files=["install.img"]))
-    (synced,) = trees(repository)
+    (synced,) = trees(latest_version(repository))
     assert "install.img" not in {f.name for f in synced.files}
 
 
@@ -189,13 +189,14 @@ def test_fedora_44_layout_and_every_payload_compression(
     kickstart_dnf_remote_factory,
     kickstart_repository_factory,
     kickstart_sync,
+    latest_version,
     trees,
 ):
     tree = kickstart_dnf_tree_factory(release="44", f44_layout=True, payloads=("xz", "zstd"))
     server = kickstart_tree_server_factory(tree)
     repository = kickstart_repository_factory()
     kickstart_sync(repository, kickstart_dnf_remote_factory(server))
-    (synced,) = trees(repository)
+    (synced,) = trees(latest_version(repository))
     by_name = {f.name: f for f in synced.files}
     assert by_name["shimx64.efi"].package == "shim-x64-16.1-5.x86_64"
     assert by_name["shimx64.efi"].source_path == "usr/lib/efi/shim/16.1-5/EFI/fedora/shimx64.efi"
@@ -210,6 +211,7 @@ def test_treeinfo_quirks(
     kickstart_dnf_remote_factory,
     kickstart_repository_factory,
     kickstart_sync,
+    latest_version,
     trees,
 ):
     # An HTML page where .treeinfo should be, and no legacy file: not a tree.
@@ -225,7 +227,7 @@ def test_treeinfo_quirks(
     tree.write_treeinfo(legacy_only=True)
     server.html_for.clear()
     kickstart_sync(repository, kickstart_dnf_remote_factory(server, skip_files=["boot.iso"]))
-    (synced,) = trees(repository)
+    (synced,) = trees(latest_version(repository))
     assert (synced.version, synced.arch) == ("38", "x86_64")
     by_name = {f.name: f for f in synced.files}
     assert "boot.iso" not in by_name
@@ -238,7 +240,7 @@ def test_treeinfo_quirks(
     # A treeinfo without a variant section is read leniently, with a warning.
     tree.write_treeinfo(variant=False)
     kickstart_sync(repository, kickstart_dnf_remote_factory(server))
-    (synced,) = trees(repository)
+    (synced,) = trees(latest_version(repository))
     assert any("read leniently" in w for w in synced.warnings), synced.warnings
     assert "install.img" in {f.name for f in synced.files}
 
@@ -252,19 +254,20 @@ def test_both_sources_feed_one_repository_and_follow_one_replacement_rule(
     kickstart_dnf_remote_factory,
     kickstart_repository_factory,
     kickstart_sync,
-    trees,
+    latest_version,
+    tree_map,
 ):
     upstream = kickstart_upstream
     kickstart_publish_release(upstream, "42", archs=("amd64",))
     kickstart_publish_release(upstream, "41", archs=("amd64",))
     repository = kickstart_repository_factory()
     kickstart_sync(repository, kickstart_oci_remote_factory(upstream))
-    oci = {(t.version, t.arch): t for t in trees(repository)}
+    oci = tree_map(latest_version(repository))
 
     server = kickstart_tree_server_factory(kickstart_dnf_tree_factory(release="42"))
     kickstart_sync(repository, kickstart_dnf_remote_factory(server))
 
-    by_key = {(t.version, t.arch): t for t in trees(repository)}
+    by_key = tree_map(latest_version(repository))
     assert set(by_key) == {("41", "x86_64"), ("42", "x86_64")}
     assert by_key[("42", "x86_64")].source["type"] == "dnf"
     assert by_key[("41", "x86_64")].digest == oci[("41", "x86_64")].digest
@@ -277,7 +280,7 @@ def test_on_demand_keeps_images_remote_until_requested(
     kickstart_repository_factory,
     kickstart_distribution_factory,
     kickstart_sync,
-    latest_version,
+    resync_unchanged,
 ):
     tree = kickstart_dnf_tree_factory(release="37", salt=unique("on-demand"))
     server = kickstart_tree_server_factory(tree)
@@ -293,11 +296,7 @@ def test_on_demand_keeps_images_remote_until_requested(
     assert shim == tree.expected["shimx64.efi"][0]
 
     # A re-sync with nothing new neither unpacks packages again nor makes a version.
-    first = latest_version(repository)
-    server.requests.clear()
-    kickstart_sync(repository, kickstart_dnf_remote_factory(server, policy="on_demand"))
-    assert latest_version(repository) == first
-    assert not [path for path in server.requests if path.endswith(".rpm")]
+    resync_unchanged(repository, kickstart_dnf_remote_factory(server, policy="on_demand"), server)
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ from tests.support import dnf, fedora
 from tests.support.fault_proxy import FaultProxy
 from tests.support.oci import Pusher, digest_of
 
-from .conftest import REPO_ROOT, progress, sha256
+from .conftest import REPO_ROOT, all_results, progress, sha256
 
 KERNEL_PATH = "images/pxeboot/vmlinuz"
 # Fast failure: one retry, and stalls detected within seconds.
@@ -51,16 +51,6 @@ class Pulp:
         self.core = pulpcore_bindings
         self.monitor_task = monitor_task
 
-    @staticmethod
-    def _all(method, **filters):
-        results, offset = [], 0
-        while True:
-            page = method(limit=200, offset=offset, **filters)
-            results.extend(page.results)
-            if not page.next:
-                return results
-            offset += 200
-
     def latest(self, repo):
         return self.bindings.RepositoriesKickstartApi.read(repo.pulp_href).latest_version_href
 
@@ -68,10 +58,10 @@ class Pulp:
         versions = functools.partial(
             self.bindings.RepositoriesKickstartVersionsApi.list, repo.pulp_href
         )
-        return sorted(v.pulp_href for v in self._all(versions))
+        return sorted(v.pulp_href for v in all_results(versions))
 
     def trees(self, version_href):
-        return self._all(self.bindings.ContentTreesApi.list, repository_version=version_href)
+        return all_results(self.bindings.ContentTreesApi.list, repository_version=version_href)
 
     def artifact_count(self, data):
         return self.core.ArtifactsApi.list(sha256=sha256(data)).count

@@ -29,16 +29,6 @@ def _rewrite(path, old, new):
 
 
 @pytest.fixture
-def trees(kickstart_bindings, list_all):
-    """``trees(version_href)``: every tree of a repository version."""
-
-    def _trees(version_href):
-        return list_all(kickstart_bindings.ContentTreesApi.list, repository_version=version_href)
-
-    return _trees
-
-
-@pytest.fixture
 def fails_and_changes_nothing(kickstart_sync, latest_version):
     """``fails_and_changes_nothing(repository, remote, *expected)``: the sync fails, its
     error names every ``expected`` text, and the repository keeps its latest version.

@@ -1,18 +1,6 @@
 """pulp_file's optimize idiom: a sync with nothing new is skipped; any change re-syncs fully."""
 
-import pytest
-
 from .conftest import progress
-
-
-@pytest.fixture
-def trees_of(kickstart_bindings, list_all):
-    """``trees_of(version_href)``: the trees of a repository version."""
-
-    def _trees(version_href):
-        return list_all(kickstart_bindings.ContentTreesApi.list, repository_version=version_href)
-
-    return _trees
 
 
 def _skipped(task):
@@ -22,14 +10,12 @@ def _skipped(task):
 def test_nothing_new_is_skipped_and_optimize_false_syncs_anyway(
     kickstart_upstream,
     kickstart_publish_release,
-    kickstart_oci_remote_factory,
-    kickstart_repository_factory,
+    remote_repo,
     kickstart_sync,
     latest_version,
 ):
     kickstart_publish_release(kickstart_upstream, "42")
-    remote = kickstart_oci_remote_factory(kickstart_upstream)
-    repository = kickstart_repository_factory()
+    remote, repository = remote_repo(kickstart_upstream)
     first = kickstart_sync(repository, remote)
     assert not _skipped(first)
     version = latest_version(repository)
@@ -44,14 +30,12 @@ def test_nothing_new_is_skipped_and_optimize_false_syncs_anyway(
 def test_new_upstream_content_is_synced_although_the_remote_is_unchanged(
     kickstart_upstream,
     kickstart_publish_release,
-    kickstart_oci_remote_factory,
-    kickstart_repository_factory,
+    remote_repo,
     kickstart_sync,
     latest_version,
 ):
     kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    remote = kickstart_oci_remote_factory(kickstart_upstream)
-    repository = kickstart_repository_factory()
+    remote, repository = remote_repo(kickstart_upstream)
     kickstart_sync(repository, remote)
     before = latest_version(repository)
 
@@ -65,18 +49,16 @@ def test_a_changed_remote_always_resyncs_fully(
     kickstart_bindings,
     kickstart_upstream,
     kickstart_publish_release,
-    kickstart_oci_remote_factory,
-    kickstart_repository_factory,
+    remote_repo,
     kickstart_sync,
     monitor_task,
     latest_version,
-    trees_of,
+    trees,
 ):
     kickstart_publish_release(kickstart_upstream, "42")
-    remote = kickstart_oci_remote_factory(kickstart_upstream, architectures=["x86_64"])
-    repository = kickstart_repository_factory()
+    remote, repository = remote_repo(kickstart_upstream, architectures=["x86_64"])
     kickstart_sync(repository, remote)
-    assert {tree.arch for tree in trees_of(latest_version(repository))} == {"x86_64"}
+    assert {tree.arch for tree in trees(latest_version(repository))} == {"x86_64"}
 
     # The same upstream, a wider filter: the remote changed, so this is no skip.
     update = kickstart_bindings.RemotesOciApi.partial_update(
@@ -85,7 +67,7 @@ def test_a_changed_remote_always_resyncs_fully(
     monitor_task(update.task)
     task = kickstart_sync(repository, remote)
     assert not _skipped(task)
-    assert {tree.arch for tree in trees_of(latest_version(repository))} == {"x86_64", "aarch64"}
+    assert {tree.arch for tree in trees(latest_version(repository))} == {"x86_64", "aarch64"}
 
     # A change that brings nothing new (the policy) is still a full sync, not a skip.
     monitor_task(
@@ -100,13 +82,11 @@ def test_a_changed_remote_always_resyncs_fully(
 def test_a_mirror_sync_after_an_additive_one_is_not_skipped(
     kickstart_upstream,
     kickstart_publish_release,
-    kickstart_oci_remote_factory,
-    kickstart_repository_factory,
+    remote_repo,
     kickstart_sync,
 ):
     kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    remote = kickstart_oci_remote_factory(kickstart_upstream)
-    repository = kickstart_repository_factory()
+    remote, repository = remote_repo(kickstart_upstream)
     kickstart_sync(repository, remote)
     assert not _skipped(kickstart_sync(repository, remote, mirror=True))
     assert _skipped(kickstart_sync(repository, remote, mirror=True))

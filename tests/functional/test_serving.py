@@ -14,16 +14,6 @@ from tests.support import fedora
 
 
 @pytest.fixture
-def trees(kickstart_bindings, list_all):
-    """``trees(version_href)``: the trees of a repository version."""
-
-    def _trees(version_href):
-        return list_all(kickstart_bindings.ContentTreesApi.list, repository_version=version_href)
-
-    return _trees
-
-
-@pytest.fixture
 def served(
     kickstart_upstream,
     kickstart_publish_release,

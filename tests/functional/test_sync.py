@@ -11,38 +11,6 @@ from tests.support.oci import digest_of
 from .conftest import progress, sha256
 
 
-@pytest.fixture
-def trees(kickstart_bindings, list_all):
-    """``trees(version_href, **filters)``: the trees of a repository version."""
-
-    def _trees(version_href, **filters):
-        return list_all(
-            kickstart_bindings.ContentTreesApi.list, repository_version=version_href, **filters
-        )
-
-    return _trees
-
-
-@pytest.fixture
-def tree_map(trees):
-    """``tree_map(version_href)``: {(release, arch): tree}."""
-
-    def _tree_map(version_href):
-        return {(t.version, t.arch): t for t in trees(version_href)}
-
-    return _tree_map
-
-
-@pytest.fixture
-def remote_repo(kickstart_oci_remote_factory, kickstart_repository_factory):
-    """``remote, repository = remote_repo(pusher, **remote_fields)``."""
-
-    def _make(pusher, **fields):
-        return kickstart_oci_remote_factory(pusher, **fields), kickstart_repository_factory()
-
-    return _make
-
-
 def test_index_and_arch_tags_make_one_tree_per_release_and_arch(
     kickstart_bindings,
     kickstart_upstream,

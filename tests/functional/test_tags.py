@@ -7,18 +7,13 @@ from tests.support import fedora
 
 
 @pytest.fixture
-def tags_of(kickstart_bindings, list_all):
+def tags_of(kickstart_bindings, list_all, trees):
     """``tags_of(version_href)``: {(tag, arch): tree digest} in a repository version."""
 
     def _tags(version_href):
-        trees = {
-            t.pulp_href: t
-            for t in list_all(
-                kickstart_bindings.ContentTreesApi.list, repository_version=version_href
-            )
-        }
+        by_href = {t.pulp_href: t for t in trees(version_href)}
         return {
-            (tag.name, tag.arch): trees[tag.tree].digest
+            (tag.name, tag.arch): by_href[tag.tree].digest
             for tag in list_all(
                 kickstart_bindings.ContentTagsApi.list, repository_version=version_href
             )

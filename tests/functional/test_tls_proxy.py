@@ -27,8 +27,6 @@ from tests.support.oci import Pusher
 from tests.support.registry import LocalRegistry, free_port
 from tests.support.tls import ThrowawayCA
 
-from .conftest import WORKER_LOG
-
 TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
 KERNEL = "42/x86_64/images/pxeboot/vmlinuz"
 SOURCES = ("registry", "dnf")
@@ -115,29 +113,6 @@ class Upstream:
     kernel: bytes
     remote: Callable[..., Any]  # a bindings remote response
     remotes_api: Any  # the bindings API of that remote type (to read it back)
-
-
-class WorkerLogs:
-    """What every pulpcore worker of the stack logged since this object was made.
-
-    The stack runs several workers (``worker.log``, ``worker-2.log``, ...): a task may
-    run on any of them, so every log is read.
-    """
-
-    def __init__(self):
-        self.offsets = {path: path.stat().st_size for path in self._paths()}
-
-    @staticmethod
-    def _paths():
-        return sorted(WORKER_LOG.parent.glob("worker*.log"))
-
-    def since(self):
-        text = []
-        for path in self._paths():
-            with open(path, "rb") as log:
-                log.seek(self.offsets.get(path, 0))
-                text.append(log.read().decode(errors="replace"))
-        return "\n".join(text)
 
 
 def _task_id(task):
@@ -293,15 +268,13 @@ def start_proxy(workdir):
 
 
 @pytest.fixture
-def kernel_entry(kickstart_bindings, latest_version):
+def kernel_entry(trees, latest_version):
     """``kernel_entry(repository)``: the kernel's file entry in the latest version's tree."""
 
     def _entry(repository):
-        trees = kickstart_bindings.ContentTreesApi.list(
-            repository_version=latest_version(repository)
-        )
-        assert trees.count == 1, trees
-        (tree,) = trees.results
+        synced = trees(latest_version(repository))
+        assert len(synced) == 1, synced
+        (tree,) = synced
         (entry,) = [item for item in tree.files if item.path == "images/pxeboot/vmlinuz"]
         return entry
 
@@ -328,10 +301,10 @@ def served_kernel(kickstart_distribution_factory):
 def test_ca_cert_makes_a_private_ca_trusted(
     https_upstream,
     ca,
-    kickstart_bindings,
     kickstart_repository_factory,
     kickstart_sync,
     latest_version,
+    trees,
     served_kernel,
 ):
     repository = kickstart_repository_factory()
@@ -339,9 +312,9 @@ def test_ca_cert_makes_a_private_ca_trusted(
     task = kickstart_sync(repository, https_upstream.remote(ca_cert=ca.pem))
 
     assert task.state == "completed"
-    trees = kickstart_bindings.ContentTreesApi.list(repository_version=latest_version(repository))
-    (tree,) = trees.results
-    assert trees.count == 1
+    synced = trees(latest_version(repository))
+    (tree,) = synced
+    assert len(synced) == 1
     assert (tree.version, tree.arch) == ("42", "x86_64")
     assert served_kernel(repository) == https_upstream.kernel
 
@@ -402,10 +375,10 @@ def test_client_certificate_authentication(
     kickstart_sync,
     latest_version,
     served_kernel,
+    worker_logs,
 ):
     repository = kickstart_repository_factory()
     client_cert, client_key = client_ca.client_pems("pulp worker")
-    worker_logs = WorkerLogs()
 
     refused = kickstart_sync(
         repository, mtls_upstream.remote(ca_cert=ca.pem, max_retries=1), expect_failure=True
@@ -437,7 +410,7 @@ def test_client_certificate_authentication(
 
 
 def test_registry_through_a_proxy_token_requests_included(
-    kickstart_token_registry_factory,
+    token_upstream,
     publish,
     start_proxy,
     kickstart_repository_factory,
@@ -445,9 +418,7 @@ def test_registry_through_a_proxy_token_requests_included(
     served_kernel,
 ):
     repository = kickstart_repository_factory()
-    issuer, registry = kickstart_token_registry_factory()
-    pusher = Pusher(registry.url, unique("fedora/kickstart"))
-    pusher.use_token(issuer.url, issuer.registry_config()["service"])
+    issuer, registry, pusher = token_upstream()
     upstream = publish.registry(registry, pusher=pusher)
     proxy = start_proxy()
     issued_before = len(issuer.issued)
@@ -496,27 +467,25 @@ def test_dnf_through_a_proxy_head_requests_included(
 @pytest.mark.parametrize("source", SOURCES)
 def test_a_proxy_that_requires_credentials(
     source,
-    kickstart_token_registry_factory,
+    token_upstream,
     publish,
     start_proxy,
     kickstart_repository_factory,
     kickstart_sync,
     kernel_entry,
     served_kernel,
+    worker_logs,
 ):
     repository = kickstart_repository_factory()
     password = "proxy-" + unique("pw")
     proxy = start_proxy(credentials=(PROXY_USER, password))
     if source == "registry":
-        issuer, registry = kickstart_token_registry_factory()
-        pusher = Pusher(registry.url, unique("fedora/kickstart"))
-        pusher.use_token(issuer.url, issuer.registry_config()["service"])
+        issuer, registry, pusher = token_upstream()
         upstream = publish.registry(registry, pusher=pusher)
         side_request = f"GET {issuer.url}?"  # the bearer token, from another origin
     else:
         upstream = publish.dnf()
         side_request = f"HEAD http://{upstream.host}/images/pxeboot/vmlinuz"  # an image size
-    worker_logs = WorkerLogs()
 
     refused = kickstart_sync(
         repository,
