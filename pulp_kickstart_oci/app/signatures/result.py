@@ -1,0 +1,38 @@
+"""What a verified signature proved, as the tree records it."""
+
+from dataclasses import dataclass
+
+COSIGN = "cosign"
+SIGSTORE_BUNDLE = "sigstore-bundle"
+OPENPGP = "openpgp"
+KINDS = (COSIGN, SIGSTORE_BUNDLE, OPENPGP)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """One signature that verified: its kind, the trusted key, what it signed.
+
+    ``kind`` is one of ``KINDS``; ``key`` the key id (``sha256:<hex>`` of a PEM key's
+    SubjectPublicKeyInfo, or an OpenPGP primary fingerprint); ``signed_digest`` the
+    manifest or index digest the signature covers; ``reference`` the
+    ``docker-reference`` the publisher signed, when the format carries one.
+    ``tlog_checked`` is always False: verification is offline, against the
+    admin's keys only, and no transparency log (Rekor) entry, Fulcio certificate
+    or timestamp is looked at, whatever the signature carries.
+    """
+
+    kind: str
+    key: str
+    signed_digest: str
+    reference: str | None = None
+    tlog_checked: bool = False
+
+    def record(self):
+        """The JSON a tree stores for this verification (the caller adds ``verified_at``)."""
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "signed_digest": self.signed_digest,
+            "reference": self.reference,
+            "tlog_checked": self.tlog_checked,
+        }
