@@ -19,6 +19,10 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 NETBOOT = "application/vnd.org.pulpproject.netboot.artifact.v1"
 NETBOOT_FILE = "application/x-netboot-file"
+# What cosign and OCI 1.1 referrers put in a registry (Pusher.cosign_signatures, .referrer).
+COSIGN_SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+COSIGN_SIGNATURE = "dev.cosignproject.cosign/signature"
+SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 
 
 def digest_of(data):
@@ -120,3 +124,104 @@ class Pusher:
             },
         }
         return self.manifest(tag, document)
+
+    def cosign_signatures(self, subject_digest, signatures):
+        """Push the ``sha256-<hex>.sig`` manifest cosign writes for ``subject_digest``.
+
+        ``signatures`` is [(payload bytes, base64 signature, extra annotations or None)];
+        a signature of None leaves the signature annotation out. Returns (digest, size).
+        """
+        layers = []
+        for payload, signature, extra in signatures:
+            annotations = {} if signature is None else {COSIGN_SIGNATURE: signature}
+            annotations.update(extra or {})
+            layers.append(
+                {
+                    "mediaType": COSIGN_SIMPLESIGNING,
+                    "digest": self.blob(payload),
+                    "size": len(payload),
+                    "annotations": annotations,
+                }
+            )
+        config = json.dumps({"architecture": "", "os": "", "rootfs": {"type": "layers"}}).encode()
+        document = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": self.blob(config),
+                "size": len(config),
+            },
+            "layers": layers,
+        }
+        return self.manifest(f"sha256-{subject_digest.split(':', 1)[1]}.sig", document)
+
+    def referrer(
+        self, subject_digest, subject_size, blobs, artifact_type=SIGSTORE_BUNDLE, tag_index=True
+    ):
+        """Push an OCI 1.1 referrer of ``subject_digest`` whose layers are ``blobs``.
+
+        ``blobs`` is [(media type, bytes)]. The manifest is pushed by digest; with
+        ``tag_index`` its descriptor is added to the referrers tag schema's index
+        (tag ``sha256-<hex>``, created if missing), as clients do for a registry
+        without the referrers API. Returns the referrer's descriptor.
+        """
+        self.blob(b"{}")
+        document = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": artifact_type,
+            "config": EMPTY_CONFIG,
+            "layers": [
+                {"mediaType": media_type, "digest": self.blob(data), "size": len(data)}
+                for media_type, data in blobs
+            ],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": subject_digest, "size": subject_size},
+        }
+        raw = json.dumps(document).encode()
+        digest, size = self.manifest(digest_of(raw), raw, OCI_MANIFEST)
+        descriptor = {
+            "mediaType": OCI_MANIFEST,
+            "digest": digest,
+            "size": size,
+            "artifactType": artifact_type,
+        }
+        if tag_index:
+            self.referrers_tag_index(subject_digest, [descriptor], append=True)
+        return descriptor
+
+    def referrers_tag_index(self, subject_digest, descriptors, append=False):
+        """Push the referrers tag schema's index (tag ``sha256-<hex>``) listing ``descriptors``.
+
+        With ``append``, the descriptors are added to the index the tag already holds.
+        Returns (digest, size).
+        """
+        tag = f"sha256-{subject_digest.split(':', 1)[1]}"
+        manifests = []
+        if append:
+            current = self.session.get(
+                f"{self.base}/v2/{self.name}/manifests/{tag}", headers={"Accept": OCI_INDEX}
+            )
+            if current.status_code == 200:
+                manifests = current.json().get("manifests", [])
+            elif current.status_code != 404:
+                current.raise_for_status()
+        document = {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": manifests + descriptors,
+        }
+        return self.manifest(tag, document)
+
+
+def cosign_payload(docker_reference, manifest_digest, optional=None):
+    """A cosign simplesigning payload (the bytes a cosign signature is made over)."""
+    document = {
+        "critical": {
+            "identity": {"docker-reference": docker_reference},
+            "image": {"docker-manifest-digest": manifest_digest},
+            "type": "cosign container image signature",
+        },
+        "optional": optional,
+    }
+    return json.dumps(document).encode()

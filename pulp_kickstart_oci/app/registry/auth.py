@@ -55,9 +55,9 @@ def _too_large(realm_host, host, limit):
 
 
 def scope_for(url):
-    """The pull scope a registry URL needs: /v2/<name>/(manifests|blobs|tags)/... ."""
+    """The pull scope a registry URL needs: /v2/<name>/(manifests|blobs|tags|referrers)/... ."""
     path = urlparse(url).path
-    match = re.match(r"^/v2/(.+?)/(manifests|blobs|tags)/", path)
+    match = re.match(r"^/v2/(.+?)/(manifests|blobs|tags|referrers)/", path)
     return f"repository:{match.group(1)}:pull" if match else None
 
 

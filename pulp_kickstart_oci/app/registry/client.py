@@ -1,25 +1,45 @@
 """Registry reads a sync needs: list tags, fetch manifests, and name blob URLs.
 
+Also the transport half of publisher signatures: cosign signatures under the
+``sha256-<hex>.sig`` tag, OCI 1.1 referrers (API or tag schema) and a
+containers-style lookaside store. These only fetch (capped, digest-checked);
+app/signatures/ decides whether what was fetched is a valid signature.
+
 Every failure is turned into a RegistryError whose message names the registry,
 repository and the tag or digest involved, so a failed task says what to fix.
 """
 
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from gettext import gettext as _
-from urllib.parse import urljoin, urlparse
+from urllib.parse import quote, urljoin, urlparse
 
 import aiohttp
+from django.conf import settings
 
 from pulpcore.plugin.exceptions import TimeoutException
 
-from ..downloads import PROXY_REFUSED, DownloadFailed, cap
+from ..downloads import PROXY_REFUSED, DownloadFailed, _shown, cap
 from ..netboot import artifact
-from .auth import RegistryAuthError, origin_of
+from .auth import RegistryAuth, RegistryAuthError, origin_of
 
 TAGS_PAGE_SIZE = 1000
 MAX_TAG_PAGES = 1000
+
+COSIGN_SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+COSIGN_SIGNATURE = "dev.cosignproject.cosign/signature"
+COSIGN_BUNDLE = "dev.sigstore.cosign/bundle"
+COSIGN_CERTIFICATE = "dev.sigstore.cosign/certificate"
+COSIGN_CHAIN = "dev.sigstore.cosign/chain"
+SIGSTORE_BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
+SIGSTORE_BUNDLE_TYPES = (SIGSTORE_BUNDLE_V03,)
+# At most this many signatures (cosign layers, referrers, lookaside files) per
+# manifest: more fails the read rather than silently dropping some.
+MAX_SIGNATURES = 16
+MAX_REFERRER_PAGES = 100
+_SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 class RegistryError(Exception):
@@ -33,6 +53,152 @@ class Fetched:
     raw: bytes
     media_type: str
     digest: str
+
+
+@dataclass(frozen=True)
+class CosignSignature:
+    """One cosign signature layer under the ``sha256-<hex>.sig`` tag, as fetched.
+
+    ``payload`` is the simplesigning JSON exactly as stored (its digest matched the
+    layer descriptor); ``signature`` the base64 string of the
+    ``dev.cosignproject.cosign/signature`` annotation; ``annotations`` all of the
+    layer's annotations; ``manifest_digest`` the digest of the ``.sig`` manifest.
+    Nothing here is verified yet.
+    """
+
+    payload: bytes
+    signature: str
+    annotations: dict
+    layer_digest: str
+    manifest_digest: str
+
+    @property
+    def bundle(self):
+        """The ``dev.sigstore.cosign/bundle`` annotation (JSON text), if any."""
+        return self.annotations.get(COSIGN_BUNDLE)
+
+    @property
+    def certificate(self):
+        """The ``dev.sigstore.cosign/certificate`` annotation (PEM text), if any."""
+        return self.annotations.get(COSIGN_CERTIFICATE)
+
+
+@dataclass(frozen=True)
+class Referrer:
+    """One layer of an OCI referrer of a manifest (e.g. a sigstore bundle), as fetched.
+
+    ``manifest_digest`` is the referrer manifest's digest, ``artifact_type`` its
+    artifactType (or config media type), ``media_type`` and ``layer_digest`` the
+    layer's, ``data`` the layer's bytes (digest-checked). ``via`` says how it was
+    found: ``"api"`` (the referrers API) or ``"tag"`` (the referrers tag schema).
+    """
+
+    manifest_digest: str
+    artifact_type: str
+    media_type: str
+    data: bytes
+    layer_digest: str
+    annotations: dict = field(default_factory=dict)
+    via: str = "api"
+
+
+@dataclass(frozen=True)
+class LookasideSignature:
+    """One ``signature-N`` file of a lookaside store (``number`` is N, from 1), as fetched."""
+
+    number: int
+    url: str
+    data: bytes
+
+
+def _hex_of(digest):
+    """The hex part of a sha256 digest; anything else is a caller's mistake."""
+    if not isinstance(digest, str) or not _SHA256.match(digest):
+        raise ValueError(_("not a sha256 digest: {digest!r}").format(digest=digest))
+    return digest.split(":", 1)[1]
+
+
+def cosign_tag(digest):
+    """The tag cosign stores the signatures of a manifest under: ``sha256-<hex>.sig``."""
+    return f"sha256-{_hex_of(digest)}.sig"
+
+
+def referrers_tag(digest):
+    """The OCI 1.1 referrers tag schema's tag for a manifest: ``sha256-<hex>``."""
+    return f"sha256-{_hex_of(digest)}"
+
+
+def lookaside_url(base_url, repository, digest, number):
+    """``<base>/<repository>@sha256=<hex>/signature-<number>`` (containers' lookaside layout)."""
+    return "{base}/{repository}@sha256={hex}/signature-{number}".format(
+        base=base_url.rstrip("/"),
+        repository=repository.strip("/"),
+        hex=_hex_of(digest),
+        number=int(number),
+    )
+
+
+def artifact_type_of(document):
+    """A manifest's artifactType, or its config's media type when it has none (OCI 1.1)."""
+    declared = document.get("artifactType")
+    if isinstance(declared, str) and declared:
+        return declared
+    config = document.get("config")
+    media_type = config.get("mediaType") if isinstance(config, dict) else None
+    return media_type if isinstance(media_type, str) else ""
+
+
+def matching_referrers(index, artifact_types=None):
+    """The descriptors of a referrers index whose artifactType is one of ``artifact_types``.
+
+    ``artifact_types`` None or empty keeps every descriptor. Descriptors without a
+    sha256 digest are left out (they could not be checked).
+    """
+    manifests = index.get("manifests") if isinstance(index, dict) else None
+    found = []
+    for descriptor in manifests if isinstance(manifests, list) else []:
+        if not isinstance(descriptor, dict):
+            continue
+        digest = descriptor.get("digest")
+        if not isinstance(digest, str) or not _SHA256.match(digest):
+            continue
+        if artifact_types and descriptor.get("artifactType") not in artifact_types:
+            continue
+        found.append(descriptor)
+    return found
+
+
+def _layers_of(document):
+    layers = document.get("layers") if isinstance(document, dict) else None
+    if not isinstance(layers, list):
+        return []
+    return [layer for layer in layers if isinstance(layer, dict)]
+
+
+def _annotations_of(descriptor):
+    annotations = descriptor.get("annotations")
+    if not isinstance(annotations, dict):
+        return {}
+    return {str(k): v for k, v in annotations.items() if isinstance(v, str)}
+
+
+class _WithoutCredentials:
+    """A remote's settings for requests to another origin: nothing that identifies it.
+
+    Proxy (and its credentials: they are for the proxy), CA certificates, TLS
+    validation, timeouts, retries and rate limit stay; the username, password,
+    client certificate and custom headers of the remote are left out.
+    """
+
+    _DROPPED = frozenset({"username", "password", "client_cert", "client_key", "headers"})
+
+    def __init__(self, remote):
+        self._remote = remote
+
+    def __getattr__(self, name):
+        if name in self._DROPPED:
+            return None
+        return getattr(self._remote, name)
 
 
 def _next_link(link_header, current_url):
@@ -63,11 +229,19 @@ class RegistryClient:
         """Where a tree's file is fetched from (now or on demand) by its digest."""
         return self.url("blobs", digest)
 
-    async def _download(self, url, what, limit, headers=None):
-        downloader = self.remote.get_downloader(url=url, **cap(limit))
+    async def _download(self, url, what, limit, headers=None, missing_ok=False, downloader=None):
+        """Download through the remote's downloader; None for a 404 when ``missing_ok``."""
+        downloader = downloader or self.remote.get_downloader(url=url, **cap(limit))
         try:
-            return await downloader.run(extra_data={"headers": headers or {}})
+            result = await downloader.run(
+                extra_data={"headers": headers or {}, "missing_ok": missing_ok}
+            )
+            if missing_ok and result.path is None:
+                return None
+            return result
         except aiohttp.ClientResponseError as exc:
+            if exc.status == 404 and missing_ok:
+                return None
             if exc.status == 401:
                 reason = _("refused access (HTTP 401): check the remote's credentials")
             elif exc.status == 403:
@@ -131,8 +305,11 @@ class RegistryClient:
             )
         )
 
-    async def get_manifest(self, reference, expected_digest=None, what=None):
-        """Fetch a manifest or index by tag or digest and check its digest over the raw bytes."""
+    async def get_manifest(self, reference, expected_digest=None, what=None, missing_ok=False):
+        """Fetch a manifest or index by tag or digest and check its digest over the raw bytes.
+
+        With ``missing_ok``, a reference the registry does not have (HTTP 404) gives None.
+        """
         what = what or (
             _("tag {reference}").format(reference=reference)
             if expected_digest is None
@@ -143,7 +320,10 @@ class RegistryClient:
             what,
             "KICKSTART_MAX_MANIFEST_BYTES",
             headers={"Accept": artifact.ACCEPT},
+            missing_ok=missing_ok,
         )
+        if result is None:
+            return None
         with open(result.path, "rb") as fetched:
             raw = fetched.read()
         actual = "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -164,3 +344,310 @@ class RegistryClient:
             )
         media_type = artifact.media_type_of(raw, result.headers.get("Content-Type"))
         return Fetched(raw=raw, media_type=media_type, digest=actual)
+
+    # -- publisher signatures (transport only; app/signatures/ verifies) --------------------
+
+    def _error(self, what, reason):
+        return RegistryError(
+            _("{where}: {what}: {reason}").format(where=self.where, what=what, reason=reason)
+        )
+
+    def _json_of(self, fetched, what, kind):
+        """The JSON object of a fetched manifest or index; ``kind`` is "manifest" or "index"."""
+        try:
+            document = json.loads(fetched.raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise self._error(what, _("not valid JSON ({reason})").format(reason=exc)) from None
+        if not isinstance(document, dict):
+            raise self._error(what, _("not a JSON object"))
+        is_index = fetched.media_type in artifact.INDEX_TYPES
+        if (kind == "index") != is_index:
+            raise self._error(
+                what,
+                _("expected an image {kind}, the registry sent {media_type}").format(
+                    kind=_("index") if kind == "index" else _("manifest"),
+                    media_type=fetched.media_type,
+                ),
+            )
+        return document
+
+    async def get_signature_blob(self, descriptor, what):
+        """The bytes of a small blob (a signature payload, a bundle), capped and digest-checked.
+
+        ``descriptor`` is the layer descriptor (``digest``, ``size``) from a manifest
+        that was itself digest-checked; the bytes must match both.
+        """
+        digest = descriptor.get("digest")
+        size = descriptor.get("size")
+        if not isinstance(digest, str) or not _SHA256.match(digest):
+            raise self._error(
+                what, _("the layer has no sha256 digest ({digest!r})").format(digest=digest)
+            )
+        limit = settings.KICKSTART_MAX_SIGNATURE_BYTES
+        if isinstance(size, int) and size > limit:
+            raise self._error(
+                what,
+                _(
+                    "the layer says it is {size} bytes, larger than "
+                    "KICKSTART_MAX_SIGNATURE_BYTES ({limit} bytes)"
+                ).format(size=size, limit=limit),
+            )
+        result = await self._download(self.blob_url(digest), what, "KICKSTART_MAX_SIGNATURE_BYTES")
+        with open(result.path, "rb") as fetched:
+            data = fetched.read()
+        actual = "sha256:" + hashlib.sha256(data).hexdigest()
+        if actual != digest:
+            raise self._error(
+                what,
+                _("the registry sent bytes whose digest is {actual}, not {expected}").format(
+                    actual=actual, expected=digest
+                ),
+            )
+        if isinstance(size, int) and len(data) != size:
+            raise self._error(
+                what,
+                _("the registry sent {actual} bytes, the layer says {expected}").format(
+                    actual=len(data), expected=size
+                ),
+            )
+        return data
+
+    async def cosign_signatures(self, manifest_digest):
+        """The cosign signatures stored for a manifest under its ``sha256-<hex>.sig`` tag.
+
+        No such tag (HTTP 404) gives an empty list. Every
+        ``application/vnd.dev.cosign.simplesigning.v1+json`` layer of the tag's
+        manifest becomes a CosignSignature; other layers are ignored.
+        """
+        tag = cosign_tag(manifest_digest)
+        what = _("cosign signatures of {digest} (tag {tag})").format(
+            digest=manifest_digest, tag=tag
+        )
+        fetched = await self.get_manifest(tag, what=what, missing_ok=True)
+        if fetched is None:
+            return []
+        document = self._json_of(fetched, what, "manifest")
+        layers = [
+            layer
+            for layer in _layers_of(document)
+            if layer.get("mediaType") == COSIGN_SIMPLESIGNING
+        ]
+        if len(layers) > MAX_SIGNATURES:
+            raise self._error(
+                what,
+                _("more than {count} signature layers; refusing to read them").format(
+                    count=MAX_SIGNATURES
+                ),
+            )
+        found = []
+        for layer in layers:
+            annotations = _annotations_of(layer)
+            layer_what = _("cosign signature layer {layer} of {digest} (tag {tag})").format(
+                layer=layer.get("digest"), digest=manifest_digest, tag=tag
+            )
+            signature = annotations.get(COSIGN_SIGNATURE)
+            if not signature:
+                raise self._error(
+                    layer_what,
+                    _("the layer has no {annotation} annotation").format(
+                        annotation=COSIGN_SIGNATURE
+                    ),
+                )
+            payload = await self.get_signature_blob(layer, layer_what)
+            found.append(
+                CosignSignature(
+                    payload=payload,
+                    signature=signature,
+                    annotations=annotations,
+                    layer_digest=layer["digest"],
+                    manifest_digest=fetched.digest,
+                )
+            )
+        return found
+
+    async def _referrers_index(self, manifest_digest, artifact_types):
+        """The referrers index of a manifest and how it was found ("api" or "tag"), or None."""
+        what = _("referrers of {digest}").format(digest=manifest_digest)
+        url = self.url("referrers", manifest_digest)
+        if artifact_types and len(artifact_types) == 1:
+            # A hint only (OCI-Filters-Applied): the result is filtered here anyway.
+            url += "?artifactType=" + quote(artifact_types[0], safe="")
+        descriptors = []
+        for _page in range(MAX_REFERRER_PAGES):
+            result = await self._download(
+                url,
+                what,
+                "KICKSTART_MAX_MANIFEST_BYTES",
+                headers={"Accept": artifact.OCI_INDEX},
+                missing_ok=True,
+            )
+            if result is None:
+                if descriptors:  # a later page vanished: not the same as no API
+                    raise self._error(what, _("a page of the referrers list is gone (HTTP 404)"))
+                return await self._referrers_tag_index(manifest_digest)
+            with open(result.path, "rb") as page:
+                raw = page.read()
+            try:
+                document = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise self._error(what, _("not valid JSON ({reason})").format(reason=exc)) from None
+            if not isinstance(document, dict) or not isinstance(
+                document.get("manifests", []), list
+            ):
+                raise self._error(what, _("not an image index"))
+            descriptors.extend(document.get("manifests") or [])
+            url = _next_link(result.headers.get("Link"), url)
+            if not url:
+                return {"manifests": descriptors}, "api"
+            if origin_of(url) != origin_of(self.base):
+                raise self._error(
+                    what,
+                    _(
+                        "the referrers list continues on another origin ({host}); "
+                        "only the remote's registry is followed"
+                    ).format(host=urlparse(url).netloc),
+                )
+        raise self._error(
+            what, _("more than {pages} pages of referrers").format(pages=MAX_REFERRER_PAGES)
+        )
+
+    async def _referrers_tag_index(self, manifest_digest):
+        tag = referrers_tag(manifest_digest)
+        what = _("referrers of {digest} (tag {tag})").format(digest=manifest_digest, tag=tag)
+        fetched = await self.get_manifest(tag, what=what, missing_ok=True)
+        if fetched is None:
+            return None, "tag"
+        return self._json_of(fetched, what, "index"), "tag"
+
+    async def referrers(self, manifest_digest, artifact_types=SIGSTORE_BUNDLE_TYPES):
+        """The layers of the OCI 1.1 referrers of a manifest whose artifactType is wanted.
+
+        Asks the referrers API (``GET /v2/<name>/referrers/<digest>``); a registry
+        without it (HTTP 404, e.g. distribution 2.8) is read through the referrers
+        tag schema (tag ``sha256-<hex>``) instead; neither gives an empty list.
+        ``artifact_types`` None or empty keeps every referrer. Each referrer
+        manifest is fetched by digest and must name ``manifest_digest`` as its
+        ``subject``; each of its layers is fetched (capped, digest-checked).
+        """
+        artifact_types = tuple(artifact_types or ())
+        index, via = await self._referrers_index(manifest_digest, artifact_types)
+        if index is None:
+            return []
+        descriptors = matching_referrers(index, artifact_types)
+        if len(descriptors) > MAX_SIGNATURES:
+            raise self._error(
+                _("referrers of {digest}").format(digest=manifest_digest),
+                _("more than {count} matching referrers; refusing to read them").format(
+                    count=MAX_SIGNATURES
+                ),
+            )
+        found = []
+        for descriptor in descriptors:
+            digest = descriptor["digest"]
+            what = _("referrer {referrer} of {digest}").format(
+                referrer=digest, digest=manifest_digest
+            )
+            fetched = await self.get_manifest(digest, expected_digest=digest, what=what)
+            document = self._json_of(fetched, what, "manifest")
+            subject = document.get("subject")
+            subject_digest = subject.get("digest") if isinstance(subject, dict) else None
+            if subject_digest != manifest_digest:
+                raise self._error(
+                    what,
+                    _("its subject is {subject}, not the manifest it was listed for").format(
+                        subject=subject_digest
+                    ),
+                )
+            kind = artifact_type_of(document)
+            if artifact_types and kind not in artifact_types:
+                continue  # the index described it wrongly; the manifest decides
+            layers = _layers_of(document)
+            if len(layers) > MAX_SIGNATURES:
+                raise self._error(what, _("more than {count} layers").format(count=MAX_SIGNATURES))
+            for layer in layers:
+                layer_what = _("layer {layer} of referrer {referrer} of {digest}").format(
+                    layer=layer.get("digest"), referrer=digest, digest=manifest_digest
+                )
+                data = await self.get_signature_blob(layer, layer_what)
+                found.append(
+                    Referrer(
+                        manifest_digest=digest,
+                        artifact_type=kind,
+                        media_type=str(layer.get("mediaType") or ""),
+                        data=data,
+                        layer_digest=layer["digest"],
+                        annotations=_annotations_of(layer),
+                        via=via,
+                    )
+                )
+        return found
+
+    def _lookaside_downloader(self, url):
+        """A downloader for a lookaside URL: the remote's own one on its origin, else anonymous.
+
+        On another origin the request still goes through the remote's proxy and TLS
+        settings, but without its username, password, client certificate or custom
+        headers, and with a RegistryAuth that holds no credentials.
+        """
+        if origin_of(url) == origin_of(self.base):
+            return self.remote.get_downloader(url=url, **cap("KICKSTART_MAX_SIGNATURE_BYTES"))
+        factory = getattr(self, "_anonymous_factory", None)
+        if factory is None:
+            from pulpcore.plugin.download import DownloaderFactory
+
+            from .downloader import RegistryDownloader
+
+            factory = DownloaderFactory(
+                _WithoutCredentials(self.remote),
+                downloader_overrides={"http": RegistryDownloader, "https": RegistryDownloader},
+            )
+            self._anonymous_factory = factory
+        # A RegistryAuth without credentials, bound to the remote's origin: it answers
+        # no challenge from the store, so nothing is ever sent there but the request.
+        anonymous = RegistryAuth(origin=self.base)
+        return factory.build(url, registry_auth=anonymous, **cap("KICKSTART_MAX_SIGNATURE_BYTES"))
+
+    async def lookaside_signatures(self, base_url, digest):
+        """The ``signature-1``, ``signature-2``, ... files of a manifest in a lookaside store.
+
+        ``<base_url>/<upstream_name>@sha256=<hex>/signature-N``, read until the first
+        404, at most MAX_SIGNATURES of them, each capped at
+        KICKSTART_MAX_SIGNATURE_BYTES. Only http(s) URLs without userinfo; the
+        remote's credentials go only to a store on the remote's own origin.
+        """
+        parts = urlparse(base_url or "")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RegistryError(
+                _("lookaside store {url}: only http(s) URLs are supported").format(
+                    url=_shown(base_url)
+                )
+            )
+        if parts.username or parts.password:
+            raise RegistryError(
+                _("lookaside store {url}: credentials in the URL are not supported").format(
+                    url=_shown(base_url)
+                )
+            )
+        found = []
+        for number in range(1, MAX_SIGNATURES + 2):
+            url = lookaside_url(base_url, self.name, digest, number)
+            what = _("lookaside signature {url}").format(url=_shown(url))
+            result = await self._download(
+                url,
+                what,
+                "KICKSTART_MAX_SIGNATURE_BYTES",
+                missing_ok=True,
+                downloader=self._lookaside_downloader(url),
+            )
+            if result is None:
+                return found
+            if number > MAX_SIGNATURES:
+                raise self._error(
+                    _("lookaside signatures of {digest}").format(digest=digest),
+                    _("more than {count} signatures; refusing to read them").format(
+                        count=MAX_SIGNATURES
+                    ),
+                )
+            with open(result.path, "rb") as fetched:
+                found.append(LookasideSignature(number=number, url=url, data=fetched.read()))
+        return found

@@ -7,7 +7,7 @@ on-demand file.
 
 import logging
 
-from pulpcore.plugin.download import HttpDownloader
+from pulpcore.plugin.download import DownloadResult, HttpDownloader
 
 from ..downloads import CappedDownloadMixin
 from .auth import RegistryAuth
@@ -20,6 +20,10 @@ class RegistryDownloader(CappedDownloadMixin, HttpDownloader):
 
     Reads are capped (see downloads.py); credentials only ever go to the
     remote's own origin (see RegistryAuth).
+
+    ``extra_data={"missing_ok": True}``: a 404 is an answer, not a failure (a
+    manifest with no signature tag): the result then has ``path`` None, and
+    nothing is retried or logged as an error.
     """
 
     def __init__(self, url, registry_auth=None, **kwargs):
@@ -53,6 +57,12 @@ class RegistryDownloader(CappedDownloadMixin, HttpDownloader):
                         challenge, self.url, self.session, self.proxy, self.proxy_auth
                     )
                     continue
+                if response.status == 404 and extra_data.get("missing_ok"):
+                    result = DownloadResult(
+                        url=self.url, artifact_attributes={}, path=None, headers=response.headers
+                    )
+                    await response.release()
+                    break
                 self.raise_for_status(response)
                 result = await self._handle_response(response)
                 await response.release()
