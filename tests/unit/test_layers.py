@@ -46,7 +46,9 @@ def _app_modules():
     }
 
 
-@pytest.mark.parametrize("low", ["dnf", "registry", "downloads.py", "netboot", "boot"])
+@pytest.mark.parametrize(
+    "low", ["dnf", "registry", "downloads.py", "netboot", "boot", "signatures"]
+)
 def test_low_layers_import_nothing_above_them(low):
     forbidden = tuple(f"pulp_kickstart_oci.app.{layer}" for layer in UPPER)
     target = APP / low

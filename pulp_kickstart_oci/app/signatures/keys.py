@@ -9,6 +9,7 @@ wrongly is noticed when the remote is saved rather than when a sync fails.
 
 import hashlib
 import re
+import warnings
 from dataclasses import dataclass, field
 from gettext import gettext as _
 
@@ -210,7 +211,12 @@ def _openpgp_keys(number, label, block):
         raise fail(_("not a public key: {problem}").format(problem=_first_line(exc))) from None
     if not certs:
         raise fail(_("not a public key: the block holds no certificate"))
-    if any(cert.has_secret_keys for cert in certs):
+    with warnings.catch_warnings():
+        # pysequoia deprecates asking a Cert about secrets (use Tsk); a Cert still
+        # parses secret key packets, and signature_keys is readable back.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        secret = any(cert.has_secret_keys for cert in certs)
+    if secret:
         raise fail(_("holds secret key material; give only the public key"))
     return [OpenPgpKey(str(cert.fingerprint).upper(), cert) for cert in certs]
 

@@ -3,10 +3,12 @@
 A signature (``signature-1``, ``signature-2``... in a lookaside store) is an
 OpenPGP signed message whose literal data is a simple-signing payload of type
 "atomic container signature". pysequoia checks it against the remote's OpenPGP
-certificates only, with sequoia's policy: a signature by an expired or revoked
-key, by a key not trusted, or with a weak algorithm does not verify.
+certificates only, with sequoia's policy: a signature by a revoked key, by a key
+not trusted, or with a weak algorithm does not verify; nor, as with
+containers/image, one by a key that has expired since it signed.
 """
 
+from datetime import datetime, timezone
 from gettext import gettext as _
 
 import pysequoia
@@ -49,12 +51,27 @@ def verify_message(signature, keys, *, max_bytes=MAX_SIGNATURE_BYTES):
                 problem=_first_line(exc)
             )
         ) from None
-    trusted = {key.id for key in keys.openpgp}
+    trusted = {key.id: key.cert for key in keys.openpgp}
     signers = [str(valid.certificate).upper() for valid in result.valid_sigs]
-    signer = next((fpr for fpr in signers if fpr in trusted), None)
-    if signer is None or result.bytes is None:
+    signers = [fingerprint for fingerprint in signers if fingerprint in trusted]
+    if not signers or result.bytes is None:
         raise SignatureError(_("the OpenPGP signature does not verify with any trusted key"))
-    return result.bytes, signer
+    now = datetime.now(timezone.utc)
+    for fingerprint in signers:
+        # sequoia accepts a signature made while its key was alive; like
+        # containers/image with gpgme, a key that has expired since verifies nothing.
+        expiration = trusted[fingerprint].expiration
+        if expiration is None or _aware(expiration) > now:
+            return result.bytes, fingerprint
+    raise SignatureError(
+        _("the OpenPGP signature was made by key {fingerprint}, which expired on {date}").format(
+            fingerprint=signers[0], date=_aware(trusted[signers[0]].expiration).isoformat()
+        )
+    )
+
+
+def _aware(moment):
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def verify_openpgp(
