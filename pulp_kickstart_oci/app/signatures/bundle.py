@@ -134,6 +134,13 @@ def _message_signature(content, keys, digest, manifest):
                 return key.id
         elif key.verify_digest(signature, signed, hash_class):
             return key.id
+    if manifest is None and any(key.algorithm == "ed25519" for key in keys.pem):
+        raise SignatureError(
+            _(
+                "sigstore bundle: the signature does not verify with any of the {count} "
+                "trusted PEM keys (Ed25519 keys need the manifest's bytes)"
+            ).format(count=len(keys.pem))
+        )
     raise SignatureError(
         _(
             "sigstore bundle: the signature does not verify with any of the {count} "
