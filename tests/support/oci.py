@@ -5,7 +5,9 @@ the manifests: artifactType, media types, annotations, two titles on one blob.
 """
 
 import hashlib
+import http.server
 import json
+import threading
 
 import requests
 
@@ -225,3 +227,50 @@ def cosign_payload(docker_reference, manifest_digest, optional=None):
         "optional": optional,
     }
     return json.dumps(document).encode()
+
+
+class LookasideStore:
+    """A containers-style lookaside signature store over HTTP on 127.0.0.1 (free port).
+
+    ``add(repository, digest, [bytes, ...])`` serves them as
+    ``/<repository>@sha256=<hex>/signature-1``, ``-2``, ...; anything else is 404.
+    ``requests`` records (path, headers) of every request, so a test can tell
+    which credentials reached the store. A context manager; ``url`` is its root.
+    """
+
+    def __init__(self):
+        self.files = {}
+        self.requests = []
+        self.url = None
+        self._server = None
+
+    def add(self, repository, digest, signatures):
+        """Serve ``signatures`` for ``digest`` in ``repository``."""
+        for number, data in enumerate(signatures, start=1):
+            path = f"/{repository}@sha256={digest.split(':', 1)[1]}/signature-{number}"
+            self.files[path] = data
+
+    def __enter__(self):
+        store = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                store.requests.append((self.path, dict(self.headers)))
+                data = store.files.get(self.path)
+                self.send_response(404 if data is None else 200)
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+                self.wfile.write(data or b"")
+
+            def log_message(self, format, *args):
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._server.shutdown()
+        self._server.server_close()
