@@ -63,6 +63,9 @@ class KickstartTree(Content):
     files = models.JSONField(default=list)
     warnings = models.JSONField(default=list)
     identity = models.TextField()
+    # Publisher signatures verified on this tree's manifest (or its index), one record
+    # each: kind, key, signed digest, when. Empty: nobody vouched for it (policy none).
+    signatures = models.JSONField(default=list)
     _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
 
     @property
@@ -116,10 +119,24 @@ class KickstartOciRemote(Remote, AutoAddObjPermsMixin):
     TYPE = "oci"
     DEFAULT_DOWNLOAD_CONCURRENCY = 5
 
+    SIGNATURE_NONE = "none"
+    SIGNATURE_IF_PRESENT = "if_present"
+    SIGNATURE_REQUIRED = "required"
+    SIGNATURE_POLICIES = (
+        (SIGNATURE_NONE, SIGNATURE_NONE),
+        (SIGNATURE_IF_PRESENT, SIGNATURE_IF_PRESENT),
+        (SIGNATURE_REQUIRED, SIGNATURE_REQUIRED),
+    )
+
     upstream_name = models.TextField()
     include_tags = ArrayField(models.TextField(), null=True)
     exclude_tags = ArrayField(models.TextField(), null=True)
     architectures = ArrayField(models.TextField(), null=True)
+    # Publisher signatures (docs/signatures.md): public keys only, so readable back.
+    signature_keys = models.TextField(null=True)
+    signature_policy = models.TextField(choices=SIGNATURE_POLICIES, default=SIGNATURE_NONE)
+    signature_lookaside = models.TextField(null=True)
+    signature_identity_check = models.BooleanField(default=True)
 
     @cached_property
     def registry_auth(self):

@@ -49,6 +49,28 @@ class TreeFileSerializer(serializers.Serializer):
     )
 
 
+class SignatureSerializer(serializers.Serializer):
+    """One verified publisher signature of a tree (documentation of the ``signatures`` items)."""
+
+    kind = serializers.ChoiceField(
+        choices=("cosign", "sigstore-bundle", "openpgp"),
+        help_text=_("How it was signed: a cosign signature, a sigstore bundle or OpenPGP."),
+    )
+    key = serializers.CharField(
+        help_text=_(
+            "The trusted key that verified it: 'sha256:<hex>' of a PEM key's DER, or an "
+            "OpenPGP fingerprint."
+        )
+    )
+    signed_digest = serializers.CharField(
+        help_text=_("The digest the signature covers: the tree's manifest, or its index.")
+    )
+    reference = serializers.CharField(
+        required=False, help_text=_("The docker-reference the signature names.")
+    )
+    verified_at = serializers.CharField(help_text=_("When Pulp verified it (ISO 8601)."))
+
+
 class ServedTreeSerializer(serializers.Serializer):
     """One tree as a distribution serves it (an entry of trees.json)."""
 
@@ -70,6 +92,9 @@ class ServedTreeSerializer(serializers.Serializer):
         child=serializers.DictField(), help_text=_("The tree's files, each with its URL.")
     )
     warnings = serializers.ListField(child=serializers.CharField())
+    signatures = SignatureSerializer(
+        many=True, help_text=_("Publisher signatures Pulp verified on the tree.")
+    )
 
 
 class ServedTreesSerializer(serializers.Serializer):
@@ -134,6 +159,14 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
         read_only=True,
         help_text=_("Problems found in the upstream artifact, e.g. a placeholder boot.iso."),
     )
+    signatures = SignatureSerializer(
+        many=True,
+        read_only=True,
+        help_text=_(
+            "Publisher signatures Pulp verified on this tree. Empty: the tree is unsigned, "
+            "or was synced with signature_policy 'none'."
+        ),
+    )
 
     class Meta:
         model = KickstartTree
@@ -147,6 +180,7 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
             "annotations",
             "files",
             "warnings",
+            "signatures",
         )
 
 
@@ -210,6 +244,77 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
         )
     )
 
+    signature_keys = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text=_(
+            "Public keys of the publishers you trust: PEM public keys (ECDSA P-256/P-384, "
+            "RSA, Ed25519; cosign.pub) and/or ASCII-armoured OpenPGP public keys, one after "
+            "another. Public, so shown back."
+        ),
+    )
+    signature_policy = serializers.ChoiceField(
+        choices=KickstartOciRemote.SIGNATURE_POLICIES,
+        default=KickstartOciRemote.SIGNATURE_NONE,
+        help_text=_(
+            "'none' (default): signatures are not looked at. 'if_present': every signature "
+            "found is verified and a bad one fails the sync. 'required': every tree synced or "
+            "kept must carry a valid signature by one of signature_keys, or the sync fails."
+        ),
+    )
+    signature_lookaside = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "Base URL of a containers-style lookaside signature store "
+            "(<base>/<repository>@sha256=<hex>/signature-N), for OpenPGP signatures."
+        ),
+    )
+    signature_identity_check = serializers.BooleanField(
+        default=True,
+        help_text=_(
+            "Check that a signature's docker-reference names this remote's registry and "
+            "repository (default). Turn off when the publisher signed under another name."
+        ),
+    )
+
+    def validate_signature_keys(self, value):
+        """Every block must be a usable public key; the error names the bad block."""
+        if not value:
+            return None
+        from .signatures.keys import parse_keys
+
+        try:
+            parse_keys(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
+
+    def validate_signature_lookaside(self, value):
+        """An http(s) base URL without credentials, kept without its trailing slash."""
+        if not value:
+            return None
+        parsed = _http_url(value, _("Give the lookaside store's http(s) base URL."))
+        if parsed.query or parsed.fragment:
+            raise serializers.ValidationError(_("A base URL has no query or fragment."))
+        return value.rstrip("/")
+
+    def validate(self, data):
+        """A policy that verifies needs keys to verify with."""
+        data = super().validate(data)
+        policy = data.get("signature_policy", getattr(self.instance, "signature_policy", None))
+        keys = data.get("signature_keys", getattr(self.instance, "signature_keys", None))
+        if policy in ("if_present", "required") and not keys:
+            raise serializers.ValidationError(
+                {
+                    "signature_keys": _(
+                        "signature_policy '{policy}' needs at least one key in signature_keys."
+                    ).format(policy=policy)
+                }
+            )
+        return data
+
     def validate_url(self, value):
         """Accept a registry's http(s) base URL only, without a trailing slash."""
         parsed = _http_url(value, _("Give the registry's http(s) base URL."))
@@ -246,6 +351,10 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
             "include_tags",
             "exclude_tags",
             "architectures",
+            "signature_keys",
+            "signature_policy",
+            "signature_lookaside",
+            "signature_identity_check",
         )
         model = KickstartOciRemote
 

@@ -212,6 +212,7 @@ class TreeServer:
                     else {},
                     "files": [{**item, "url": tree_url + item["path"]} for item in tree.files],
                     "warnings": tree.warnings,
+                    "signatures": tree.signatures,
                 }
             )
         return {"base_url": root_url, "trees": entries}

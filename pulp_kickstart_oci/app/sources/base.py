@@ -38,6 +38,7 @@ class TreePlan:
     files: list  # of netboot.treefile.TreeFile
     warnings: list = field(default_factory=list)
     tags: list = field(default_factory=list)  # upstream tags naming this tree now
+    signatures: list = field(default_factory=list)  # publisher verifications (records)
 
     @property
     def identity(self):
@@ -60,6 +61,7 @@ class TreePlan:
             files=self.records(),
             warnings=list(self.warnings),
             identity=self.identity,
+            signatures=list(self.signatures),
         )
 
     def owners_of(self, url):
@@ -130,9 +132,30 @@ class TreeFirstStage(Stage):
                 raise UpstreamError(str(exc)) from None
         return self.plans
 
+    async def check_kept(self, trees):
+        """Hold the trees a sync keeps (not replaced by a plan) to the remote's rules."""
+        try:
+            await self.verify_kept(trees)
+        except self.upstream_errors as exc:
+            raise UpstreamError(str(exc)) from None
+
+    async def verify_kept(self, trees):
+        """Raise when a kept tree no longer satisfies the remote; nothing to check by default.
+
+        A source whose remote vouches for trees (publisher signatures) re-checks
+        them here.
+        """
+
     def fingerprint(self):
         """What upstream offers now, for pulpcore's optimize idiom (last_sync_details)."""
-        offered = sorted([plan.identity, sorted(plan.tags)] for plan in self.plans)
+        offered = sorted(
+            [
+                plan.identity,
+                sorted(plan.tags),
+                sorted([s["kind"], s["key"], s["signed_digest"]] for s in plan.signatures),
+            ]
+            for plan in self.plans
+        )
         return hashlib.sha256(json.dumps(offered).encode()).hexdigest()
 
     def _declare(self, item, relative_path, deferred):

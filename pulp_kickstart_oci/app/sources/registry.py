@@ -11,13 +11,20 @@ import logging
 from dataclasses import dataclass, field
 from gettext import gettext as _
 
-from pulpcore.plugin.models import ProgressReport
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.utils import timezone
 
-from ..models import KickstartOciRemote
+from pulpcore.plugin.models import ProgressReport
+from pulpcore.plugin.util import get_domain_pk
+
+from ..models import KickstartOciRemote, KickstartTree
 from ..netboot import arch as archs
 from ..netboot import artifact, grammar, tags
 from ..registry.auth import RegistryAuthError
 from ..registry.client import RegistryClient, RegistryError
+from ..signatures import SignatureError, parse_keys, remote_repository
+from ..signatures.policy import PublisherCheck
 from .base import TreeFirstStage, TreePlan
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,7 @@ class RegistryFirstStage(TreeFirstStage):
         self.where = self.client.where
         self.wanted_archs = {archs.to_oci(name) for name in remote.architectures or []}
         self._manifests = {}
+        self._raw = {}  # manifest digest -> its bytes (a bundle over Ed25519 signs them)
         self._by_source = {}  # (release, oci arch, manifest digest) -> ResolvedTree
         self._by_key = {}
 
@@ -104,7 +112,80 @@ class RegistryFirstStage(TreeFirstStage):
                         )
                     ) from None
         trees = sorted(self._by_source.values(), key=lambda tree: tree.key)
-        return [self._plan(tree) for tree in trees]
+        plans = [self._plan(tree) for tree in trees]
+        await self._verify_publishers(plans)
+        return plans
+
+    def _publisher_check(self):
+        """The remote's signature policy with its keys, or None under policy 'none'."""
+        if self.remote.signature_policy == KickstartOciRemote.SIGNATURE_NONE:
+            return None
+        if getattr(self, "_check", None) is None:
+            try:
+                keys = parse_keys(self.remote.signature_keys or "")
+                repository = remote_repository(self.remote.url, self.remote.upstream_name)
+            except SignatureError as exc:
+                raise RegistryError(
+                    _("{where}: signature_keys: {problem}").format(where=self.where, problem=exc)
+                ) from None
+            self._check = PublisherCheck(
+                self.client,
+                keys,
+                self.remote.signature_policy,
+                repository,
+                lookaside=self.remote.signature_lookaside,
+                match_identity=self.remote.signature_identity_check,
+            )
+        return self._check
+
+    async def _vouch(self, check, what, digest, index_digest):
+        """The signature records vouching for one tree now, or RegistryError naming it."""
+        try:
+            verified = await check.check(what, digest, index_digest, self._raw.get(digest))
+        except SignatureError as exc:
+            raise RegistryError(
+                _("{where}: {problem}. No repository version was created.").format(
+                    where=self.where, problem=exc
+                )
+            ) from None
+        now = timezone.now().isoformat()
+        return [{**verification.record(), "verified_at": now} for verification in verified]
+
+    async def _verify_publishers(self, plans):
+        """Under the remote's signature policy, every plan gets what vouches for it (or fails)."""
+        check = self._publisher_check()
+        if check is None:
+            return
+        async with ProgressReport(
+            message=_("Verifying publisher signatures"),
+            code="sync.verifying.signatures",
+            total=len(plans),
+        ) as report:
+            for plan in plans:
+                what = _("tags {tags} ({version}/{arch})").format(
+                    tags=", ".join(plan.tags), version=plan.version, arch=plan.arch
+                )
+                index = plan.source.get("index", {}).get("digest")
+                plan.signatures = await self._vouch(check, what, plan.digest, index)
+                await sync_to_async(_record_signatures)(plan.identity, plan.signatures)
+                await report.aincrement()
+
+    async def verify_kept(self, trees):
+        """Under 'required', a tree the sync keeps must be vouched for by a key trusted now.
+
+        A stored verification by a key the remote still trusts stands; otherwise
+        the tree's signatures are fetched and verified again (no reuse bypass).
+        """
+        check = self._publisher_check()
+        if check is None or self.remote.signature_policy != KickstartOciRemote.SIGNATURE_REQUIRED:
+            return
+        for tree in trees:
+            if check.vouches(tree.signatures):
+                continue
+            what = _("kept tree {version}/{arch}").format(version=tree.version, arch=tree.arch)
+            index = (tree.source.get("index") or {}).get("digest")
+            records = await self._vouch(check, what, tree.digest, index)
+            await sync_to_async(_record_signatures)(tree.identity, records)
 
     def _plan(self, tree):
         manifest = tree.manifest
@@ -134,6 +215,7 @@ class RegistryFirstStage(TreeFirstStage):
                 fetched = await self.client.get_manifest(digest, expected_digest=digest, what=what)
                 raw = fetched.raw
             self._manifests[digest] = artifact.parse_manifest(raw, digest)
+            self._raw[digest] = raw
             await report.aincrement()
         return self._manifests[digest]
 
@@ -235,3 +317,18 @@ class RegistryFirstStage(TreeFirstStage):
             del self._by_source[(rival.version, rival.oci_arch, rival.digest)]
         self._by_key[tree.key] = tree
         self._by_source[source] = tree
+
+
+def _record_signatures(identity, records):
+    """Add new verifications to the stored tree of this identity (one per kind, key, digest)."""
+    if not records:
+        return
+    with transaction.atomic():
+        for tree in KickstartTree.objects.select_for_update().filter(
+            identity=identity, _pulp_domain=get_domain_pk()
+        ):
+            known = {(r["kind"], r["key"], r["signed_digest"]) for r in tree.signatures}
+            new = [r for r in records if (r["kind"], r["key"], r["signed_digest"]) not in known]
+            if new:
+                tree.signatures = tree.signatures + new
+                tree.save(update_fields=["signatures"])

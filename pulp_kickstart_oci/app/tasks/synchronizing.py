@@ -54,6 +54,18 @@ def synchronize(remote_pk, repository_pk, mirror=False, allow_empty=False, optim
         raise SyncError(str(exc)) from None
 
     latest = repository.latest_version()
+    if not mirror:
+        # What an additive sync keeps must still satisfy the remote (e.g. its signature policy).
+        replaced = {(plan.version, plan.arch) for plan in plans}
+        kept = [
+            tree
+            for tree in KickstartTree.objects.filter(pk__in=latest.content)
+            if (tree.version, tree.arch) not in replaced
+        ]
+        try:
+            loop.run_until_complete(first_stage.check_kept(kept))
+        except UpstreamError as exc:
+            raise SyncError(str(exc)) from None
     if mirror and not plans and not allow_empty:
         held = KickstartTree.objects.filter(pk__in=latest.content).count()
         if held:
