@@ -2,12 +2,17 @@
 
 Generates small files with the magic bytes of real netboot files, pushes them
 as kickstart OCI artifacts (index tag `42`, per-arch tags `42-amd64`,
-`42-arm64`, and `41-amd64`) into a local Debian docker-registry, then creates
-a remote, a repository and a distribution in Pulp, syncs, and prints what it made.
-Idempotent: a second run reuses everything and the sync creates no new version.
+`42-arm64`, and `41-amd64`) into a local Debian docker-registry, signs each
+per-arch manifest as its publisher would (a cosign `sha256-<hex>.sig` tag, made
+with an ECDSA P-256 key generated once in `.run/sample/`), then creates a remote
+that requires a signature by that key, a repository and a distribution in Pulp,
+syncs, and prints what it made and which key vouched for each tree.
+Idempotent: a second run reuses everything (the key too; signatures are
+deterministic, RFC 6979) and the sync creates no new version.
 """
 
 import argparse
+import base64
 import hashlib
 import os
 import signal
@@ -19,9 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 from tests.support import fedora  # noqa: E402
-from tests.support.oci import Pusher  # noqa: E402
+from tests.support.oci import Pusher, cosign_payload  # noqa: E402
 from tests.support.pulp import CONTENT, PulpAPI  # noqa: E402
 from tests.support.registry import LocalRegistry  # noqa: E402
 
@@ -31,6 +38,9 @@ UPSTREAM = "fedora/kickstart-artifacts"
 NAME = "sample-fedora"
 BASE_PATH = "sample/fedora"
 PIDFILE = ROOT / ".run" / "pid" / "registry.pid"
+KEY_DIR = ROOT / ".run" / "sample"
+# What the signatures' docker-reference names: the remote's registry and repository.
+REFERENCE = f"127.0.0.1:{REGISTRY_PORT}/{UPSTREAM}"
 
 
 def registry_up():
@@ -58,7 +68,43 @@ def stop_registry():
         PIDFILE.unlink()
 
 
-def push_sample():
+def signing_key():
+    """The sample publisher's ECDSA P-256 key: generated once, then reused from .run/sample/."""
+    private = KEY_DIR / "cosign.key"
+    if private.exists():
+        key = serialization.load_pem_private_key(private.read_bytes(), password=None)
+    else:
+        KEY_DIR.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(private.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+        os.replace(private.with_suffix(".tmp"), private)
+    public = key.public_key()
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    (KEY_DIR / "cosign.pub").write_text(pem)
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return key, pem, "sha256:" + hashlib.sha256(der).hexdigest()
+
+
+def sign(pusher, key, digest):
+    """Push the cosign signature tag of manifest ``digest``, as `cosign sign --key` would."""
+    payload = cosign_payload(REFERENCE, digest)
+    # Deterministic ECDSA: the same payload gives the same .sig manifest on every run.
+    signature = key.sign(payload, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+    pusher.cosign_signatures(digest, [(payload, base64.b64encode(signature).decode(), None)])
+
+
+def push_sample(key):
     pusher = Pusher(REGISTRY_URL, UPSTREAM)
     entries = []
     for arch in ("amd64", "arm64"):
@@ -67,17 +113,26 @@ def push_sample():
             # As once seen upstream: a 196-byte placeholder boot.iso.
             files.append(("boot.iso", b"placeholder\n" * 16 + b"stub"))
         digest, size = pusher.netboot(f"42-{arch}", files)
+        sign(pusher, key, digest)
         entries.append((arch, digest, size))
     pusher.index("42", entries, os_version="fedora-42")
     digest, size = pusher.netboot("41-amd64", fedora.tree_files("41", "amd64", with_iso=True))
+    sign(pusher, key, digest)
     pusher.index("41", [("amd64", digest, size)], os_version="fedora-41")
     print(f"pushed tags 41, 41-amd64, 42, 42-amd64, 42-arm64 to {REGISTRY_URL}/{UPSTREAM}")
+    print("signed 41-amd64, 42-amd64, 42-arm64 with .run/sample/cosign.key (cosign .sig tags)")
 
 
 def get_or_create(api, endpoint, body):
     found = api.get(endpoint, name=body["name"])["results"]
     if found:
-        return api.patch(found[0]["pulp_href"], body) if "url" in body else found[0]
+        if "url" not in body:
+            return found[0]
+        # Remote updates are tasks: wait, so that what follows sees the new settings.
+        answer = api.patch(found[0]["pulp_href"], body)
+        if "task" in answer:
+            api.wait(answer["task"])
+        return api.get(found[0]["pulp_href"])
     return api.create(endpoint, body)
 
 
@@ -90,12 +145,24 @@ def main():
         return
 
     start_registry()
-    push_sample()
+    key, public_pem, key_id = signing_key()
+    push_sample(key)
     api = PulpAPI()
     remote = get_or_create(
         api,
         "remotes/kickstart/oci/",
-        {"name": NAME, "url": REGISTRY_URL, "upstream_name": UPSTREAM, "policy": "immediate"},
+        {
+            "name": NAME,
+            "url": REGISTRY_URL,
+            "upstream_name": UPSTREAM,
+            "policy": "immediate",
+            "signature_keys": public_pem,
+            "signature_policy": "required",
+        },
+    )
+    print(
+        f"remote {NAME}: signature_policy {remote['signature_policy']}, trusting only "
+        f".run/sample/cosign.pub ({key_id})"
     )
     repository = get_or_create(api, "repositories/kickstart/kickstart/", {"name": NAME})
     before = api.get(repository["pulp_href"])["latest_version_href"]
@@ -131,6 +198,19 @@ def main():
         )
         print(f"  kernel served and sha256 verified: {'yes' if ok else 'NO'}")
         if not ok:
+            sys.exit(1)
+        vouched = [
+            s
+            for s in tree["signatures"]
+            if s["key"] == key_id and s["signed_digest"] == tree["digest"]
+        ]
+        for record in vouched:
+            print(
+                f"  publisher signature verified: {record['kind']}, "
+                f"key {record['key']} (.run/sample/cosign.pub)"
+            )
+        if not vouched:
+            print(f"  publisher signature verified: NO (signatures: {tree['signatures']})")
             sys.exit(1)
     print(
         f"\nboot menu: {CONTENT}/pulp/content/{BASE_PATH}/boot.ipxe"
