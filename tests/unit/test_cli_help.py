@@ -51,7 +51,19 @@ def test_help_page(path):
 @pytest.mark.parametrize(
     "remote_type, options",
     [
-        ("oci", ["--upstream-name", "--include-tags", "--exclude-tags", "--architectures"]),
+        (
+            "oci",
+            [
+                "--upstream-name",
+                "--include-tags",
+                "--exclude-tags",
+                "--architectures",
+                "--signature-key",
+                "--signature-policy [none|if_present|required]",
+                "--signature-lookaside",
+                "--signature-identity-check / --no-signature-identity-check",
+            ],
+        ),
         ("dnf", ["--skip-files", "--gpg-keys", "--bootloader-packages"]),
     ],
 )
@@ -92,3 +104,119 @@ def test_sync_sends_optimize_only_when_given(monkeypatch, flags, sent):
     [body] = bodies
     assert body.get("optimize") == sent
     assert ("optimize" in body) == (sent is not None)
+
+
+@pytest.mark.parametrize("action", ["create", "update"])
+def test_signature_options_are_oci_only_and_explained(action):
+    oci = CliRunner().invoke(main, ["kickstart", "remote", "--type", "oci", action, "--help"])
+    text = " ".join(oci.output.split())
+    assert "'@file' reads a file" in text
+    assert "On update, the keys given replace all of the remote's keys" in text
+    dnf = CliRunner().invoke(main, ["kickstart", "remote", "--type", "dnf", action, "--help"])
+    assert "--signature" not in dnf.output
+
+
+PEM_KEY = """-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEexampleexampleexampleexampleexampleexample
+-----END PUBLIC KEY-----"""
+OPENPGP_KEY = """-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+mDMEexampleexample
+-----END PGP PUBLIC KEY BLOCK-----"""
+
+
+@pytest.fixture
+def sent_remote_bodies(monkeypatch):
+    """The bodies `remote create` / `remote update` hand to the OCI remote context (no server)."""
+    from pulp_glue.kickstart.context import PulpKickstartOciRemoteContext
+
+    bodies = []
+
+    def create(self, body, parameters=None, non_blocking=False):
+        bodies.append(body)
+        return {}
+
+    def update(self, body=None, parameters=None, non_blocking=False):
+        bodies.append(body)
+
+    monkeypatch.setattr(PulpKickstartOciRemoteContext, "create", create)
+    monkeypatch.setattr(PulpKickstartOciRemoteContext, "update", update)
+    return bodies
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        ["create", "--name", "fedora", "--url", "https://quay.io", "--upstream-name", "f/k"],
+        ["update", "--href", REMOTE],
+    ],
+    ids=["create", "update"],
+)
+def test_signature_options_reach_the_body(tmp_path, sent_remote_bodies, action):
+    (tmp_path / "cosign.pub").write_text(PEM_KEY)
+    (tmp_path / "fedora.asc").write_text(OPENPGP_KEY)
+    command = ["kickstart", "remote", "--type", "oci", *action]
+    options = [
+        "--signature-key",
+        f"@{tmp_path / 'cosign.pub'}",
+        "--signature-key",
+        f"@{tmp_path / 'fedora.asc'}",
+        "--signature-policy",
+        "required",
+        "--signature-lookaside",
+        "https://sigs.example/store",
+        "--no-signature-identity-check",
+    ]
+    result = CliRunner().invoke(main, command + options, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [body] = sent_remote_bodies
+    assert body["signature_keys"] == PEM_KEY + "\n" + OPENPGP_KEY
+    assert body["signature_policy"] == "required"
+    assert body["signature_lookaside"] == "https://sigs.example/store"
+    assert body["signature_identity_check"] is False
+
+
+def _cleaned(body):
+    """The body as the OCI remote context sends it (None left out, '' -> null for NULLABLES)."""
+    from pulp_glue.kickstart.context import PulpKickstartOciRemoteContext
+
+    context = PulpKickstartOciRemoteContext.__new__(PulpKickstartOciRemoteContext)
+    return context.preprocess_entity(body, partial=True)
+
+
+def test_signature_options_left_out_are_not_sent(sent_remote_bodies):
+    """Without the options the server keeps what it has (update) or its defaults (create)."""
+    command = ["kickstart", "remote", "--type", "oci", "update", "--href", REMOTE, "--policy"]
+    result = CliRunner().invoke(main, [*command, "immediate"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [body] = sent_remote_bodies
+    for field in (
+        "signature_keys",
+        "signature_policy",
+        "signature_lookaside",
+        "signature_identity_check",
+    ):
+        assert body.get(field) is None, field
+    assert not any(field.startswith("signature") for field in _cleaned(body))
+
+
+def test_signature_identity_check_flag_and_clearing(sent_remote_bodies):
+    command = ["kickstart", "remote", "--type", "oci", "update", "--href", REMOTE]
+    options = ["--signature-identity-check", "--signature-key", "", "--signature-lookaside", ""]
+    result = CliRunner().invoke(main, command + options, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [body] = sent_remote_bodies
+    assert body["signature_identity_check"] is True
+    # '' clears: the context sends null for the keys and the lookaside.
+    cleaned = _cleaned(body)
+    assert cleaned["signature_keys"] is None
+    assert cleaned["signature_lookaside"] is None
+
+
+def test_a_missing_key_file_is_named(sent_remote_bodies, tmp_path):
+    command = ["kickstart", "remote", "--type", "oci", "update", "--href", REMOTE]
+    missing = tmp_path / "nope.pub"
+    result = CliRunner().invoke(main, [*command, "--signature-key", f"@{missing}"])
+    assert result.exit_code != 0
+    assert f"Failed to load content from {missing}" in result.output
+    assert sent_remote_bodies == []

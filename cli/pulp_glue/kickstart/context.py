@@ -57,7 +57,13 @@ class PulpKickstartOciRemoteContext(PulpRemoteContext):
     ENTITIES = _("kickstart OCI remotes")
     HREF = "kickstart_kickstart_oci_remote_href"
     ID_PREFIX = "remotes_kickstart_oci"
-    NULLABLES = PulpRemoteContext.NULLABLES | {"include_tags", "exclude_tags", "architectures"}
+    NULLABLES = PulpRemoteContext.NULLABLES | {
+        "include_tags",
+        "exclude_tags",
+        "architectures",
+        "signature_keys",
+        "signature_lookaside",
+    }
     CAPABILITIES = {"roles": []}
     NEEDS_PLUGINS = NEEDS
 

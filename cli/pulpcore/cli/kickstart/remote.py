@@ -1,3 +1,5 @@
+import typing as t
+
 import click
 from pulp_cli.generic import (
     common_remote_create_options,
@@ -31,6 +33,20 @@ _ = translation.gettext
 
 OCI = (PulpKickstartOciRemoteContext,)
 DNF = (PulpKickstartDnfRemoteContext,)
+
+
+def load_signature_keys_callback(
+    ctx: click.Context, param: click.Parameter, value: t.Iterable[str] | None
+) -> str | None:
+    """Each ``--signature-key`` is a key text or '@file'; all of them, joined by a newline.
+
+    Not given: None, so the body leaves ``signature_keys`` alone. An empty value
+    alone ('') clears the keys (the context maps '' to null).
+    """
+    if not value:
+        return None
+    keys = [load_string_callback(ctx, param, item) for item in value]
+    return "\n".join(key for key in keys if key)
 
 
 @pulp_group()
@@ -69,6 +85,46 @@ kickstart_remote_options = [
         "--architectures",
         callback=load_json_callback,
         help=_('JSON list of architectures, Fedora or OCI names, e.g. \'["x86_64", "arm64"]\'.'),
+        allowed_with_contexts=OCI,
+    ),
+    pulp_option(
+        "--signature-key",
+        "signature_keys",
+        multiple=True,
+        callback=load_signature_keys_callback,
+        help=_(
+            "A public key of a publisher you trust: PEM (cosign.pub) or ASCII-armoured OpenPGP; "
+            "'@file' reads a file. Repeat for several keys; they are sent joined by a newline. "
+            "On update, the keys given replace all of the remote's keys ('' removes them)."
+        ),
+        allowed_with_contexts=OCI,
+    ),
+    pulp_option(
+        "--signature-policy",
+        type=click.Choice(["none", "if_present", "required"], case_sensitive=False),
+        help=_(
+            "none: signatures are not looked at (server default). if_present: every signature "
+            "found must verify with a --signature-key, or the sync fails. required: every tree "
+            "synced or kept needs a valid signature by a --signature-key."
+        ),
+        allowed_with_contexts=OCI,
+    ),
+    pulp_option(
+        "--signature-lookaside",
+        help=_(
+            "Base URL of a lookaside store of OpenPGP signatures "
+            "(<base>/<repository>@sha256=<hex>/signature-N); '' removes it."
+        ),
+        allowed_with_contexts=OCI,
+    ),
+    pulp_option(
+        "--signature-identity-check/--no-signature-identity-check",
+        "signature_identity_check",
+        default=None,
+        help=_(
+            "Check that a signature names this remote's registry and repository "
+            "(server default: check)."
+        ),
         allowed_with_contexts=OCI,
     ),
     pulp_option(

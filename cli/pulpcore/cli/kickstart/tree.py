@@ -18,7 +18,11 @@ _ = translation.gettext
 @pulp_group()
 @type_option(choices={"tree": PulpKickstartTreeContext}, default="tree")
 def tree() -> None:
-    """Synced trees: one release and architecture each, with its files' paths, sizes, sha256."""
+    """Synced trees: one release and architecture each, with its files' paths, sizes, sha256.
+
+    Each tree shows the publisher signatures Pulp verified on it ("signatures": kind, key,
+    signed digest, reference, when); an empty list means unsigned or not checked.
+    """
 
 
 filter_options = [
