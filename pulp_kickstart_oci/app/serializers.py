@@ -68,6 +68,12 @@ class SignatureSerializer(serializers.Serializer):
     reference = serializers.CharField(
         required=False, help_text=_("The docker-reference the signature names.")
     )
+    tlog_checked = serializers.BooleanField(
+        help_text=_(
+            "Always false: verification is offline, against signature_keys only; no "
+            "transparency log (Rekor), Fulcio certificate or timestamp is consulted."
+        )
+    )
     verified_at = serializers.CharField(help_text=_("When Pulp verified it (ISO 8601)."))
 
 
