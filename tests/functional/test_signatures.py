@@ -1,24 +1,342 @@
-"""Publisher signatures on OCI trees: verified offline against the admin's keys, fail closed."""
+"""Publisher signatures on OCI trees: verified offline against the admin's keys, fail closed.
 
+Real parts: the test's docker-registry (distribution 2.8, no referrers API, so
+bundles travel by the referrers tag schema), Debian's ``skopeo copy --sign-by``
+with a throwaway gpg key for OpenPGP signatures in a lookaside store served over
+HTTP, and cosign signatures and sigstore bundles built by tests/support/signing.py
+from the published formats (independent of the verifier's code).
+"""
+
+import json
 from urllib.parse import urlsplit
 
+import pytest
+import requests
+
+from pulp_kickstart_oci.pytest_plugin import unique
 from tests.support import signing
-from tests.support.oci import cosign_payload
+from tests.support.oci import OCI_INDEX, OCI_MANIFEST, SIGSTORE_BUNDLE, Pusher, cosign_payload
+from tests.support.skopeo import SkopeoSigner
+
+
+def _netloc(pusher):
+    return urlsplit(pusher.base).netloc
 
 
 def _reference(pusher):
-    return f"{urlsplit(pusher.base).netloc}/{pusher.name}"
+    return f"{_netloc(pusher)}/{pusher.name}"
 
 
-def _cosign_sign(pusher, digest, key, reference=None):
-    payload = cosign_payload(reference or _reference(pusher), digest)
+def _cosign_sign(pusher, digest, key, reference=None, optional=None):
+    payload = cosign_payload(reference or _reference(pusher), digest, optional)
     pusher.cosign_signatures(digest, [(payload, signing.cosign_signature(key, payload), None)])
+    return payload
 
 
-def test_required_syncs_signed_trees_and_records_who_signed(
+def _raw_manifest(pusher, digest):
+    response = pusher.session.get(
+        f"{pusher.base}/v2/{pusher.name}/manifests/{digest}",
+        headers={"Accept": f"{OCI_MANIFEST}, {OCI_INDEX}"},
+        timeout=60,
+    )
+    response.raise_for_status()
+    return response.content
+
+
+def _update_remote(kickstart_bindings, monitor_task, remote, **fields):
+    monitor_task(kickstart_bindings.RemotesOciApi.partial_update(remote.pulp_href, fields).task)
+
+
+def _error(task):
+    return task.error["description"]
+
+
+def _trees_json(distribution):
+    response = requests.get(f"{distribution.base_url}trees.json", timeout=60)
+    response.raise_for_status()
+    return response.json()
+
+
+def _keys(tree):
+    return {record.key for record in tree.signatures}
+
+
+# -- OpenPGP: real skopeo, real gpg, a lookaside store over HTTP --------------------------
+
+
+@pytest.fixture
+def gpg_keys():
+    """``gpg_keys()``: a throwaway tests.support.signing.GpgKey, removed after the test."""
+    made = []
+
+    def _make():
+        key = signing.GpgKey(f"Publisher {unique('k')} <p@example.org>")
+        made.append(key)
+        return key
+
+    yield _make
+    for key in made:
+        key.close()
+
+
+@pytest.fixture
+def skopeo_publisher(
+    kickstart_registry, kickstart_workdir, gpg_keys, kickstart_tree_server_factory
+):
+    """``signer, store, destination = skopeo_publisher()``: skopeo signing with a fresh gpg
+    key into a lookaside directory served over HTTP (``store.url``), and a fresh
+    repository of the test registry (a Pusher) to copy into."""
+
+    def _make():
+        key = gpg_keys()
+        signer = SkopeoSigner(kickstart_workdir / unique("skopeo"), key)
+        # A str: a Path has a .root ("/") the factory would serve instead.
+        store = kickstart_tree_server_factory(str(signer.store))
+        destination = Pusher(kickstart_registry.url, unique("fedora/signed"))
+        return signer, store, destination
+
+    return _make
+
+
+def _skopeo_copy(signer, source, destination, tag, sign=True):
+    signer.copy(f"{_reference(source)}:{tag}", f"{_reference(destination)}:{tag}", sign=sign)
+
+
+def test_openpgp_skopeo_signature_passes_required(
+    kickstart_upstream,
+    kickstart_publish_release,
+    skopeo_publisher,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    latest_version,
+    trees,
+):
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    digest = published["manifests"]["amd64"]
+    signer, store, destination = skopeo_publisher()
+    _skopeo_copy(signer, kickstart_upstream, destination, "42-amd64")
+    assert signer.signature_path(destination.name, digest).is_file()
+
+    remote = kickstart_oci_remote_factory(
+        destination,
+        signature_keys=signer.key.public_key(),
+        signature_policy="required",
+        signature_lookaside=store.url,
+    )
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    (tree,) = trees(latest_version(repository))
+    (record,) = tree.signatures
+    assert record.kind == "openpgp"
+    assert record.key == signer.key.fingerprint
+    assert record.signed_digest == digest
+    assert record.reference == f"{_reference(destination)}:42-amd64"
+    assert record.tlog_checked is False and record.verified_at
+    assert any(path.endswith("/signature-1") for path in store.requests)
+
+
+def test_openpgp_signature_by_an_untrusted_key_fails_naming_tag_and_digest(
+    kickstart_upstream,
+    kickstart_publish_release,
+    skopeo_publisher,
+    gpg_keys,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    latest_version,
+):
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    digest = published["manifests"]["amd64"]
+    signer, store, destination = skopeo_publisher()
+    _skopeo_copy(signer, kickstart_upstream, destination, "42-amd64")
+    trusted = gpg_keys()
+
+    remote = kickstart_oci_remote_factory(
+        destination,
+        signature_keys=trusted.public_key(),
+        signature_policy="required",
+        signature_lookaside=store.url,
+    )
+    repository = kickstart_repository_factory()
+    before = latest_version(repository)
+    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    assert "42-amd64" in error and digest in error
+    assert "OpenPGP signature signature-1" in error and "does not verify" in error
+    assert latest_version(repository) == before
+
+
+def test_openpgp_signature_of_another_manifest_fails(
+    kickstart_upstream,
+    kickstart_publish_release,
+    skopeo_publisher,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    latest_version,
+):
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64", "arm64"))
+    amd64, arm64 = published["manifests"]["amd64"], published["manifests"]["arm64"]
+    signer, store, destination = skopeo_publisher()
+    for tag in ("42-amd64", "42-arm64"):
+        _skopeo_copy(signer, kickstart_upstream, destination, tag)
+    # arm64's place holds amd64's (valid, trusted) signature.
+    signer.signature_path(destination.name, arm64).write_bytes(
+        signer.signature_path(destination.name, amd64).read_bytes()
+    )
+
+    remote = kickstart_oci_remote_factory(
+        destination,
+        signature_keys=signer.key.public_key(),
+        signature_policy="required",
+        signature_lookaside=store.url,
+    )
+    repository = kickstart_repository_factory()
+    before = latest_version(repository)
+    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    assert "42-arm64" in error and arm64 in error
+    assert f"the signature is for manifest {amd64}, not {arm64}" in error
+    assert latest_version(repository) == before
+
+
+def test_openpgp_missing_signature_under_required_creates_and_serves_nothing_new(
+    kickstart_upstream,
+    kickstart_publish_release,
+    skopeo_publisher,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    latest_version,
+    trees,
+):
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    kickstart_publish_release(kickstart_upstream, "43", archs=("amd64",))
+    signer, store, destination = skopeo_publisher()
+    _skopeo_copy(signer, kickstart_upstream, destination, "42-amd64")
+
+    remote = kickstart_oci_remote_factory(
+        destination,
+        signature_keys=signer.key.public_key(),
+        signature_policy="required",
+        signature_lookaside=store.url,
+    )
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    distribution = kickstart_distribution_factory(repository)
+    served = _trees_json(distribution)
+    assert [(t["version"], t["arch"]) for t in served["trees"]] == [("42", "x86_64")]
+    kernel_url = next(f["url"] for f in served["trees"][0]["files"] if f["role"] == "kernel")
+    kernel = requests.get(kernel_url, timeout=60).content
+    assert kernel in [data for _, data in published["files"]["amd64"]]
+
+    # Release 43 arrives unsigned (copied without --sign-by): refused, nothing changes.
+    _skopeo_copy(signer, kickstart_upstream, destination, "43-amd64", sign=False)
+    version = latest_version(repository)
+    task = kickstart_sync(repository, remote, expect_failure=True)
+    assert "43-amd64" in _error(task) and "no signature was found" in _error(task)
+    assert latest_version(repository) == version
+    assert task.created_resources == []
+    assert [t.version for t in trees(version)] == ["42"]
+    again = _trees_json(distribution)
+    assert again == served
+    assert requests.get(kernel_url, timeout=60).content == kernel
+    assert (
+        requests.get(f"{distribution.base_url}43/x86_64/boot.ipxe", timeout=60).status_code == 404
+    )
+
+
+# -- cosign tag scheme: signatures built from the published format ------------------------
+
+
+@pytest.mark.parametrize("kind", ["p256", "p384", "rsa", "ed25519"])
+def test_cosign_signature_passes_required(
+    kind,
     kickstart_upstream,
     kickstart_publish_release,
     kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    latest_version,
+    trees,
+):
+    key = signing.generate_key(kind)
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    digest = published["manifests"]["amd64"]
+    _cosign_sign(kickstart_upstream, digest, key)
+    remote = kickstart_oci_remote_factory(
+        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
+    )
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    (tree,) = trees(latest_version(repository))
+    (record,) = tree.signatures
+    assert (record.kind, record.key, record.signed_digest) == (
+        "cosign",
+        signing.key_id(key),
+        digest,
+    )
+    assert record.reference == _reference(kickstart_upstream)
+
+    # trees.json shows the same verification.
+    (entry,) = _trees_json(kickstart_distribution_factory(repository))["trees"]
+    (shown,) = entry["signatures"]
+    assert shown["kind"] == "cosign" and shown["key"] == signing.key_id(key)
+    assert shown["signed_digest"] == digest and shown["verified_at"]
+
+
+def test_cosign_signature_by_another_key_fails_naming_tag_and_digest(
+    kickstart_upstream,
+    kickstart_publish_release,
+    remote_repo,
+    kickstart_sync,
+    latest_version,
+):
+    trusted, other = signing.generate_key("p256"), signing.generate_key("p256")
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    digest = published["manifests"]["amd64"]
+    _cosign_sign(kickstart_upstream, digest, other)
+    remote, repository = remote_repo(
+        kickstart_upstream, signature_keys=signing.public_pem(trusted), signature_policy="required"
+    )
+    before = latest_version(repository)
+    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    assert "42-amd64" in error and digest in error
+    assert "cosign signature" in error and "does not verify" in error
+    assert latest_version(repository) == before
+
+
+def test_cosign_payload_for_another_digest_fails(
+    kickstart_upstream,
+    kickstart_publish_release,
+    remote_repo,
+    kickstart_sync,
+    latest_version,
+):
+    key = signing.generate_key("p256")
+    published = kickstart_publish_release(kickstart_upstream, "42")
+    amd64, arm64 = published["manifests"]["amd64"], published["manifests"]["arm64"]
+    _cosign_sign(kickstart_upstream, arm64, key)
+    # amd64's .sig holds a valid signature of a payload naming arm64's manifest.
+    payload = cosign_payload(_reference(kickstart_upstream), arm64)
+    kickstart_upstream.cosign_signatures(
+        amd64, [(payload, signing.cosign_signature(key, payload), None)]
+    )
+    remote, repository = remote_repo(
+        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
+    )
+    before = latest_version(repository)
+    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    assert "42-amd64" in error and amd64 in error
+    assert f"the signature is for manifest {arm64}, not {amd64}" in error
+    assert latest_version(repository) == before
+
+
+def test_cosign_tampered_payload_fails(
+    kickstart_upstream,
+    kickstart_publish_release,
+    remote_repo,
     kickstart_repository_factory,
     kickstart_sync,
     latest_version,
@@ -26,39 +344,348 @@ def test_required_syncs_signed_trees_and_records_who_signed(
 ):
     key = signing.generate_key("p256")
     published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    _cosign_sign(kickstart_upstream, published["manifests"]["amd64"], key)
-    remote = kickstart_oci_remote_factory(
-        kickstart_upstream,
-        signature_keys=signing.public_pem(key),
-        signature_policy="required",
+    digest = published["manifests"]["amd64"]
+    payload = _cosign_sign(kickstart_upstream, digest, key, optional={"note": "a"})
+    remote, repository = remote_repo(
+        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
     )
-    repository = kickstart_repository_factory()
     kickstart_sync(repository, remote)
-    (tree,) = trees(latest_version(repository))
-    (record,) = tree.signatures
-    assert record.kind == "cosign" and record.key == signing.key_id(key)
-    assert record.signed_digest == published["manifests"]["amd64"]
+    assert _keys(trees(latest_version(repository))[0]) == {signing.key_id(key)}
+
+    # Re-pushed: one byte of the payload changed (still valid JSON), the old signature kept.
+    tampered = payload.replace(b'"note": "a"', b'"note": "b"')
+    assert tampered != payload and len(tampered) == len(payload)
+    kickstart_upstream.cosign_signatures(
+        digest, [(tampered, signing.cosign_signature(key, payload), None)]
+    )
+    # A new repository: no sync is skipped as unchanged.
+    repository2 = kickstart_repository_factory()
+    before = latest_version(repository2)
+    error = _error(kickstart_sync(repository2, remote, expect_failure=True))
+    assert "42-amd64" in error and digest in error
+    assert "the cosign signature does not verify" in error
+    assert latest_version(repository2) == before
 
 
-def test_required_refuses_an_unsigned_tree_and_creates_no_version(
+def test_cosign_identity_of_another_repository_fails_unless_the_check_is_off(
+    kickstart_bindings,
+    monitor_task,
     kickstart_upstream,
     kickstart_publish_release,
-    kickstart_oci_remote_factory,
-    kickstart_repository_factory,
+    remote_repo,
     kickstart_sync,
     latest_version,
+    trees,
 ):
     key = signing.generate_key("p256")
     published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    remote = kickstart_oci_remote_factory(
-        kickstart_upstream,
-        signature_keys=signing.public_pem(key),
-        signature_policy="required",
+    digest = published["manifests"]["amd64"]
+    elsewhere = f"{_netloc(kickstart_upstream)}/{unique('other/repository')}"
+    _cosign_sign(kickstart_upstream, digest, key, reference=elsewhere)
+    remote, repository = remote_repo(
+        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
     )
-    repository = kickstart_repository_factory()
+    assert remote.signature_identity_check is True
     before = latest_version(repository)
-    task = kickstart_sync(repository, remote, expect_failure=True)
-    error = task.error["description"]
-    assert published["manifests"]["amd64"] in error and "42-amd64" in error
-    assert "no signature was found" in error
+    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    assert "42-amd64" in error and digest in error
+    assert f"the signature names {elsewhere!r}, not this remote's repository" in error
     assert latest_version(repository) == before
+
+    _update_remote(kickstart_bindings, monitor_task, remote, signature_identity_check=False)
+    kickstart_sync(repository, remote)
+    (tree,) = trees(latest_version(repository))
+    (record,) = tree.signatures
+    assert record.key == signing.key_id(key) and record.reference == elsewhere
+
+
+def test_a_signature_on_the_index_covers_every_arch(
+    kickstart_upstream,
+    kickstart_publish_release,
+    remote_repo,
+    kickstart_sync,
+    latest_version,
+    trees,
+):
+    key = signing.generate_key("p256")
+    published = kickstart_publish_release(kickstart_upstream, "42")
+    _cosign_sign(kickstart_upstream, published["index"], key)
+    remote, repository = remote_repo(
+        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
+    )
+    kickstart_sync(repository, remote)
+    synced = trees(latest_version(repository))
+    assert {tree.arch for tree in synced} == {"x86_64", "aarch64"}
+    for tree in synced:
+        (record,) = tree.signatures
+        assert record.signed_digest == published["index"] and record.key == signing.key_id(key)
+
+
+# -- sigstore bundles by OCI referrers (the registry has no referrers API) -----------------
+
+
+@pytest.mark.parametrize("dsse", [False, True], ids=["message-signature", "dsse"])
+def test_sigstore_bundle_referrer_passes_required(
+    dsse,
+    kickstart_upstream,
+    kickstart_publish_release,
+    remote_repo,
+    kickstart_sync,
+    latest_version,
+    trees,
+):
+    key = signing.generate_key("p256")
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    digest = published["manifests"]["amd64"]
+    manifest = _raw_manifest(kickstart_upstream, digest)
+    bundle = signing.sigstore_bundle(key, manifest, dsse=dsse)
+    kickstart_upstream.referrer(digest, len(manifest), [(SIGSTORE_BUNDLE, bundle)])
+    # No referrers API here: only the tag schema's index carries it.
+    api = kickstart_upstream.session.get(
+        f"{kickstart_upstream.base}/v2/{kickstart_upstream.name}/referrers/{digest}", timeout=60
+    )
+    assert api.status_code == 404
+    remote, repository = remote_repo(
+        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
+    )
+    kickstart_sync(repository, remote)
+    (tree,) = trees(latest_version(repository))
+    (record,) = tree.signatures
+    assert (record.kind, record.key, record.signed_digest) == (
+        "sigstore-bundle",
+        signing.key_id(key),
+        digest,
+    )
+
+
+def test_sigstore_bundle_by_another_key_fails(
+    kickstart_upstream,
+    kickstart_publish_release,
+    remote_repo,
+    kickstart_sync,
+    latest_version,
+):
+    trusted, other = signing.generate_key("p256"), signing.generate_key("p256")
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    digest = published["manifests"]["amd64"]
+    manifest = _raw_manifest(kickstart_upstream, digest)
+    kickstart_upstream.referrer(
+        digest, len(manifest), [(SIGSTORE_BUNDLE, signing.sigstore_bundle(other, manifest))]
+    )
+    remote, repository = remote_repo(
+        kickstart_upstream, signature_keys=signing.public_pem(trusted), signature_policy="required"
+    )
+    before = latest_version(repository)
+    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    assert "42-amd64" in error and digest in error
+    assert "sigstore bundle" in error and "does not verify" in error
+    assert latest_version(repository) == before
+
+
+# -- policies ------------------------------------------------------------------------------
+
+
+def test_if_present_with_a_valid_signature_records_it(
+    kickstart_upstream,
+    kickstart_publish_release,
+    remote_repo,
+    kickstart_sync,
+    latest_version,
+    trees,
+):
+    key = signing.generate_key("p256")
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    _cosign_sign(kickstart_upstream, published["manifests"]["amd64"], key)
+    remote, repository = remote_repo(
+        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="if_present"
+    )
+    kickstart_sync(repository, remote)
+    (tree,) = trees(latest_version(repository))
+    assert _keys(tree) == {signing.key_id(key)}
+
+
+def test_if_present_with_a_bad_signature_fails(
+    kickstart_upstream, kickstart_publish_release, remote_repo, kickstart_sync, latest_version
+):
+    trusted, other = signing.generate_key("p256"), signing.generate_key("p256")
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    digest = published["manifests"]["amd64"]
+    _cosign_sign(kickstart_upstream, digest, other)
+    remote, repository = remote_repo(
+        kickstart_upstream,
+        signature_keys=signing.public_pem(trusted),
+        signature_policy="if_present",
+    )
+    before = latest_version(repository)
+    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    assert "42-amd64" in error and digest in error
+    assert "does not verify" in error and "required" not in error
+    assert latest_version(repository) == before
+
+
+def test_if_present_without_any_signature_passes_unsigned(
+    kickstart_upstream,
+    kickstart_publish_release,
+    remote_repo,
+    kickstart_sync,
+    latest_version,
+    trees,
+):
+    key = signing.generate_key("p256")
+    kickstart_publish_release(kickstart_upstream, "42")
+    remote, repository = remote_repo(
+        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="if_present"
+    )
+    kickstart_sync(repository, remote)
+    synced = trees(latest_version(repository))
+    assert len(synced) == 2
+    assert all(tree.signatures == [] for tree in synced)
+
+
+def test_none_ignores_a_bad_signature_and_records_nothing(
+    kickstart_upstream,
+    kickstart_publish_release,
+    remote_repo,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    latest_version,
+    trees,
+):
+    trusted, other = signing.generate_key("p256"), signing.generate_key("p256")
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    _cosign_sign(kickstart_upstream, published["manifests"]["amd64"], other)
+    # A valid one is not looked at either.
+    _cosign_sign(kickstart_upstream, published["index"], trusted)
+    remote, repository = remote_repo(
+        kickstart_upstream, signature_keys=signing.public_pem(trusted), signature_policy="none"
+    )
+    task = kickstart_sync(repository, remote)
+    assert "sync.verifying.signatures" not in {report.code for report in task.progress_reports}
+    (tree,) = trees(latest_version(repository))
+    assert tree.signatures == []
+    (entry,) = _trees_json(kickstart_distribution_factory(repository))["trees"]
+    assert entry["signatures"] == []
+
+
+# -- no reuse bypass: kept trees are verified under the remote's current keys --------------
+
+
+@pytest.mark.parametrize("upstream", ["tag-removed", "still-upstream"])
+def test_changed_keys_reverify_kept_trees(
+    upstream,
+    kickstart_bindings,
+    monitor_task,
+    kickstart_registry,
+    kickstart_upstream,
+    kickstart_publish_release,
+    remote_repo,
+    kickstart_sync,
+    latest_version,
+    tree_map,
+):
+    key_a, key_b = signing.generate_key("p256"), signing.generate_key("ed25519")
+    old = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    old_digest = old["manifests"]["amd64"]
+    _cosign_sign(kickstart_upstream, old_digest, key_a)
+    remote, repository = remote_repo(
+        kickstart_upstream, signature_keys=signing.public_pem(key_a), signature_policy="required"
+    )
+    kickstart_sync(repository, remote)
+    assert _keys(tree_map(latest_version(repository))[("42", "x86_64")]) == {signing.key_id(key_a)}
+
+    # Release 43 signed by both; 42 keeps only A's signature.
+    new = kickstart_publish_release(kickstart_upstream, "43", archs=("amd64",))
+    new_digest = new["manifests"]["amd64"]
+    payload = cosign_payload(_reference(kickstart_upstream), new_digest)
+    kickstart_upstream.cosign_signatures(
+        new_digest,
+        [
+            (payload, signing.cosign_signature(key_a, payload), None),
+            (payload, signing.cosign_signature(key_b, payload), None),
+        ],
+    )
+    if upstream == "tag-removed":
+        kickstart_registry.delete_tag(kickstart_upstream.name, "42-amd64")
+        kickstart_registry.delete_tag(kickstart_upstream.name, "42")
+
+    _update_remote(
+        kickstart_bindings, monitor_task, remote, signature_keys=signing.public_pem(key_b)
+    )
+    version = latest_version(repository)
+    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    assert old_digest in error
+    if upstream == "tag-removed":
+        assert "kept tree 42/x86_64" in error
+    else:
+        assert "42-amd64" in error
+    assert latest_version(repository) == version
+
+    _cosign_sign(kickstart_upstream, old_digest, key_b)
+    kickstart_sync(repository, remote)
+    synced = tree_map(latest_version(repository))
+    assert set(synced) == {("42", "x86_64"), ("43", "x86_64")}
+    assert _keys(synced[("42", "x86_64")]) == {signing.key_id(key_a), signing.key_id(key_b)}
+    assert signing.key_id(key_b) in _keys(synced[("43", "x86_64")])
+
+
+# -- API -----------------------------------------------------------------------------------
+
+
+def _create_error(kickstart_bindings, body):
+    with pytest.raises(kickstart_bindings.ApiException) as raised:
+        kickstart_bindings.RemotesOciApi.create(
+            {"name": unique("oci"), "url": "https://registry.example", **body}
+        )
+    assert raised.value.status == 400, raised.value.body
+    return json.loads(raised.value.body)
+
+
+def test_a_bad_key_block_is_refused_naming_it(kickstart_bindings):
+    good = signing.public_pem(signing.generate_key("p256"))
+    bad = "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n"
+    body = _create_error(
+        kickstart_bindings,
+        {"upstream_name": "fedora/kickstart", "signature_keys": good + bad},
+    )
+    assert "key block 2" in " ".join(body["signature_keys"])
+
+
+@pytest.mark.parametrize("policy", ["if_present", "required"])
+def test_a_verifying_policy_needs_keys(
+    policy, kickstart_bindings, monitor_task, kickstart_oci_remote_factory
+):
+    body = _create_error(
+        kickstart_bindings, {"upstream_name": "fedora/kickstart", "signature_policy": policy}
+    )
+    assert "signature_keys" in body
+    # Nor can an existing remote without keys be switched to it.
+    remote = kickstart_oci_remote_factory(
+        url="https://registry.example", upstream_name="fedora/kickstart"
+    )
+    with pytest.raises(kickstart_bindings.ApiException) as raised:
+        kickstart_bindings.RemotesOciApi.partial_update(
+            remote.pulp_href, {"signature_policy": policy}
+        )
+    assert raised.value.status == 400 and "signature_keys" in json.loads(raised.value.body)
+
+
+def test_keys_are_read_back_identical(kickstart_bindings, gpg_keys, kickstart_oci_remote_factory):
+    keys = (
+        signing.public_pem(signing.generate_key("p256"))
+        + signing.public_pem(signing.generate_key("rsa"))
+        + gpg_keys().public_key()
+    )
+    remote = kickstart_oci_remote_factory(
+        url="https://registry.example",
+        upstream_name="fedora/kickstart",
+        signature_keys=keys,
+        signature_policy="required",
+        signature_lookaside="https://lookaside.example/sigs/",
+    )
+    again = kickstart_bindings.RemotesOciApi.read(remote.pulp_href)
+    # Read back as sent (a serializer CharField trims the text's surrounding whitespace).
+    assert again.signature_keys == keys.strip()
+    assert again.signature_keys.strip() == keys.strip()
+    assert again.signature_policy == "required"
+    assert again.signature_lookaside == "https://lookaside.example/sigs"
+    assert again.signature_identity_check is True
