@@ -28,6 +28,7 @@ checkout (its root is pytest's rootdir and on ``sys.path``, as ``make test``
 runs it). The bindings and Pulp-object factories need nothing from the checkout.
 """
 
+import os
 import uuid
 
 import pytest
@@ -304,7 +305,8 @@ def kickstart_tree_server_factory():
     servers = []
 
     def _serve(tree, html_for=None, ssl_context=None):
-        root = getattr(tree, "root", tree)
+        # A DnfTree serves its root; a path (str or Path: Path.root is "/"!) serves itself.
+        root = tree if isinstance(tree, (str, os.PathLike)) else tree.root
         server = StaticServer(root, html_for=html_for, ssl_context=ssl_context).__enter__()
         servers.append(server)
         return server

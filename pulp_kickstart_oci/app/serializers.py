@@ -254,6 +254,7 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
         required=False,
         allow_null=True,
         allow_blank=True,
+        trim_whitespace=False,
         help_text=_(
             "Public keys of the publishers you trust: PEM public keys (ECDSA P-256/P-384, "
             "RSA, Ed25519; cosign.pub) and/or ASCII-armoured OpenPGP public keys, one after "

@@ -591,3 +591,21 @@ def test_bundles_are_capped_and_need_json(private_keys):
         bundle.verify_bundle(
             signing.sigstore_bundle(private_keys["p256"], MANIFEST), keyring, DIGEST, max_bytes=10
         )
+
+
+def test_a_stored_verification_counts_only_for_a_trusted_key_and_this_repository():
+    from pulp_kickstart_oci.app.signatures import parse_keys
+    from pulp_kickstart_oci.app.signatures.policy import PublisherCheck
+
+    trusted = signing.generate_key("p256")
+    keys = parse_keys(signing.public_pem(trusted))
+    here = "registry.example/fedora/kickstart"
+    check = PublisherCheck(None, keys, "required", here)
+    mine = {"key": signing.key_id(trusted), "reference": here + ":42"}
+    assert check.vouches([mine])
+    assert not check.vouches([{**mine, "key": "sha256:" + "0" * 64}])
+    assert not check.vouches([{**mine, "reference": "registry.example/other:42"}])
+    assert check.vouches([{**mine, "reference": None}])  # bundles name no reference
+    relaxed = PublisherCheck(None, keys, "required", here, match_identity=False)
+    assert relaxed.vouches([{**mine, "reference": "registry.example/other:42"}])
+    assert not check.vouches([])

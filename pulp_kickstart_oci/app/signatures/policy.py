@@ -18,6 +18,7 @@ from .bundle import verify_bundle
 from .cosign import verify_cosign
 from .errors import SignatureError
 from .openpgp import verify_openpgp
+from .simplesigning import repository_of
 
 NONE = "none"
 IF_PRESENT = "if_present"
@@ -122,6 +123,23 @@ class PublisherCheck:
         return verified
 
     def vouches(self, records):
-        """True when a tree's stored verifications name a key the remote still trusts."""
+        """True when a tree's stored verifications hold for this remote as it is now.
+
+        A record counts when its key is one the remote trusts and, unless the
+        identity check is off, the reference it signed (if the format has one)
+        names this remote's repository: a verification made for another remote
+        with other rules is not reused.
+        """
         trusted = set(self.keys.ids)
-        return any(record.get("key") in trusted for record in records or [])
+        for record in records or []:
+            if record.get("key") not in trusted:
+                continue
+            reference = record.get("reference")
+            if self.match_identity and reference:
+                try:
+                    if repository_of(reference) != self.repository:
+                        continue
+                except SignatureError:
+                    continue
+            return True
+        return False
