@@ -462,8 +462,10 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
             raise ValidationError({"remote": _("A kickstart remote is required.")})
         result = dispatch(
             tasks.synchronize,
-            shared_resources=[remote],
-            exclusive_resources=[repository],
+            # Exclusive on the remote too: two syncs of one remote running at once race in
+            # pulpcore's RemoteArtifactSaver (IntegrityError on core_remoteartifact); with
+            # several workers they would fail at random, so they run one after the other.
+            exclusive_resources=[repository, remote],
             kwargs={
                 "remote_pk": str(remote.pk),
                 "repository_pk": str(repository.pk),
