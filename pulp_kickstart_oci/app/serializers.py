@@ -312,7 +312,7 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
         data = super().validate(data)
         policy = data.get("signature_policy", getattr(self.instance, "signature_policy", None))
         keys = data.get("signature_keys", getattr(self.instance, "signature_keys", None))
-        if policy in ("if_present", "required") and not keys:
+        if policy in ("if_present", "required") and not (keys or "").strip():
             raise serializers.ValidationError(
                 {
                     "signature_keys": _(

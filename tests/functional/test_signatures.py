@@ -658,6 +658,16 @@ def test_a_verifying_policy_needs_keys(
         kickstart_bindings, {"upstream_name": "fedora/kickstart", "signature_policy": policy}
     )
     assert "signature_keys" in body
+    # Blank text is no key either.
+    body = _create_error(
+        kickstart_bindings,
+        {
+            "upstream_name": "fedora/kickstart",
+            "signature_policy": policy,
+            "signature_keys": "  \n",
+        },
+    )
+    assert "signature_keys" in body
     # Nor can an existing remote without keys be switched to it.
     remote = kickstart_oci_remote_factory(
         url="https://registry.example", upstream_name="fedora/kickstart"

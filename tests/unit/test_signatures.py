@@ -609,3 +609,88 @@ def test_a_stored_verification_counts_only_for_a_trusted_key_and_this_repository
     relaxed = PublisherCheck(None, keys, "required", here, match_identity=False)
     assert relaxed.vouches([{**mine, "reference": "registry.example/other:42"}])
     assert not check.vouches([])
+
+
+# --- review fixes: lapsed keys, attestations, hostile JSON --------------------------------
+
+
+def test_a_stored_verification_by_a_lapsed_openpgp_key_vouches_for_nothing():
+    from pulp_kickstart_oci.app.signatures.policy import PublisherCheck
+
+    alive = signing.GpgKey("Alive <a@example.org>")
+    old = signing.GpgKey("Old <old@example.org>", expire="1d", faked_time="20200101T000000")
+    revoked = signing.GpgKey("Revoked <r@example.org>")
+    try:
+        revoked.revoke()
+        trusted = keys.parse_keys(alive.public_key() + old.public_key() + revoked.public_key())
+        assert trusted.usable_ids() == (alive.fingerprint,)
+        check = PublisherCheck(None, trusted, "required", REPOSITORY)
+        for key in (old, revoked):
+            assert not check.vouches([{"key": key.fingerprint, "reference": REFERENCE}])
+        assert check.vouches([{"key": alive.fingerprint, "reference": REFERENCE}])
+    finally:
+        for key in (alive, old, revoked):
+            key.close()
+
+
+class _Fetcher:
+    """Stands in for the registry client: serves prepared referrers, nothing else."""
+
+    def __init__(self, bundles):
+        self.bundles = bundles
+
+    async def cosign_signatures(self, digest):
+        return []
+
+    async def referrers(self, digest):
+        from types import SimpleNamespace
+
+        return [
+            SimpleNamespace(manifest_digest=f"sha256:{n:064x}", data=data)
+            for n, data in enumerate(self.bundles)
+        ]
+
+
+def _check(policy, bundles, private_key):
+    import asyncio
+
+    from pulp_kickstart_oci.app.signatures.policy import PublisherCheck
+
+    trusted = keys.parse_keys(signing.public_pem(private_key))
+    check = PublisherCheck(_Fetcher(bundles), trusted, policy, REPOSITORY)
+    return asyncio.run(check.check("tag 42-amd64", DIGEST, manifest=MANIFEST))
+
+
+def test_an_attestation_is_no_signature_and_no_failure_under_if_present(private_keys):
+    key = private_keys["p256"]
+    sbom = signing.sigstore_bundle(
+        key,
+        MANIFEST,
+        dsse=True,
+        statement=signing.intoto_statement(DIGEST, predicate_type="https://spdx.dev/Document"),
+    )
+    assert _check("if_present", [sbom], key) == []
+    with pytest.raises(SignatureError, match="no signature was found"):
+        _check("required", [sbom], key)
+    signed = signing.sigstore_bundle(key, MANIFEST, dsse=True)
+    (verified,) = _check("required", [sbom, signed], key)
+    assert verified.signed_digest == DIGEST
+
+
+def test_if_present_fails_on_a_bad_signature_next_to_a_good_one(private_keys):
+    key, other = private_keys["p256"], private_keys["p384"]
+    good = signing.sigstore_bundle(key, MANIFEST)
+    bad = signing.sigstore_bundle(other, MANIFEST)
+    assert len(_check("required", [good, bad], key)) == 1
+    with pytest.raises(SignatureError, match="sigstore bundle signature"):
+        _check("if_present", [good, bad], key)
+
+
+@pytest.mark.parametrize("depth", [200_000])
+def test_deeply_nested_json_is_a_signature_error_not_a_crash(private_keys, depth):
+    nested = b"[" * depth + b"]" * depth
+    trusted = keys.parse_keys(signing.public_pem(private_keys["p256"]))
+    with pytest.raises(SignatureError):
+        bundle.verify_bundle(nested, trusted, DIGEST)
+    with pytest.raises(SignatureError):
+        simplesigning.parse_payload(b'{"critical":' + nested + b"}", max_bytes=10 * depth)

@@ -356,7 +356,7 @@ class RegistryClient:
         """The JSON object of a fetched manifest or index; ``kind`` is "manifest" or "index"."""
         try:
             document = json.loads(fetched.raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise self._error(what, _("not valid JSON ({reason})").format(reason=exc)) from None
         if not isinstance(document, dict):
             raise self._error(what, _("not a JSON object"))
@@ -489,13 +489,21 @@ class RegistryClient:
                 raw = page.read()
             try:
                 document = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 raise self._error(what, _("not valid JSON ({reason})").format(reason=exc)) from None
             if not isinstance(document, dict) or not isinstance(
                 document.get("manifests", []), list
             ):
                 raise self._error(what, _("not an image index"))
-            descriptors.extend(document.get("manifests") or [])
+            # Filtered page by page: a hostile registry's pages never pile up in memory.
+            descriptors.extend(matching_referrers(document, artifact_types))
+            if len(descriptors) > MAX_SIGNATURES:
+                raise self._error(
+                    what,
+                    _("more than {count} matching referrers; refusing to read them").format(
+                        count=MAX_SIGNATURES
+                    ),
+                )
             url = _next_link(result.headers.get("Link"), url)
             if not url:
                 return {"manifests": descriptors}, "api"

@@ -10,7 +10,7 @@ registry or lookaside store is the sync's job.
 
 from .bundle import verify_bundle
 from .cosign import verify_cosign, verify_payload_signature
-from .errors import KeyBlockError, SignatureError
+from .errors import KeyBlockError, NotASignature, SignatureError
 from .keys import OpenPgpKey, PemKey, TrustedKeys, parse_keys
 from .openpgp import verify_message, verify_openpgp
 from .result import Verification
@@ -18,6 +18,7 @@ from .simplesigning import Payload, check_payload, parse_payload, remote_reposit
 
 __all__ = [
     "KeyBlockError",
+    "NotASignature",
     "OpenPgpKey",
     "Payload",
     "PemKey",

@@ -19,7 +19,7 @@ from gettext import gettext as _
 from cryptography.hazmat.primitives import hashes
 
 from .encoding import decode_base64
-from .errors import SignatureError
+from .errors import NotASignature, SignatureError
 from .result import SIGSTORE_BUNDLE, Verification
 from .simplesigning import DIGEST
 
@@ -65,7 +65,7 @@ def _load(document, max_bytes):
         )
     try:
         bundle = json.loads(document)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise SignatureError(
             _("sigstore bundle: not valid JSON: {problem}").format(problem=exc)
         ) from None
@@ -152,7 +152,7 @@ def _message_signature(content, keys, digest, manifest):
 def _subject_digests(payload):
     try:
         statement = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise SignatureError(
             _("sigstore bundle: the in-toto statement is not valid JSON: {problem}").format(
                 problem=exc
@@ -216,7 +216,7 @@ def _dsse(content, keys, digest, predicate_types):
         )
     predicate_type, subjects = _subject_digests(payload)
     if predicate_types is not None and predicate_type not in predicate_types:
-        raise SignatureError(
+        raise NotASignature(
             _("sigstore bundle: predicate type {kind!r} is not a signature ({expected})").format(
                 kind=predicate_type, expected=", ".join(predicate_types)
             )

@@ -20,3 +20,7 @@ class KeyBlockError(SignatureError):
         super().__init__(message)
         self.number = number
         self.kind = kind
+
+
+class NotASignature(SignatureError):
+    """A verified statement about a digest that is not a signature of it (an attestation)."""

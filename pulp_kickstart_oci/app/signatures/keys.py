@@ -11,6 +11,7 @@ import hashlib
 import re
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from gettext import gettext as _
 
 import pysequoia
@@ -129,6 +130,21 @@ class TrustedKeys:
     def ids(self):
         """Every key id, sorted: what a tree's verification depended on."""
         return tuple(sorted(key.id for key in self.pem + self.openpgp))
+
+    def usable_ids(self, now=None):
+        """Ids of the keys that can vouch now: PEM keys, and OpenPGP keys neither expired
+        nor revoked (a stored verification by a key that has lapsed since counts for nothing).
+        """
+        now = now or datetime.now(timezone.utc)
+        usable = [key.id for key in self.pem]
+        for key in self.openpgp:
+            expiration = key.cert.expiration
+            if expiration is not None and expiration.tzinfo is None:
+                expiration = expiration.replace(tzinfo=timezone.utc)
+            if key.cert.is_revoked or (expiration is not None and expiration <= now):
+                continue
+            usable.append(key.id)
+        return tuple(sorted(usable))
 
     def describe(self):
         """One small dict per key (``id``, ``kind``, ``algorithm``), for the API and logs."""

@@ -16,7 +16,7 @@ from gettext import gettext as _
 
 from .bundle import verify_bundle
 from .cosign import verify_cosign
-from .errors import SignatureError
+from .errors import NotASignature, SignatureError
 from .openpgp import verify_openpgp
 from .simplesigning import repository_of
 
@@ -51,6 +51,8 @@ class PublisherCheck:
         def attempt(kind, where, verify):
             try:
                 verified.append(verify())
+            except NotASignature:
+                pass  # an attestation (SBOM, provenance) about the digest: not a signature
             except SignatureError as exc:
                 failed.append(
                     _("{kind} signature {where}: {reason}").format(
@@ -81,7 +83,7 @@ class PublisherCheck:
             for found in await self.fetcher.lookaside_signatures(self.lookaside, digest):
                 attempt(
                     "OpenPGP",
-                    f"signature-{found.number}",
+                    "signature-{number}".format(number=found.number),
                     lambda found=found: verify_openpgp(
                         found.data,
                         self.keys,
@@ -130,7 +132,7 @@ class PublisherCheck:
         names this remote's repository: a verification made for another remote
         with other rules is not reused.
         """
-        trusted = set(self.keys.ids)
+        trusted = set(self.keys.usable_ids())
         for record in records or []:
             if record.get("key") not in trusted:
                 continue

@@ -29,7 +29,7 @@ _DOMAIN = re.compile(rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9a-fA-F:]+\]
 _PATH = re.compile(
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
 )
-_TAG = re.compile(r"[\w][\w.-]{0,127}")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _REF_DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}")
 _DOCKER_HUB = "docker.io"
 _DOCKER_HUB_ALIASES = ("index.docker.io", "registry-1.docker.io")
@@ -93,7 +93,7 @@ def parse_payload(data, *, max_bytes=MAX_PAYLOAD_BYTES, types=TYPES):
         )
     try:
         document = json.loads(data, object_pairs_hook=_no_duplicates)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise SignatureError(
             _("signature payload: not valid JSON: {problem}").format(problem=exc)
         ) from None
@@ -199,9 +199,8 @@ def check_payload(payload, digest, repository, *, match_identity=True):
                 signed=payload.manifest_digest, digest=digest
             )
         )
-    if not match_identity:
-        return
     try:
+        # Checked even when not compared: the reference is stored and shown in trees.json.
         signed = repository_of(payload.reference)
     except SignatureError:
         raise SignatureError(
@@ -209,6 +208,8 @@ def check_payload(payload, digest, repository, *, match_identity=True):
                 reference=payload.reference
             )
         ) from None
+    if not match_identity:
+        return
     if signed != repository_of(repository):
         raise SignatureError(
             _("the signature names {signed!r}, not this remote's repository {expected!r}").format(

@@ -146,6 +146,13 @@ class TreeFirstStage(Stage):
         them here.
         """
 
+    def committed(self):
+        """The sync succeeded: write what the source learnt about stored content (if anything).
+
+        Called after the new version is created (or found unneeded); a failed sync
+        never gets here, so nothing about it leaks into trees other versions serve.
+        """
+
     def fingerprint(self):
         """What upstream offers now, for pulpcore's optimize idiom (last_sync_details)."""
         offered = sorted(

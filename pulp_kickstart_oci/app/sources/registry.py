@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass, field
 from gettext import gettext as _
 
-from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
@@ -70,6 +69,7 @@ class RegistryFirstStage(TreeFirstStage):
         self.wanted_archs = {archs.to_oci(name) for name in remote.architectures or []}
         self._manifests = {}
         self._raw = {}  # manifest digest -> its bytes (a bundle over Ed25519 signs them)
+        self._verified = []  # (tree identity, records) to add to stored trees on success
         self._by_source = {}  # (release, oci arch, manifest digest) -> ResolvedTree
         self._by_key = {}
 
@@ -126,7 +126,7 @@ class RegistryFirstStage(TreeFirstStage):
                 repository = remote_repository(self.remote.url, self.remote.upstream_name)
             except SignatureError as exc:
                 raise RegistryError(
-                    _("{where}: signature_keys: {problem}").format(where=self.where, problem=exc)
+                    _("{where}: signature check: {problem}").format(where=self.where, problem=exc)
                 ) from None
             self._check = PublisherCheck(
                 self.client,
@@ -167,7 +167,7 @@ class RegistryFirstStage(TreeFirstStage):
                 )
                 index = plan.source.get("index", {}).get("digest")
                 plan.signatures = await self._vouch(check, what, plan.digest, index)
-                await sync_to_async(_record_signatures)(plan.identity, plan.signatures)
+                self._verified.append((plan.identity, plan.signatures))
                 await report.aincrement()
 
     async def verify_kept(self, trees):
@@ -185,7 +185,12 @@ class RegistryFirstStage(TreeFirstStage):
             what = _("kept tree {version}/{arch}").format(version=tree.version, arch=tree.arch)
             index = (tree.source.get("index") or {}).get("digest")
             records = await self._vouch(check, what, tree.digest, index)
-            await sync_to_async(_record_signatures)(tree.identity, records)
+            self._verified.append((tree.identity, records))
+
+    def committed(self):
+        """Add this sync's verifications to trees Pulp already stored (new ones carry them)."""
+        for identity, records in self._verified:
+            _record_signatures(identity, records)
 
     def _plan(self, tree):
         manifest = tree.manifest

@@ -102,6 +102,7 @@ def synchronize(remote_pk, repository_pk, mirror=False, allow_empty=False, optim
                 "No repository version was created."
             ).format(where=first_stage.where, kind=type(exc).__name__, problem=exc)
         ) from None
+    first_stage.committed()
     if version is not None:
         log.info("%s: created version %s of %s", first_stage.where, version.number, repository.name)
         details["most_recent_version"] = version.number
