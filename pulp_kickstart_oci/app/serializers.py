@@ -1,7 +1,9 @@
+import os
 import re
 from gettext import gettext as _
 from urllib.parse import urlparse
 
+from django.conf import settings
 from rest_framework import serializers
 
 from pulpcore.plugin import models as core_models
@@ -477,6 +479,64 @@ class KickstartRepositorySyncSerializer(RepositorySyncURLSerializer):
             "cannot empty what is served."
         ),
     )
+
+
+class KickstartDistributionExportSerializer(serializers.Serializer):
+    """Where to export a distribution's trees, and where the exported configs point."""
+
+    path = serializers.CharField(
+        help_text=_(
+            "An absolute directory path inside ALLOWED_EXPORT_PATHS. It receives "
+            "<version>/<arch>/<file> for every served file and the generated documents; "
+            "whatever else is in it is removed."
+        )
+    )
+    origin = serializers.CharField(
+        required=False,
+        help_text=_(
+            "The http(s) origin (scheme, host, port) the generated configs point at; "
+            "CONTENT_ORIGIN when absent. The export is served under the same URL layout "
+            "as the content app: <origin><CONTENT_PATH_PREFIX><base_path>/."
+        ),
+    )
+
+    def validate_path(self, value):
+        """Absolute, normalized, and inside one of ALLOWED_EXPORT_PATHS."""
+        if not os.path.isabs(value) or os.path.normpath(value) != value.rstrip("/"):
+            raise serializers.ValidationError(_("The path must be absolute and normalized."))
+        real = os.path.realpath(value)
+        for allowed in settings.ALLOWED_EXPORT_PATHS:
+            allowed = os.path.realpath(allowed)
+            if real != allowed and real.startswith(allowed.rstrip("/") + "/"):
+                if os.path.lexists(real) and not os.path.isdir(real):
+                    raise serializers.ValidationError(_("The path must be a directory."))
+                return real
+        raise serializers.ValidationError(
+            _("Path '{}' is not inside an allowed export path.").format(value)
+        )
+
+    def validate_origin(self, value):
+        """An http(s) URL of a host, without credentials, path, query or fragment."""
+        url = urlparse(value)
+        try:
+            port_ok = url.port is None or url.port > 0
+        except ValueError:
+            port_ok = False
+        if (
+            url.scheme not in ("http", "https")
+            or not url.hostname
+            or not port_ok
+            or url.username is not None
+            or url.password is not None
+            or url.path not in ("", "/")
+            or url.params
+            or url.query
+            or url.fragment
+        ):
+            raise serializers.ValidationError(
+                _("The origin must be an http(s) URL of a host, without credentials or path.")
+            )
+        return value.rstrip("/")
 
 
 class KickstartDistributionSerializer(DistributionSerializer):

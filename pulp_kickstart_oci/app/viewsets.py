@@ -34,6 +34,7 @@ from .models import (
 )
 from .netboot import arch as archs
 from .serializers import (
+    KickstartDistributionExportSerializer,
     KickstartDistributionSerializer,
     KickstartDnfRemoteSerializer,
     KickstartOciRemoteSerializer,
@@ -589,6 +590,16 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
                     "has_model_or_domain_or_obj_perms:kickstart.view_kickstartdistribution",
                 ],
             },
+            # Export writes to the worker's filesystem: the change permission, not view.
+            {
+                "action": ["export"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.change_kickstartdistribution",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartdistribution",
+                ],
+            },
         ],
         "creation_hooks": [
             {
@@ -622,3 +633,32 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
     def trees(self, request, pk=None, **kwargs):
         """The trees this distribution serves now, as in its trees.json."""
         return Response(TreeServer(self.get_object()).served())
+
+    @extend_schema(
+        summary="Export to a directory",
+        description=(
+            "Trigger an asynchronous task that writes the trees the distribution serves now, "
+            "with their generated documents, to a directory inside ALLOWED_EXPORT_PATHS "
+            "(hard links where possible), and removes what else the directory holds."
+        ),
+        request=KickstartDistributionExportSerializer,
+        responses={202: AsyncOperationResponseSerializer},
+    )
+    @action(detail=True, methods=["post"], serializer_class=KickstartDistributionExportSerializer)
+    def export(self, request, pk=None, **kwargs):
+        """Dispatch an export; exclusive on the path, the distribution shared."""
+        distribution = self.get_object()
+        serializer = KickstartDistributionExportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        path = serializer.validated_data["path"]
+        result = dispatch(
+            tasks.export_distribution,
+            exclusive_resources=[f"kickstart-export:{path}"],
+            shared_resources=[distribution],
+            kwargs={
+                "distribution_pk": str(distribution.pk),
+                "path": path,
+                "origin": serializer.validated_data.get("origin"),
+            },
+        )
+        return OperationPostponedResponse(result, request)

@@ -37,6 +37,7 @@ def test_the_command_tree_has_what_the_docs_promise():
         "kickstart tag list",
         "kickstart distribution create",
         "kickstart distribution urls",
+        "kickstart distribution export",
     ):
         assert expected in names, expected
 

@@ -144,3 +144,14 @@ class PulpKickstartDistributionContext(PulpDistributionContext):
         CLI's credentials, so a distribution behind a content guard works too.
         """
         return self.call("trees", parameters={self.HREF: self.pulp_href})
+
+    def export(self, path: str, origin: str | None = None) -> t.Any:
+        """Export the served trees and their generated documents to ``path`` on the server.
+
+        Dispatches the distribution's ``export`` task and waits for it (unless the CLI
+        runs in background mode); ``origin`` is where the exported configs point.
+        """
+        body: dict[str, t.Any] = {"path": path}
+        if origin is not None:
+            body["origin"] = origin
+        return self.call("export", parameters={self.HREF: self.pulp_href}, body=body)

@@ -1,1 +1,2 @@
+from .exporting import export_distribution  # noqa: F401
 from .synchronizing import synchronize  # noqa: F401

@@ -98,3 +98,35 @@ def urls(pulp_ctx: PulpCLIContext, distribution_ctx: PulpKickstartDistributionCo
             for tree in index["trees"]
         ]
     )
+
+
+@distribution.command()
+@href_option
+@name_option
+@distribution_lookup_option
+@click.option(
+    "--path",
+    required=True,
+    help=_(
+        "Absolute directory on the Pulp server, inside ALLOWED_EXPORT_PATHS. It receives "
+        "<version>/<arch>/<file> and the generated configs; anything else in it is removed."
+    ),
+)
+@click.option(
+    "--origin",
+    help=_(
+        "http(s) origin the exported configs point at (default: the server's CONTENT_ORIGIN); "
+        "serve the export at <origin>/pulp/content/<base_path>/."
+    ),
+)
+@pass_entity_context
+@pass_pulp_context
+def export(
+    pulp_ctx: PulpCLIContext,
+    distribution_ctx: PulpKickstartDistributionContext,
+    /,
+    path: str,
+    origin: str | None,
+) -> None:
+    """Export the served trees with their boot configs to a directory, for nginx or TFTP."""
+    pulp_ctx.output_result(distribution_ctx.export(path, origin))
