@@ -41,28 +41,32 @@ class TreeDocuments(Handler):
     """Serves generated documents; hands every other request to pulpcore's Handler."""
 
     async def serve(self, request):
-        """Route handler: a document of a kickstart distribution, or pulpcore's answer."""
+        """Route handler: refuse a Host that is no host name, then answer (from the cache)."""
         if request.host and not is_host_name(request.host):
             # pulpcore's cache would parse it into its key and answer 500.
             raise web.HTTPBadRequest(text=_("The Host header is not a host name.\n"))
-        path = request.match_info["path"]
-        distribution = await sync_to_async(self._match_distribution)(path)
-        if not isinstance(distribution, KickstartDistribution):
-            return await self.stream_content(request)
-        return await self.document(request, distribution)
+        return await self.answer(request)
 
     @DocumentCache(
         base_key=lambda request, cache: Handler.find_base_path_cached(request, cache),
         auth=lambda request, cache, base_key: Handler.auth_cached(request, cache, base_key),
     )
-    async def document(self, request, distribution):
-        """The generated document at the request's path, cached per distribution."""
+    async def answer(self, request):
+        """A kickstart distribution's document, or pulpcore's answer for any other path.
+
+        Behind the cache: a hit costs no database query (a boot storm asks the same
+        few documents over and over); the distribution is matched on a miss only.
+        """
+        path = request.match_info["path"]
+        distribution = await sync_to_async(self._match_distribution)(path)
+        if not isinstance(distribution, KickstartDistribution):
+            return await self._match_and_stream(path, request)
         await sync_to_async(self._permit)(request, distribution)
-        relative = request.match_info["path"].lstrip("/")[len(distribution.base_path) :]
+        relative = path.lstrip("/")[len(distribution.base_path) :]
         server = TreeServer(distribution, boot_origin(request))
         document = await sync_to_async(server.handle)(relative.lstrip("/"))
         if document is None:
-            return await self.stream_content(request)  # a file of that name, or 404
+            return await self._match_and_stream(path, request)  # a file of that name, or 404
         # Range is ignored (RFC 9110 allows it): a part must never be cached as the document.
         headers = {"Content-Type": document.content_type, "Accept-Ranges": "none"}
         if boot_hosts():
