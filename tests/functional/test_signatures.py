@@ -51,6 +51,19 @@ def _error(task):
     return task.error["description"]
 
 
+@pytest.fixture
+def refused(kickstart_sync, latest_version):
+    """``refused(repository, remote)``: a sync that must fail; no new version; its error."""
+
+    def _refused(repository, remote):
+        before = latest_version(repository)
+        error = _error(kickstart_sync(repository, remote, expect_failure=True))
+        assert latest_version(repository) == before
+        return error
+
+    return _refused
+
+
 def _trees_json(distribution):
     response = requests.get(f"{distribution.base_url}trees.json", timeout=60)
     response.raise_for_status()
@@ -137,6 +150,7 @@ def test_openpgp_skopeo_signature_passes_required(
 
 
 def test_openpgp_signature_by_an_untrusted_key_fails_naming_tag_and_digest(
+    refused,
     kickstart_upstream,
     kickstart_publish_release,
     skopeo_publisher,
@@ -159,14 +173,13 @@ def test_openpgp_signature_by_an_untrusted_key_fails_naming_tag_and_digest(
         signature_lookaside=store.url,
     )
     repository = kickstart_repository_factory()
-    before = latest_version(repository)
-    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    error = refused(repository, remote)
     assert "42-amd64" in error and digest in error
     assert "OpenPGP signature signature-1" in error and "does not verify" in error
-    assert latest_version(repository) == before
 
 
 def test_openpgp_signature_of_another_manifest_fails(
+    refused,
     kickstart_upstream,
     kickstart_publish_release,
     skopeo_publisher,
@@ -192,11 +205,9 @@ def test_openpgp_signature_of_another_manifest_fails(
         signature_lookaside=store.url,
     )
     repository = kickstart_repository_factory()
-    before = latest_version(repository)
-    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    error = refused(repository, remote)
     assert "42-arm64" in error and arm64 in error
     assert f"the signature is for manifest {amd64}, not {arm64}" in error
-    assert latest_version(repository) == before
 
 
 def test_openpgp_missing_signature_under_required_creates_and_serves_nothing_new(
@@ -287,6 +298,7 @@ def test_cosign_signature_passes_required(
 
 
 def test_cosign_signature_by_another_key_fails_naming_tag_and_digest(
+    refused,
     kickstart_upstream,
     kickstart_publish_release,
     remote_repo,
@@ -300,14 +312,13 @@ def test_cosign_signature_by_another_key_fails_naming_tag_and_digest(
     remote, repository = remote_repo(
         kickstart_upstream, signature_keys=signing.public_pem(trusted), signature_policy="required"
     )
-    before = latest_version(repository)
-    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    error = refused(repository, remote)
     assert "42-amd64" in error and digest in error
     assert "cosign signature" in error and "does not verify" in error
-    assert latest_version(repository) == before
 
 
 def test_cosign_payload_for_another_digest_fails(
+    refused,
     kickstart_upstream,
     kickstart_publish_release,
     remote_repo,
@@ -326,11 +337,9 @@ def test_cosign_payload_for_another_digest_fails(
     remote, repository = remote_repo(
         kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
     )
-    before = latest_version(repository)
-    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    error = refused(repository, remote)
     assert "42-amd64" in error and amd64 in error
     assert f"the signature is for manifest {arm64}, not {amd64}" in error
-    assert latest_version(repository) == before
 
 
 def test_cosign_tampered_payload_fails(
@@ -368,6 +377,7 @@ def test_cosign_tampered_payload_fails(
 
 
 def test_cosign_identity_of_another_repository_fails_unless_the_check_is_off(
+    refused,
     kickstart_bindings,
     monitor_task,
     kickstart_upstream,
@@ -386,11 +396,9 @@ def test_cosign_identity_of_another_repository_fails_unless_the_check_is_off(
         kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
     )
     assert remote.signature_identity_check is True
-    before = latest_version(repository)
-    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    error = refused(repository, remote)
     assert "42-amd64" in error and digest in error
     assert f"the signature names {elsewhere!r}, not this remote's repository" in error
-    assert latest_version(repository) == before
 
     _update_remote(kickstart_bindings, monitor_task, remote, signature_identity_check=False)
     kickstart_sync(repository, remote)
@@ -459,6 +467,7 @@ def test_sigstore_bundle_referrer_passes_required(
 
 
 def test_sigstore_bundle_by_another_key_fails(
+    refused,
     kickstart_upstream,
     kickstart_publish_release,
     remote_repo,
@@ -475,11 +484,9 @@ def test_sigstore_bundle_by_another_key_fails(
     remote, repository = remote_repo(
         kickstart_upstream, signature_keys=signing.public_pem(trusted), signature_policy="required"
     )
-    before = latest_version(repository)
-    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    error = refused(repository, remote)
     assert "42-amd64" in error and digest in error
     assert "sigstore bundle" in error and "does not verify" in error
-    assert latest_version(repository) == before
 
 
 # -- policies ------------------------------------------------------------------------------
@@ -505,7 +512,12 @@ def test_if_present_with_a_valid_signature_records_it(
 
 
 def test_if_present_with_a_bad_signature_fails(
-    kickstart_upstream, kickstart_publish_release, remote_repo, kickstart_sync, latest_version
+    refused,
+    kickstart_upstream,
+    kickstart_publish_release,
+    remote_repo,
+    kickstart_sync,
+    latest_version,
 ):
     trusted, other = signing.generate_key("p256"), signing.generate_key("p256")
     published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
@@ -516,11 +528,9 @@ def test_if_present_with_a_bad_signature_fails(
         signature_keys=signing.public_pem(trusted),
         signature_policy="if_present",
     )
-    before = latest_version(repository)
-    error = _error(kickstart_sync(repository, remote, expect_failure=True))
+    error = refused(repository, remote)
     assert "42-amd64" in error and digest in error
     assert "does not verify" in error and "required" not in error
-    assert latest_version(repository) == before
 
 
 def test_if_present_without_any_signature_passes_unsigned(
