@@ -335,7 +335,7 @@ class RssSampler(threading.Thread):
             values = [status_kb(pid, "VmRSS") for pid in self.pids]
             self.peak_total_kb = max(self.peak_total_kb, sum(values))
             self.peak_process_kb = max(self.peak_process_kb, max(values, default=0))
-            time.sleep(0.1)
+            self.stop.wait(0.1)  # the sampling interval; returns at once when stopped
 
 
 # --- boot storm ---------------------------------------------------------------------------
@@ -445,7 +445,7 @@ def main():
                         row[server] = wrk(f"{base}/{path}", connections, args.duration)
                         # Timeouts under load are reported; wrong answers fail the run.
                         failed |= bool(row[server]["non2xx"])
-                        time.sleep(1)
+                        time.sleep(1)  # a pause between load runs: closing sockets drain
                     row["ratio"] = row["content"]["rps"] / row["nginx"]["rps"]
                     report["wrk"].append(row)
                     print(
@@ -483,7 +483,7 @@ def main():
                             row[server]["rss_before_mib"] = sampler.start_total_kb / 1024
                             row[server]["peak_rss_total_mib"] = sampler.peak_total_kb / 1024
                             row[server]["peak_rss_process_mib"] = sampler.peak_process_kb / 1024
-                        time.sleep(1)
+                        time.sleep(1)  # a pause between load runs: closing sockets drain
                     report["storm"].append(row)
                     failed |= bool(row["content"]["errors"] or row["nginx"]["errors"])
                     c, n = row["content"], row["nginx"]

@@ -42,9 +42,12 @@ WORKER_LOG = REPO_ROOT / ".run" / "log" / "worker.log"
 
 @pytest.fixture(autouse=True)
 def _serial_runs_alone(request):
-    """A serial test under pytest-xdist would disturb its neighbours: skip it there."""
+    """A serial test under pytest-xdist would disturb its neighbours: refuse, never skip."""
     if request.node.get_closest_marker("serial") and os.environ.get("PYTEST_XDIST_WORKER"):
-        pytest.skip("serial: runs alone (make test runs `pytest -m serial` after the rest)")
+        pytest.fail(
+            "a serial test under pytest-xdist would disturb its neighbours: "
+            "run it alone (make test runs `pytest -m serial` after the rest)"
+        )
 
 
 @pytest.fixture
