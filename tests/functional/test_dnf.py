@@ -164,6 +164,39 @@ def test_a_checksum_mismatch_fails_naming_the_file_unless_skipped(
     assert "install.img" not in {f.name for f in synced.files}
 
 
+def test_repodata_checksums_pulp_does_not_compute_are_still_checked(
+    kickstart_dnf_tree_factory,
+    kickstart_tree_server_factory,
+    kickstart_dnf_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    latest_version,
+    trees,
+):
+    """sha512 repodata on a Pulp that computes sha256 alone (the recommended setting):
+    the sync works, and a package that does not match its sha512 still fails it."""
+    tree = kickstart_dnf_tree_factory(release="40")
+    tree.createrepo(checksum="sha512")
+    server = kickstart_tree_server_factory(tree)
+    shim = tree.root / tree.rpms["shim-x64"][-1]
+    original = shim.read_bytes()
+    tampered = bytearray(original)
+    tampered[-1] ^= 0xFF  # same size, other bytes: only the sha512 can tell
+    shim.write_bytes(bytes(tampered))
+    repository = kickstart_repository_factory()
+
+    task = kickstart_sync(repository, kickstart_dnf_remote_factory(server), expect_failure=True)
+    assert "shim-x64" in task.error["description"]
+    assert "sha512" in task.error["description"]
+    assert "the repodata says" in task.error["description"]
+    assert latest_version(repository).endswith("/versions/0/")
+
+    shim.write_bytes(original)
+    kickstart_sync(repository, kickstart_dnf_remote_factory(server))
+    (synced,) = trees(latest_version(repository))
+    assert {"shimx64.efi", "grubx64.efi"} <= {f.name for f in synced.files}
+
+
 def test_a_missing_package_fails_naming_it(
     kickstart_dnf_tree_factory,
     kickstart_tree_server_factory,

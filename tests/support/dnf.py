@@ -242,9 +242,9 @@ class DnfTree:
         shutil.copyfile(rpm_path, target)
         return relative
 
-    def createrepo(self):
+    def createrepo(self, checksum="sha256"):
         """Generate repodata/ (repomd.xml, <checksum>-primary.xml.gz, ...) for the whole tree."""
-        _run("createrepo_c", "--quiet", str(self.root))
+        _run("createrepo_c", "--quiet", "--checksum", checksum, str(self.root))
 
     def _checksums(self, overrides):
         sums = {path: _sha256(data) for path, data in self.images.items()}

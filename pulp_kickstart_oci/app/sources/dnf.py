@@ -38,6 +38,9 @@ DEFAULT_BOOTLOADER_PACKAGES = {
     "aarch64": ["shim-aa64", "grub2-efi-aa64"],
 }
 # .treeinfo image keys -> roles; other images are placed by name.
+# The checksum types a repository may publish; createrepo_c calls sha1 "sha".
+KNOWN_CHECKSUMS = frozenset(treeinfo.CHECKSUM_TYPES)
+_ALGORITHM_NAMES = {"sha": "sha1"}
 _ROLE_BY_KEY = {"kernel": layout.KERNEL, "initrd": layout.INITRD, "boot.iso": layout.ISO}
 
 
@@ -77,14 +80,35 @@ class DnfFirstStage(TreeFirstStage):
         return url
 
     async def _download(self, path, what, limit=None, expected_digests=None, expected_size=None):
+        """Fetch one file of the tree, capped, and check the digests upstream gave for it.
+
+        Pulp's downloader checks only algorithms in ``ALLOWED_CONTENT_CHECKSUMS`` (and
+        refuses the others); a repository that publishes, say, sha512 on a Pulp that
+        computes sha256 alone is checked after the download instead, never skipped.
+        """
+        allowed = set(settings.ALLOWED_CONTENT_CHECKSUMS)
+        checked_later = {}
+        while_streaming = {}
+        for algorithm, expected in (expected_digests or {}).items():
+            algorithm = _ALGORITHM_NAMES.get(algorithm, algorithm)
+            if algorithm not in KNOWN_CHECKSUMS:
+                raise DnfError(
+                    _("{where}: {what}: unknown checksum type {algorithm!r}").format(
+                        where=self.where, what=what, algorithm=algorithm
+                    )
+                )
+            (while_streaming if algorithm in allowed else checked_later)[algorithm] = expected
         downloader = self.remote.get_downloader(
             url=self._url(path, what),
-            expected_digests=expected_digests,
+            expected_digests=while_streaming or None,
             expected_size=expected_size,
             **(cap(limit) if limit else {}),
         )
         try:
-            return await downloader.run()
+            result = await downloader.run()
+            for algorithm, expected in checked_later.items():
+                self._check_digest(result, what, algorithm, expected, _("the repodata"))
+            return result
         except DownloadFailed as exc:
             raise DnfError(
                 _("{where}: {what}: {reason}").format(
@@ -202,11 +226,12 @@ class DnfFirstStage(TreeFirstStage):
             files.append(planned)
         return files
 
-    def _check_digest(self, result, name, algorithm, expected):
-        """Compare with .treeinfo's checksum, reusing the digest the download computed.
+    def _check_digest(self, result, name, algorithm, expected, according_to=".treeinfo"):
+        """Compare with the checksum upstream published, reusing what the download computed.
 
         The downloader computes every digest Pulp allows while the bytes stream;
-        only an algorithm Pulp does not allow (md5, sha1) reads the file again.
+        only an algorithm outside ``ALLOWED_CONTENT_CHECKSUMS`` (md5, sha1, or sha512
+        on a Pulp that computes sha256 alone) reads the file again.
         """
         actual = result.artifact_attributes.get(algorithm)
         if actual is None:
@@ -217,8 +242,9 @@ class DnfFirstStage(TreeFirstStage):
             actual = digest.hexdigest()
         if actual != expected.lower():
             raise DnfError(
-                _("{where}: {name}: {algorithm} is {actual}, .treeinfo says {expected}").format(
+                _("{where}: {name}: {algorithm} is {actual}, {source} says {expected}").format(
                     where=self.where,
+                    source=according_to,
                     name=name,
                     algorithm=algorithm,
                     actual=actual,
