@@ -1,61 +1,25 @@
 """Proof by booting: QEMU's iPXE firmware boots a served tree over HTTP.
 
 The artifact's vmlinuz is Debian's real kernel and its initrd.img a busybox
-initramfs whose init prints /proc/cmdline on the serial console and powers off.
+initramfs whose init prints /proc/cmdline on the serial console and powers off
+(both built by tests/support/guest.py, shared with test_uefi_boot.py).
 The guest reaches the host's loopback as 10.0.2.2, so the URLs it is given must
 use that name: generated configs are built from the request's host.
 """
 
-import glob
-import gzip
-import os
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
 from pulp_kickstart_oci.pytest_plugin import unique
-from tests.support import fedora
+from tests.support import fedora, guest
 
 GUEST_HOST = "10.0.2.2:24816"
-INIT = """#!/bin/busybox sh
-/bin/busybox mkdir -p /proc
-/bin/busybox mount -t proc proc /proc
-echo "KICKSTART-CMDLINE: $(/bin/busybox cat /proc/cmdline)"
-/bin/busybox poweroff -f
-"""
-
-
-def _kernel():
-    kernels = sorted(glob.glob("/boot/vmlinuz-*"))
-    assert kernels, "no kernel in /boot: install linux-image-amd64 (make test does)"
-    with open(kernels[-1], "rb") as kernel:
-        return kernel.read()
-
-
-def _initramfs():
-    busybox = shutil.which("busybox") or "/bin/busybox"
-    with tempfile.TemporaryDirectory() as root:
-        os.makedirs(f"{root}/bin")
-        shutil.copy(busybox, f"{root}/bin/busybox")
-        with open(f"{root}/init", "w") as init:
-            init.write(INIT)
-        os.chmod(f"{root}/init", 0o755)
-        listing = subprocess.run(["find", "."], cwd=root, check=True, capture_output=True).stdout
-        archive = subprocess.run(
-            ["cpio", "-o", "-H", "newc", "--quiet"],
-            cwd=root,
-            input=listing,
-            check=True,
-            capture_output=True,
-        ).stdout
-    return gzip.compress(archive, mtime=0)
 
 
 @pytest.fixture(scope="module")
 def boot_files():
-    return {"vmlinuz": _kernel(), "initrd.img": _initramfs()}
+    return guest.boot_files()
 
 
 @pytest.mark.serial  # boots QEMU against the stack's content app: CPU-bound, timed

@@ -1,0 +1,165 @@
+"""Proof by booting, UEFI: OVMF starts GRUB, GRUB boots a served tree from its grub.cfg.
+
+The GRUB is Debian's (grub-efi-amd64-bin), built here with grub-mkimage into
+EFI/BOOT/BOOTX64.EFI on a FAT drive QEMU makes from a directory. Its embedded
+config only brings the network up and hands over to the tree's grub.cfg as the
+content app generates it, over GRUB's own HTTP client; that config loads the
+kernel and initrd. As in test_boot.py, the kernel is Debian's and the initrd a
+busybox initramfs whose init prints /proc/cmdline and powers off.
+"""
+
+import os
+import shutil
+import subprocess
+import urllib.request
+
+import pytest
+
+from pulp_kickstart_oci.pytest_plugin import unique
+from tests.support import fedora, guest
+
+GUEST_HOST = "10.0.2.2:24816"  # the host's content app as QEMU's user network shows it
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+GRUB_MODULES = "/usr/lib/grub/x86_64-efi"
+# normal: menus; efinet, net, http: GRUB's network stack; linux: the EFI kernel loader.
+MODULES = ["normal", "configfile", "echo", "efinet", "net", "http", "linux", "halt"]
+# GRUB waits for a key forever after a failed boot: nothing else will come.
+GAVE_UP = ("Press any key to continue", "Failed to boot", "grub>", "UEFI-GRUB: nothing booted")
+
+
+@pytest.fixture(scope="module")
+def boot_files():
+    return guest.boot_files()
+
+
+def _grub_efi(directory, config_url):
+    """A FAT tree with GRUB at the removable-media path, its config embedded in the image."""
+    assert shutil.which("qemu-system-x86_64"), "no QEMU: install qemu-system-x86 (make test does)"
+    for need in (OVMF_CODE, OVMF_VARS):
+        assert os.path.exists(need), f"no {need}: install ovmf (make test does)"
+    mkimage = shutil.which("grub-mkimage")
+    assert mkimage and os.path.isdir(GRUB_MODULES), (
+        "no grub-mkimage or x86_64-efi modules: install grub-efi-amd64-bin (make test does)"
+    )
+    bootstrap = directory / "bootstrap.cfg"
+    bootstrap.write_text(
+        "net_bootp\n"
+        f"echo 'UEFI-GRUB: configfile {config_url}'\n"
+        f"configfile {config_url}\n"
+        "echo 'UEFI-GRUB: nothing booted'\n"
+        "halt\n"
+    )
+    esp = directory / "esp"
+    (esp / "EFI" / "BOOT").mkdir(parents=True)
+    subprocess.run(
+        [mkimage, "-O", "x86_64-efi", "-d", GRUB_MODULES, "-p", "/EFI/BOOT", "-c", str(bootstrap)]
+        + ["-o", str(esp / "EFI" / "BOOT" / "BOOTX64.EFI")]
+        + MODULES,
+        check=True,
+        capture_output=True,
+    )
+    code, variables = directory / "OVMF_CODE.fd", directory / "OVMF_VARS.fd"
+    shutil.copy(OVMF_CODE, code)
+    shutil.copy(OVMF_VARS, variables)
+    return esp, code, variables
+
+
+def _as_grub_asks(url):
+    """The served grub.cfg fetched with the Host header GRUB sends (no port), for messages."""
+    request = urllib.request.Request(
+        url.replace(GUEST_HOST, "127.0.0.1:24816"), headers={"Host": GUEST_HOST.split(":")[0]}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read().decode()
+    except OSError as error:
+        return f"({error})"
+
+
+@pytest.mark.serial  # boots QEMU against the stack's content app: CPU-bound, timed
+def test_ovmf_grub_boots_the_served_tree_from_its_generated_grub_cfg(
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    latest_version,
+    trees,
+    boot_files,
+    tmp_path,
+):
+    upstream = kickstart_upstream
+    marker = unique("kickstart.uefi")
+    upstream.netboot(
+        "42-amd64",
+        [
+            ("vmlinuz", boot_files["vmlinuz"]),
+            ("initrd.img", boot_files["initrd.img"]),
+            ("install.img", fedora.stage2(upstream.name)),
+        ],
+    )
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, kickstart_oci_remote_factory(upstream))
+    (tree,) = trees(latest_version(repository))
+    assert tree.warnings == []
+    distribution = kickstart_distribution_factory(
+        repository,
+        kernel_args=f"console=ttyS0 panic=-1 {marker}",
+        kickstart_url="http://10.0.2.2:24816/ks/host.cfg",
+    )
+    path = f"/pulp/content/{distribution.base_path}/42/x86_64/"
+    tree_url = f"http://{GUEST_HOST}{path}"
+    esp, code, variables = _grub_efi(tmp_path, f"(http,{GUEST_HOST}){path}grub.cfg")
+
+    console = guest.run_console(
+        [
+            "qemu-system-x86_64",
+            "-machine",
+            "q35,accel=tcg",  # /dev/kvm may exist yet not work under nesting
+            "-m",
+            "512",
+            "-nographic",
+            "-no-reboot",
+            "-drive",
+            f"if=pflash,format=raw,readonly=on,file={code}",
+            "-drive",
+            f"if=pflash,format=raw,file={variables}",
+            "-drive",
+            f"if=none,id=esp,format=raw,readonly=on,file=fat:{esp}",
+            "-device",
+            "virtio-blk-pci,drive=esp,bootindex=0",
+            "-netdev",
+            "user,id=n0",
+            # romfile= keeps iPXE out: OVMF's own virtio-net driver gives GRUB the card,
+            # and OVMF connects only devices with a boot index.
+            "-device",
+            "virtio-net-pci,netdev=n0,romfile=,bootindex=1",
+        ],
+        timeout=300,
+        give_up=GAVE_UP,
+    )
+
+    served = _as_grub_asks(tree_url + "grub.cfg")
+    explain = f"{console.tail()}\n\ngrub.cfg as served to GRUB's request:\n{served}"
+    assert "Install 42 x86_64" in console.text, explain  # GRUB showed the generated menu
+    cmdline = console.cmdline()
+    assert cmdline, f"the guest did not reach init; {explain}"
+    # GRUB names the kernel it booted: the served tree's, fetched over GRUB's HTTP.
+    assert cmdline[0].startswith("BOOT_IMAGE=(http,"), cmdline
+    assert cmdline[0].endswith(f"){path}images/pxeboot/vmlinuz"), cmdline
+    (stage2,) = [word for word in cmdline if word.startswith("inst.stage2=")]
+    kickstart = "inst.ks=http://10.0.2.2:24816/ks/host.cfg"
+    assert stage2.endswith(path) and stage2.startswith("inst.stage2=http://")
+    assert kickstart in cmdline
+    assert marker in cmdline and "console=ttyS0" in cmdline
+    assert cmdline.index(stage2) < cmdline.index(marker) < cmdline.index(kickstart)
+    if stage2 == f"inst.stage2=http://127.0.0.1:24816{path}":
+        # Known product bug: GRUB's HTTP client sends "Host: 10.0.2.2" without the port
+        # (Debian's 2.06; Fedora's http.c formats the port but never appends it), so
+        # boot_origin() does not match KICKSTART_BOOT_HOSTS' "10.0.2.2:24816" and the
+        # served grub.cfg names CONTENT_ORIGIN. The guest still boots here only because
+        # QEMU's user network forwards 127.0.0.1 to the host. Fixed in serving.py, this
+        # test passes on the assertion below.
+        pytest.xfail("GRUB's Host header has no port: grub.cfg names CONTENT_ORIGIN")
+    assert stage2 == f"inst.stage2={tree_url}", explain
