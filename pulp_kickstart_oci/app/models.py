@@ -5,6 +5,8 @@ from logging import getLogger
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import OuterRef, Subquery
+from django.utils.timezone import now
 from django_lifecycle import AFTER_UPDATE, hook
 
 from pulpcore.plugin.models import (
@@ -13,6 +15,7 @@ from pulpcore.plugin.models import (
     Distribution,
     Remote,
     Repository,
+    RepositoryVersion,
 )
 from pulpcore.plugin.repo_version_utils import remove_duplicates, validate_repo_version
 from pulpcore.plugin.util import get_domain_pk
@@ -238,6 +241,48 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
     def invalidate_boot_configs(self):
         """Boot configs carry these fields: drop what the content cache holds for them."""
         self.invalidate_cache()
+
+    @classmethod
+    def serving(cls, base_paths, domain):
+        """The kickstart distribution at one of ``base_paths``, with the version it serves.
+
+        One query, for the content app's document route: pulpcore forbids nested
+        base paths, so at most one matches. It is annotated with the pk of the
+        latest version of its repository. With ``pk`` and ``pulp_last_updated``
+        (kernel_args, kickstart_url, what it serves; touched too when a tree
+        changes in place, see ``trees_changed_in_place``), a generated document
+        stays the same while these do.
+        """
+        latest = (
+            RepositoryVersion.objects.filter(repository=OuterRef("repository"), complete=True)
+            .order_by("-number")
+            .values("pk")[:1]
+        )
+        return (
+            cls.objects.filter(pulp_domain=domain, base_path__in=base_paths)
+            .select_related("content_guard")
+            .annotate(latest_version_pk=Subquery(latest))
+            .first()
+        )
+
+    @classmethod
+    def trees_changed_in_place(cls):
+        """A stored tree changed without a new version (a verification was added to it).
+
+        trees.json shows it for every distribution serving the tree: mark every
+        kickstart distribution updated (the content app's document memo keys on
+        that) and drop what the content cache holds for them. Rare: a sync that
+        learnt a new signature.
+        """
+        distributions = cls.objects.filter(pulp_domain_id=get_domain_pk())
+        distributions.update(pulp_last_updated=now())
+        for distribution in distributions:
+            distribution.invalidate_cache()
+
+    @property
+    def served_version_pk(self):
+        """The pk of the version served now, from ``serving()``'s annotation."""
+        return self.repository_version_id or getattr(self, "latest_version_pk", None)
 
     def served_trees(self):
         """The trees of the repository version served now, and that version (or None)."""

@@ -26,7 +26,7 @@ DOCUMENT_PATH = r".+/(?:\.treeinfo|boot\.ipxe|grub\.cfg|trees\.json|pxelinux\.cf
 TEXT = "text/plain; charset=utf-8"
 
 # host[:port] or [IPv6][:port]: what a Host header may hold (RFC 9110).
-_HOST = re.compile(r"(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+_HOST = re.compile(r"(?P<name>[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
 
 
 class Document:
@@ -79,9 +79,30 @@ def boot_origin(request=None):
     if request is None or not allowed:
         return default
     scheme, host = client_host(request)
-    if (host or "").lower() in allowed:
+    host = (host or "").lower()
+    if host in allowed:
         return f"{scheme}://{host}"
-    return default
+    listed = _listed_with_a_port(host, allowed)
+    return f"{scheme}://{listed}" if listed else default
+
+
+def _listed_with_a_port(host, allowed):
+    """The one allowed ``name:port`` for a Host that has the name and no port, else None.
+
+    GRUB's HTTP client (2.06, and Fedora's) connects to ``(http,name:port)`` but
+    sends ``Host: name`` without the port: a UEFI machine booting GRUB from a
+    listed ``name:port`` still gets URLs on that port. Only an unambiguous entry
+    counts; a name listed with several ports falls back to CONTENT_ORIGIN.
+    """
+    match = _HOST.fullmatch(host)
+    if match is None or match["port"] is not None:
+        return None
+    candidates = []
+    for entry in allowed:
+        listed = _HOST.fullmatch(entry)
+        if listed and listed["name"] == match["name"] and listed["port"] is not None:
+            candidates.append(entry)
+    return candidates[0] if len(candidates) == 1 else None
 
 
 class TreeServer:

@@ -38,21 +38,11 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def cached_content():
-    """A second pulpcore-content, no KICKSTART_BOOT_HOSTS, sharing the stack's Redis."""
+def _second_content_app(env_overrides, log_name):
+    """Start a pulpcore-content of the stack's settings plus ``env_overrides``; yield its URL."""
     port = _free_port()
-    settings = (REPO_ROOT / ".run" / "settings.py").read_text()
-    redis_url = next(line for line in settings.splitlines() if line.startswith("REDIS_URL"))
-    # The stack's Redis: what the API and worker invalidate is what this app reads.
-    redis_url = redis_url.split("=", 1)[1].strip().strip('"')
-    env = {
-        **os.environ,
-        "PULP_KICKSTART_BOOT_HOSTS": "@json []",
-        "PULP_REDIS_URL": redis_url,
-        "PULP_CONTENT_ORIGIN": f"http://127.0.0.1:{port}",
-    }
-    log = open(REPO_ROOT / ".run" / "log" / "content-cached.log", "ab")
+    env = {**os.environ, "PULP_CONTENT_ORIGIN": f"http://127.0.0.1:{port}", **env_overrides}
+    log = open(REPO_ROOT / ".run" / "log" / log_name, "ab")
     process = subprocess.Popen(
         ["pulpcore-content", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
         cwd=REPO_ROOT / ".run",
@@ -68,13 +58,35 @@ def cached_content():
             requests.get(f"{base}/pulp/content/", timeout=5)
             break
         except requests.ConnectionError:
-            assert process.poll() is None, "the second content app exited; see content-cached.log"
+            assert process.poll() is None, f"the second content app exited; see {log_name}"
             assert time.monotonic() < deadline, "the second content app did not answer in 60 s"
             time.sleep(0.2)
     yield base
     os.killpg(process.pid, 15)
     process.wait(timeout=30)
     log.close()
+
+
+@pytest.fixture(scope="module")
+def cached_content():
+    """A second pulpcore-content, no KICKSTART_BOOT_HOSTS, sharing the stack's Redis."""
+    settings = (REPO_ROOT / ".run" / "settings.py").read_text()
+    redis_url = next(line for line in settings.splitlines() if line.startswith("REDIS_URL"))
+    # The stack's Redis: what the API and worker invalidate is what this app reads.
+    redis_url = redis_url.split("=", 1)[1].strip().strip('"')
+    yield from _second_content_app(
+        {"PULP_KICKSTART_BOOT_HOSTS": "@json []", "PULP_REDIS_URL": redis_url},
+        "content-cached.log",
+    )
+
+
+@pytest.fixture(scope="module")
+def uncached_content():
+    """A second pulpcore-content with the Redis content cache off: only the process's memo."""
+    yield from _second_content_app(
+        {"PULP_KICKSTART_BOOT_HOSTS": "@json []", "PULP_CACHE_ENABLED": "false"},
+        "content-uncached.log",
+    )
 
 
 @pytest.fixture(scope="class")
@@ -170,3 +182,68 @@ class TestContentCache:
         )
         fresh = requests.get(url, timeout=30)
         assert marker in fresh.text and fresh.headers.get("X-PULP-CACHE") != "HIT"
+
+
+def test_without_the_cache_documents_follow_every_change(
+    uncached_content,
+    kickstart_registry,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    kickstart_bindings,
+    pulpcore_bindings,
+    gen_object_with_cleanup,
+    monitor_task,
+    latest_version,
+):
+    """Rendered documents are kept per process (content.DocumentMemo) and never served stale:
+    a new version, an edited distribution, a pinned version and a content guard all count."""
+    pusher = Pusher(kickstart_registry.url, unique("fedora/memo"))
+    pusher.netboot("42-amd64", fedora.tree_files("42", "amd64", salt=pusher.name))
+    repository = kickstart_repository_factory()
+    remote = kickstart_oci_remote_factory(pusher)
+    kickstart_sync(repository, remote)
+    first = latest_version(repository)
+    marker = unique("ks.first")
+    distribution = kickstart_distribution_factory(repository, kernel_args=marker)
+    root = f"{uncached_content}/pulp/content/{distribution.base_path}/"
+
+    def get(path):
+        answer = requests.get(root + path, timeout=30)
+        assert "X-PULP-CACHE" not in answer.headers  # the Redis cache is off here
+        return answer
+
+    assert marker in get("42/x86_64/boot.ipxe").text
+    assert get("42/x86_64/boot.ipxe").text == get("42/x86_64/boot.ipxe").text
+
+    edited = unique("ks.edited")
+    monitor_task(
+        kickstart_bindings.DistributionsKickstartApi.partial_update(
+            distribution.pulp_href, {"kernel_args": edited}
+        ).task
+    )
+    again = get("42/x86_64/boot.ipxe").text
+    assert edited in again and marker not in again
+
+    pusher.netboot("43-amd64", fedora.tree_files("43", "amd64", salt=pusher.name))
+    kickstart_sync(repository, remote)
+    assert [t["version"] for t in get("trees.json").json()["trees"]] == ["42", "43"]
+    assert get("43/x86_64/boot.ipxe").status_code == 200
+
+    monitor_task(
+        kickstart_bindings.DistributionsKickstartApi.partial_update(
+            distribution.pulp_href, {"repository": None, "repository_version": first}
+        ).task
+    )
+    assert [t["version"] for t in get("trees.json").json()["trees"]] == ["42"]
+    assert get("43/x86_64/boot.ipxe").status_code == 404
+
+    guard = gen_object_with_cleanup(pulpcore_bindings.ContentguardsRbacApi, {"name": unique("g")})
+    monitor_task(
+        kickstart_bindings.DistributionsKickstartApi.partial_update(
+            distribution.pulp_href, {"content_guard": guard.pulp_href}
+        ).task
+    )
+    assert get("42/x86_64/boot.ipxe").status_code == 403
+    assert get("trees.json").status_code == 403

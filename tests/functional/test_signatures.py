@@ -638,6 +638,42 @@ def test_changed_keys_reverify_kept_trees(
     assert signing.key_id(key_b) in _keys(synced[("43", "x86_64")])
 
 
+def test_a_verification_learnt_later_reaches_the_served_trees_json(
+    kickstart_upstream,
+    kickstart_publish_release,
+    remote_repo,
+    kickstart_oci_remote_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    latest_version,
+):
+    """A sync that verifies a tree already in the version adds no version, but changes
+    trees.json: the content cache and the content app's document memo must not hide it."""
+    key = signing.generate_key("p256")
+    digest = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))["manifests"][
+        "amd64"
+    ]
+    _cosign_sign(kickstart_upstream, digest, key)
+    unverified, repository = remote_repo(kickstart_upstream)
+    kickstart_sync(repository, unverified)
+    version = latest_version(repository)
+    index = kickstart_distribution_factory(repository).base_url + "trees.json"
+
+    def served_signatures():
+        (tree,) = requests.get(index, timeout=30).json()["trees"]
+        return tree["signatures"]
+
+    assert served_signatures() == []
+    assert requests.get(index, timeout=30).headers.get("X-PULP-CACHE") == "HIT"
+
+    verifying = kickstart_oci_remote_factory(
+        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
+    )
+    kickstart_sync(repository, verifying)
+    assert latest_version(repository) == version  # the same tree: no new version
+    assert [record["key"] for record in served_signatures()] == [signing.key_id(key)]
+
+
 # -- API -----------------------------------------------------------------------------------
 
 

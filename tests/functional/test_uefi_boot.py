@@ -154,12 +154,6 @@ def test_ovmf_grub_boots_the_served_tree_from_its_generated_grub_cfg(
     assert kickstart in cmdline
     assert marker in cmdline and "console=ttyS0" in cmdline
     assert cmdline.index(stage2) < cmdline.index(marker) < cmdline.index(kickstart)
-    if stage2 == f"inst.stage2=http://127.0.0.1:24816{path}":
-        # Known product bug: GRUB's HTTP client sends "Host: 10.0.2.2" without the port
-        # (Debian's 2.06; Fedora's http.c formats the port but never appends it), so
-        # boot_origin() does not match KICKSTART_BOOT_HOSTS' "10.0.2.2:24816" and the
-        # served grub.cfg names CONTENT_ORIGIN. The guest still boots here only because
-        # QEMU's user network forwards 127.0.0.1 to the host. Fixed in serving.py, this
-        # test passes on the assertion below.
-        pytest.xfail("GRUB's Host header has no port: grub.cfg names CONTENT_ORIGIN")
+    # GRUB sends "Host: 10.0.2.2" without the port; boot_origin maps it to the one
+    # listed 10.0.2.2:24816 (not CONTENT_ORIGIN's 127.0.0.1, which QEMU would also reach).
     assert stage2 == f"inst.stage2={tree_url}", explain

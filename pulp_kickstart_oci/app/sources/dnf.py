@@ -355,7 +355,7 @@ class DnfFirstStage(TreeFirstStage):
                 known = tree.source.get("verified_with") or []
                 if keyring not in known:
                     tree.source = {**tree.source, "verified_with": known + [keyring]}
-                    tree.save(update_fields=["source"])
+                    tree.save(update_fields=["source", "pulp_last_updated"])
 
     async def _fetched(self, packages, keyring, message, code):
         """Each package downloaded (capped, checksum- and, with a keyring, signature-checked).

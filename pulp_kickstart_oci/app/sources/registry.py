@@ -17,7 +17,7 @@ from django.utils import timezone
 from pulpcore.plugin.models import ProgressReport
 from pulpcore.plugin.util import get_domain_pk
 
-from ..models import KickstartOciRemote, KickstartTree
+from ..models import KickstartDistribution, KickstartOciRemote, KickstartTree
 from ..netboot import arch as archs
 from ..netboot import artifact, grammar, tags
 from ..registry.auth import RegistryAuthError
@@ -328,6 +328,7 @@ def _record_signatures(identity, records):
     """Add new verifications to the stored tree of this identity (one per kind, key, digest)."""
     if not records:
         return
+    changed = False
     with transaction.atomic():
         for tree in KickstartTree.objects.select_for_update().filter(
             identity=identity, _pulp_domain=get_domain_pk()
@@ -336,4 +337,7 @@ def _record_signatures(identity, records):
             new = [r for r in records if (r["kind"], r["key"], r["signed_digest"]) not in known]
             if new:
                 tree.signatures = tree.signatures + new
-                tree.save(update_fields=["signatures"])
+                tree.save(update_fields=["signatures", "pulp_last_updated"])
+                changed = True
+    if changed:
+        KickstartDistribution.trees_changed_in_place()  # trees.json shows signatures
