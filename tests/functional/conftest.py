@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from pulp_kickstart_oci.pytest_plugin import unique
+from tests.support import fedora, guest
 from tests.support.oci import Pusher
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -196,3 +197,38 @@ class WorkerLogs:
 def worker_logs():
     """``worker_logs.since()``: what every worker logged since the test began."""
     return WorkerLogs()
+
+
+@pytest.fixture
+def bootable_distribution(
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    latest_version,
+    trees,
+):
+    """``(distribution, marker)``: release 42/x86_64 of a real kernel and a busybox initramfs
+    (tests/support/guest.py) synced and distributed with ``marker`` in its kernel_args and
+    a kickstart URL, for the QEMU boot tests."""
+    files = guest.boot_files()
+    kickstart_upstream.netboot(
+        "42-amd64",
+        [
+            ("vmlinuz", files["vmlinuz"]),
+            ("initrd.img", files["initrd.img"]),
+            ("install.img", fedora.stage2(kickstart_upstream.name)),
+        ],
+    )
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, kickstart_oci_remote_factory(kickstart_upstream))
+    (tree,) = trees(latest_version(repository))
+    assert tree.warnings == []  # a real kernel and a real initramfs pass the checks
+    marker = unique("kickstart.boot")
+    distribution = kickstart_distribution_factory(
+        repository,
+        kernel_args=f"console=ttyS0 panic=-1 {marker}",
+        kickstart_url=guest.KICKSTART_URL,
+    )
+    return distribution, marker

@@ -15,10 +15,9 @@ import urllib.request
 
 import pytest
 
-from pulp_kickstart_oci.pytest_plugin import unique
-from tests.support import fedora, guest
+from tests.support import guest
 
-GUEST_HOST = "10.0.2.2:24816"  # the host's content app as QEMU's user network shows it
+GUEST_HOST = guest.GUEST_HOST
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 GRUB_MODULES = "/usr/lib/grub/x86_64-efi"
@@ -26,11 +25,6 @@ GRUB_MODULES = "/usr/lib/grub/x86_64-efi"
 MODULES = ["normal", "configfile", "echo", "efinet", "net", "http", "linux", "halt"]
 # GRUB waits for a key forever after a failed boot: nothing else will come.
 GAVE_UP = ("Press any key to continue", "Failed to boot", "grub>", "UEFI-GRUB: nothing booted")
-
-
-@pytest.fixture(scope="module")
-def boot_files():
-    return guest.boot_files()
 
 
 def _grub_efi(directory, config_url):
@@ -79,35 +73,9 @@ def _as_grub_asks(url):
 
 @pytest.mark.serial  # boots QEMU against the stack's content app: CPU-bound, timed
 def test_ovmf_grub_boots_the_served_tree_from_its_generated_grub_cfg(
-    kickstart_upstream,
-    kickstart_oci_remote_factory,
-    kickstart_repository_factory,
-    kickstart_distribution_factory,
-    kickstart_sync,
-    latest_version,
-    trees,
-    boot_files,
-    tmp_path,
+    bootable_distribution, tmp_path
 ):
-    upstream = kickstart_upstream
-    marker = unique("kickstart.uefi")
-    upstream.netboot(
-        "42-amd64",
-        [
-            ("vmlinuz", boot_files["vmlinuz"]),
-            ("initrd.img", boot_files["initrd.img"]),
-            ("install.img", fedora.stage2(upstream.name)),
-        ],
-    )
-    repository = kickstart_repository_factory()
-    kickstart_sync(repository, kickstart_oci_remote_factory(upstream))
-    (tree,) = trees(latest_version(repository))
-    assert tree.warnings == []
-    distribution = kickstart_distribution_factory(
-        repository,
-        kernel_args=f"console=ttyS0 panic=-1 {marker}",
-        kickstart_url="http://10.0.2.2:24816/ks/host.cfg",
-    )
+    distribution, marker = bootable_distribution
     path = f"/pulp/content/{distribution.base_path}/42/x86_64/"
     tree_url = f"http://{GUEST_HOST}{path}"
     esp, code, variables = _grub_efi(tmp_path, f"(http,{GUEST_HOST}){path}grub.cfg")
@@ -148,12 +116,6 @@ def test_ovmf_grub_boots_the_served_tree_from_its_generated_grub_cfg(
     # GRUB names the kernel it booted: the served tree's, fetched over GRUB's HTTP.
     assert cmdline[0].startswith("BOOT_IMAGE=(http,"), cmdline
     assert cmdline[0].endswith(f"){path}images/pxeboot/vmlinuz"), cmdline
-    (stage2,) = [word for word in cmdline if word.startswith("inst.stage2=")]
-    kickstart = "inst.ks=http://10.0.2.2:24816/ks/host.cfg"
-    assert stage2.endswith(path) and stage2.startswith("inst.stage2=http://")
-    assert kickstart in cmdline
-    assert marker in cmdline and "console=ttyS0" in cmdline
-    assert cmdline.index(stage2) < cmdline.index(marker) < cmdline.index(kickstart)
     # GRUB sends "Host: 10.0.2.2" without the port; boot_origin maps it to the one
     # listed 10.0.2.2:24816 (not CONTENT_ORIGIN's 127.0.0.1, which QEMU would also reach).
-    assert stage2 == f"inst.stage2={tree_url}", explain
+    guest.check_install_cmdline(cmdline, tree_url, marker, explain)

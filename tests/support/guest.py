@@ -23,6 +23,9 @@ echo "KICKSTART-CMDLINE: $(/bin/busybox cat /proc/cmdline)"
 /bin/busybox poweroff -f
 """
 CMDLINE = re.compile(r"KICKSTART-CMDLINE: ([^\r\n]*)")
+# The stack's content app as QEMU's user network shows the host (KICKSTART_BOOT_HOSTS lists it).
+GUEST_HOST = "10.0.2.2:24816"
+KICKSTART_URL = f"http://{GUEST_HOST}/ks/host.cfg"
 # Terminal escapes GRUB and OVMF write on the serial console, dropped from the text.
 _ESCAPES = re.compile(r"\x1b(?:\[[0-9;?=]*[A-Za-z]|[()][A-Za-z0-9]|[=>c])")
 
@@ -117,3 +120,15 @@ def run_console(argv, timeout, give_up=()):
     proc.stdout.close()
     text = _ESCAPES.sub("", b"".join(chunks).decode(errors="replace"))
     return Console(text, timed_out, seen[0] if seen else "", proc.returncode)
+
+
+def check_install_cmdline(cmdline, tree_url, marker, explain=""):
+    """The guest kernel got what an Anaconda install needs, in order: stage2 URL, the
+    distribution's kernel_args (with ``marker``), then the kickstart URL."""
+    assert cmdline, f"the guest did not reach init; {explain}"
+    stage2 = f"inst.stage2={tree_url}"
+    kickstart = f"inst.ks={KICKSTART_URL}"
+    words = [word for word in cmdline if word.startswith("inst.stage2=")]
+    assert words == [stage2], f"{cmdline}\n{explain}"
+    assert kickstart in cmdline and marker in cmdline and "console=ttyS0" in cmdline, cmdline
+    assert cmdline.index(stage2) < cmdline.index(marker) < cmdline.index(kickstart), cmdline
