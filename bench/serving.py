@@ -261,9 +261,41 @@ def _seconds(text):
     return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
-def wrk(url, connections, duration):
-    """req/s, p50/p99 (ms), errors, MB/s of one wrk run."""
+def cpu_seconds(pids):
+    """User + system CPU seconds the processes have used so far (/proc/<pid>/stat)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def pids_named(name):
+    """Every process whose command name is ``name`` (postgres backends, redis-server)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if Path(f"/proc/{entry}/comm").read_text().strip() == name:
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def wrk(url, connections, duration, watch=None):
+    """req/s, p50/p99 (ms), errors, MB/s of one wrk run.
+
+    ``watch`` maps a name to a callable returning pids: the CPU those processes
+    spent per request is recorded (``cpu_ms``). Unlike req/s on a shared
+    machine, CPU per request barely depends on what else runs.
+    """
     threads = min(2, connections)
+    watched = {name: pids() for name, pids in (watch or {}).items()}
+    before = {name: cpu_seconds(pids) for name, pids in watched.items()}
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s"]
         + ["--latency", url],
@@ -285,6 +317,11 @@ def wrk(url, connections, duration):
     transfer = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
     scale = {"B": 1e-6, "KB": 1.024e-3, "MB": 1.048576, "GB": 1073.741824}
     result["MB_s"] = float(transfer.group(1)) * scale[transfer.group(2)] if transfer else None
+    done = int(re.search(r"(\d+) requests in", out).group(1))
+    result["cpu_ms"] = {
+        name: (cpu_seconds(pids) - before[name]) * 1000 / max(done, 1)
+        for name, pids in watched.items()
+    }
     return result
 
 
@@ -431,8 +468,20 @@ def main():
             stack.callback(nginx.__exit__)
             nginx_root = nginx.url + root.split(CONTENT, 1)[1]
             servers = {"content": content_root, "nginx": nginx_root}
+            shared = {
+                "postgres": lambda: pids_named("postgres"),
+                "redis": lambda: pids_named("redis-server"),
+            }
+            watch = {
+                "content": {"server": lambda: content_pids(content.process.pid), **shared},
+                "nginx": {"server": lambda: content_pids(nginx.process.pid)},
+            }
             if nocache:
                 servers["content-nocache"] = nocache.url + root.split(CONTENT, 1)[1]
+                watch["content-nocache"] = {
+                    "server": lambda: content_pids(nocache.process.pid),
+                    **shared,
+                }
             for label, path, connection_counts in [] if args.no_wrk else cases:
                 for connections in connection_counts:
                     # Others share the machine: the 1-minute load before the row says how much.
@@ -442,7 +491,9 @@ def main():
                             continue
                         # One warm-up request fills the content cache, as a first client would.
                         requests.get(f"{base}/{path}", timeout=60).raise_for_status()
-                        row[server] = wrk(f"{base}/{path}", connections, args.duration)
+                        row[server] = wrk(
+                            f"{base}/{path}", connections, args.duration, watch[server]
+                        )
                         # Timeouts under load are reported; wrong answers fail the run.
                         failed |= bool(row[server]["non2xx"])
                         time.sleep(1)  # a pause between load runs: closing sockets drain
@@ -453,7 +504,12 @@ def main():
                         + " | ".join(
                             f"{server} {fmt(row[server]['rps'])} req/s "
                             f"p50 {fmt(row[server]['p50_ms'], 2)} ms "
-                            f"p99 {fmt(row[server]['p99_ms'], 2)} ms err {row[server]['errors']}"
+                            f"p99 {fmt(row[server]['p99_ms'], 2)} ms err {row[server]['errors']} "
+                            + "cpu/req "
+                            + "+".join(
+                                f"{name} {ms:.2f}" for name, ms in row[server]["cpu_ms"].items()
+                            )
+                            + " ms"
                             for server in servers
                             if server in row
                         )
