@@ -10,7 +10,7 @@ PYTEST := $(VENV)/bin/pytest -p no:pulp_file -p no:pulp_certguard -p no:cachepro
 FUNCTIONAL_JOBS ?= 4
 
 .PHONY: run stack stop status test test-packages unit functional functional-parallel functional-serial \
-	lint migrations-check makemigrations bindings bindings-check bindings-install bench bench-packages bench-serving clean
+	lint migrations-check makemigrations bindings bindings-check bindings-install bench bench-packages bench-serving bench-sync clean
 
 ## run: set everything up, start Pulp and sync the bundled offline sample
 run: stack
@@ -74,19 +74,25 @@ migrations-check:
 makemigrations:
 	@set -a; eval "$$($(STACK) env)"; set +a; pulpcore-manager makemigrations kickstart
 
-## bench: memory benchmarks, then serving (speed and memory targets live here, not in tests)
+## bench: memory benchmarks, then serving, then sync (speed and memory targets live here, not in tests)
 bench: stack test-packages bench-packages
 	@set -a; eval "$$($(STACK) env)"; set +a; \
 	  $(PY) bench/primary_memory.py && \
 	  $(PY) bench/rpm_unpack_memory.py && \
 	  $(PY) bench/dnf_sync_memory.py && \
-	  $(PY) bench/serving.py
+	  $(PY) bench/serving.py && \
+	  $(PY) bench/sync.py
 
 ## bench-serving: only the serving benchmark (content app vs nginx, boot storm); see docs/performance.md
 bench-serving: stack bench-packages
 	@set -a; eval "$$($(STACK) env)"; set +a; $(PY) bench/serving.py
 
-## bench-packages: Debian packages of the serving benchmark (nginx-light, wrk)
+## bench-sync: only the sync benchmark (plugin vs skopeo, oras, pulp_container, pulp_rpm in a
+## bench Pulp of its own under .run/bench/); see docs/performance.md
+bench-sync: stack test-packages bench-packages
+	@set -a; eval "$$($(STACK) env)"; set +a; $(PY) bench/sync.py
+
+## bench-packages: Debian packages of the benchmarks (nginx-light, wrk, skopeo, curl)
 bench-packages:
 	@dev/bench-packages
 
