@@ -247,8 +247,19 @@ def case_kickstart(bench, upstream, policy="immediate"):
 
 
 def case_on_demand(bench, upstream):
+    result, url = on_demand_sync(bench, upstream)
+    fetch_seconds = first_get(url, upstream)
+    return {
+        "seconds": result["seconds"] + fetch_seconds,
+        "sync_seconds": result["seconds"],
+        "fetch_seconds": fetch_seconds,
+        "task_seconds": result["task_seconds"],
+    }
+
+
+def on_demand_sync(bench, upstream):
+    """An on_demand sync, distributed; returns (its result, the content app URL of BIG)."""
     result, repository = case_kickstart(bench, upstream, policy="on_demand")
-    sync_seconds = result["seconds"]
     base_path = f"{PREFIX}/on-demand-{bench.pulp.tag}"
     bench.create(
         "distributions/kickstart/kickstart/",
@@ -259,21 +270,21 @@ def case_on_demand(bench, upstream):
     tree = next(t for t in trees if t["arch"] == "x86_64")
     path = next(f["path"] for f in tree["files"] if f["path"].endswith(sync_data.BIG))
     url = f"{bench.pulp.content}/pulp/content/{base_path}/{tree['version']}/{tree['arch']}/{path}"
+    return result, url
+
+
+def first_get(url, upstream):
+    """Seconds to GET the whole big file (read and dropped in 1 MiB pieces)."""
     started = time.monotonic()
     got = 0
     with requests.get(url, stream=True, timeout=600) as response:
         response.raise_for_status()
         for chunk in response.iter_content(1 << 20):
             got += len(chunk)
-    fetch_seconds = time.monotonic() - started
+    seconds = time.monotonic() - started
     if got != upstream.big["size"]:
         raise RuntimeError(f"on_demand fetch got {got} bytes of {upstream.big['size']}")
-    return {
-        "seconds": sync_seconds + fetch_seconds,
-        "sync_seconds": sync_seconds,
-        "fetch_seconds": fetch_seconds,
-        "task_seconds": result["task_seconds"],
-    }
+    return seconds
 
 
 def case_container(bench, upstream):
@@ -418,7 +429,8 @@ CATEGORIES = [
 # Frames that every sample has (the worker, click, the process): left out of "total".
 BOILERPLATE = re.compile(
     r"^process |click/|multiprocessing/|pulpcore/tasking/|threading\.py|concurrent/|"
-    r"asyncio/(base_events|runners|events)\.py|pulpcore-worker|<module>"
+    r"asyncio/(base_events|runners|events)\.py|pulpcore-worker|<module>|gunicorn/|"
+    r"aiohttp/worker\.py|pulpcore/content/entrypoint\.py"
 )
 
 
@@ -443,7 +455,8 @@ def categorise(stack, frames):
 def summarise_profile(path, worker_pid, top=15):
     """Where the task's time goes, from py-spy's speedscope file (recorded with --idle).
 
-    Only the task's process counts (not the worker's supervising loop). "main" is its
+    Only the busiest process other than ``worker_pid`` counts (the task process, not the
+    worker's supervising loop; the content app worker that served). "main" is its
     main thread (the event loop: with --idle its samples are wall time); "pool" the
     busy (non-idle) samples of its other threads (the digest pool, Django's executor).
     Self and total per function are of the main thread's samples.
@@ -452,8 +465,20 @@ def summarise_profile(path, worker_pid, top=15):
     frames = data["shared"]["frames"]
     self_w, total_w = collections.Counter(), collections.Counter()
     main, pool = collections.Counter(), collections.Counter()
+    # The busiest process other than worker_pid: the task process (or the content app's
+    # worker that served the GET, not its idle sibling).
+    busy = collections.Counter()
     for profile in data["profiles"]:
-        if profile["name"].startswith(f"Process {worker_pid} "):
+        pid = profile["name"].split()[1]
+        if pid != str(worker_pid):
+            for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
+                if stack and categorise(stack, frames) != "idle/waiting":
+                    busy[pid] += weight
+    if not busy:
+        return {"samples": 0}
+    chosen = busy.most_common(1)[0][0]
+    for profile in data["profiles"]:
+        if profile["name"].split()[1] != chosen:
             continue
         is_main = "MainThread" in profile["name"]
         for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
@@ -814,43 +839,70 @@ def measure_rss(bench, pulp, size, base_upstream):
     return row
 
 
-def profile(bench, pulp, upstream):
-    """py-spy on the worker and its task process during one immediate sync."""
-    out = SCRATCH / f"profile-{label_of(pulp.checksums)}.speedscope.json"
-    bench.clean()
-    spy = subprocess.Popen(
-        [str(sync_pulp.VENV / "bin" / "py-spy"), "record", "--pid", str(pulp.worker_pid)]
-        + ["--subprocesses", "--idle", "--rate", "100", "--format", "speedscope", "-o", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+class Recording:
+    """py-spy record (speedscope, --idle, --subprocesses) of ``pid`` while the block runs."""
+
+    def __init__(self, pid, out):
+        self.pid = pid
+        self.out = out
+        self.errors = ""
+
+    def __enter__(self):
+        self.out.unlink(missing_ok=True)
+        self.spy = subprocess.Popen(
+            [str(sync_pulp.VENV / "bin" / "py-spy"), "record", "--pid", str(self.pid)]
+            + ["--subprocesses", "--idle", "--rate", "100", "--format", "speedscope"]
+            + ["-o", str(self.out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(1)  # py-spy attached
-        result, _ = case_kickstart(bench, upstream)
-    finally:
-        spy.send_signal(signal.SIGINT)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.spy.send_signal(signal.SIGINT)
         try:
-            _, errors = spy.communicate(timeout=60)
+            _, self.errors = self.spy.communicate(timeout=60)
         except subprocess.TimeoutExpired:
-            spy.kill()
-            _, errors = spy.communicate()
-    if not out.exists():
-        log(f"py-spy wrote no profile: {errors[-1000:]}")
-        return {"error": errors[-1000:]}
-    summary = summarise_profile(out, pulp.worker_pid)
-    summary["sync_seconds"] = result["seconds"]
-    summary["file"] = str(out.relative_to(ROOT))
-    log(
-        f"profile [{label_of(pulp.checksums)}] of a {result['seconds']:.1f} s sync "
-        f"(py-spy attached): main thread {summary.get('main_thread')}; other threads busy "
-        f"{summary.get('other_threads_busy_seconds')} s"
-    )
-    for name, pct in summary.get("self", [])[:12]:
-        print(f"    self  {pct:5.1f}%  {name}", flush=True)
-    for name, pct in summary.get("total", [])[:12]:
-        print(f"    total {pct:5.1f}%  {name}", flush=True)
-    return summary
+            self.spy.kill()
+            _, self.errors = self.spy.communicate()
+
+    def summary(self, leave_out_pid, what, seconds):
+        if not self.out.exists():
+            log(f"py-spy wrote no profile: {self.errors[-1000:]}")
+            return {"error": self.errors[-1000:]}
+        summary = summarise_profile(self.out, leave_out_pid)
+        summary["seconds"] = seconds
+        summary["file"] = str(self.out.relative_to(ROOT))
+        log(
+            f"profile of {what}, {seconds:.1f} s (py-spy attached): main thread "
+            f"{summary.get('main_thread')}; other threads busy "
+            f"{summary.get('other_threads_busy_seconds')} s"
+        )
+        for name, pct in summary.get("self", [])[:12]:
+            print(f"    self  {pct:5.1f}%  {name}", flush=True)
+        for name, pct in summary.get("total", [])[:12]:
+            print(f"    total {pct:5.1f}%  {name}", flush=True)
+        return summary
+
+
+def profile(bench, pulp, upstream):
+    """py-spy on the worker's task process during one immediate sync, and on the content
+    app's worker processes during one first on_demand GET of the big file."""
+    label = label_of(pulp.checksums)
+    bench.clean()
+    with Recording(pulp.worker_pid, SCRATCH / f"profile-sync-{label}.speedscope.json") as rec:
+        result, _ = case_kickstart(bench, upstream)
+    out = {"sync": rec.summary(pulp.worker_pid, f"an immediate sync [{label}]", result["seconds"])}
+    bench.clean()
+    _, url = on_demand_sync(bench, upstream)
+    content_pid = pulp.processes["content"].pid  # gunicorn's master: left out
+    with Recording(content_pid, SCRATCH / f"profile-get-{label}.speedscope.json") as rec:
+        seconds = first_get(url, upstream)
+    out["first_get"] = rec.summary(content_pid, f"a first on_demand GET [{label}]", seconds)
+    bench.clean()
+    return out
 
 
 if __name__ == "__main__":
