@@ -328,9 +328,17 @@ def case_rpm(bench, tree_url):
 
 def run_pulp_case(case, bench, upstream, tree_url):
     result = _run_pulp_case(case, bench, upstream, tree_url)
-    # What the sync stored: every byte of the payload for the immediate cases, and the
-    # big file after an on_demand first fetch.
+    # What the sync stored: every byte of the payload for the immediate OCI cases, the
+    # tree's images (and RPMs) for the dnf cases, the big file after a first GET.
     result["stored_bytes"] = sum(a["size"] for a in bench.api.list("artifacts/"))
+    if case == "kickstart-on_demand+fetch":
+        expected = upstream.big["size"]
+    elif case.endswith("-dnf"):
+        expected = sum(i["size"] for i in upstream.files if i["title"] in sync_data.DNF_PATHS)
+    else:
+        expected = upstream.payload
+    if result["stored_bytes"] < expected:
+        raise RuntimeError(f"{case} stored {result['stored_bytes']} bytes, < {expected}")
     return result
 
 
