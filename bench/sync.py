@@ -24,16 +24,20 @@ pulp_container and pulp_rpm, and per ALLOWED_CONTENT_CHECKSUMS value in
 setting and pulpcore's default of four digests, side by side; stopped on exit).
 Every Pulp run starts from an empty artifact store (the previous run's
 repositories are deleted and orphans cleaned up), so each sync downloads every
-byte; the bytes each run stored are recorded (``stored_bytes``).
+byte; the bytes each run stored are recorded (``stored_bytes``) and checked.
 
-``--rss`` (default on) samples the worker's RSS (worker + task process, every
-0.1 s) during an immediate sync of 1 GB and of 5 GB; ``--profile`` (default on)
-records the task with py-spy during one more immediate sync and summarises
-where the time goes.
+``--rss`` (default 1GB 5GB; ``--rss`` alone: off) samples the worker's RSS (worker
++ task process, every 0.1 s) during an immediate sync of each size; ``--profile``
+(default on) records py-spy profiles of one more immediate sync (the task process)
+and of one more first on_demand GET (the content app) per checksum setting and
+summarises where the time goes.
 
-    .venv/bin/python bench/sync.py [--size 1GiB] [--runs 2] [--cases ...] [--no-rss]
+    .venv/bin/python bench/sync.py [--size 1GiB] [--runs 3] [--cases ...] [--rss] [--no-profile]
+    .venv/bin/python bench/sync.py --markdown .run/bench/sync.json   # the docs' table
 
-Prints one line per case and writes .run/bench/sync.json.
+Prints one line per case and writes .run/bench/sync.json. Needs the dev stack
+(its PostgreSQL and settings), skopeo and curl (make bench-packages), and rpmbuild
+and createrepo_c for the dnf tree (make test-packages).
 """
 
 import argparse
