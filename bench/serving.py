@@ -231,7 +231,10 @@ class ContentApp:
             env["PULP_CACHE_ENABLED"] = "false"
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                ["pulpcore-content", "--bind", f"127.0.0.1:{self.port}", "--workers", "2"],
+                # --keep-alive 75 as the docs advise (the 2 s default closes connections of
+                # clients still reading a large file: wrk counts those as read errors).
+                ["pulpcore-content", "--bind", f"127.0.0.1:{self.port}", "--workers", "2"]
+                + ["--keep-alive", "75"],
                 cwd=RUN,
                 env=env,
                 stdout=log,

@@ -177,21 +177,20 @@ class TreeDocuments(Handler):
 
     def _document(self, request, path, origin):
         """The document at ``path`` (None if none): one query when it was rendered before."""
-        distribution = KickstartDistribution.serving(self._base_paths(f"{path}/"), get_domain())
-        if distribution is None:
+        state = KickstartDistribution.serving_state(self._base_paths(f"{path}/"), get_domain())
+        if state is None:
             return None
-        self._permit(request, distribution)
-        relative = path.lstrip("/")[len(distribution.base_path) :].lstrip("/")
-        key = (
-            distribution.pk,
-            distribution.pulp_last_updated,
-            distribution.served_version_pk,
-            origin,
-            relative,
-        )
+        distribution = None
+        if state["content_guard_id"] is not None:
+            distribution = KickstartDistribution.objects.get(pk=state["pk"])
+            self._permit(request, distribution)
+        relative = path.lstrip("/")[len(state["base_path"]) :].lstrip("/")
+        key = (state["pk"], state["pulp_last_updated"], state["served_version"], origin, relative)
         document = MEMO.get(key)
         if document is None:
-            document = TreeServer(distribution, origin).handle(relative)
+            distribution = distribution or KickstartDistribution.objects.get(pk=state["pk"])
+            server = TreeServer(distribution, origin, version_pk=state["served_version"])
+            document = server.handle(relative)
             if document is not None:
                 MEMO.put(key, document)
         return document

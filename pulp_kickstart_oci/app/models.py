@@ -243,27 +243,41 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
         self.invalidate_cache()
 
     @classmethod
-    def serving(cls, base_paths, domain):
-        """The kickstart distribution at one of ``base_paths``, with the version it serves.
+    def serving_state(cls, base_paths, domain):
+        """What a generated document of the distribution at one of ``base_paths`` depends on.
 
-        One query, for the content app's document route: pulpcore forbids nested
-        base paths, so at most one matches. It is annotated with the pk of the
-        latest version of its repository. With ``pk`` and ``pulp_last_updated``
-        (kernel_args, kickstart_url, what it serves; touched too when a tree
-        changes in place, see ``trees_changed_in_place``), a generated document
-        stays the same while these do.
+        One query, no model built, for the content app's document route (a boot
+        storm asks the same documents over and over): pulpcore forbids nested base
+        paths, so at most one matches. None when none does; else a dict of
+        ``pk``, ``pulp_last_updated`` (kernel_args, kickstart_url, what it serves;
+        touched too when a tree changes in place, see ``trees_changed_in_place``),
+        ``base_path``, ``content_guard_id`` and ``served_version`` (the pinned
+        version, or the latest of its repository).
         """
         latest = (
             RepositoryVersion.objects.filter(repository=OuterRef("repository"), complete=True)
             .order_by("-number")
             .values("pk")[:1]
         )
-        return (
+        state = (
             cls.objects.filter(pulp_domain=domain, base_path__in=base_paths)
-            .select_related("content_guard")
             .annotate(latest_version_pk=Subquery(latest))
+            .values(
+                "pk",
+                "pulp_last_updated",
+                "base_path",
+                "content_guard_id",
+                "repository_version_id",
+                "latest_version_pk",
+            )
             .first()
         )
+        if state is not None:
+            state["served_version"] = state.pop("repository_version_id") or state.pop(
+                "latest_version_pk"
+            )
+            state.pop("latest_version_pk", None)
+        return state
 
     @classmethod
     def trees_changed_in_place(cls):
@@ -279,14 +293,16 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
         for distribution in distributions:
             distribution.invalidate_cache()
 
-    @property
-    def served_version_pk(self):
-        """The pk of the version served now, from ``serving()``'s annotation."""
-        return self.repository_version_id or getattr(self, "latest_version_pk", None)
+    def served_trees(self, version_pk=None):
+        """The trees of the repository version served now, and that version (or None).
 
-    def served_trees(self):
-        """The trees of the repository version served now, and that version (or None)."""
-        _, version, _ = self.get_repository_publication_and_version()
+        ``version_pk``: that version as the caller looked it up already
+        (``serving_state``), so what it renders is of exactly that version.
+        """
+        if version_pk is not None:
+            version = RepositoryVersion.objects.filter(pk=version_pk).first()
+        else:
+            _, version, _ = self.get_repository_publication_and_version()
         if version is None:
             return KickstartTree.objects.none(), None
         return KickstartTree.objects.filter(pk__in=version.content), version

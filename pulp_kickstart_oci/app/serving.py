@@ -109,19 +109,21 @@ class TreeServer:
     """Generated documents of one distribution, for the repository version it serves now.
 
     ``origin`` is where the documents' URLs point (``boot_origin``); the API's
-    view of the index uses CONTENT_ORIGIN.
+    view of the index uses CONTENT_ORIGIN. ``version_pk`` pins the version
+    rendered (the content app's memo keys documents on it).
     """
 
-    def __init__(self, distribution, origin=None):
+    def __init__(self, distribution, origin=None, version_pk=None):
         self.distribution = distribution
         self.origin = boot_origin() if origin is None else origin
+        self.version_pk = version_pk  # None: the version the distribution serves now
 
     def _root_url(self):
         """Absolute URL of the distribution root, from the origin and the validated base path."""
         return f"{self.origin}{settings.CONTENT_PATH_PREFIX}{self.distribution.base_path}/"
 
     def _trees(self):
-        return self.distribution.served_trees()
+        return self.distribution.served_trees(self.version_pk)
 
     def _ordered(self, trees):
         return sorted(trees, key=_version_order)
