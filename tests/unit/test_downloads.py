@@ -1,0 +1,119 @@
+"""The plugin's downloader against a local aiohttp server: what pulpcore's downloader gives.
+
+OverlappedWriteMixin writes and hashes chunks on a thread; the file, the size and
+the digests must be exactly those of the body, a mismatch must fail as pulpcore's
+does, and a retried download must start a new file.
+"""
+
+import asyncio
+import hashlib
+import os
+import shutil
+import tempfile
+
+import aiohttp
+import pytest
+from aiohttp import web
+from django.conf import settings
+
+from pulpcore.plugin.exceptions import DigestValidationError, SizeValidationError
+
+from pulp_kickstart_oci.app.downloads import CappedHttpDownloader, DownloadFailed
+
+BODY = os.urandom(3 * 1024 * 1024 + 17)  # several chunks, not a multiple of any chunk size
+SHA256 = hashlib.sha256(BODY).hexdigest()
+
+
+@pytest.fixture
+def workdir(monkeypatch):
+    """A task's working directory: downloads land there, as in a sync task."""
+    os.makedirs(settings.WORKING_DIRECTORY, exist_ok=True)
+    directory = tempfile.mkdtemp(dir=settings.WORKING_DIRECTORY)
+    monkeypatch.chdir(directory)
+    yield directory
+    shutil.rmtree(directory)
+
+
+def _download(handler, **options):
+    """Serve ``handler`` at /blob and download it; returns (result or exception, requests)."""
+    seen = []
+
+    async def counted(request):
+        seen.append(request.path)
+        return await handler(request, len(seen))
+
+    async def body():
+        app = web.Application()
+        app.router.add_get("/blob", counted)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        session = aiohttp.ClientSession()
+        url = f"http://127.0.0.1:{port}/blob"
+        downloader = CappedHttpDownloader(url, session=session, **options)
+        try:
+            return await downloader.run()
+        except Exception as exc:  # the test looks at it
+            return exc
+        finally:
+            await session.close()
+            await runner.cleanup()
+
+    return asyncio.run(body()), seen
+
+
+async def _whole(request, attempt):
+    response = web.StreamResponse(headers={"Content-Length": str(len(BODY))})
+    await response.prepare(request)
+    for start in range(0, len(BODY), 100_000):  # many small writes: many chunks
+        await response.write(BODY[start : start + 100_000])
+    await response.write_eof()
+    return response
+
+
+def test_the_file_size_and_digests_are_the_body(workdir):
+    result, _ = _download(_whole, expected_digests={"sha256": SHA256}, expected_size=len(BODY))
+    assert not isinstance(result, Exception), result
+    with open(result.path, "rb") as stored:
+        assert stored.read() == BODY
+    assert result.artifact_attributes["sha256"] == SHA256
+    assert result.artifact_attributes["size"] == len(BODY)
+    assert os.path.dirname(result.path) == workdir  # the task's working directory
+
+
+def test_a_wrong_digest_or_size_fails_like_pulpcore(workdir):
+    wrong, _ = _download(_whole, expected_digests={"sha256": "0" * 64})
+    assert isinstance(wrong, DigestValidationError)
+    short, _ = _download(_whole, expected_size=len(BODY) + 1)
+    assert isinstance(short, (SizeValidationError, DownloadFailed))
+
+
+def test_a_digest_pulp_does_not_keep_is_still_checked(workdir):
+    sha512 = hashlib.sha512(BODY).hexdigest()
+    good, _ = _download(_whole, expected_digests={"sha256": SHA256, "sha512": sha512})
+    assert not isinstance(good, Exception), good
+    bad, _ = _download(_whole, expected_digests={"sha256": SHA256, "sha512": "0" * 128})
+    assert isinstance(bad, DigestValidationError)
+
+
+@pytest.mark.parametrize("announced", [True, False])
+def test_a_retried_download_starts_a_new_file(workdir, announced):
+    async def cut_once(request, attempt):
+        if attempt > 1:
+            return await _whole(request, attempt)
+        headers = {"Content-Length": str(len(BODY))} if announced else {}
+        response = web.StreamResponse(headers=headers)
+        await response.prepare(request)
+        await response.write(BODY[: len(BODY) // 2])
+        request.transport.close()  # the connection drops halfway
+        return response
+
+    result, seen = _download(cut_once, expected_digests={"sha256": SHA256}, max_retries=1)
+    assert not isinstance(result, Exception), result
+    assert len(seen) == 2
+    with open(result.path, "rb") as stored:
+        assert stored.read() == BODY  # not half a body and then the whole one
+    leftovers = [name for name in os.listdir(workdir) if os.path.join(workdir, name) != result.path]
+    assert leftovers == []  # the first try's file is gone
