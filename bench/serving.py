@@ -34,7 +34,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -45,6 +44,7 @@ sys.path.insert(0, str(ROOT / "dev"))
 import aiohttp  # noqa: E402
 import requests  # noqa: E402
 import sample  # noqa: E402  (dev/sample.py: the sample registry)
+from procs import RssSampler, cpu_seconds, pids_named, process_tree  # noqa: E402
 
 from tests.support import fedora  # noqa: E402
 from tests.support.oci import Pusher  # noqa: E402
@@ -264,31 +264,6 @@ def _seconds(text):
     return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
-def cpu_seconds(pids):
-    """User + system CPU seconds the processes have used so far (/proc/<pid>/stat)."""
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def pids_named(name):
-    """Every process whose command name is ``name`` (postgres backends, redis-server)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if Path(f"/proc/{entry}/comm").read_text().strip() == name:
-                    found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
 def wrk(url, connections, duration, watch=None):
     """req/s, p50/p99 (ms), errors, MB/s of one wrk run.
 
@@ -326,56 +301,6 @@ def wrk(url, connections, duration, watch=None):
         for name, pids in watched.items()
     }
     return result
-
-
-# --- content app memory -------------------------------------------------------------------
-
-
-def content_pids(top):
-    """A content app's process tree: the gunicorn master and its workers."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    pids, todo = [], [top]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        todo.extend(parents.get(pid, []))
-    return pids
-
-
-def status_kb(pid, field):
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-class RssSampler(threading.Thread):
-    """Samples the summed VmRSS of the content app's processes every 0.1 s."""
-
-    def __init__(self, top):
-        super().__init__(daemon=True)
-        self.pids = content_pids(top)
-        self.start_total_kb = sum(status_kb(pid, "VmRSS") for pid in self.pids)
-        self.peak_total_kb = 0
-        self.peak_process_kb = 0
-        self.stop = threading.Event()
-
-    def run(self):
-        while not self.stop.is_set():
-            values = [status_kb(pid, "VmRSS") for pid in self.pids]
-            self.peak_total_kb = max(self.peak_total_kb, sum(values))
-            self.peak_process_kb = max(self.peak_process_kb, max(values, default=0))
-            self.stop.wait(0.1)  # the sampling interval; returns at once when stopped
 
 
 # --- boot storm ---------------------------------------------------------------------------
@@ -476,13 +401,13 @@ def main():
                 "redis": lambda: pids_named("redis-server"),
             }
             watch = {
-                "content": {"server": lambda: content_pids(content.process.pid), **shared},
-                "nginx": {"server": lambda: content_pids(nginx.process.pid)},
+                "content": {"server": lambda: process_tree(content.process.pid), **shared},
+                "nginx": {"server": lambda: process_tree(nginx.process.pid)},
             }
             if nocache:
                 servers["content-nocache"] = nocache.url + root.split(CONTENT, 1)[1]
                 watch["content-nocache"] = {
-                    "server": lambda: content_pids(nocache.process.pid),
+                    "server": lambda: process_tree(nocache.process.pid),
                     **shared,
                 }
             for label, path, connection_counts in [] if args.no_wrk else cases:
@@ -537,10 +462,10 @@ def main():
                             sampler.start()
                         row[server] = asyncio.run(storm(base, paths, sizes, clients))
                         if sampler:
-                            sampler.stop.set()
+                            sampler.halt.set()
                             sampler.join()
-                            row[server]["rss_before_mib"] = sampler.start_total_kb / 1024
-                            row[server]["peak_rss_total_mib"] = sampler.peak_total_kb / 1024
+                            row[server]["rss_before_mib"] = sampler.before_kb / 1024
+                            row[server]["peak_rss_total_mib"] = sampler.peak_kb / 1024
                             row[server]["peak_rss_process_mib"] = sampler.peak_process_kb / 1024
                         time.sleep(1)  # a pause between load runs: closing sockets drain
                     report["storm"].append(row)

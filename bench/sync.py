@@ -53,7 +53,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -64,6 +63,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import requests  # noqa: E402
 import sync_data  # noqa: E402
 import sync_pulp  # noqa: E402
+from procs import RssSampler  # noqa: E402
 
 from tests.support import dnf  # noqa: E402
 from tests.support.pulp import PulpAPI  # noqa: E402
@@ -358,58 +358,6 @@ def _run_pulp_case(case, bench, upstream, tree_url):
     if case == "pulp_rpm-dnf":
         return case_rpm(bench, tree_url)
     raise ValueError(case)
-
-
-# --- memory -----------------------------------------------------------------------------
-
-
-def children_of(top):
-    parents = collections.defaultdict(list)
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(stat.rsplit(")", 1)[1].split()[1])].append(int(entry))
-    pids, todo = [], [top]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        todo.extend(parents.get(pid, []))
-    return pids
-
-
-def rss_kb(pid):
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-class RssSampler(threading.Thread):
-    """The worker and its children (the task process), VmRSS summed, every 0.1 s."""
-
-    def __init__(self, top):
-        super().__init__(daemon=True)
-        self.top = top
-        self.before_kb = sum(rss_kb(pid) for pid in children_of(top))
-        self.peak_kb = 0
-        self.peak_processes = 0
-        self.samples = 0
-        self.halt = threading.Event()
-
-    def run(self):
-        while not self.halt.is_set():
-            pids = children_of(self.top)
-            total = sum(rss_kb(pid) for pid in pids)
-            if total > self.peak_kb:
-                self.peak_kb, self.peak_processes = total, len(pids)
-            self.samples += 1
-            self.halt.wait(0.1)
 
 
 # --- profile ----------------------------------------------------------------------------
