@@ -174,22 +174,68 @@ http {{
     scgi_temp_path {dir}/scgi;
     types {{ text/plain treeinfo ipxe; }}
     default_type application/octet-stream;
+    {cache_path}
     server {{
         listen 127.0.0.1:{port};
-        root {root};
+        {server}
     }}
 }}
+"""
+# nginx serving the export-like directory from disk.
+STATIC_SERVER = "root {root};"
+# nginx in front of the content app, as docs/performance.md advises: generated documents
+# cached for 5 s (keyed on the Host too), everything else passed through in 1 MB buffers
+# and never cached (a path can name another file in the next repository version).
+PROXY_CACHE_PATH = (
+    "proxy_cache_path {dir}/cache levels=1:2 keys_zone=documents:10m max_size=100m "
+    "inactive=60s use_temp_path=off;"
+)
+PROXY_SERVER = """
+        location ~ (/\\.treeinfo|/boot\\.ipxe|/grub\\.cfg|/trees\\.json|/default)$ {{
+            proxy_pass {upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache documents;
+            proxy_cache_key $scheme$http_host$request_uri;
+            proxy_cache_valid 200 5s;
+            proxy_cache_lock on;
+        }}
+        location / {{
+            proxy_pass {upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffers 16 1m;
+            proxy_busy_buffers_size 2m;
+            proxy_max_temp_file_size 0;
+        }}
 """
 
 
 class Nginx:
-    def __init__(self, workdir, docroot, workers):
-        self.conf = workdir / "nginx.conf"
+    """nginx on a free port: serving ``docroot`` from disk, or a caching proxy to ``upstream``."""
+
+    def __init__(self, workdir, workers, docroot=None, upstream=None):
+        name = "static" if upstream is None else "proxy"
+        directory = workdir / f"nginx-{name}"
+        directory.mkdir(exist_ok=True)
+        self.conf = directory / "nginx.conf"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         user = "user root root;" if os.geteuid() == 0 else ""
+        if upstream is None:
+            server, cache_path = STATIC_SERVER.format(root=docroot), ""
+        else:
+            server = PROXY_SERVER.format(upstream=upstream)
+            cache_path = PROXY_CACHE_PATH.format(dir=directory)
         self.conf.write_text(
-            NGINX_CONF.format(user=user, workers=workers, dir=workdir, port=self.port, root=docroot)
+            NGINX_CONF.format(
+                user=user,
+                workers=workers,
+                dir=directory,
+                port=self.port,
+                server=server,
+                cache_path=cache_path,
+            )
         )
         self.process = None
 
@@ -392,10 +438,16 @@ def main():
         with ContentApp(workdir) as content, nocache_app or contextlib.nullcontext() as nocache:
             content_root = content.url + root.split(CONTENT, 1)[1]
             docroot = build_docroot(workdir, tree, content_root)
-            nginx = Nginx(workdir, docroot, workers=os.cpu_count()).__enter__()
+            nginx = Nginx(workdir, os.cpu_count(), docroot=docroot).__enter__()
             stack.callback(nginx.__exit__)
             nginx_root = nginx.url + root.split(CONTENT, 1)[1]
-            servers = {"content": content_root, "nginx": nginx_root}
+            proxy = Nginx(workdir, os.cpu_count(), upstream=content.url).__enter__()
+            stack.callback(proxy.__exit__)
+            servers = {
+                "content": content_root,
+                "nginx": nginx_root,
+                "nginx-proxy-cache": proxy.url + root.split(CONTENT, 1)[1],
+            }
             shared = {
                 "postgres": lambda: pids_named("postgres"),
                 "redis": lambda: pids_named("redis-server"),
@@ -403,6 +455,11 @@ def main():
             watch = {
                 "content": {"server": lambda: process_tree(content.process.pid), **shared},
                 "nginx": {"server": lambda: process_tree(nginx.process.pid)},
+                "nginx-proxy-cache": {
+                    "server": lambda: process_tree(proxy.process.pid),
+                    "content app": lambda: process_tree(content.process.pid),
+                    **shared,
+                },
             }
             if nocache:
                 servers["content-nocache"] = nocache.url + root.split(CONTENT, 1)[1]
