@@ -183,9 +183,10 @@ http {{
 """
 # nginx serving the export-like directory from disk.
 STATIC_SERVER = "root {root};"
-# nginx in front of the content app, as docs/performance.md advises: generated documents
-# cached for 5 s (keyed on the Host too), everything else passed through in 1 MB buffers
-# and never cached (a path can name another file in the next repository version).
+# nginx in front of the content app, as docs/serving.md shows it: generated documents
+# cached for 5 s (keyed on the Host too; a stale copy served while one request refreshes
+# it), everything else passed through in 1 MB buffers and never cached (a path can name
+# another file in the next repository version).
 PROXY_CACHE_PATH = (
     "proxy_cache_path {dir}/cache levels=1:2 keys_zone=documents:10m max_size=100m "
     "inactive=60s use_temp_path=off;"
@@ -195,15 +196,19 @@ PROXY_SERVER = """
             proxy_pass {upstream};
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
             proxy_cache documents;
             proxy_cache_key $scheme$http_host$request_uri;
             proxy_cache_valid 200 5s;
             proxy_cache_lock on;
+            proxy_cache_use_stale updating;
+            proxy_cache_background_update on;
         }}
         location / {{
             proxy_pass {upstream};
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
             proxy_buffers 16 1m;
             proxy_busy_buffers_size 2m;
             proxy_max_temp_file_size 0;
