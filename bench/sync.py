@@ -813,20 +813,25 @@ class Recording:
             [str(sync_pulp.VENV / "bin" / "py-spy"), "record", "--pid", str(self.pid)]
             + ["--subprocesses", "--idle", "--rate", "100", "--format", "speedscope"]
             + ["-o", str(self.out)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
-        time.sleep(1)  # py-spy attached
+        # py-spy says "Sampling process ..." once it is attached; EOF means it gave up.
+        for line in self.spy.stdout:
+            self.errors += line
+            if "Sampling process" in line:
+                break
         return self
 
     def __exit__(self, *exc_info):
         self.spy.send_signal(signal.SIGINT)
         try:
-            _, self.errors = self.spy.communicate(timeout=60)
+            rest, _ = self.spy.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             self.spy.kill()
-            _, self.errors = self.spy.communicate()
+            rest, _ = self.spy.communicate()
+        self.errors += rest or ""
 
     def summary(self, leave_out_pid, what, seconds):
         if not self.out.exists():

@@ -76,6 +76,14 @@ def cap(setting):
     return {"max_bytes": getattr(settings, setting), "max_bytes_setting": setting}
 
 
+class DigestMismatch(DigestValidationError):
+    """pulpcore's digest error, saying which algorithm did not match."""
+
+    def __init__(self, algorithm, actual, expected, url=None):
+        super().__init__(actual, expected, url=url)
+        self.algorithm = algorithm
+
+
 class OverlappedWriteMixin:
     """Writes and hashes each chunk on a thread while the event loop reads the next one.
 
@@ -87,10 +95,18 @@ class OverlappedWriteMixin:
     which keeps the order and at most two chunks in memory. The result is what
     pulpcore's downloader gives: ``path``, ``artifact_attributes`` (size and the
     digests in ALLOWED_CONTENT_CHECKSUMS), the same digest and size errors.
+
+    Every expected digest is computed and checked, also one Pulp does not keep:
+    pulpcore refuses a download whose expected digests are all outside
+    ALLOWED_CONTENT_CHECKSUMS, but an upstream's sha512 or md5 must still be
+    verified on a Pulp that keeps sha256 alone.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, url, *args, expected_digests=None, **kwargs):
+        for algorithm in expected_digests or {}:
+            hashlib.new(algorithm)  # ValueError now for a name hashlib does not know
+        super().__init__(url, *args, **kwargs)
+        self.expected_digests = expected_digests
         self._file = None
         self._hashers = {}
         self._written = 0
@@ -165,8 +181,8 @@ class OverlappedWriteMixin:
         """Every expected digest must match (each was computed while writing)."""
         for algorithm, expected in (self.expected_digests or {}).items():
             actual = self._hashers[algorithm].hexdigest()
-            if actual != expected:
-                raise DigestValidationError(actual, expected, url=self.url)
+            if actual != expected.lower():
+                raise DigestMismatch(algorithm, actual, expected, url=self.url)
 
     def validate_size(self):
         """The body must have the expected size, when one is expected."""

@@ -6,7 +6,6 @@ RPMs, whose signatures are checked when the remote has ``gpg_keys``. The RPMs
 themselves are not kept: the tree records which package each file came from.
 """
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -24,7 +23,7 @@ from pulpcore.plugin.util import get_domain_pk
 
 from ..dnf import repodata, rpm, treeinfo
 from ..dnf.errors import DnfError
-from ..downloads import PROXY_REFUSED, DownloadFailed, cap
+from ..downloads import PROXY_REFUSED, DigestMismatch, DownloadFailed, cap
 from ..models import KickstartDnfRemote, KickstartTree
 from ..netboot import arch as archs
 from ..netboot import layout
@@ -79,16 +78,23 @@ class DnfFirstStage(TreeFirstStage):
             )
         return url
 
-    async def _download(self, path, what, limit=None, expected_digests=None, expected_size=None):
+    async def _download(
+        self,
+        path,
+        what,
+        limit=None,
+        expected_digests=None,
+        expected_size=None,
+        checksum_source=None,
+    ):
         """Fetch one file of the tree, capped, and check the digests upstream gave for it.
 
-        Pulp's downloader checks only algorithms in ``ALLOWED_CONTENT_CHECKSUMS`` (and
-        refuses the others); a repository that publishes, say, sha512 on a Pulp that
-        computes sha256 alone is checked after the download instead, never skipped.
+        The downloader checks every algorithm given while the bytes stream, also one
+        outside ``ALLOWED_CONTENT_CHECKSUMS`` (sha512 repodata on a sha256-only Pulp);
+        ``checksum_source`` is where they were published (default: the repodata), for
+        the error.
         """
-        allowed = set(settings.ALLOWED_CONTENT_CHECKSUMS)
-        checked_later = {}
-        while_streaming = {}
+        digests = {}
         for algorithm, expected in (expected_digests or {}).items():
             algorithm = _ALGORITHM_NAMES.get(algorithm, algorithm)
             if algorithm not in KNOWN_CHECKSUMS:
@@ -97,18 +103,26 @@ class DnfFirstStage(TreeFirstStage):
                         where=self.where, what=what, algorithm=algorithm
                     )
                 )
-            (while_streaming if algorithm in allowed else checked_later)[algorithm] = expected
+            digests[algorithm] = expected
         downloader = self.remote.get_downloader(
             url=self._url(path, what),
-            expected_digests=while_streaming or None,
+            expected_digests=digests or None,
             expected_size=expected_size,
             **(cap(limit) if limit else {}),
         )
         try:
-            result = await downloader.run()
-            for algorithm, expected in checked_later.items():
-                self._check_digest(result, what, algorithm, expected, _("the repodata"))
-            return result
+            return await downloader.run()
+        except DigestMismatch as exc:
+            raise DnfError(
+                _("{where}: {what}: {algorithm} is {actual}, {source} says {expected}").format(
+                    where=self.where,
+                    what=what,
+                    algorithm=exc.algorithm,
+                    actual=exc.actual,
+                    source=checksum_source or _("the repodata"),
+                    expected=exc.expected,
+                )
+            ) from None
         except DownloadFailed as exc:
             raise DnfError(
                 _("{where}: {what}: {reason}").format(
@@ -206,9 +220,13 @@ class DnfFirstStage(TreeFirstStage):
                 planned.sha256 = digest  # size: learnt by the download, or see _sizes()
             else:
                 # No sha256 upstream: fetch it now, check what .treeinfo does give.
-                result = await self._download(path, path, "KICKSTART_MAX_IMAGE_BYTES")
-                if algorithm is not None:
-                    self._check_digest(result, path, algorithm, digest)
+                result = await self._download(
+                    path,
+                    path,
+                    "KICKSTART_MAX_IMAGE_BYTES",
+                    expected_digests={algorithm: digest} if algorithm else None,
+                    checksum_source=".treeinfo",
+                )
                 planned.sha256 = result.artifact_attributes["sha256"]
                 planned.size = result.artifact_attributes["size"]
                 planned.local_path = result.path
@@ -225,32 +243,6 @@ class DnfFirstStage(TreeFirstStage):
                 )
             files.append(planned)
         return files
-
-    def _check_digest(self, result, name, algorithm, expected, according_to=".treeinfo"):
-        """Compare with the checksum upstream published, reusing what the download computed.
-
-        The downloader computes every digest Pulp allows while the bytes stream;
-        only an algorithm outside ``ALLOWED_CONTENT_CHECKSUMS`` (md5, sha1, or sha512
-        on a Pulp that computes sha256 alone) reads the file again.
-        """
-        actual = result.artifact_attributes.get(algorithm)
-        if actual is None:
-            digest = hashlib.new(algorithm)
-            with open(result.path, "rb") as stored:
-                while chunk := stored.read(1 << 20):
-                    digest.update(chunk)
-            actual = digest.hexdigest()
-        if actual != expected.lower():
-            raise DnfError(
-                _("{where}: {name}: {algorithm} is {actual}, {source} says {expected}").format(
-                    where=self.where,
-                    source=according_to,
-                    name=name,
-                    algorithm=algorithm,
-                    actual=actual,
-                    expected=expected,
-                )
-            )
 
     async def _packages(self, arch):
         overrides = self.remote.bootloader_packages or {}
