@@ -64,6 +64,30 @@ def refused(kickstart_sync, latest_version):
     return _refused
 
 
+@pytest.fixture
+def amd64_release(kickstart_upstream, kickstart_publish_release):
+    """The digest of release 42's amd64 manifest, published on ``kickstart_upstream``."""
+    return kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))["manifests"][
+        "amd64"
+    ]
+
+
+@pytest.fixture
+def trusting(kickstart_upstream, remote_repo):
+    """``remote, repository = trusting(key, policy="required")``: a remote of
+    ``kickstart_upstream`` that trusts ``key`` under ``policy``, and a new repository."""
+
+    def _make(key, policy="required", **fields):
+        return remote_repo(
+            kickstart_upstream,
+            signature_keys=signing.public_pem(key),
+            signature_policy=policy,
+            **fields,
+        )
+
+    return _make
+
+
 def _trees_json(distribution):
     response = requests.get(f"{distribution.base_url}trees.json", timeout=60)
     response.raise_for_status()
@@ -117,16 +141,15 @@ def _skopeo_copy(signer, source, destination, tag, sign=True):
 
 def test_openpgp_skopeo_signature_passes_required(
     kickstart_upstream,
-    kickstart_publish_release,
     skopeo_publisher,
     kickstart_oci_remote_factory,
     kickstart_repository_factory,
     kickstart_sync,
     latest_version,
     trees,
+    amd64_release,
 ):
-    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    digest = published["manifests"]["amd64"]
+    digest = amd64_release
     signer, store, destination = skopeo_publisher()
     _skopeo_copy(signer, kickstart_upstream, destination, "42-amd64")
     assert signer.signature_path(destination.name, digest).is_file()
@@ -152,16 +175,15 @@ def test_openpgp_skopeo_signature_passes_required(
 def test_openpgp_signature_by_an_untrusted_key_fails_naming_tag_and_digest(
     refused,
     kickstart_upstream,
-    kickstart_publish_release,
     skopeo_publisher,
     gpg_keys,
     kickstart_oci_remote_factory,
     kickstart_repository_factory,
     kickstart_sync,
     latest_version,
+    amd64_release,
 ):
-    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    digest = published["manifests"]["amd64"]
+    digest = amd64_release
     signer, store, destination = skopeo_publisher()
     _skopeo_copy(signer, kickstart_upstream, destination, "42-amd64")
     trusted = gpg_keys()
@@ -264,17 +286,16 @@ def test_openpgp_missing_signature_under_required_creates_and_serves_nothing_new
 def test_cosign_signature_passes_required(
     kind,
     kickstart_upstream,
-    kickstart_publish_release,
     kickstart_oci_remote_factory,
     kickstart_repository_factory,
     kickstart_distribution_factory,
     kickstart_sync,
     latest_version,
     trees,
+    amd64_release,
 ):
     key = signing.generate_key(kind)
-    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    digest = published["manifests"]["amd64"]
+    digest = amd64_release
     _cosign_sign(kickstart_upstream, digest, key)
     remote = kickstart_oci_remote_factory(
         kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
@@ -300,18 +321,15 @@ def test_cosign_signature_passes_required(
 def test_cosign_signature_by_another_key_fails_naming_tag_and_digest(
     refused,
     kickstart_upstream,
-    kickstart_publish_release,
-    remote_repo,
     kickstart_sync,
     latest_version,
+    amd64_release,
+    trusting,
 ):
     trusted, other = signing.generate_key("p256"), signing.generate_key("p256")
-    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    digest = published["manifests"]["amd64"]
+    digest = amd64_release
     _cosign_sign(kickstart_upstream, digest, other)
-    remote, repository = remote_repo(
-        kickstart_upstream, signature_keys=signing.public_pem(trusted), signature_policy="required"
-    )
+    remote, repository = trusting(trusted)
     error = refused(repository, remote)
     assert "42-amd64" in error and digest in error
     assert "cosign signature" in error and "does not verify" in error
@@ -321,9 +339,9 @@ def test_cosign_payload_for_another_digest_fails(
     refused,
     kickstart_upstream,
     kickstart_publish_release,
-    remote_repo,
     kickstart_sync,
     latest_version,
+    trusting,
 ):
     key = signing.generate_key("p256")
     published = kickstart_publish_release(kickstart_upstream, "42")
@@ -334,9 +352,7 @@ def test_cosign_payload_for_another_digest_fails(
     kickstart_upstream.cosign_signatures(
         amd64, [(payload, signing.cosign_signature(key, payload), None)]
     )
-    remote, repository = remote_repo(
-        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
-    )
+    remote, repository = trusting(key)
     error = refused(repository, remote)
     assert "42-amd64" in error and amd64 in error
     assert f"the signature is for manifest {arm64}, not {amd64}" in error
@@ -344,20 +360,17 @@ def test_cosign_payload_for_another_digest_fails(
 
 def test_cosign_tampered_payload_fails(
     kickstart_upstream,
-    kickstart_publish_release,
-    remote_repo,
     kickstart_repository_factory,
     kickstart_sync,
     latest_version,
     trees,
+    amd64_release,
+    trusting,
 ):
     key = signing.generate_key("p256")
-    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    digest = published["manifests"]["amd64"]
+    digest = amd64_release
     payload = _cosign_sign(kickstart_upstream, digest, key, optional={"note": "a"})
-    remote, repository = remote_repo(
-        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
-    )
+    remote, repository = trusting(key)
     kickstart_sync(repository, remote)
     assert _keys(trees(latest_version(repository))[0]) == {signing.key_id(key)}
 
@@ -381,20 +394,17 @@ def test_cosign_identity_of_another_repository_fails_unless_the_check_is_off(
     kickstart_bindings,
     monitor_task,
     kickstart_upstream,
-    kickstart_publish_release,
-    remote_repo,
     kickstart_sync,
     latest_version,
     trees,
+    amd64_release,
+    trusting,
 ):
     key = signing.generate_key("p256")
-    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    digest = published["manifests"]["amd64"]
+    digest = amd64_release
     elsewhere = f"{_netloc(kickstart_upstream)}/{unique('other/repository')}"
     _cosign_sign(kickstart_upstream, digest, key, reference=elsewhere)
-    remote, repository = remote_repo(
-        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
-    )
+    remote, repository = trusting(key)
     assert remote.signature_identity_check is True
     error = refused(repository, remote)
     assert "42-amd64" in error and digest in error
@@ -410,17 +420,15 @@ def test_cosign_identity_of_another_repository_fails_unless_the_check_is_off(
 def test_a_signature_on_the_index_covers_every_arch(
     kickstart_upstream,
     kickstart_publish_release,
-    remote_repo,
     kickstart_sync,
     latest_version,
     trees,
+    trusting,
 ):
     key = signing.generate_key("p256")
     published = kickstart_publish_release(kickstart_upstream, "42")
     _cosign_sign(kickstart_upstream, published["index"], key)
-    remote, repository = remote_repo(
-        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
-    )
+    remote, repository = trusting(key)
     kickstart_sync(repository, remote)
     synced = trees(latest_version(repository))
     assert {tree.arch for tree in synced} == {"x86_64", "aarch64"}
@@ -436,15 +444,14 @@ def test_a_signature_on_the_index_covers_every_arch(
 def test_sigstore_bundle_referrer_passes_required(
     dsse,
     kickstart_upstream,
-    kickstart_publish_release,
-    remote_repo,
     kickstart_sync,
     latest_version,
     trees,
+    amd64_release,
+    trusting,
 ):
     key = signing.generate_key("p256")
-    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    digest = published["manifests"]["amd64"]
+    digest = amd64_release
     manifest = _raw_manifest(kickstart_upstream, digest)
     bundle = signing.sigstore_bundle(key, manifest, dsse=dsse)
     kickstart_upstream.referrer(digest, len(manifest), [(SIGSTORE_BUNDLE, bundle)])
@@ -453,9 +460,7 @@ def test_sigstore_bundle_referrer_passes_required(
         f"{kickstart_upstream.base}/v2/{kickstart_upstream.name}/referrers/{digest}", timeout=60
     )
     assert api.status_code == 404
-    remote, repository = remote_repo(
-        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
-    )
+    remote, repository = trusting(key)
     kickstart_sync(repository, remote)
     (tree,) = trees(latest_version(repository))
     (record,) = tree.signatures
@@ -469,21 +474,18 @@ def test_sigstore_bundle_referrer_passes_required(
 def test_sigstore_bundle_by_another_key_fails(
     refused,
     kickstart_upstream,
-    kickstart_publish_release,
-    remote_repo,
     kickstart_sync,
     latest_version,
+    amd64_release,
+    trusting,
 ):
     trusted, other = signing.generate_key("p256"), signing.generate_key("p256")
-    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    digest = published["manifests"]["amd64"]
+    digest = amd64_release
     manifest = _raw_manifest(kickstart_upstream, digest)
     kickstart_upstream.referrer(
         digest, len(manifest), [(SIGSTORE_BUNDLE, signing.sigstore_bundle(other, manifest))]
     )
-    remote, repository = remote_repo(
-        kickstart_upstream, signature_keys=signing.public_pem(trusted), signature_policy="required"
-    )
+    remote, repository = trusting(trusted)
     error = refused(repository, remote)
     assert "42-amd64" in error and digest in error
     assert "sigstore bundle" in error and "does not verify" in error
@@ -495,17 +497,15 @@ def test_sigstore_bundle_by_another_key_fails(
 def test_if_present_with_a_valid_signature_records_it(
     kickstart_upstream,
     kickstart_publish_release,
-    remote_repo,
     kickstart_sync,
     latest_version,
     trees,
+    trusting,
 ):
     key = signing.generate_key("p256")
     published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
     _cosign_sign(kickstart_upstream, published["manifests"]["amd64"], key)
-    remote, repository = remote_repo(
-        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="if_present"
-    )
+    remote, repository = trusting(key, "if_present")
     kickstart_sync(repository, remote)
     (tree,) = trees(latest_version(repository))
     assert _keys(tree) == {signing.key_id(key)}
@@ -514,20 +514,15 @@ def test_if_present_with_a_valid_signature_records_it(
 def test_if_present_with_a_bad_signature_fails(
     refused,
     kickstart_upstream,
-    kickstart_publish_release,
-    remote_repo,
     kickstart_sync,
     latest_version,
+    amd64_release,
+    trusting,
 ):
     trusted, other = signing.generate_key("p256"), signing.generate_key("p256")
-    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
-    digest = published["manifests"]["amd64"]
+    digest = amd64_release
     _cosign_sign(kickstart_upstream, digest, other)
-    remote, repository = remote_repo(
-        kickstart_upstream,
-        signature_keys=signing.public_pem(trusted),
-        signature_policy="if_present",
-    )
+    remote, repository = trusting(trusted, "if_present")
     error = refused(repository, remote)
     assert "42-amd64" in error and digest in error
     assert "does not verify" in error and "required" not in error
@@ -536,16 +531,14 @@ def test_if_present_with_a_bad_signature_fails(
 def test_if_present_without_any_signature_passes_unsigned(
     kickstart_upstream,
     kickstart_publish_release,
-    remote_repo,
     kickstart_sync,
     latest_version,
     trees,
+    trusting,
 ):
     key = signing.generate_key("p256")
     kickstart_publish_release(kickstart_upstream, "42")
-    remote, repository = remote_repo(
-        kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="if_present"
-    )
+    remote, repository = trusting(key, "if_present")
     kickstart_sync(repository, remote)
     synced = trees(latest_version(repository))
     assert len(synced) == 2
@@ -555,20 +548,18 @@ def test_if_present_without_any_signature_passes_unsigned(
 def test_none_ignores_a_bad_signature_and_records_nothing(
     kickstart_upstream,
     kickstart_publish_release,
-    remote_repo,
     kickstart_distribution_factory,
     kickstart_sync,
     latest_version,
     trees,
+    trusting,
 ):
     trusted, other = signing.generate_key("p256"), signing.generate_key("p256")
     published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
     _cosign_sign(kickstart_upstream, published["manifests"]["amd64"], other)
     # A valid one is not looked at either.
     _cosign_sign(kickstart_upstream, published["index"], trusted)
-    remote, repository = remote_repo(
-        kickstart_upstream, signature_keys=signing.public_pem(trusted), signature_policy="none"
-    )
+    remote, repository = trusting(trusted, "none")
     task = kickstart_sync(repository, remote)
     assert "sync.verifying.signatures" not in {report.code for report in task.progress_reports}
     (tree,) = trees(latest_version(repository))
@@ -588,18 +579,16 @@ def test_changed_keys_reverify_kept_trees(
     kickstart_registry,
     kickstart_upstream,
     kickstart_publish_release,
-    remote_repo,
     kickstart_sync,
     latest_version,
     tree_map,
+    trusting,
 ):
     key_a, key_b = signing.generate_key("p256"), signing.generate_key("ed25519")
     old = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
     old_digest = old["manifests"]["amd64"]
     _cosign_sign(kickstart_upstream, old_digest, key_a)
-    remote, repository = remote_repo(
-        kickstart_upstream, signature_keys=signing.public_pem(key_a), signature_policy="required"
-    )
+    remote, repository = trusting(key_a)
     kickstart_sync(repository, remote)
     assert _keys(tree_map(latest_version(repository))[("42", "x86_64")]) == {signing.key_id(key_a)}
 
