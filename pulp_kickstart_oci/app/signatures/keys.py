@@ -156,13 +156,23 @@ class TrustedKeys:
         return len(self.pem) + len(self.openpgp)
 
 
-def _pem_key(number, label, block):
+def _block_error(number, kind):
+    """``fail(reason)``: the KeyBlockError naming key block ``number`` of ``kind``."""
+
     def fail(reason):
         return KeyBlockError(
-            _("key block {number} (PEM): {reason}").format(number=number, reason=reason),
+            _("key block {number} ({kind}): {reason}").format(
+                number=number, kind=kind, reason=reason
+            ),
             number,
-            PEM,
+            kind,
         )
+
+    return fail
+
+
+def _pem_key(number, label, block):
+    fail = _block_error(number, PEM)
 
     if "PRIVATE" in label:
         raise fail(_("{label} is a private key; give only the public key").format(label=label))
@@ -206,12 +216,7 @@ def _pem_key(number, label, block):
 
 
 def _openpgp_keys(number, label, block):
-    def fail(reason):
-        return KeyBlockError(
-            _("key block {number} (OpenPGP): {reason}").format(number=number, reason=reason),
-            number,
-            OPENPGP,
-        )
+    fail = _block_error(number, OPENPGP)
 
     if label != "PGP PUBLIC KEY BLOCK":
         if "PRIVATE" in label or "SECRET" in label:
