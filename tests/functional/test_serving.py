@@ -100,6 +100,11 @@ def test_treeinfo_loads_with_productmd_and_its_checksums_match(served):
         ("127.0.0.1:24816", "127.0.0.1:24816"),
         # QEMU's user network: listed in KICKSTART_BOOT_HOSTS by dev/stack.
         ("10.0.2.2:24816", "10.0.2.2:24816"),
+        # GRUB's HTTP client leaves the port out: the one listed 10.0.2.2 entry.
+        ("10.0.2.2", "10.0.2.2:24816"),
+        # Another port, or another name that merely starts alike: not listed.
+        ("10.0.2.2:1", "127.0.0.1:24816"),
+        ("10.0.2.20", "127.0.0.1:24816"),
         # Any other name the client sends: CONTENT_ORIGIN, not the header.
         ("pulp.example:8080", "127.0.0.1:24816"),
         ("localhost:24816", "127.0.0.1:24816"),
