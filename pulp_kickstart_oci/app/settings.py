@@ -33,3 +33,14 @@ KICKSTART_MAX_PAYLOAD_MEMBERS = 20000  # entries in one payload archive
 # name; X-Forwarded-Host/-Proto count only when the admin trusts the proxy in front.
 KICKSTART_BOOT_HOSTS = []
 KICKSTART_TRUST_FORWARDED_HEADERS = False
+
+# Per-sync budgets (app/budget.py): what one sync may fetch from upstream metadata
+# and hold, summed over every read; the first spend past one fails the sync,
+# naming the setting. The defaults admit 250 releases x 4 arches with tags and
+# signatures, and a dnf tree of a million packages, many times over.
+KICKSTART_SYNC_MAX_REQUESTS = 100_000  # every request a sync makes (hops, tokens, HEADs included)
+KICKSTART_SYNC_MAX_METADATA_BYTES = 2048 * _MiB  # sum of all capped metadata reads
+KICKSTART_SYNC_MAX_TAGS = 100_000  # tags listed upstream (every page)
+KICKSTART_SYNC_MAX_TREES = 10_000  # trees (manifests) a sync resolves
+KICKSTART_SYNC_MAX_SIGNATURES = 20_000  # publisher signatures fetched
+KICKSTART_SYNC_MAX_REPODATA_ENTRIES = 2_000_000  # packages read from primary metadata

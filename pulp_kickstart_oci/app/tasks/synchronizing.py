@@ -24,6 +24,7 @@ from pulpcore.plugin.exceptions import (
 from pulpcore.plugin.models import ContentArtifact, ProgressReport, Remote
 from pulpcore.plugin.stages import DeclarativeVersion, QueryExistingContents, Stage
 
+from ..budget import BudgetExceeded, SyncBudget
 from ..downloads import DownloadFailed
 from ..models import KickstartRepository, KickstartTree
 from ..netboot import inspect
@@ -42,8 +43,18 @@ def synchronize(remote_pk, repository_pk, mirror=False, allow_empty=False, optim
     but never all of them unless ``allow_empty``: an upstream that suddenly
     lists nothing must not empty what machines boot from. With ``optimize``,
     a sync whose remote, options and upstream offer are those of the last
-    sync is skipped.
+    sync is skipped. The whole sync runs under one SyncBudget (budget.py).
     """
+    with SyncBudget.opened():
+        try:
+            return _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize)
+        except BudgetExceeded as exc:
+            raise SyncError(
+                _("{problem}. No repository version was created.").format(problem=exc)
+            ) from None
+
+
+def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
     remote = Remote.objects.get(pk=remote_pk).cast()
     repository = KickstartRepository.objects.get(pk=repository_pk)
     loop = asyncio.get_event_loop()
