@@ -140,6 +140,10 @@ class KickstartOciRemote(Remote, AutoAddObjPermsMixin):
     signature_policy = models.TextField(choices=SIGNATURE_POLICIES, default=SIGNATURE_NONE)
     signature_lookaside = models.TextField(null=True)
     signature_identity_check = models.BooleanField(default=True)
+    # Origins beyond the remote's own (fetch_policy.py): where upstream may redirect
+    # digest-pinned reads (a blob CDN), and token services that may get the credentials.
+    redirect_origins = ArrayField(models.TextField(), null=True)
+    token_origins = ArrayField(models.TextField(), null=True)
 
     @cached_property
     def registry_auth(self):
@@ -179,6 +183,7 @@ class KickstartDnfRemote(Remote, AutoAddObjPermsMixin):
     skip_files = ArrayField(models.TextField(), null=True)
     gpg_keys = models.TextField(null=True)
     bootloader_packages = models.JSONField(null=True)
+    redirect_origins = ArrayField(models.TextField(), null=True)  # mirrors for pinned files
 
     @property
     def download_factory(self):
