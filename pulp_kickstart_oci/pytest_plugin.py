@@ -72,14 +72,16 @@ def kickstart_bindings(_api_client_set, bindings_cfg):
 def kickstart_oci_remote_factory(kickstart_bindings, gen_object_with_cleanup):
     """Create an OCI (registry) remote: ``factory(pusher=None, **fields)``.
 
-    ``pusher`` (a tests.support.oci.Pusher, e.g. ``kickstart_upstream``) gives ``url``
-    and ``upstream_name``; ``fields`` are any other KickstartOciRemote field.
+    ``pusher`` (a tests.support.oci.Pusher, e.g. ``kickstart_upstream``) gives ``url``,
+    ``upstream_name`` and its ``remote_fields`` (``token_origins`` of a token registry);
+    ``fields`` are any other KickstartOciRemote field.
     """
 
     def _factory(pusher=None, **fields):
         body = {"name": unique("oci")}
         if pusher is not None:
             body.update(url=pusher.base, upstream_name=pusher.name)
+            body.update(getattr(pusher, "remote_fields", {}))
         body.update(fields)
         return gen_object_with_cleanup(kickstart_bindings.RemotesOciApi, body)
 

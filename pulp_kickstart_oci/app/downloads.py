@@ -7,24 +7,37 @@ lying upstream is cut off at the first extra chunk, not after the whole body.
 """
 
 import asyncio
+import atexit
+import contextlib
 import hashlib
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from gettext import gettext as _
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import aiohttp
 from django.conf import settings
 
-from pulpcore.plugin.download import DownloadResult, HttpDownloader
+from pulpcore.plugin.download import DownloaderFactory, DownloadResult, HttpDownloader
 from pulpcore.plugin.exceptions import (
     DigestValidationError,
     SizeValidationError,
     TimeoutException,
 )
 from pulpcore.plugin.models import Artifact
+
+from .budget import spend
+from .fetch_policy import (
+    FETCH,
+    REDIRECT_STATUSES,
+    FetchPolicy,
+    FetchRefused,
+    is_pinned,
+    normalized,
+    origin_of,
+)
+from .fetch_policy import shown as _shown
 
 # Threads that write and hash downloaded chunks (OverlappedWriteMixin); each
 # download has at most one chunk there at a time, so a few serve many downloads.
@@ -62,13 +75,8 @@ PROXY_REFUSED = _(
 )
 
 
-def _shown(url):
-    """A URL without userinfo or query, safe for task errors."""
-    parts = urlsplit(url or "")
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else parts.path
+# Caps of files (not metadata): their bytes do not count against the metadata budget.
+FILE_CAPS = frozenset({"KICKSTART_MAX_IMAGE_BYTES", "KICKSTART_MAX_PACKAGE_BYTES"})
 
 
 def cap(setting):
@@ -191,18 +199,48 @@ class OverlappedWriteMixin:
 
 
 class CappedDownloadMixin(OverlappedWriteMixin):
-    """Stops a download as soon as it passes ``max_bytes`` or, without one, ``expected_size``."""
+    """Every request through the remote's FetchPolicy, hop by hop, and every body capped.
 
-    def __init__(self, url, max_bytes=None, max_bytes_setting=None, **kwargs):
+    Redirects are followed here, not by aiohttp: each hop is admitted by the
+    policy (fetch_policy.py), goes out on the remote's own session (credentials,
+    custom headers, client certificate) only on the remote's origin and on an
+    anonymous one elsewhere, and counts against the sync's request budget. A
+    body stops as soon as it passes ``max_bytes`` or, without one, ``expected_size``.
+
+    ``fetch_scope``: another base URL the admin configured for this read (a
+    lookaside store). ``routes``: the factory that built the downloader (its
+    policy and sessions); a downloader built by hand stays on its URL's origin.
+    """
+
+    def __init__(
+        self, url, max_bytes=None, max_bytes_setting=None, fetch_scope=None, routes=None, **kwargs
+    ):
         self.max_bytes = max_bytes
         self.max_bytes_setting = max_bytes_setting or _("the download limit")
+        self.fetch_scope = fetch_scope
+        self.routes = routes
         self._received = 0
         super().__init__(url, **kwargs)
+
+    @property
+    def policy(self):
+        """The remote's FetchPolicy, or one confined to the URL's origin without a remote."""
+        if self.routes is not None:
+            return self.routes.policy
+        base = normalized(self.url)
+        return FetchPolicy(str(base.origin()))
+
+    @property
+    def pinned(self):
+        """Whether the body will be checked against a strong digest known now."""
+        return is_pinned(self.expected_digests)
 
     async def run(self, extra_data=None):
         """Download as pulpcore does; a failure that keeps no URL becomes DownloadFailed."""
         try:
             return await super().run(extra_data=extra_data)
+        except FetchRefused as exc:
+            raise DownloadFailed(exc.url, exc.detail) from None
         except aiohttp.TooManyRedirects:
             raise DownloadFailed(self.url, _("the server redirects in a loop")) from None
         except aiohttp.ClientPayloadError as exc:
@@ -219,6 +257,102 @@ class CappedDownloadMixin(OverlappedWriteMixin):
             )
             raise DownloadFailed(self.url, detail) from None
 
+    def authorization(self, hop):
+        """An Authorization header for a hop (registry tokens); basic auth goes as ``auth``."""
+        return None
+
+    async def unauthorized(self, response, hop):
+        """A 401 from the remote's origin: True when a retry may now succeed (registry auth)."""
+        return False
+
+    def _session_for(self, hop):
+        if hop.credentialed or self.routes is None:
+            return self.session
+        return self.routes.anonymous_session()
+
+    @contextlib.asynccontextmanager
+    async def request(self, method="GET", headers=None, purpose=FETCH):
+        """The final response to ``method`` on this downloader's URL, redirects followed by policy.
+
+        Yields the response of the last hop (a 3xx only when it has no Location).
+        """
+        policy = self.policy
+        for attempt in (1, 2):
+            hop = policy.admit(self.url, self.pinned, self.fetch_scope, purpose)
+            first_origin = origin_of(hop.url)
+            for hops in range(policy.max_redirects + 1):
+                spend("requests", 1, _shown(str(hop.url)))
+                request_headers = dict(headers or {})
+                if origin_of(hop.url) != first_origin:
+                    # A header the caller set (a token service's basic credentials) is
+                    # for the origin it asked, not for where that origin redirects.
+                    request_headers.pop("Authorization", None)
+                authorization = self.authorization(hop)
+                if authorization:
+                    request_headers["Authorization"] = authorization
+                response = await self._session_for(hop).request(
+                    method,
+                    hop.url,
+                    headers=request_headers,
+                    auth=self.auth if hop.credentialed else None,
+                    proxy=self.proxy,
+                    proxy_auth=self.proxy_auth,
+                    allow_redirects=False,
+                )
+                try:
+                    location = response.headers.get("Location")
+                    if response.status in REDIRECT_STATUSES and location is not None:
+                        if hops == policy.max_redirects:
+                            raise DownloadFailed(
+                                self.url,
+                                _("more than KICKSTART_MAX_REDIRECTS ({count}) redirects").format(
+                                    count=policy.max_redirects
+                                ),
+                            )
+                        hop = policy.redirect(hop, location, self.pinned, self.fetch_scope, purpose)
+                        if response.status == 303:
+                            method = "GET" if method != "HEAD" else method
+                        continue
+                    if (
+                        response.status == 401
+                        and attempt == 1
+                        and await self.unauthorized(response, hop)
+                    ):
+                        break  # start over from the first hop, with what was learnt
+                    yield response
+                    return
+                finally:
+                    response.release()
+        raise DownloadFailed(self.url, _("the server refused the credentials (HTTP 401)"))
+
+    async def _run(self, extra_data=None):
+        """GET (or HEAD, ``extra_data={"head": True}``) through the policy, capped."""
+        if self.download_throttler:
+            await self.download_throttler.acquire()
+        extra_data = extra_data or {}
+        head = extra_data.get("head")
+        async with self.request("HEAD" if head else "GET", extra_data.get("headers")) as response:
+            if response.status == 404 and extra_data.get("missing_ok"):
+                result = DownloadResult(
+                    url=self.url, artifact_attributes={}, path=None, headers=response.headers
+                )
+            elif head:
+                self.raise_for_status(response)
+                announced = response.headers.get("Content-Length", "")
+                size = int(announced) if announced.isdigit() else None
+                result = DownloadResult(
+                    url=self.url,
+                    artifact_attributes={"size": size} if size is not None else {},
+                    path=None,
+                    headers=response.headers,
+                )
+            else:
+                self.raise_for_status(response)
+                result = await self._handle_response(response)
+        if self._close_session_on_finalize:
+            await self.session.close()
+        return result
+
     async def _handle_response(self, response):
         self._received = 0  # a retry starts over
         announced = response.headers.get("Content-Length", "")
@@ -227,9 +361,11 @@ class CappedDownloadMixin(OverlappedWriteMixin):
         return await super()._handle_response(response)
 
     async def handle_data(self, data):
-        """Count each chunk against the cap before it is written."""
+        """Count each chunk against the cap (and a metadata read against the budget)."""
         self._received += len(data)
         self._check(self._received)
+        if self.max_bytes is not None and self.max_bytes_setting not in FILE_CAPS:
+            spend("metadata_bytes", len(data), _shown(self.url))
         await super().handle_data(data)
 
     def _check(self, size):
@@ -240,34 +376,66 @@ class CappedDownloadMixin(OverlappedWriteMixin):
 
 
 class CappedHttpDownloader(CappedDownloadMixin, HttpDownloader):
-    """pulpcore's HttpDownloader (auth, proxy, TLS, retries) with the byte cap."""
+    """pulpcore's HttpDownloader (auth, proxy, TLS, retries) with the fetch policy and caps."""
 
     async def content_length(self):
         """The size upstream announces for the URL (HEAD), or None if it announces none.
 
         Runs through ``run()``, so a HEAD gets the same concurrency limit, retries,
-        proxy, TLS and auth as a download; only the method differs.
+        proxy, TLS, auth and fetch policy as a download; only the method differs.
         """
         result = await self.run(extra_data={"head": True})
         return result.artifact_attributes.get("size")
 
-    async def _run(self, extra_data=None):
-        if not (extra_data or {}).get("head"):
-            return await super()._run(extra_data=extra_data)
-        if self.download_throttler:
-            await self.download_throttler.acquire()
-        async with self.session.head(
-            self.url, auth=self.auth, proxy=self.proxy, proxy_auth=self.proxy_auth
-        ) as response:
-            self.raise_for_status(response)
-            announced = response.headers.get("Content-Length", "")
-            size = int(announced) if announced.isdigit() else None
-            result = DownloadResult(
-                url=self.url,
-                artifact_attributes={"size": size} if size is not None else {},
-                path=None,
-                headers=response.headers,
-            )
-        if self._close_session_on_finalize:
-            await self.session.close()
-        return result
+
+class _WithoutCredentials:
+    """A remote's settings for requests to another origin: nothing that identifies it.
+
+    Proxy (and its credentials: they are for the proxy), CA certificates, TLS
+    validation, timeouts, retries and rate limit stay; the username, password,
+    client certificate and custom headers of the remote are left out.
+    """
+
+    _DROPPED = frozenset({"username", "password", "client_cert", "client_key", "headers"})
+
+    def __init__(self, remote):
+        self._remote = remote
+
+    def __getattr__(self, name):
+        if name in self._DROPPED:
+            return None
+        return getattr(self._remote, name)
+
+
+class PolicyDownloaderFactory(DownloaderFactory):
+    """pulpcore's factory for one remote, handing each downloader the remote's FetchPolicy.
+
+    Holds the remote's own session (pulpcore's: credentials, custom headers,
+    client certificate) and, once a hop leaves the remote's origin, an anonymous
+    one with the same proxy, CA and timeouts but nothing that identifies the remote.
+    """
+
+    def __init__(self, remote, downloader_class):
+        overrides = {"http": downloader_class, "https": downloader_class}
+        super().__init__(remote, downloader_overrides=overrides)
+        self.policy = FetchPolicy.for_remote(remote)
+        self._remote_settings = remote
+        self._anonymous = None
+
+    def build(self, url, **kwargs):
+        """A downloader of ``url`` under this remote's policy."""
+        kwargs.setdefault("routes", self)
+        return super().build(url, **kwargs)
+
+    def anonymous_session(self):
+        """The session for hops to other origins (created on first use, in the running loop)."""
+        if self._anonymous is None:
+            self._anonymous = DownloaderFactory(_WithoutCredentials(self._remote_settings))
+        return self._anonymous.build(self._remote_settings.url).session
+
+    async def aclose(self):
+        """Close both sessions now (pulpcore closes them at exit; tests close them early)."""
+        for factory in filter(None, (self, self._anonymous)):
+            session = factory.build(self._remote_settings.url).session
+            await session.close()
+            atexit.unregister(factory._session_cleanup)

@@ -37,7 +37,7 @@ remote = KickstartOciRemote.objects.only(
     "url", "upstream_name", "username", "password", "headers", "ca_cert", "client_cert",
     "client_key", "tls_validation", "proxy_url", "proxy_username", "proxy_password",
     "download_concurrency", "max_retries", "rate_limit", "total_timeout", "connect_timeout",
-    "sock_connect_timeout", "sock_read_timeout",
+    "sock_connect_timeout", "sock_read_timeout", "redirect_origins", "token_origins",
 ).get(pk=args["remote"])
 
 

@@ -35,12 +35,20 @@ class Pusher:
     def __init__(self, registry_url, name, auth=None):
         self.base = registry_url.rstrip("/")
         self.name = name
+        # Fields a remote of this repository needs besides url and upstream_name.
+        self.remote_fields = {}
         self.session = requests.Session()
         if auth:
             self.session.auth = auth
 
     def use_token(self, realm, service, credentials=None, verify=True):
-        """Authenticate pushes to a bearer-token registry with a push+pull token."""
+        """Authenticate pushes to a bearer-token registry with a push+pull token.
+
+        A remote of this repository trusts the token service's origin (``token_origins``),
+        as its admin would.
+        """
+        scheme, rest = realm.split("://", 1)
+        self.remote_fields["token_origins"] = [f"{scheme}://{rest.split('/', 1)[0]}"]
         response = requests.get(
             realm,
             params={"service": service, "scope": f"repository:{self.name}:pull,push"},

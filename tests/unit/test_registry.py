@@ -263,14 +263,8 @@ def _remote(url, **fields):
 
 
 async def _close(registry_client):
-    """Close the aiohttp sessions the remote's factories opened (pulpcore closes them at exit)."""
-    import atexit
-
-    factories = [registry_client.remote.download_factory]
-    factories.append(getattr(registry_client, "_anonymous_factory", None))
-    for factory in filter(None, factories):
-        await factory._session.close()
-        atexit.unregister(factory._session_cleanup)
+    """Close the aiohttp sessions the remote's factory opened (pulpcore closes them at exit)."""
+    await registry_client.remote.download_factory.aclose()
 
 
 BASIC = "Basic " + base64.b64encode(b"someone:very-secret").decode()

@@ -192,9 +192,11 @@ class RegistryAuth:
                     if len(body) > limit:
                         raise _too_large(realm_parts.netloc, host, limit)
         except aiohttp.ClientError as exc:
+            # The fetch policy's refusals and redirect limits say why (no secret in them).
+            reason = getattr(exc, "detail", None) or type(exc).__name__
             raise RegistryAuthError(
-                _("cannot reach token service {realm} for registry {host}: {kind}").format(
-                    realm=urlparse(realm).netloc, host=host, kind=type(exc).__name__
+                _("cannot reach token service {realm} for registry {host}: {reason}").format(
+                    realm=urlparse(realm).netloc, host=host, reason=reason
                 )
             ) from None
         try:

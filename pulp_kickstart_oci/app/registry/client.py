@@ -19,11 +19,13 @@ from urllib.parse import quote, urljoin, urlparse
 import aiohttp
 from django.conf import settings
 
-from pulpcore.plugin.exceptions import TimeoutException
+from pulpcore.plugin.exceptions import DigestValidationError, TimeoutException
 
+from ..budget import spend
 from ..downloads import PROXY_REFUSED, DownloadFailed, _shown, cap
+from ..fetch_policy import FetchRefused
 from ..netboot import artifact
-from .auth import RegistryAuth, RegistryAuthError, origin_of
+from .auth import RegistryAuthError
 
 TAGS_PAGE_SIZE = 1000
 MAX_TAG_PAGES = 1000
@@ -182,25 +184,6 @@ def _annotations_of(descriptor):
     return {str(k): v for k, v in annotations.items() if isinstance(v, str)}
 
 
-class _WithoutCredentials:
-    """A remote's settings for requests to another origin: nothing that identifies it.
-
-    Proxy (and its credentials: they are for the proxy), CA certificates, TLS
-    validation, timeouts, retries and rate limit stay; the username, password,
-    client certificate and custom headers of the remote are left out.
-    """
-
-    _DROPPED = frozenset({"username", "password", "client_cert", "client_key", "headers"})
-
-    def __init__(self, remote):
-        self._remote = remote
-
-    def __getattr__(self, name):
-        if name in self._DROPPED:
-            return None
-        return getattr(self._remote, name)
-
-
 def _next_link(link_header, current_url):
     """The URL of the next page from an RFC 5988 ``Link: <...>; rel="next"`` header."""
     for part in (link_header or "").split(","):
@@ -229,9 +212,22 @@ class RegistryClient:
         """Where a tree's file is fetched from (now or on demand) by its digest."""
         return self.url("blobs", digest)
 
-    async def _download(self, url, what, limit, headers=None, missing_ok=False, downloader=None):
-        """Download through the remote's downloader; None for a 404 when ``missing_ok``."""
-        downloader = downloader or self.remote.get_downloader(url=url, **cap(limit))
+    async def _download(
+        self, url, what, limit, headers=None, missing_ok=False, digest=None, scope=None
+    ):
+        """Download through the remote's downloader; None for a 404 when ``missing_ok``.
+
+        ``digest``: the sha256 the bytes must have (the downloader checks it, and the
+        fetch policy may then follow a redirect to one of the remote's
+        ``redirect_origins``). ``scope``: another base URL the admin configured (a
+        lookaside store); requests there carry nothing that identifies the remote.
+        """
+        options = cap(limit)
+        if digest:
+            options["expected_digests"] = {"sha256": _hex_of(digest)}
+        if scope:
+            options["fetch_scope"] = scope
+        downloader = self.remote.get_downloader(url=url, **options)
         try:
             result = await downloader.run(
                 extra_data={"headers": headers or {}, "missing_ok": missing_ok}
@@ -258,6 +254,13 @@ class RegistryClient:
         except RegistryAuthError as exc:
             raise RegistryError(
                 _("{where}: {what}: {reason}").format(where=self.where, what=what, reason=exc)
+            ) from None
+        except DigestValidationError as exc:
+            raise RegistryError(
+                _(
+                    "{where}: {what}: the registry sent bytes whose digest is "
+                    "sha256:{actual}, not {expected}"
+                ).format(where=self.where, what=what, actual=exc.actual, expected=digest)
             ) from None
         except DownloadFailed as exc:
             raise RegistryError(
@@ -288,17 +291,16 @@ class RegistryClient:
                         where=self.where, reason=exc
                     )
                 ) from None
+            if not isinstance(page_tags, list):
+                raise RegistryError(
+                    _("{where}: the tag list's 'tags' is not a list").format(where=self.where)
+                )
+            spend("tags", len(page_tags), _("{where}: the tag list").format(where=self.where))
             tags.extend(str(tag) for tag in page_tags)
             url = _next_link(result.headers.get("Link"), url)
             if not url:
                 return tags
-            if origin_of(url) != origin_of(self.base):
-                raise RegistryError(
-                    _(
-                        "{where}: the tag list continues on another origin "
-                        "({host}); only the remote's registry is followed"
-                    ).format(where=self.where, host=urlparse(url).netloc)
-                )
+            self._same_registry(url, _("the tag list"))
         raise RegistryError(
             _("{where}: the tag list has more than {pages} pages").format(
                 where=self.where, pages=MAX_TAG_PAGES
@@ -321,6 +323,7 @@ class RegistryClient:
             "KICKSTART_MAX_MANIFEST_BYTES",
             headers={"Accept": artifact.ACCEPT},
             missing_ok=missing_ok,
+            digest=expected_digest,
         )
         if result is None:
             return None
@@ -344,6 +347,21 @@ class RegistryClient:
             )
         media_type = artifact.media_type_of(raw, result.headers.get("Content-Type"))
         return Fetched(raw=raw, media_type=media_type, digest=actual)
+
+    def _same_registry(self, url, what):
+        """A next-page link must stay on the remote's registry (the fetch policy checks too).
+
+        Checked here first so the error says that pages were being followed.
+        """
+        try:
+            self.remote.download_factory.policy.admit(url)
+        except FetchRefused:
+            raise RegistryError(
+                _(
+                    "{where}: {what} continues on another origin ({host}); "
+                    "only the remote's registry is followed"
+                ).format(where=self.where, what=what, host=urlparse(url).netloc)
+            ) from None
 
     # -- publisher signatures (transport only; app/signatures/ verifies) --------------------
 
@@ -392,7 +410,10 @@ class RegistryClient:
                     "KICKSTART_MAX_SIGNATURE_BYTES ({limit} bytes)"
                 ).format(size=size, limit=limit),
             )
-        result = await self._download(self.blob_url(digest), what, "KICKSTART_MAX_SIGNATURE_BYTES")
+        spend("signatures", 1, what)
+        result = await self._download(
+            self.blob_url(digest), what, "KICKSTART_MAX_SIGNATURE_BYTES", digest=digest
+        )
         with open(result.path, "rb") as fetched:
             data = fetched.read()
         actual = "sha256:" + hashlib.sha256(data).hexdigest()
@@ -507,14 +528,7 @@ class RegistryClient:
             url = _next_link(result.headers.get("Link"), url)
             if not url:
                 return {"manifests": descriptors}, "api"
-            if origin_of(url) != origin_of(self.base):
-                raise self._error(
-                    what,
-                    _(
-                        "the referrers list continues on another origin ({host}); "
-                        "only the remote's registry is followed"
-                    ).format(host=urlparse(url).netloc),
-                )
+            self._same_registry(url, what)
         raise self._error(
             what, _("more than {pages} pages of referrers").format(pages=MAX_REFERRER_PAGES)
         )
@@ -590,38 +604,15 @@ class RegistryClient:
                 )
         return found
 
-    def _lookaside_downloader(self, url):
-        """A downloader for a lookaside URL: the remote's own one on its origin, else anonymous.
-
-        On another origin the request still goes through the remote's proxy and TLS
-        settings, but without its username, password, client certificate or custom
-        headers, and with a RegistryAuth that holds no credentials.
-        """
-        if origin_of(url) == origin_of(self.base):
-            return self.remote.get_downloader(url=url, **cap("KICKSTART_MAX_SIGNATURE_BYTES"))
-        factory = getattr(self, "_anonymous_factory", None)
-        if factory is None:
-            from pulpcore.plugin.download import DownloaderFactory
-
-            from .downloader import RegistryDownloader
-
-            factory = DownloaderFactory(
-                _WithoutCredentials(self.remote),
-                downloader_overrides={"http": RegistryDownloader, "https": RegistryDownloader},
-            )
-            self._anonymous_factory = factory
-        # A RegistryAuth without credentials, bound to the remote's origin: it answers
-        # no challenge from the store, so nothing is ever sent there but the request.
-        anonymous = RegistryAuth(origin=self.base)
-        return factory.build(url, registry_auth=anonymous, **cap("KICKSTART_MAX_SIGNATURE_BYTES"))
-
     async def lookaside_signatures(self, base_url, digest):
         """The ``signature-1``, ``signature-2``, ... files of a manifest in a lookaside store.
 
         ``<base_url>/<upstream_name>@sha256=<hex>/signature-N``, read until the first
         404, at most MAX_SIGNATURES of them, each capped at
-        KICKSTART_MAX_SIGNATURE_BYTES. Only http(s) URLs without userinfo; the
-        remote's credentials go only to a store on the remote's own origin.
+        KICKSTART_MAX_SIGNATURE_BYTES. Only http(s) URLs without userinfo. The
+        fetch policy confines the reads to the store's URL, and the remote's
+        credentials, headers and client certificate go only to a store on the
+        remote's own origin.
         """
         parts = urlparse(base_url or "")
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -641,14 +632,11 @@ class RegistryClient:
             url = lookaside_url(base_url, self.name, digest, number)
             what = _("lookaside signature {url}").format(url=_shown(url))
             result = await self._download(
-                url,
-                what,
-                "KICKSTART_MAX_SIGNATURE_BYTES",
-                missing_ok=True,
-                downloader=self._lookaside_downloader(url),
+                url, what, "KICKSTART_MAX_SIGNATURE_BYTES", missing_ok=True, scope=base_url
             )
             if result is None:
                 return found
+            spend("signatures", 1, what)
             if number > MAX_SIGNATURES:
                 raise self._error(
                     _("lookaside signatures of {digest}").format(digest=digest),

@@ -1,25 +1,48 @@
 """An HttpDownloader that speaks registry authentication.
 
-Used for everything a kickstart remote downloads: tag lists, manifests, and the
-blobs themselves, both during sync and when the content app fetches an
-on-demand file.
+Used for everything a kickstart OCI remote downloads: tag lists, manifests, and
+the blobs themselves, both during sync and when the content app fetches an
+on-demand file. Requests, redirects and token requests all go through the
+remote's FetchPolicy (downloads.py, fetch_policy.py).
 """
 
 import logging
 
-from pulpcore.plugin.download import DownloadResult, HttpDownloader
-
-from ..downloads import CappedDownloadMixin
+from ..downloads import CappedHttpDownloader
+from ..fetch_policy import TOKEN
 from .auth import RegistryAuth
 
 log = logging.getLogger(__name__)
 
 
-class RegistryDownloader(CappedDownloadMixin, HttpDownloader):
+class _TokenRoute:
+    """How RegistryAuth asks a token service: one request under the remote's policy.
+
+    The realm must be the remote's origin or one of its ``token_origins``; hops to
+    another origin go out without the client certificate or custom headers.
+    """
+
+    def __init__(self, downloader):
+        self._downloader = downloader
+
+    def get(self, url, headers=None, **_proxy_settings):
+        """An async context manager giving the token service's final response."""
+        owner = self._downloader
+        token = CappedHttpDownloader(
+            url,
+            session=owner.session,
+            proxy=owner.proxy,
+            proxy_auth=owner.proxy_auth,
+            routes=owner.routes,
+        )
+        return token.request("GET", headers, purpose=TOKEN)
+
+
+class RegistryDownloader(CappedHttpDownloader):
     """Answers 401 challenges (bearer token or basic) once per request, then retries.
 
-    Reads are capped (see downloads.py); credentials only ever go to the
-    remote's own origin (see RegistryAuth).
+    Reads are capped (see downloads.py); credentials and tokens only ever go to
+    the remote's own origin (RegistryAuth, and the fetch policy hop by hop).
 
     ``extra_data={"missing_ok": True}``: a 404 is an answer, not a failure (a
     manifest with no signature tag): the result then has ``path`` None, and
@@ -37,36 +60,12 @@ class RegistryDownloader(CappedDownloadMixin, HttpDownloader):
             )
         self.registry_auth = registry_auth
 
-    async def _run(self, extra_data=None):
-        if self.download_throttler:
-            await self.download_throttler.acquire()
-        extra_data = extra_data or {}
-        base_headers = dict(extra_data.get("headers") or {})
-        for attempt in (1, 2):
-            headers = dict(base_headers)
-            authorization = self.registry_auth.header_for(self.url)
-            if authorization:
-                headers["Authorization"] = authorization
-            async with self.session.get(
-                self.url, headers=headers, proxy=self.proxy, proxy_auth=self.proxy_auth
-            ) as response:
-                if response.status == 401 and attempt == 1:
-                    challenge = response.headers.get("WWW-Authenticate", "")
-                    await response.release()
-                    await self.registry_auth.answer(
-                        challenge, self.url, self.session, self.proxy, self.proxy_auth
-                    )
-                    continue
-                if response.status == 404 and extra_data.get("missing_ok"):
-                    result = DownloadResult(
-                        url=self.url, artifact_attributes={}, path=None, headers=response.headers
-                    )
-                    await response.release()
-                    break
-                self.raise_for_status(response)
-                result = await self._handle_response(response)
-                await response.release()
-                break
-        if self._close_session_on_finalize:
-            await self.session.close()
-        return result
+    def authorization(self, hop):
+        """The bearer token (or basic credentials) learnt for this URL's scope, on our origin."""
+        return self.registry_auth.header_for(str(hop.url))
+
+    async def unauthorized(self, response, hop):
+        """Answer the registry's challenge (a token, or basic credentials), then retry."""
+        challenge = response.headers.get("WWW-Authenticate", "")
+        await self.registry_auth.answer(challenge, str(hop.url), _TokenRoute(self))
+        return True
