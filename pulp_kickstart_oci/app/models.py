@@ -104,14 +104,13 @@ class KickstartTag(Content):
 
 
 def _download_factory(remote, downloader_class):
-    """One factory per remote object, building ``downloader_class`` for http(s) URLs."""
-    # Imported here: pulpcore.plugin.download is not needed to load the models.
-    from pulpcore.plugin.download import DownloaderFactory
+    """One factory per remote object: ``downloader_class`` under the remote's FetchPolicy."""
+    # Imported here: the download machinery is not needed to load the models.
+    from .downloads import PolicyDownloaderFactory
 
     factory = getattr(remote, "_download_factory", None)
     if factory is None:
-        overrides = {"http": downloader_class, "https": downloader_class}
-        factory = DownloaderFactory(remote, downloader_overrides=overrides)
+        factory = PolicyDownloaderFactory(remote, downloader_class)
         remote._download_factory = factory
     return factory
 

@@ -19,6 +19,7 @@ from pulpcore.plugin.serializers import (
 from .boot.configs import SCRIPT_SYNTAX
 from .dnf.errors import DnfError
 from .dnf.rpm import fingerprints, split_keys
+from .fetch_policy import FetchRefused, normalized, parse_origins
 from .models import (
     KickstartDistribution,
     KickstartDnfRemote,
@@ -201,7 +202,41 @@ def _http_url(value, wrong_scheme):
         raise serializers.ValidationError(
             _("Put credentials in 'username' and 'password', not in the URL.")
         )
+    try:
+        normalized(value)
+    except FetchRefused as exc:
+        raise serializers.ValidationError(exc.detail) from None
     return parsed
+
+
+class OriginListField(serializers.ListField):
+    """Origins an admin allows a remote to reach besides its own (fetch_policy.py)."""
+
+    def __init__(self, help_text):
+        super().__init__(
+            child=serializers.CharField(max_length=300),
+            required=False,
+            allow_null=True,
+            max_length=100,
+            help_text=help_text,
+        )
+
+    def to_internal_value(self, data):
+        """Each entry must be scheme://host[:port] (host may start with '*.'), kept as given."""
+        values = super().to_internal_value(data)
+        try:
+            parse_origins(values)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return values
+
+
+REDIRECT_ORIGINS_HELP = _(
+    "Origins (scheme://host[:port]; '*.' allows any subdomain) to which upstream may "
+    "redirect reads whose digest Pulp knows in advance, e.g. a registry's blob CDN or a "
+    "mirror network. Nothing identifying the remote (credentials, custom headers, client "
+    "certificate) is sent there. Default: none; every request stays under the remote's URL."
+)
 
 
 def _policy_field(help_text):
@@ -279,6 +314,15 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
             "Base URL of a containers-style lookaside signature store "
             "(<base>/<repository>@sha256=<hex>/signature-N), for OpenPGP signatures."
         ),
+    )
+    redirect_origins = OriginListField(REDIRECT_ORIGINS_HELP)
+    token_origins = OriginListField(
+        _(
+            "Origins of token services (the realm of the registry's 401 challenge) that "
+            "Pulp may ask for bearer tokens, e.g. 'https://auth.docker.io'; they receive the "
+            "remote's username and password (over https only). Default: none; only the "
+            "registry's own origin."
+        )
     )
     signature_identity_check = serializers.BooleanField(
         default=True,
@@ -364,6 +408,8 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
             "signature_policy",
             "signature_lookaside",
             "signature_identity_check",
+            "redirect_origins",
+            "token_origins",
         )
         model = KickstartOciRemote
 
@@ -404,6 +450,7 @@ class KickstartDnfRemoteSerializer(RemoteSerializer):
             "grub2-efi-aa64)."
         ),
     )
+    redirect_origins = OriginListField(REDIRECT_ORIGINS_HELP)
     policy = _policy_field(
         _(
             "'immediate' (default) downloads and verifies the images during sync; "
@@ -445,7 +492,12 @@ class KickstartDnfRemoteSerializer(RemoteSerializer):
         return value
 
     class Meta:
-        fields = RemoteSerializer.Meta.fields + ("skip_files", "gpg_keys", "bootloader_packages")
+        fields = RemoteSerializer.Meta.fields + (
+            "skip_files",
+            "gpg_keys",
+            "bootloader_packages",
+            "redirect_origins",
+        )
         model = KickstartDnfRemote
 
 

@@ -11,6 +11,8 @@ _MiB = 1024 * 1024
 KICKSTART_MAX_MANIFEST_BYTES = 4 * _MiB  # one manifest or image index
 KICKSTART_MAX_TAG_PAGE_BYTES = 4 * _MiB  # one page of a tag list
 KICKSTART_MAX_TOKEN_BYTES = 64 * 1024  # one bearer-token response
+# Redirect hops one request may follow; each hop is checked by the fetch policy.
+KICKSTART_MAX_REDIRECTS = 5
 # One publisher-signature file: a cosign simplesigning payload, a sigstore bundle
 # from a referrer, or a lookaside signature-N (small JSON or OpenPGP blobs).
 KICKSTART_MAX_SIGNATURE_BYTES = 1 * _MiB
