@@ -1,16 +1,20 @@
 import hashlib
 import json
+import os
 from functools import cached_property
+from gettext import gettext as _
 from logging import getLogger
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.db import models
-from django.db.models import OuterRef, Subquery
+from django.db import connection, models, transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.timezone import now
 from django_lifecycle import AFTER_UPDATE, hook
 
 from pulpcore.plugin.models import (
     AutoAddObjPermsMixin,
+    BaseModel,
     Content,
     Distribution,
     Remote,
@@ -329,3 +333,128 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
         permissions = [
             ("manage_roles_kickstartdistribution", "Can manage roles on kickstart distributions"),
         ]
+
+
+class ExportDirectoryRefused(Exception):
+    """A distribution may not export to this directory; the message names the owner and why."""
+
+
+class KickstartExportDirectory(BaseModel):
+    """A directory on the workers' filesystem that one distribution's exports write to.
+
+    What TFTP or nginx hands to machines: exports never write into, or prune, a
+    directory of another distribution (tasks/exporting.py). ``path`` is resolved and
+    absolute, unique across the whole Pulp (the filesystem is not per domain); directories
+    do not nest. ``written`` lists the relative paths the last export wrote there: the only
+    files a later export may remove. Deleting the distribution deletes this record and
+    leaves the files on disk (machines may still boot from them); the directory can then be
+    claimed again once empty, or by an administrator (see ``check_claim``).
+    """
+
+    # Needed on the owner to export there, and at the model level (every distribution)
+    # to claim a directory that holds files no distribution exported.
+    PERMISSION = "kickstart.change_kickstartdistribution"
+
+    path = models.TextField(unique=True)
+    distribution = models.ForeignKey(
+        KickstartDistribution, related_name="export_directories", on_delete=models.CASCADE
+    )
+    written = models.JSONField(default=list)
+
+    @classmethod
+    def around(cls, path):
+        """The recorded directories at ``path``, above it or below it (``written`` left out)."""
+        parts = path.rstrip("/").split("/")
+        above = ["/".join(parts[:n]) or "/" for n in range(1, len(parts) + 1)]
+        return (
+            cls.objects.filter(Q(path__in=above) | Q(path__startswith=path.rstrip("/") + "/"))
+            .select_related("distribution")
+            .defer("written")
+        )
+
+    @classmethod
+    def check_claim(cls, distribution, path, *, may_take_over, may_adopt):
+        """The record of ``path`` (None if it has none), or ExportDirectoryRefused.
+
+        The rules, in order: directories never nest (each export would write into the
+        other); a directory of another distribution needs ``may_take_over(owner)`` (the
+        API: PERMISSION on the owner); an unrecorded directory holding files (an earlier
+        plugin's export, a deleted distribution's, an admin's) needs ``may_adopt`` (the
+        API: PERMISSION at the model level).
+        """
+        record = None
+        for other in cls.around(path):
+            if other.path == path:
+                record = other
+                continue
+            relation = _("inside") if path.startswith(other.path + "/") else _("around")
+            raise ExportDirectoryRefused(
+                _(
+                    "'{path}' is {relation} '{other}', the export directory of distribution "
+                    "{owner}: export directories do not nest."
+                ).format(
+                    path=path,
+                    relation=relation,
+                    other=other.path,
+                    owner=_owner_name(other.distribution),
+                )
+            )
+        if record is None:
+            if not may_adopt and cls.holds_files(path):
+                raise ExportDirectoryRefused(
+                    _(
+                        "'{path}' holds files no distribution exported there; exporting there "
+                        "needs an empty directory, or {permission} on every distribution "
+                        "(an administrator's role)."
+                    ).format(path=path, permission=cls.PERMISSION)
+                )
+        elif record.distribution_id != distribution.pk and not may_take_over(record.distribution):
+            owner = _owner_name(record.distribution)
+            raise ExportDirectoryRefused(
+                _(
+                    "'{path}' is the export directory of distribution {owner}; exporting there "
+                    "needs {permission} on {owner}."
+                ).format(path=path, owner=owner, permission=cls.PERMISSION)
+            )
+        return record
+
+    @staticmethod
+    def holds_files(path):
+        """True when the directory ``path`` exists and is not empty."""
+        try:
+            with os.scandir(path) as entries:
+                return any(True for _entry in entries)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except OSError as exc:
+            raise ExportDirectoryRefused(
+                _("Cannot read '{path}': {reason}").format(path=path, reason=exc.strerror)
+            ) from None
+
+    @classmethod
+    def claim(cls, distribution, path, **rules):
+        """``check_claim`` and record ``path`` as ``distribution``'s, atomically; the full record.
+
+        The table is locked for the transaction: two claims of nested or equal paths
+        run one after the other, so the second sees the first. A directory handed over
+        keeps ``written``, so its new owner's export removes what the old one left.
+        """
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f'LOCK TABLE "{cls._meta.db_table}" IN SHARE ROW EXCLUSIVE MODE')
+            record = cls.check_claim(distribution, path, **rules)
+            if record is None:
+                return cls.objects.create(path=path, distribution=distribution)
+            if record.distribution_id != distribution.pk:
+                record.distribution = distribution
+                record.save(update_fields=["distribution", "pulp_last_updated"])
+            return cls.objects.get(pk=record.pk)
+
+
+def _owner_name(distribution):
+    """'name', and its domain when domains are on: an export directory is not per domain."""
+    if settings.DOMAIN_ENABLED:
+        return _("'{name}' (domain '{domain}')").format(
+            name=distribution.name, domain=distribution.pulp_domain.name
+        )
+    return f"'{distribution.name}'"

@@ -21,8 +21,10 @@ from .dnf.errors import DnfError
 from .dnf.rpm import fingerprints, split_keys
 from .fetch_policy import FetchRefused, normalized, parse_origins
 from .models import (
+    ExportDirectoryRefused,
     KickstartDistribution,
     KickstartDnfRemote,
+    KickstartExportDirectory,
     KickstartOciRemote,
     KickstartRepository,
     KickstartTag,
@@ -533,15 +535,36 @@ class KickstartRepositorySyncSerializer(RepositorySyncURLSerializer):
     )
 
 
+def _may_change(user, distribution):
+    """Whether ``user`` holds the export permission on ``distribution`` at any level."""
+    permission = KickstartExportDirectory.PERMISSION
+    return (
+        user.has_perm(permission)
+        or user.has_perm(permission, distribution)
+        or (bool(settings.DOMAIN_ENABLED) and user.has_perm(permission, distribution.pulp_domain))
+    )
+
+
 class KickstartDistributionExportSerializer(serializers.Serializer):
-    """Where to export a distribution's trees, and where the exported configs point."""
+    """Where to export a distribution's trees, and where the exported configs point.
+
+    Context: ``request`` and ``distribution`` (the one exported). An export directory
+    belongs to one distribution (KickstartExportDirectory): validation refuses a path
+    the user may not claim; the task claims it again atomically with what was allowed
+    here (``take_over``, ``adopt`` in the validated data).
+    """
 
     path = serializers.CharField(
+        max_length=1024,
         help_text=_(
-            "An absolute directory path inside ALLOWED_EXPORT_PATHS. It receives "
-            "<version>/<arch>/<file> for every served file and the generated documents; "
-            "whatever else is in it is removed."
-        )
+            "An absolute directory path inside ALLOWED_EXPORT_PATHS. It becomes the export "
+            "directory of this distribution and receives <version>/<arch>/<file> for every "
+            "served file and the generated documents; a re-export removes only what the "
+            "previous export there wrote. A directory of another distribution needs "
+            "kickstart.change_kickstartdistribution on that distribution; one holding files "
+            "no distribution exported needs that permission on every distribution; export "
+            "directories do not nest."
+        ),
     )
     origin = serializers.CharField(
         required=False,
@@ -589,6 +612,26 @@ class KickstartDistributionExportSerializer(serializers.Serializer):
                 _("The origin must be an http(s) URL of a host, without credentials or path.")
             )
         return value.rstrip("/")
+
+    def validate(self, data):
+        """The path must be one the user may export this distribution to (see the model)."""
+        user = self.context["request"].user
+        distribution = self.context["distribution"]
+        path = data["path"]
+        may_adopt = user.has_perm(KickstartExportDirectory.PERMISSION)  # model level only
+        try:
+            record = KickstartExportDirectory.check_claim(
+                distribution,
+                path,
+                may_take_over=lambda owner: _may_change(user, owner),
+                may_adopt=may_adopt,
+            )
+        except ExportDirectoryRefused as exc:
+            raise serializers.ValidationError({"path": str(exc)}) from None
+        if record is not None and record.distribution_id != distribution.pk:
+            data["take_over"] = str(record.distribution_id)
+        data["adopt"] = may_adopt
+        return data
 
 
 class KickstartDistributionSerializer(DistributionSerializer):

@@ -591,6 +591,7 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
                 ],
             },
             # Export writes to the worker's filesystem: the change permission, not view.
+            # Where to: the serializer checks the directory's owner (KickstartExportDirectory).
             {
                 "action": ["export"],
                 "principal": "authenticated",
@@ -639,16 +640,28 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
         description=(
             "Trigger an asynchronous task that writes the trees the distribution serves now, "
             "with their generated documents, to a directory inside ALLOWED_EXPORT_PATHS "
-            "(hard links where possible), and removes what else the directory holds."
+            "(hard links where possible). The directory becomes this distribution's: a "
+            "re-export removes only what the previous export there wrote. HTTP 400 for a "
+            "directory of another distribution unless the user has "
+            "kickstart.change_kickstartdistribution on it (the directory is then handed "
+            "over), for one holding files no distribution exported unless the user has that "
+            "permission on every distribution, and for nested export directories."
         ),
         request=KickstartDistributionExportSerializer,
         responses={202: AsyncOperationResponseSerializer},
     )
     @action(detail=True, methods=["post"], serializer_class=KickstartDistributionExportSerializer)
     def export(self, request, pk=None, **kwargs):
-        """Dispatch an export; exclusive on the path, the distribution shared."""
+        """Dispatch an export; exclusive on the path, the distribution shared.
+
+        Who may export where is decided by the serializer (directory ownership, see
+        KickstartExportDirectory) on top of this action's access policy; the task claims
+        the directory again, atomically, with only what the serializer allowed.
+        """
         distribution = self.get_object()
-        serializer = KickstartDistributionExportSerializer(data=request.data)
+        serializer = KickstartDistributionExportSerializer(
+            data=request.data, context={"request": request, "distribution": distribution}
+        )
         serializer.is_valid(raise_exception=True)
         path = serializer.validated_data["path"]
         result = dispatch(
@@ -659,6 +672,8 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
                 "distribution_pk": str(distribution.pk),
                 "path": path,
                 "origin": serializer.validated_data.get("origin"),
+                "take_over": serializer.validated_data.get("take_over"),
+                "adopt": serializer.validated_data["adopt"],
             },
         )
         return OperationPostponedResponse(result, request)

@@ -1,5 +1,6 @@
 """Exporting a distribution to a directory (issue 13): files, generated configs, re-export."""
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -12,7 +13,9 @@ from pulpcore.tests.functional.utils import PulpTaskError
 
 from pulp_kickstart_oci.pytest_plugin import unique
 
-EXPORTS = Path(__file__).resolve().parents[2] / ".run" / "exports"
+RUN = Path(__file__).resolve().parents[2] / ".run"
+EXPORTS = RUN / "exports"
+MEDIA = RUN / "media"  # the dev stack's MEDIA_ROOT
 ORIGIN = "http://boot.example:8080"
 
 
@@ -111,9 +114,26 @@ def test_configs_point_at_the_origin_and_files_stay_linked(exported):
     assert kernel.stat().st_ino == inode
 
 
-def test_re_export_follows_the_version(
-    request,
+@pytest.fixture
+def outside(request):
+    """A directory beside the exports, holding ``keep``: what a planted link points at."""
+    path = EXPORTS / unique("outside")
+    path.mkdir(parents=True)
+    request.addfinalizer(lambda: shutil.rmtree(path, ignore_errors=True))
+    (path / "keep").write_text("keep")
+    return path
+
+
+def _only_42(exported, kickstart_publish_release, kickstart_oci_remote_factory, kickstart_sync):
+    """Release 42 published, and the repository mirrored to it alone (version 2)."""
+    kickstart_publish_release(exported["upstream"], "42", archs=("amd64",))
+    only_42 = kickstart_oci_remote_factory(exported["upstream"], include_tags=["42*"])
+    kickstart_sync(exported["repository"], only_42, mirror=True)
+
+
+def test_re_export_follows_the_version_and_removes_only_what_it_wrote(
     exported,
+    outside,
     kickstart_publish_release,
     kickstart_oci_remote_factory,
     kickstart_sync,
@@ -121,32 +141,124 @@ def test_re_export_follows_the_version(
 ):
     root = exported["path"]
     exported["export"]()
+    # Someone else's files in the directory (an admin's, a link): not the export's to remove.
     stray = root / "stray" / "file"
     stray.parent.mkdir()
     stray.write_text("not exported")
-    outside = EXPORTS / unique("outside")
-    outside.mkdir(parents=True)
-    request.addfinalizer(lambda: shutil.rmtree(outside, ignore_errors=True))
-    (outside / "keep").write_text("keep")
+    extra = root / "41" / "x86_64" / "README"
+    extra.write_text("an admin's note")
     (root / "link").symlink_to(outside)
 
-    kickstart_publish_release(exported["upstream"], "42", archs=("amd64",))
-    only_42 = kickstart_oci_remote_factory(exported["upstream"], include_tags=["42*"])
-    kickstart_sync(exported["repository"], only_42, mirror=True)
+    _only_42(exported, kickstart_publish_release, kickstart_oci_remote_factory, kickstart_sync)
     exported["export"]()
 
     served = trees(exported["repository"].pulp_href + "versions/2/")
     assert {(t.version, t.arch) for t in served} == {("42", "x86_64")}
     base = exported["distribution"].base_url.rstrip("/")
-    assert _tree_set(root) == _expected(served, base)
-    assert not (root / "41").exists()
-    assert not (root / "link").exists()
+    (root / "link").unlink()  # _tree_set fails on links: this one was checked to stay
+    assert _tree_set(root) == _expected(served, base) | {"stray/file", "41/x86_64/README"}
+    assert stray.read_text() == "not exported"
+    assert extra.read_text() == "an admin's note"
+    assert sorted(os.listdir(root / "41")) == ["x86_64"]  # 41's files left, the note kept
     assert (outside / "keep").read_text() == "keep"
+
+
+def test_links_planted_in_the_directory_are_never_followed(
+    exported,
+    outside,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_sync,
+    trees,
+):
+    """A link where the export writes is replaced; one on the way to a stale file is left."""
+    root = exported["path"]
+    exported["export"]()
+    kernel = "x86_64/images/pxeboot/vmlinuz"
+    exported_kernel = (root / "41" / kernel).read_bytes()
+
+    # 41/x86_64 replaced by a link to a directory outside: the re-export writes through
+    # a real directory again and leaves the link's target alone.
+    shutil.rmtree(root / "41" / "x86_64")
+    (root / "41" / "x86_64").symlink_to(outside)
+    exported["export"]()
+    assert not (root / "41" / "x86_64").is_symlink()
+    assert (root / "41" / kernel).read_bytes() == exported_kernel
+    assert sorted(os.listdir(outside)) == ["keep"]
+
+    # 41 replaced by a link to a directory holding a file at a path 41 had: when 41
+    # leaves the version, the export does not remove a file through the link.
+    (outside / "x86_64" / "images" / "pxeboot").mkdir(parents=True)
+    (outside / kernel).write_text("not the export's")
+    shutil.rmtree(root / "41")
+    (root / "41").symlink_to(outside)
+    _only_42(exported, kickstart_publish_release, kickstart_oci_remote_factory, kickstart_sync)
+    task = exported["export"]()
+    assert task.state == "completed"
+    assert (outside / kernel).read_text() == "not the export's"
+    assert (outside / "keep").read_text() == "keep"
+    assert (root / "42" / kernel).exists()
+
+
+def test_export_directories_do_not_nest(
+    request, exported, kickstart_distribution_factory, kickstart_bindings
+):
+    """Not even for an administrator: each export would write into the other's directory."""
+    outer = EXPORTS / unique("nest")
+    request.addfinalizer(lambda: shutil.rmtree(outer, ignore_errors=True))
+    exported["export"](path=str(outer / "tenant"))
+    other = kickstart_distribution_factory()
+    name = exported["distribution"].name
+    for path, relation in ((outer / "tenant" / "inner", "inside"), (outer, "around")):
+        with pytest.raises(ApiException) as raised:
+            kickstart_bindings.DistributionsKickstartApi.export(
+                other.pulp_href, {"path": str(path)}
+            )
+        assert raised.value.status == 400, path
+        message = json.loads(raised.value.body)["path"][0]
+        assert f"is {relation} '{outer / 'tenant'}'" in message, message
+        assert f"the export directory of distribution '{name}'" in message, message
+        assert "do not nest" in message
+    assert sorted(os.listdir(outer)) == ["tenant"]
+    assert not (outer / "tenant" / "inner").exists()
+
+
+def test_an_administrator_claims_a_directory_holding_files(exported):
+    """Files nobody exported (an earlier plugin's export, an admin's) stay where they are."""
+    root = exported["path"]
+    root.mkdir(parents=True)
+    (root / "pxelinux.0").write_bytes(b"an admin's loader")
+    (root / "boot.ipxe").write_text("#!ipxe\necho the admin's menu\n")
+    assert exported["export"]().state == "completed"
+    assert (root / "pxelinux.0").read_bytes() == b"an admin's loader"
+    assert "echo the admin's menu" not in (root / "boot.ipxe").read_text()  # the export's path
+    assert (root / "41" / "x86_64" / "images" / "pxeboot" / "vmlinuz").exists()
+
+
+def test_export_errors_name_the_exported_path_not_the_storage(exported, latest_version, trees):
+    """A storage failure names the file in the export, never a path under MEDIA_ROOT."""
+    (tree,) = trees(latest_version(exported["repository"]))
+    (kernel,) = [item for item in tree.files if item.path == "images/pxeboot/vmlinuz"]
+    stored = MEDIA / "artifact" / kernel.sha256[:2] / kernel.sha256[2:]
+    assert stored.exists()
+    stored.unlink()  # this test's own artifact: its bytes are salted with a unique name
+    with pytest.raises(PulpTaskError) as raised:
+        exported["export"]()
+    description = raised.value.task.error["description"]
+    assert "41/x86_64/images/pxeboot/vmlinuz" in description
+    assert "No such file or directory" in description
+    assert str(MEDIA) not in description and "artifact/" not in description, description
 
 
 def test_a_path_outside_the_allowed_paths_is_refused(exported, kickstart_bindings, tmp_path):
     distributions = kickstart_bindings.DistributionsKickstartApi
-    for path in (str(tmp_path / "export"), "relative/dir", str(EXPORTS / ".." / "escape")):
+    too_long = str(EXPORTS / ("x" * 200) / ("y" * 200) / ("z" * 200) / ("w" * 200) / ("v" * 200))
+    for path in (
+        str(tmp_path / "export"),
+        "relative/dir",
+        str(EXPORTS / ".." / "escape"),
+        too_long,
+    ):
         with pytest.raises(ApiException) as raised:
             distributions.export(exported["distribution"].pulp_href, {"path": path})
         assert raised.value.status == 400, path

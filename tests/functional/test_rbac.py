@@ -8,7 +8,9 @@ read the raw responses (``*_without_preload_content``), not the parsed models.
 """
 
 import json
+import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -406,3 +408,184 @@ def test_a_guarded_distribution_serves_only_its_downloaders(
     assert fetch(paths[0], carol).content == kernel
     wrong = requests.get(f"{base}{paths[0]}", auth=(carol.username, "wrong"), timeout=60)
     assert wrong.status_code in (401, 403)
+
+
+EXPORTS = Path(__file__).resolve().parents[2] / ".run" / "exports"  # ALLOWED_EXPORT_PATHS
+
+
+def _files(root):
+    """{relative path: bytes} of every file below ``root``."""
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture
+def tenants(
+    request,
+    kickstart_bindings,
+    gen_user,
+    grant,
+    created,
+    monitor_task,
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+):
+    """Alice's distribution serves releases 41 and 42; Bob's serves nothing. Both may only
+    create distributions (and Alice view her repository). ``export(user, distribution,
+    path)`` returns the task; ``top`` is a fresh directory below ALLOWED_EXPORT_PATHS,
+    removed after."""
+    distributions = kickstart_bindings.DistributionsKickstartApi
+    kickstart_publish_release(kickstart_upstream, "41", archs=("amd64",))
+    kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    remote = kickstart_oci_remote_factory(kickstart_upstream)
+    repo = kickstart_repository_factory()
+    kickstart_sync(repo, remote)
+    alice, bob = gen_user(), gen_user()
+    grant(alice, "kickstart.kickstartdistribution_creator")
+    grant(bob, "kickstart.kickstartdistribution_creator")
+    grant(alice, "kickstart.kickstartrepository_viewer", repo.pulp_href)
+    owned = {}
+    for user, fields in ((alice, {"repository": repo.pulp_href}), (bob, {})):
+        name = unique("tenant")
+        with user:
+            response = distributions.create({"name": name, "base_path": name, **fields})
+        owned[user.username] = created(distributions, response)
+    top = EXPORTS / unique("tenants")
+    request.addfinalizer(lambda: shutil.rmtree(top, ignore_errors=True))
+
+    def export(user, distribution, path):
+        with user:
+            response = distributions.export(distribution.pulp_href, {"path": str(path)})
+        return monitor_task(response.task)
+
+    return {
+        "alice": alice,
+        "bob": bob,
+        "a": owned[alice.username],
+        "b": owned[bob.username],
+        "export": export,
+        "top": top,
+        "repo": repo,
+        "remote": remote,
+    }
+
+
+def _refused(kickstart_bindings, user, distribution, path):
+    """The 400 message on ``path`` when ``user`` exports ``distribution`` there."""
+    with user, pytest.raises(ApiException) as raised:
+        kickstart_bindings.DistributionsKickstartApi.export(
+            distribution.pulp_href, {"path": str(path)}
+        )
+    assert raised.value.status == 400, raised.value.body
+    return json.loads(raised.value.body)["path"][0]
+
+
+def test_an_export_directory_belongs_to_its_distribution(
+    tenants,
+    kickstart_bindings,
+    kickstart_oci_remote_factory,
+    kickstart_upstream,
+    kickstart_sync,
+    monitor_task,
+):
+    alice, bob, a, b = tenants["alice"], tenants["bob"], tenants["a"], tenants["b"]
+    root = tenants["top"] / "alice"
+    assert tenants["export"](alice, a, root).state == "completed"
+    exported = _files(root)
+    assert "41/x86_64/images/pxeboot/vmlinuz" in exported and "boot.ipxe" in exported
+
+    # Bob's empty distribution into Alice's directory, or nested in or around it: refused,
+    # naming the owner and what it takes; nothing of hers is pruned or replaced.
+    message = _refused(kickstart_bindings, bob, b, root)
+    assert f"export directory of distribution '{a.name}'" in message, message
+    assert f"needs kickstart.change_kickstartdistribution on '{a.name}'" in message, message
+    for path in (root / "42", root / "new", tenants["top"]):
+        message = _refused(kickstart_bindings, bob, b, path)
+        assert f"distribution '{a.name}': export directories do not nest" in message, message
+    assert _files(root) == exported
+
+    # Alice's re-export after 41 left the version prunes only what her export wrote.
+    (root / "motd.txt").write_text("an admin's file")
+    only_42 = kickstart_oci_remote_factory(kickstart_upstream, include_tags=["42*"])
+    kickstart_sync(tenants["repo"], only_42, mirror=True)
+    assert tenants["export"](alice, a, root).state == "completed"
+    now = _files(root)
+    assert not any(path.startswith("41/") for path in now)
+    assert now["motd.txt"] == b"an admin's file"
+    assert now["42/x86_64/images/pxeboot/vmlinuz"] == exported["42/x86_64/images/pxeboot/vmlinuz"]
+
+    # Alice's distribution deleted: its files stay (machines may boot from them) and the
+    # directory has no owner. Holding files nobody in Pulp exported, it needs an admin ...
+    with alice:
+        monitor_task(kickstart_bindings.DistributionsKickstartApi.delete(a.pulp_href).task)
+    assert _files(root) == now
+    message = _refused(kickstart_bindings, bob, b, root)
+    assert "holds files no distribution exported there" in message, message
+    assert "kickstart.change_kickstartdistribution on every distribution" in message, message
+    # ... or to be emptied; then Bob claims it.
+    shutil.rmtree(root)
+    root.mkdir()
+    assert tenants["export"](bob, b, root).state == "completed"
+    assert sorted(_files(root)) == ["boot.ipxe", "trees.json"]
+    assert json.loads((root / "trees.json").read_bytes())["trees"] == []
+
+
+def test_a_directory_changes_hands_only_with_change_on_its_owner(
+    tenants, kickstart_bindings, grant
+):
+    alice, bob, a, b = tenants["alice"], tenants["bob"], tenants["a"], tenants["b"]
+    root = tenants["top"] / "shared"
+    assert tenants["export"](alice, a, root).state == "completed"
+    (root / "motd.txt").write_text("an admin's file")
+
+    # With the change permission on Alice's distribution, Bob may export his there: the
+    # directory is his now, and his export removes what hers wrote there.
+    grant(bob, "kickstart.kickstartdistribution_owner", a.pulp_href)
+    assert tenants["export"](bob, b, root).state == "completed"
+    assert sorted(_files(root)) == ["boot.ipxe", "motd.txt", "trees.json"]
+    assert json.loads((root / "trees.json").read_bytes())["trees"] == []
+
+    # Alice may not take it back without the permission on Bob's distribution.
+    message = _refused(kickstart_bindings, alice, a, root)
+    assert f"export directory of distribution '{b.name}'" in message, message
+    assert sorted(_files(root)) == ["boot.ipxe", "motd.txt", "trees.json"]
+
+
+def test_the_export_task_claims_the_directory_again(
+    tenants, pulpcore_bindings, dispatch_task, monitor_task, kickstart_bindings
+):
+    """Two exports accepted while the directory had no owner: the task decides, atomically.
+
+    A task holding the exports' lock on the path keeps both waiting until both were
+    accepted (no timing involved); then the first claims it and the second fails.
+    """
+    alice, bob, a, b = tenants["alice"], tenants["bob"], tenants["a"], tenants["b"]
+    root = tenants["top"] / "raced"
+    holder = dispatch_task(
+        "pulpcore.app.tasks.test.sleep",
+        args=(600,),
+        exclusive_resources=[f"kickstart-export:{root}"],
+    )
+    distributions = kickstart_bindings.DistributionsKickstartApi
+    try:
+        with alice:
+            first = distributions.export(a.pulp_href, {"path": str(root)}).task
+        with bob:
+            second = distributions.export(b.pulp_href, {"path": str(root)}).task
+        for task in (first, second):
+            assert pulpcore_bindings.TasksApi.read(task).state == "waiting"
+    finally:
+        pulpcore_bindings.TasksApi.tasks_cancel(holder, {"state": "canceled"})
+    assert monitor_task(first).state == "completed"
+    with pytest.raises(PulpTaskError) as raised:
+        monitor_task(second)
+    description = raised.value.task.error["description"]
+    assert f"export directory of distribution '{a.name}'" in description, description
+    assert "41/x86_64/images/pxeboot/vmlinuz" in _files(root)
+    assert json.loads((root / "trees.json").read_bytes())["trees"] != []
