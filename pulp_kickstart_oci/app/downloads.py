@@ -240,7 +240,12 @@ class CappedDownloadMixin(OverlappedWriteMixin):
         try:
             return await super().run(extra_data=extra_data)
         except FetchRefused as exc:
-            raise DownloadFailed(exc.url, exc.detail) from None
+            detail = exc.detail
+            if exc.url != self.url:
+                detail = _("upstream redirected to {hop}, which was not followed: {reason}").format(
+                    hop=_shown(exc.url), reason=exc.detail
+                )
+            raise DownloadFailed(self.url, detail) from None
         except aiohttp.TooManyRedirects:
             raise DownloadFailed(self.url, _("the server redirects in a loop")) from None
         except aiohttp.ClientPayloadError as exc:

@@ -45,7 +45,8 @@ TOKEN = "token"
 # (any subdomain, e.g. a CDN's bucket hosts); nothing after the authority.
 _ORIGIN = re.compile(
     r"(?P<scheme>https?)://(?P<host>(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])"
-    r"(:(?P<port>[0-9]{1,5}))?/?"
+    r"(:(?P<port>[0-9]{1,5}))?/?",
+    re.IGNORECASE,
 )
 # Percent-encodings a server may decode into a path separator, a NUL or a backslash.
 _ENCODED_SEPARATORS = re.compile(r"%(2f|5c|00)", re.IGNORECASE)
@@ -55,7 +56,7 @@ class FetchRefused(aiohttp.ClientError):
     """The policy refused a request or a redirect hop; never retried. No secret in the text."""
 
     def __init__(self, url, detail):
-        self.url = url
+        self.url = str(url)
         self.detail = detail
         super().__init__(_("{url}: {detail}").format(url=shown(url), detail=detail))
 
@@ -115,7 +116,7 @@ class OriginPattern:
                     "'https://cdn.example.com' or 'https://*.cloudfront.net'"
                 ).format(text=text)
             )
-        scheme = match.group("scheme")
+        scheme = match.group("scheme").lower()
         # As yarl spells hosts: lower case, IPv6 without brackets.
         host = match.group("host").lower().strip("[]")
         port = int(match.group("port")) if match.group("port") else DEFAULT_PORTS[scheme]
