@@ -546,13 +546,7 @@ def _may_change(user, distribution):
 
 
 class KickstartDistributionExportSerializer(serializers.Serializer):
-    """Where to export a distribution's trees, and where the exported configs point.
-
-    Context: ``request`` and ``distribution`` (the one exported). An export directory
-    belongs to one distribution (KickstartExportDirectory): validation refuses a path
-    the user may not claim; the task claims it again atomically with what was allowed
-    here (``take_over``, ``adopt`` in the validated data).
-    """
+    """Where to export a distribution's trees, and where the exported configs point."""
 
     path = serializers.CharField(
         max_length=1024,
@@ -614,7 +608,12 @@ class KickstartDistributionExportSerializer(serializers.Serializer):
         return value.rstrip("/")
 
     def validate(self, data):
-        """The path must be one the user may export this distribution to (see the model)."""
+        """The path must be one the user may export this distribution to.
+
+        Context: ``request`` and ``distribution`` (the one exported). An export directory
+        belongs to one distribution (KickstartExportDirectory); the task claims it again,
+        atomically, with only what was allowed here (``take_over``, ``adopt``).
+        """
         user = self.context["request"].user
         distribution = self.context["distribution"]
         path = data["path"]
