@@ -108,8 +108,9 @@ def urls(pulp_ctx: PulpCLIContext, distribution_ctx: PulpKickstartDistributionCo
     "--path",
     required=True,
     help=_(
-        "Absolute directory on the Pulp server, inside ALLOWED_EXPORT_PATHS. It receives "
-        "<version>/<arch>/<file> and the generated configs; anything else in it is removed."
+        "Absolute directory on the Pulp server, inside ALLOWED_EXPORT_PATHS. It becomes the "
+        "distribution's export directory and receives <version>/<arch>/<file> and the generated "
+        "configs; a re-export removes only what the previous export there wrote."
     ),
 )
 @click.option(
