@@ -11,6 +11,7 @@ import json
 import shutil
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -19,6 +20,8 @@ from pulpcore.client.pulp_kickstart_oci import ApiException
 from pulpcore.tests.functional.utils import PulpTaskError
 
 from pulp_kickstart_oci.pytest_plugin import unique
+from tests.support import signing
+from tests.support.oci import Pusher, cosign_payload
 
 SECRET_FIELDS = ("username", "password", "proxy_username", "proxy_password", "client_key")
 
@@ -589,3 +592,58 @@ def test_the_export_task_claims_the_directory_again(
     assert f"export directory of distribution '{a.name}'" in description, description
     assert "41/x86_64/images/pxeboot/vmlinuz" in _files(root)
     assert json.loads((root / "trees.json").read_bytes())["trees"] != []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "issue 18 §4, for the lead (sources/registry.py, serving.py, models.py): signature "
+        "records live on the KickstartTree unit, shared by every repository of the domain "
+        "that holds the same tree, and a sync that records one touches every distribution"
+    ),
+)
+def test_a_sync_of_one_tenant_does_not_change_what_another_serves(
+    kickstart_registry,
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_bindings,
+    kickstart_sync,
+):
+    """Alice serves release 42 unverified. Bob mirrors the same manifest to a registry
+    repository of his own, signs it with his key there and syncs it into his repository:
+    the same tree (same identity), so one KickstartTree row. Alice's trees.json must not
+    start showing Bob's verification (with his private mirror's name), and her
+    distribution's documents must not be touched by his sync."""
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    digest = published["manifests"]["amd64"]
+    repo_a = kickstart_repository_factory()
+    kickstart_sync(repo_a, kickstart_oci_remote_factory(kickstart_upstream))
+    dist_a = kickstart_distribution_factory(repo_a)
+    index = f"{dist_a.base_url}trees.json"
+    (served,) = requests.get(index, timeout=60).json()["trees"]
+    assert served["signatures"] == []
+    assert requests.get(index, timeout=60).headers.get("X-PULP-CACHE") == "HIT"
+    updated = kickstart_bindings.DistributionsKickstartApi.read(dist_a.pulp_href).pulp_last_updated
+
+    mirror = Pusher(kickstart_registry.url, unique("bob/mirror"))
+    assert mirror.netboot("42-amd64", published["files"]["amd64"])[0] == digest
+    key = signing.generate_key("p256")
+    payload = cosign_payload(f"{urlsplit(mirror.base).netloc}/{mirror.name}", digest)
+    mirror.cosign_signatures(digest, [(payload, signing.cosign_signature(key, payload), None)])
+    remote_b = kickstart_oci_remote_factory(
+        mirror, signature_keys=signing.public_pem(key), signature_policy="required"
+    )
+    kickstart_sync(kickstart_repository_factory(), remote_b)
+
+    response = requests.get(index, timeout=60)
+    (served,) = response.json()["trees"]
+    assert served["signatures"] == [], served["signatures"]
+    assert mirror.name not in response.text
+    assert response.headers.get("X-PULP-CACHE") == "HIT"
+    assert (
+        kickstart_bindings.DistributionsKickstartApi.read(dist_a.pulp_href).pulp_last_updated
+        == updated
+    )
