@@ -11,11 +11,12 @@ the request in; the files themselves are ContentArtifacts at
 
 import json
 import re
+from gettext import gettext as _
 
 from django.conf import settings
 
 from .boot import configs, treeinfo
-from .netboot import layout
+from .netboot import grammar, layout
 
 ROOT_FILES = ("boot.ipxe", "trees.json")
 # EFI/BOOT/grub.cfg: GRUB loaded over UEFI HTTP boot from EFI/BOOT/ looks beside itself.
@@ -25,8 +26,19 @@ TREE_FILES = (".treeinfo",) + BOOT_CONFIGS
 DOCUMENT_PATH = r".+/(?:\.treeinfo|boot\.ipxe|grub\.cfg|trees\.json|pxelinux\.cfg/default)"
 TEXT = "text/plain; charset=utf-8"
 
-# host[:port] or [IPv6][:port]: what a Host header may hold (RFC 9110).
-_HOST = re.compile(r"(?P<name>[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
+# host[:port] or [IPv6][:port]: what a Host header may hold (RFC 9110), as a DNS name
+# (labels of at most 63 characters, 253 in all) or an IP address, so that every value
+# that passes also passes yarl and pulpcore's cache (a port above 65535 is refused below).
+_HOST = re.compile(
+    r"(?P<name>(?=[A-Za-z0-9_.-]{1,254}(?::|\Z))[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?"
+    r"|\[[0-9A-Fa-f:.]{2,45}\])(?::(?P<port>[0-9]{1,5}))?"
+)
+# What a path (after CONTENT_PATH_PREFIX) of anything a kickstart distribution serves
+# looks like: a base path, a release, an architecture and a tree path (each of plain
+# segments, see netboot/grammar.py), a generated document or a listing ("/" at the end).
+# No empty segment, no "." or "..", no percent sign (so no encoded "/" either).
+_PLAIN_SEGMENT = r"(?:[A-Za-z0-9_+~-]|\.[A-Za-z0-9_+~-])[A-Za-z0-9._+~-]*"
+SERVED_PATH = re.compile(rf"{_PLAIN_SEGMENT}(?:/{_PLAIN_SEGMENT})*/?")
 
 
 class Document:
@@ -47,7 +59,41 @@ def _version_order(tree):
 
 def is_host_name(host):
     """True when a Host header holds a host name (and port), nothing else."""
-    return bool(host) and _HOST.fullmatch(host) is not None
+    match = _HOST.fullmatch(host) if host else None
+    return match is not None and int(match["port"] or 0) <= 65535
+
+
+def path_problem(path):
+    """Why no kickstart distribution serves ``path`` (the part after CONTENT_PATH_PREFIX,
+    percent-encoded slashes and percent signs still encoded): ``(status, reason)``, or None.
+
+    Linear in the capped length, and decided before any lookup: a request of a
+    kickstart distribution whose path fails here never reaches a cache or a query
+    beyond the one telling whose path it is (content.py).
+    """
+    if len(path) > settings.KICKSTART_CONTENT_MAX_PATH_LENGTH:
+        return 414, _("The path is longer than KICKSTART_CONTENT_MAX_PATH_LENGTH.\n")
+    if path.rstrip("/").count("/") >= settings.KICKSTART_CONTENT_MAX_PATH_SEGMENTS:
+        return 414, _("The path has more segments than KICKSTART_CONTENT_MAX_PATH_SEGMENTS.\n")
+    if SERVED_PATH.fullmatch(path) is None:
+        return 400, _(
+            "The path is not made of plain segments (letters, digits, . _ + ~ -): no empty, "
+            "'.' or '..' segment, no percent-encoding, no control character.\n"
+        )
+    return None
+
+
+def base_path_candidates(path):
+    """The base paths ``path`` could be served under, as pulpcore matches them (each
+    prefix ending at a "/", and the whole path), capped and limited to the base-path
+    grammar: at most KICKSTART_CONTENT_MAX_PATH_SEGMENTS names, whatever the path."""
+    limit = settings.KICKSTART_CONTENT_MAX_PATH_LENGTH
+    parts = path[: limit + 1].split("/")
+    if len(path) > limit:
+        parts.pop()  # cut inside a segment: not a name the path holds
+    parts = parts[: settings.KICKSTART_CONTENT_MAX_PATH_SEGMENTS]
+    names = ("/".join(parts[:end]) for end in range(1, len(parts) + 1))
+    return [name for name in names if grammar.matches(grammar.BASE_PATH, name)]
 
 
 def boot_hosts():
@@ -60,8 +106,8 @@ def client_host(request):
     host = request.host
     scheme = request.scheme
     if settings.KICKSTART_TRUST_FORWARDED_HEADERS:
-        host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip()
-        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        host = request.headers.get("X-Forwarded-Host", host).partition(",")[0].strip()
+        proto = request.headers.get("X-Forwarded-Proto", "").partition(",")[0].strip().lower()
         scheme = proto if proto in ("http", "https") else scheme
     return scheme, host
 

@@ -46,3 +46,12 @@ KICKSTART_SYNC_MAX_TAGS = 100_000  # tags listed upstream (every page)
 KICKSTART_SYNC_MAX_TREES = 10_000  # trees (manifests) a sync resolves
 KICKSTART_SYNC_MAX_SIGNATURES = 20_000  # publisher signatures fetched
 KICKSTART_SYNC_MAX_REPODATA_ENTRIES = 2_000_000  # packages read from primary metadata
+
+# One content-app request of a kickstart distribution (app/content.py, docs/serving.md
+# "HTTP behaviour"): a longer path, or one with more segments, gets HTTP 414 before any
+# cache or lookup. Every path a distribution serves (base path, release, arch, a tree
+# path of at most 16 segments) fits with room to spare.
+KICKSTART_CONTENT_MAX_PATH_LENGTH = 2048  # characters after CONTENT_PATH_PREFIX
+KICKSTART_CONTENT_MAX_PATH_SEGMENTS = 32
+# Generated documents each content-app process keeps rendered (content.DocumentMemo).
+KICKSTART_DOCUMENT_MEMO_BYTES = 32 * _MiB

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
@@ -38,7 +39,14 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-def _second_content_app(env_overrides, log_name):
+def stack_redis_url():
+    """The stack's Redis: what the API and worker invalidate is what a content app reads."""
+    settings = (REPO_ROOT / ".run" / "settings.py").read_text()
+    line = next(line for line in settings.splitlines() if line.startswith("REDIS_URL"))
+    return line.split("=", 1)[1].strip().strip('"')
+
+
+def second_content_app(env_overrides, log_name):
     """Start a pulpcore-content of the stack's settings plus ``env_overrides``; yield its URL."""
     port = _free_port()
     env = {**os.environ, "PULP_CONTENT_ORIGIN": f"http://127.0.0.1:{port}", **env_overrides}
@@ -70,12 +78,8 @@ def _second_content_app(env_overrides, log_name):
 @pytest.fixture(scope="module")
 def cached_content():
     """A second pulpcore-content, no KICKSTART_BOOT_HOSTS, sharing the stack's Redis."""
-    settings = (REPO_ROOT / ".run" / "settings.py").read_text()
-    redis_url = next(line for line in settings.splitlines() if line.startswith("REDIS_URL"))
-    # The stack's Redis: what the API and worker invalidate is what this app reads.
-    redis_url = redis_url.split("=", 1)[1].strip().strip('"')
-    yield from _second_content_app(
-        {"PULP_KICKSTART_BOOT_HOSTS": "@json []", "PULP_REDIS_URL": redis_url},
+    yield from second_content_app(
+        {"PULP_KICKSTART_BOOT_HOSTS": "@json []", "PULP_REDIS_URL": stack_redis_url()},
         "content-cached.log",
     )
 
@@ -83,7 +87,7 @@ def cached_content():
 @pytest.fixture(scope="module")
 def uncached_content():
     """A second pulpcore-content with the Redis content cache off: only the process's memo."""
-    yield from _second_content_app(
+    yield from second_content_app(
         {"PULP_KICKSTART_BOOT_HOSTS": "@json []", "PULP_CACHE_ENABLED": "false"},
         "content-uncached.log",
     )
@@ -137,6 +141,25 @@ class TestContentCache:
         assert again.headers.get("X-PULP-CACHE") == "HIT"
         if path.endswith("boot.ipxe") or path.endswith("trees.json"):
             assert f"{cached_content}/pulp/content/{served_tree['base_path']}/" in clean.text
+
+    @pytest.mark.parametrize(
+        "variant, plain",
+        [("42%2Fx86_64%2Fboot.ipxe", "42/x86_64/boot.ipxe"), ("42%2Fx86_64/", "42/x86_64/")],
+    )
+    def test_an_encoded_slash_never_answers_for_the_plain_path(
+        self, cached_content, served_tree, variant, plain
+    ):
+        """pulpcore's route took the variant (the document route's pattern sees "%2F"), answered
+        404 and cached that under the decoded path, the plain path's entry: every client after
+        got 404 for the document. The variant is refused now and stores nothing."""
+        root = f"{cached_content}/pulp/content/{served_tree['base_path']}/"
+        with redis.Redis.from_url(stack_redis_url()) as cache:
+            cache.delete(served_tree["base_path"])  # no entry yet: the variant's would stick
+            assert requests.get(root + variant, timeout=30).status_code == 400
+            assert cache.hkeys(served_tree["base_path"]) in ([], [b"DISTRO#GUARD#PRESENT"])
+        clean = requests.get(root + plain, timeout=30)
+        assert clean.status_code == 200 and clean.headers.get("X-PULP-CACHE") != "HIT"
+        assert requests.get(root + plain, timeout=30).headers.get("X-PULP-CACHE") == "HIT"
 
     def test_a_range_request_for_a_file_is_not_replayed_as_the_file(
         self, cached_content, served_tree
