@@ -47,6 +47,13 @@ KICKSTART_SYNC_MAX_TREES = 10_000  # trees (manifests) a sync resolves
 KICKSTART_SYNC_MAX_SIGNATURES = 20_000  # publisher signatures fetched
 KICKSTART_SYNC_MAX_REPODATA_ENTRIES = 2_000_000  # packages read from primary metadata
 
+# Decompressed repodata (dnf/repodata.py, through app/decompress.py): what the
+# primary metadata may inflate to, whatever its compression (gz, xz, bz2, zst or
+# none). Fedora Everything's primary (about 75,000 packages) is about 250 MiB
+# inflated; 100,000 packages are about 280 MiB. The parser's memory does not grow
+# with this: it holds one package's few fields at a time.
+KICKSTART_MAX_PRIMARY_INFLATED_BYTES = 1024 * _MiB
+
 # One content-app request of a kickstart distribution (app/content.py, docs/serving.md
 # "HTTP behaviour"): a longer path, or one with more segments, gets HTTP 414 before any
 # cache or lookup. Every path a distribution serves (base path, release, arch, a tree

@@ -8,10 +8,13 @@ the plugin agrees with our imitation, so every artefact here comes from the
 real tool.
 """
 
+import bz2
 import configparser
 import functools
+import gzip
 import hashlib
 import http.server
+import lzma
 import os
 import pathlib
 import re
@@ -25,6 +28,7 @@ import threading
 import time
 
 import productmd.treeinfo
+import zstandard
 
 from tests.support import fedora
 
@@ -242,9 +246,40 @@ class DnfTree:
         shutil.copyfile(rpm_path, target)
         return relative
 
-    def createrepo(self, checksum="sha256"):
-        """Generate repodata/ (repomd.xml, <checksum>-primary.xml.gz, ...) for the whole tree."""
-        _run("createrepo_c", "--quiet", "--checksum", checksum, str(self.root))
+    def createrepo(self, checksum="sha256", compression=None):
+        """Generate repodata/ (repomd.xml, <checksum>-primary.xml.gz, ...) for the whole tree.
+
+        ``compression`` (gz, xz, bz2 or zstd) compresses every metadata file so.
+        """
+        extra = ["--general-compress-type", compression] if compression else []
+        _run("createrepo_c", "--quiet", "--checksum", checksum, *extra, str(self.root))
+
+    def replace_primary(self, data, suffix):
+        """Make ``data`` the tree's primary metadata: repomd.xml names only it, with its checksums.
+
+        ``suffix`` is the file's (e.g. ".xml.gz"); returns its href. What createrepo_c
+        cannot write (a bomb, broken XML) gets a repomd.xml that any client accepts.
+        """
+        digest = _sha256(data)
+        href = f"repodata/{digest}-primary{suffix}"
+        repodata = self.root / "repodata"
+        for old in repodata.glob("*-primary.*"):
+            old.unlink()
+        (self.root / href).write_bytes(data)
+        (repodata / "repomd.xml").write_text(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<repomd xmlns="http://linux.duke.edu/metadata/repo" '
+            'xmlns:rpm="http://linux.duke.edu/metadata/rpm">\n'
+            f"  <revision>{self.timestamp}</revision>\n"
+            '  <data type="primary">\n'
+            f'    <checksum type="sha256">{digest}</checksum>\n'
+            f'    <location href="{href}"/>\n'
+            f"    <timestamp>{self.timestamp}</timestamp>\n"
+            f"    <size>{len(data)}</size>\n"
+            "  </data>\n"
+            "</repomd>\n"
+        )
+        return href
 
     def _checksums(self, overrides):
         sums = {path: _sha256(data) for path, data in self.images.items()}
@@ -473,6 +508,51 @@ class StaticServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+
+# Repodata compressions (createrepo_c's --general-compress-type names): file suffix and a
+# compressor of one whole stream. Streams of each may be concatenated, and readers read on.
+REPODATA_COMPRESSIONS = {
+    "gz": (".xml.gz", lambda data: gzip.compress(data, 9)),
+    "xz": (".xml.xz", lambda data: lzma.compress(data, preset=9)),
+    "bz2": (".xml.bz2", lambda data: bz2.compress(data, 9)),
+    "zstd": (".xml.zst", lambda data: zstandard.ZstdCompressor(level=19).compress(data)),
+}
+
+PRIMARY_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<metadata xmlns="http://linux.duke.edu/metadata/common" '
+    'xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="1">\n'
+    '<package type="rpm"><name>shim-x64</name><arch>x86_64</arch>'
+    '<version epoch="0" ver="99" rel="1"/>'
+    '<checksum type="sha256" pkgid="YES">' + "0" * 64 + "</checksum>"
+    "<summary>bomb</summary><description>"
+)
+PRIMARY_TAIL = (
+    '</description><size package="1" installed="1" archive="1"/>'
+    '<location href="Packages/s/shim-x64-99-1.x86_64.rpm"/><format/></package>\n'
+    "</metadata>\n"
+)
+
+
+def primary_bomb(compression, inflated):
+    """Primary metadata of one package whose description is ``inflated`` bytes of "A".
+
+    The shape the attack of issue 18 used (a 299 KiB primary.xml.gz, a 300 MiB text
+    node). Built in milliseconds whatever ``inflated`` is: one compressed stream of
+    1 MiB of "A", repeated, between a compressed head and tail. Returns
+    ``(bytes, suffix)``; valid XML once inflated, so only a cap on the inflated
+    size stops a reader.
+    """
+    suffix, compress = REPODATA_COMPRESSIONS[compression]
+    block = 1 << 20
+    middle = compress(b"A" * block)
+    return (
+        compress(PRIMARY_HEAD.encode())
+        + middle * -(-inflated // block)
+        + compress(PRIMARY_TAIL.encode()),
+        suffix,
+    )
 
 
 def _shim_files(arch, version, release, f44_layout, seed):

@@ -4,32 +4,29 @@ An RPM payload is a compressed cpio archive. A few kilobytes of zstd or xz can
 decompress to gigabytes, so nothing here holds a member, a decompressed block
 or a header's data in memory: the lead and headers are parsed just enough to
 find where the payload starts and how it is compressed, the payload is
-decompressed in pieces of at most 1 MiB, and the cpio archive is walked member
-by member. Wanted members go to disk in 1 MiB chunks; the others are read
+decompressed by ``decompress.Inflated`` (pieces of at most 1 MiB, the decoder's
+memory capped, the total counted while it streams), and the cpio archive is
+walked member by member. Wanted members go to disk in 1 MiB chunks; the others are read
 through and dropped. Every cap (``KICKSTART_MAX_UNPACKED_FILE_BYTES``,
 ``KICKSTART_MAX_UNPACKED_TOTAL_BYTES``, ``KICKSTART_MAX_PAYLOAD_MEMBERS``) is
 read from the settings at call time and checked while streaming.
 """
 
-import bz2
 import hashlib
-import lzma
 import os
 import shutil
 import stat
 import struct
 import tempfile
-import zlib
 from dataclasses import dataclass
 from gettext import gettext as _
 
-import zstandard
 from django.conf import settings
 
+from .. import decompress
 from .errors import DnfError
 
-CHUNK = 1 << 20  # most decompressed bytes asked for, and written, at a time
-_READ = 64 * 1024  # compressed bytes read from the file at a time
+CHUNK = decompress.CHUNK  # most decompressed bytes asked for, and written, at a time
 
 # Header sanity limits. rpm refuses more than 0xffff tags too; the data area is
 # never read into memory (only the two strings needed), so its cap only stops
@@ -37,11 +34,6 @@ _READ = 64 * 1024  # compressed bytes read from the file at a time
 MAX_HEADER_ENTRIES = 0xFFFF
 MAX_HEADER_DATA = 64 << 20
 MAX_NAME = 4096  # bytes of one cpio member name, NUL included
-
-# Decoder memory, which a forged stream header chooses: xz dictionary (preset 9
-# needs 65 MiB) and zstd window (libzstd's own default limit, 128 MiB).
-XZ_MEMLIMIT = 128 << 20
-ZSTD_MAX_WINDOW = 1 << 27
 
 _LEAD_MAGIC = b"\xed\xab\xee\xdb"
 _HEADER_MAGIC = b"\x8e\xad\xe8\x01"
@@ -54,8 +46,6 @@ _CRC = b"070702"
 _STRIPPED = b"07070X"  # rpm's own format for packages with files over 4 GiB
 _TRAILER = "TRAILER!!!"
 _CPIO_HEADER = 110
-
-_DECODER_ERRORS = (zlib.error, lzma.LZMAError, zstandard.ZstdError, EOFError, OSError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -166,124 +156,53 @@ def payload_compressor(fh, what):
     return compressor
 
 
-class _Inflate:
-    """gzip or zlib data (concatenated members too), at most ``n`` bytes per call."""
-
-    def __init__(self, fh):
-        self.fh = fh
-        self.decoder = zlib.decompressobj(47)
-        self.tail = b""
-
-    def pull(self, n):
-        """Up to ``n`` decompressed bytes; b"" once the data ends."""
-        while True:
-            if self.decoder.eof:
-                rest = self.decoder.unused_data or self.fh.read(_READ)
-                if not rest:
-                    return b""
-                self.decoder = zlib.decompressobj(47)
-                self.tail = rest
-            out = self.decoder.decompress(self.tail, n)
-            self.tail = self.decoder.unconsumed_tail
-            if out:
-                return out
-            if not self.tail and not self.decoder.eof:
-                self.tail = self.fh.read(_READ)
-                if not self.tail:
-                    return b""
+# rpm's PAYLOADCOMPRESSOR values -> decompress.py's names
+_COMPRESSIONS = {
+    "gzip": "gzip",
+    "xz": "xz",
+    "lzma": "lzma",
+    "zstd": "zstd",
+    "bzip2": "bzip2",
+    "identity": "identity",
+    "none": "identity",
+    "": "identity",
+}
 
 
-class _Buffered:
-    """lzma/bz2-style decoders (``needs_input``), concatenated streams too."""
-
-    def __init__(self, fh, make):
-        self.fh = fh
-        self.make = make
-        self.decoder = make()
-
-    def pull(self, n):
-        """Up to ``n`` decompressed bytes; b"" once the data ends."""
-        while True:
-            if self.decoder.eof:
-                rest = self.decoder.unused_data or self.fh.read(_READ)
-                if not rest:
-                    return b""
-                self.decoder = self.make()
-                out = self.decoder.decompress(rest, n)
-            elif self.decoder.needs_input:
-                data = self.fh.read(_READ)
-                if not data:
-                    return b""
-                out = self.decoder.decompress(data, n)
-            else:
-                out = self.decoder.decompress(b"", n)
-            if out:
-                return out
-
-
-class _Zstd:
-    def __init__(self, fh):
-        decoder = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
-        self.reader = decoder.stream_reader(fh, read_size=_READ, read_across_frames=True)
-
-    def pull(self, n):
-        """Up to ``n`` decompressed bytes, across frames; b"" once the data ends."""
-        return self.reader.read(n)
-
-
-class _Plain:
-    def __init__(self, fh):
-        self.fh = fh
-
-    def pull(self, n):
-        """Up to ``n`` bytes of an uncompressed payload; b"" once it ends."""
-        return self.fh.read(n)
-
-
-def _decoder(compressor, fh, what):
-    if compressor == "gzip":
-        return _Inflate(fh)
-    if compressor in ("xz", "lzma"):
-        return _Buffered(fh, lambda: lzma.LZMADecompressor(memlimit=XZ_MEMLIMIT))
-    if compressor == "zstd":
-        return _Zstd(fh)
-    if compressor == "bzip2":
-        return _Buffered(fh, bz2.BZ2Decompressor)
-    if compressor in ("identity", "none", ""):
-        return _Plain(fh)
-    raise _unreadable(
-        what,
-        _("the payload compressor {compressor!r} is not supported").format(compressor=compressor),
-    )
+def _decoder(compressor, fh, what, limit):
+    """The payload decompressed by decompress.py, capped at ``limit`` while it streams."""
+    compression = _COMPRESSIONS.get(compressor)
+    if compression is None:
+        raise _unreadable(
+            what,
+            _("the payload compressor {compressor!r} is not supported").format(
+                compressor=compressor
+            ),
+        )
+    return decompress.Inflated(fh, compression, limit, "KICKSTART_MAX_UNPACKED_TOTAL_BYTES")
 
 
 class _Source:
-    """Exact reads of the decompressed payload, counted against the total cap."""
+    """Exact reads of the decompressed payload; the stream counts them against the total cap."""
 
-    def __init__(self, decoder, what, limit):
+    def __init__(self, decoder, what):
         self.decoder = decoder
         self.what = what
-        self.limit = limit
-        self.total = 0
         self.where = _("the first member header")  # for messages
 
     def _pull(self, count):
         try:
-            piece = self.decoder.pull(min(count, CHUNK))
-        except _DECODER_ERRORS as exc:
-            reason = _("{where}: {kind}: {problem}").format(
-                where=self.where, kind=type(exc).__name__, problem=exc
-            )
-            raise _unreadable(self.what, reason) from None
-        self.total += len(piece)
-        if self.total > self.limit:
+            return self.decoder.pull(min(count, CHUNK))
+        except decompress.TooLarge as exc:
             raise DnfError(
                 _(
                     "{what}: the payload decompresses to more than "
                     "KICKSTART_MAX_UNPACKED_TOTAL_BYTES ({limit} bytes), reached in {where}"
-                ).format(what=self.what, limit=self.limit, where=self.where)
-            )
-        return piece
+                ).format(what=self.what, limit=exc.limit, where=self.where)
+            ) from None
+        except decompress.Corrupt as exc:
+            reason = _("{where}: {problem}").format(where=self.where, problem=exc)
+            raise _unreadable(self.what, reason) from None
 
     def read(self, count):
         """Exactly ``count`` bytes of the payload; a shorter stream is a truncated package."""
@@ -404,7 +323,7 @@ def extract(rpm_path, destination, what, wanted):
     try:
         with open(rpm_path, "rb") as fh:
             compressor = payload_compressor(fh, what)
-            source = _Source(_decoder(compressor, fh, what), what, total_cap)
+            source = _Source(_decoder(compressor, fh, what, total_cap), what)
             count = 0
             while True:
                 member = _member(source, what)
