@@ -242,3 +242,45 @@ def test_server_errors_are_shown_clearly(pulp):
     missing = pulp("kickstart", "repository", "show", "--name", unique("missing"), check=False)
     assert missing.returncode != 0
     assert "not found" in missing.stderr.lower() or "could not find" in missing.stderr.lower()
+
+
+def test_remote_origins_are_set_and_cleared_with_the_cli(pulp):
+    name = unique("cli-origins")
+    pulp(
+        "kickstart",
+        "remote",
+        "create",
+        "--name",
+        name,
+        "--url",
+        "https://registry.example",
+        "--upstream-name",
+        "fedora/kickstart",
+        "--redirect-origin",
+        "https://*.cdn.example",
+        "--redirect-origin",
+        "https://blobs.example:8443",
+        "--token-origin",
+        "https://auth.example",
+    )
+    try:
+        remote = pulp("kickstart", "remote", "show", "--name", name)
+        assert remote["redirect_origins"] == ["https://*.cdn.example", "https://blobs.example:8443"]
+        assert remote["token_origins"] == ["https://auth.example"]
+        bad = pulp(
+            "kickstart",
+            "remote",
+            "update",
+            "--name",
+            name,
+            "--token-origin",
+            "auth.example",
+            check=False,
+        )
+        assert bad.returncode != 0 and "token_origins" in bad.stderr
+        pulp("kickstart", "remote", "update", "--name", name, "--redirect-origin", "")
+        remote = pulp("kickstart", "remote", "show", "--name", name)
+        assert remote["redirect_origins"] is None
+        assert remote["token_origins"] == ["https://auth.example"]
+    finally:
+        pulp("kickstart", "remote", "destroy", "--name", name)

@@ -63,6 +63,8 @@ class PulpKickstartOciRemoteContext(PulpRemoteContext):
         "architectures",
         "signature_keys",
         "signature_lookaside",
+        "redirect_origins",
+        "token_origins",
     }
     CAPABILITIES = {"roles": []}
     NEEDS_PLUGINS = NEEDS
@@ -77,7 +79,12 @@ class PulpKickstartDnfRemoteContext(PulpRemoteContext):
     ENTITIES = _("kickstart dnf remotes")
     HREF = "kickstart_kickstart_dnf_remote_href"
     ID_PREFIX = "remotes_kickstart_dnf"
-    NULLABLES = PulpRemoteContext.NULLABLES | {"skip_files", "gpg_keys", "bootloader_packages"}
+    NULLABLES = PulpRemoteContext.NULLABLES | {
+        "skip_files",
+        "gpg_keys",
+        "bootloader_packages",
+        "redirect_origins",
+    }
     CAPABILITIES = {"roles": []}
     NEEDS_PLUGINS = NEEDS
 

@@ -49,6 +49,16 @@ def load_signature_keys_callback(
     return "\n".join(key for key in keys if key)
 
 
+def _origins(values: t.Iterable[str] | None) -> list[str] | str | None:
+    """Repeated origin options as a list; not given: None (left alone); '' alone: cleared."""
+    values = [value for value in values or () if value is not None]
+    if not values:
+        return None
+    if values == [""]:
+        return ""
+    return values
+
+
 @pulp_group()
 @type_option(choices={"oci": PulpKickstartOciRemoteContext, "dnf": PulpKickstartDnfRemoteContext})
 def remote() -> None:
@@ -124,6 +134,29 @@ kickstart_remote_options = [
         help=_(
             "Check that a signature names this remote's registry and repository "
             "(server default: check)."
+        ),
+        allowed_with_contexts=OCI,
+    ),
+    pulp_option(
+        "--redirect-origin",
+        "redirect_origins",
+        multiple=True,
+        callback=lambda ctx, param, value: _origins(value),
+        help=_(
+            "An origin (scheme://host[:port]; '*.' allows any subdomain) upstream may redirect "
+            "digest-pinned reads to, e.g. a blob CDN or a mirror network; nothing identifying "
+            "the remote is sent there. Repeat for several; on update, '' removes them all."
+        ),
+    ),
+    pulp_option(
+        "--token-origin",
+        "token_origins",
+        multiple=True,
+        callback=lambda ctx, param, value: _origins(value),
+        help=_(
+            "The origin of a token service the registry may send Pulp to (it receives the "
+            "remote's username and password, over https only), e.g. https://auth.docker.io. "
+            "Repeat for several; on update, '' removes them all."
         ),
         allowed_with_contexts=OCI,
     ),
