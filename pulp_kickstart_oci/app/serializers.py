@@ -54,6 +54,20 @@ class TreeFileSerializer(serializers.Serializer):
     )
 
 
+class StoredRecordsSerializer(serializers.ListSerializer):
+    """A stored JSON list of records (``files``, ``signatures``) shown as stored.
+
+    Each record was written in its child serializer's shape (``TreeFile.record()``,
+    a verification record); it is cut to the child's fields without running each
+    field on each record, which was most of a 1,000-tree page's time.
+    """
+
+    def to_representation(self, data):
+        """Each record with the child's fields, in the child's order."""
+        names = [name for name, field in self.child.fields.items() if not field.write_only]
+        return [{name: record[name] for name in names if name in record} for record in data]
+
+
 class SignatureSerializer(serializers.Serializer):
     """One verified publisher signature of a tree (documentation of the ``signatures`` items)."""
 
@@ -164,14 +178,16 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
     annotations = serializers.JSONField(
         read_only=True, help_text=_("Annotations of the upstream manifest.")
     )
-    files = TreeFileSerializer(many=True, read_only=True, help_text=_("The tree's files."))
+    files = StoredRecordsSerializer(
+        child=TreeFileSerializer(), read_only=True, help_text=_("The tree's files.")
+    )
     warnings = serializers.ListField(
         child=serializers.CharField(),
         read_only=True,
         help_text=_("Problems found in the upstream artifact, e.g. a placeholder boot.iso."),
     )
-    signatures = SignatureSerializer(
-        many=True,
+    signatures = StoredRecordsSerializer(
+        child=SignatureSerializer(),
         read_only=True,
         help_text=_(
             "Publisher signatures Pulp verified on this tree. Empty: the tree is unsigned, "
