@@ -7,19 +7,24 @@ it is stored. Blobs are then fetched (or deferred) through the remote's
 RegistryDownloader.
 """
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from gettext import gettext as _
 
+from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
 from pulpcore.plugin.models import ProgressReport
 from pulpcore.plugin.util import get_domain_pk
 
-from ..models import KickstartDistribution, KickstartOciRemote, KickstartTree
+from ..budget import spend
+from ..models import KickstartDistribution, KickstartOciRemote, KickstartTree, tree_identity
 from ..netboot import arch as archs
 from ..netboot import artifact, grammar, tags
+from ..netboot.treefile import TreeFile
 from ..registry.auth import RegistryAuthError
 from ..registry.client import RegistryClient, RegistryError
 from ..signatures import SignatureError, parse_keys, remote_repository
@@ -56,6 +61,23 @@ class ResolvedTree:
         return (self.version, self.arch)
 
 
+@dataclass(frozen=True)
+class _Reach:
+    """A manifest a tag names: itself (an ``N-ARCH`` or direct tag) or an entry of its index."""
+
+    tag: str
+    release: str
+    oci_arch: str
+    digest: str
+    direct: bool
+    index: dict | None
+
+    @property
+    def source(self):
+        """(release, Fedora arch, digest): the stored tree this reach would be."""
+        return (self.release, archs.fedora_name(self.oci_arch), self.digest)
+
+
 class RegistryFirstStage(TreeFirstStage):
     """Selected tags of a registry repository -> one tree per release and arch."""
 
@@ -67,14 +89,24 @@ class RegistryFirstStage(TreeFirstStage):
         self.client = RegistryClient(remote)
         self.where = self.client.where
         self.wanted_archs = {archs.to_oci(name) for name in remote.architectures or []}
-        self._manifests = {}
+        self._manifests = {}  # manifest digest -> NetbootManifest parsed this sync
+        self._stored = {}  # (release, arch, digest) -> NetbootManifest of a stored tree
+        self._reached = set()  # (release, arch, digest) spent from the trees budget
         self._raw = {}  # manifest digest -> its bytes (a bundle over Ed25519 signs them)
         self._verified = []  # (tree identity, records) to add to stored trees on success
         self._by_source = {}  # (release, oci arch, manifest digest) -> ResolvedTree
         self._by_key = {}
 
     async def resolve(self):
-        """List tags, select them by the remote's filters, and read their manifests."""
+        """List tags, select them by the remote's filters, and read their manifests.
+
+        Tags are read concurrently (at most the remote's download_concurrency at
+        once), then the manifests they reach: an index entry or an ``N-ARCH`` tag
+        of an architecture nobody asked for is never fetched, a manifest reached
+        twice is fetched once, and one whose tree Pulp already stores for the same
+        release and arch is taken from that tree (its digest was checked when it
+        was stored) instead of being fetched again.
+        """
         async with ProgressReport(message=_("Listing tags"), code="sync.listing.tags") as report:
             upstream_tags = await self.client.list_tags()
             report.total = len(upstream_tags)
@@ -99,22 +131,159 @@ class RegistryFirstStage(TreeFirstStage):
             ).asave()
         selected = tags.select(upstream_tags, self.remote.include_tags, self.remote.exclude_tags)
         log.info("%s: %d tags, %d selected", self.client.where, len(upstream_tags), len(selected))
+        wanted = [tag for tag in selected if self._wanted_tag(tag)]
         async with ProgressReport(
             message=_("Parsing manifests"), code="sync.parsing.manifests"
         ) as report:
-            for tag in selected:
-                try:
-                    await self._resolve_tag(tag, report)
-                except artifact.InvalidArtifact as exc:
-                    raise RegistryError(
-                        _("{where}: tag {tag}: {problem}").format(
-                            where=self.where, tag=tag, problem=exc
-                        )
-                    ) from None
+            fetched = await self._each(wanted, self.client.get_manifest)
+            reached = []
+            for tag, document in zip(wanted, fetched, strict=True):
+                with self._about(tag):
+                    reached.extend(self._reached_by(tag, document))
+                await report.aincrement()
+            await self._read_manifests(reached, report)
+            for reach in reached:
+                with self._about(reach.tag):
+                    manifest = self._manifests.get(reach.digest) or self._stored[reach.source]
+                    self._add(
+                        reach.release,
+                        reach.oci_arch,
+                        reach.tag,
+                        manifest,
+                        reach.direct,
+                        reach.index,
+                    )
         trees = sorted(self._by_source.values(), key=lambda tree: tree.key)
         plans = [self._plan(tree) for tree in trees]
         await self._verify_publishers(plans)
         return plans
+
+    @property
+    def concurrency(self):
+        """How many registry reads a sync has in flight at once: the remote's setting."""
+        return self.remote.download_concurrency or KickstartOciRemote.DEFAULT_DOWNLOAD_CONCURRENCY
+
+    async def _each(self, items, work):
+        """``work(item)`` for every item, ``concurrency`` at a time; the results in order.
+
+        The first failure stops the others and is raised as itself.
+        """
+        items = list(items)
+        results = [None] * len(items)
+        positions = iter(range(len(items)))
+
+        async def worker():
+            for position in positions:
+                results[position] = await work(items[position])
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _worker in range(min(self.concurrency, len(items))):
+                    group.create_task(worker())
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        return results
+
+    @contextlib.contextmanager
+    def _about(self, tag):
+        """An artifact problem found while reading ``tag`` fails the sync naming the tag."""
+        try:
+            yield
+        except artifact.InvalidArtifact as exc:
+            raise RegistryError(
+                _("{where}: tag {tag}: {problem}").format(where=self.where, tag=tag, problem=exc)
+            ) from None
+
+    def _wanted_tag(self, tag):
+        """False for an ``N-ARCH`` tag of an architecture the remote does not ask for."""
+        tag_arch = tags.split(tag)[1]
+        return not (tag_arch and self.wanted_archs and tag_arch not in self.wanted_archs)
+
+    def _reached_by(self, tag, fetched):
+        """The manifests a tag names, of wanted architectures: an index's entries, or itself.
+
+        Each new (release, arch, manifest) is a tree this sync resolves: it is
+        spent from the sync's budget before anything of it is fetched.
+        """
+        release, tag_arch = tags.split(tag)
+        if fetched.media_type in artifact.INDEX_TYPES:
+            entries, _annotations = artifact.parse_index(fetched.raw, fetched.digest)
+            reached = []
+            for entry in entries:
+                oci_arch = archs.oci_name(entry.oci_arch)
+                if self.wanted_archs and oci_arch not in self.wanted_archs:
+                    continue  # never fetched
+                index = {"digest": fetched.digest}
+                if grammar.matches(grammar.TAG, entry.os_version):
+                    index["os_version"] = entry.os_version
+                reached.append(self._reach(tag, release, oci_arch, entry.digest, False, index))
+            return reached
+        if fetched.media_type in artifact.MANIFEST_TYPES:
+            manifest = self._parsed(fetched.digest, fetched.raw)
+            oci_arch = tag_arch or manifest.annotations.get(artifact.DRAFT_OS_ARCH)
+            if not oci_arch:
+                raise artifact.InvalidArtifact(
+                    _(
+                        "manifest {digest} does not say its architecture: "
+                        "publish it as N-ARCH or under an index"
+                    ).format(digest=fetched.digest)
+                )
+            oci_arch = archs.oci_name(oci_arch)
+            if self.wanted_archs and oci_arch not in self.wanted_archs:
+                return []
+            return [self._reach(tag, release, oci_arch, fetched.digest, True, None)]
+        raise artifact.InvalidArtifact(
+            _(
+                "{digest} has media type {media_type!r}, "
+                "neither an image index nor an image manifest"
+            ).format(digest=fetched.digest, media_type=fetched.media_type)
+        )
+
+    def _reach(self, tag, release, oci_arch, digest, direct, index):
+        reach = _Reach(tag, release, oci_arch, digest, direct, index)
+        if reach.source not in self._reached:
+            self._reached.add(reach.source)
+            spend(
+                "trees",
+                1,
+                _("{release}/{arch} ({digest}) of tag {tag}").format(
+                    release=release, arch=oci_arch, digest=digest, tag=tag
+                ),
+            )
+        return reach
+
+    def _parsed(self, digest, raw):
+        """Parse each manifest once, however many tags reach it."""
+        if digest not in self._manifests:
+            self._manifests[digest] = artifact.parse_manifest(raw, digest)
+            self._raw[digest] = raw
+        return self._manifests[digest]
+
+    async def _read_manifests(self, reached, report):
+        """Parse or fetch the manifest of every reach that was not read with its tag."""
+        missing = {reach.digest for reach in reached if reach.digest not in self._manifests}
+        if missing and self.remote.signature_policy == KickstartOciRemote.SIGNATURE_NONE:
+            # Publisher checks may need a manifest's own bytes: then every one is fetched.
+            self._stored = await sync_to_async(_stored_manifests)(
+                missing, {reach.source for reach in reached}
+            )
+        first = {}  # digest -> the first reach naming it (for messages)
+        for reach in reached:
+            if reach.digest in missing and reach.source not in self._stored:
+                first.setdefault(reach.digest, reach)
+
+        async def fetch(reach):
+            what = _("manifest {digest} ({arch}) of tag {tag}").format(
+                digest=reach.digest, arch=reach.oci_arch, tag=reach.tag
+            )
+            fetched = await self.client.get_manifest(
+                reach.digest, expected_digest=reach.digest, what=what
+            )
+            with self._about(reach.tag):
+                self._parsed(reach.digest, fetched.raw)
+            await report.aincrement()
+
+        await self._each(sorted(first.values(), key=lambda reach: reach.digest), fetch)
 
     def _publisher_check(self):
         """The remote's signature policy with its keys, or None under policy 'none'."""
@@ -213,62 +382,6 @@ class RegistryFirstStage(TreeFirstStage):
             tags=sorted(tree.tags),
         )
 
-    async def _manifest(self, digest, what, report, raw=None):
-        """Parse each manifest once, however many tags reach it."""
-        if digest not in self._manifests:
-            if raw is None:
-                fetched = await self.client.get_manifest(digest, expected_digest=digest, what=what)
-                raw = fetched.raw
-            self._manifests[digest] = artifact.parse_manifest(raw, digest)
-            self._raw[digest] = raw
-            await report.aincrement()
-        return self._manifests[digest]
-
-    async def _resolve_tag(self, tag, report):
-        release, tag_arch = tags.split(tag)
-        if tag_arch and self.wanted_archs and tag_arch not in self.wanted_archs:
-            return  # filtered out by name: not even fetched
-        fetched = await self.client.get_manifest(tag)
-        if fetched.media_type in artifact.INDEX_TYPES:
-            await report.aincrement()
-            entries, index_annotations = artifact.parse_index(fetched.raw, fetched.digest)
-            for entry in entries:
-                oci_arch = archs.oci_name(entry.oci_arch)
-                if self.wanted_archs and oci_arch not in self.wanted_archs:
-                    continue
-                manifest = await self._manifest(
-                    entry.digest,
-                    _("manifest {digest} ({arch}) of index tag {tag}").format(
-                        digest=entry.digest, arch=entry.oci_arch, tag=tag
-                    ),
-                    report,
-                )
-                index = {"digest": fetched.digest}
-                if grammar.matches(grammar.TAG, entry.os_version):
-                    index["os_version"] = entry.os_version
-                self._add(release, oci_arch, tag, manifest, direct=False, index=index)
-        elif fetched.media_type in artifact.MANIFEST_TYPES:
-            manifest = await self._manifest(fetched.digest, None, report, raw=fetched.raw)
-            oci_arch = tag_arch or manifest.annotations.get(artifact.DRAFT_OS_ARCH)
-            if not oci_arch:
-                raise artifact.InvalidArtifact(
-                    _(
-                        "manifest {digest} does not say its architecture: "
-                        "publish it as N-ARCH or under an index"
-                    ).format(digest=fetched.digest)
-                )
-            oci_arch = archs.oci_name(oci_arch)
-            if self.wanted_archs and oci_arch not in self.wanted_archs:
-                return
-            self._add(release, oci_arch, tag, manifest, direct=True)
-        else:
-            raise artifact.InvalidArtifact(
-                _(
-                    "{digest} has media type {media_type!r}, "
-                    "neither an image index nor an image manifest"
-                ).format(digest=fetched.digest, media_type=fetched.media_type)
-            )
-
     def _add(self, release, oci_arch, tag, manifest, direct, index=None):
         try:
             grammar.check(grammar.RELEASE, release, "release")
@@ -341,3 +454,32 @@ def _record_signatures(identity, records):
                 changed = True
     if changed:
         KickstartDistribution.trees_changed_in_place()  # trees.json shows signatures
+
+
+def _stored_manifests(digests, sources):
+    """The manifests of ``digests`` as stored trees of the wanted ``sources`` hold them.
+
+    ``sources`` are (release, arch, digest) triples. A stored tree stands for
+    its manifest only when it is exactly that triple and its identity is what its
+    stored files give (so a plan built from it is the same unit again).
+    """
+    stored = {}
+    rows = KickstartTree.objects.filter(digest__in=digests, _pulp_domain=get_domain_pk()).values(
+        "version", "arch", "digest", "identity", "source", "annotations", "files", "warnings"
+    )
+    for row in rows.iterator():
+        source = (row["version"], row["arch"], row["digest"])
+        if source not in sources or source in stored:
+            continue
+        if tree_identity(*source, row["files"]) != row["identity"]:
+            continue
+        recorded = row["source"] or {}
+        stored[source] = artifact.NetbootManifest(
+            digest=row["digest"],
+            media_type=recorded.get("media_type") or artifact.OCI_MANIFEST,
+            artifact_type=recorded.get("artifact_type") or "",
+            annotations=dict(row["annotations"] or {}),
+            files=[TreeFile.from_record(record) for record in row["files"]],
+            warnings=list(row["warnings"] or []),
+        )
+    return stored
