@@ -248,6 +248,8 @@ class TestHostileRequests:
                 assert raw.get(path, forwarded)[0] == 200
             # A made-up release: 404, never stored (one entry per name would fill Redis).
             assert raw.get(b"r%d/x86_64/boot.ipxe" % n)[0] == 404
+        # pulpcore's own route stores a 404 per made-up path (docs/serving.md says so).
+        assert raw.get(b"42/x86_64/made-up")[0] == 404
         for path in DOCUMENTS:
             assert raw.get(path, host=b"10.0.2.2:24816")[0] == 200
             assert raw.get(path, host=b"10.0.2.2")[0] == 200  # GRUB's portless Host
@@ -263,7 +265,7 @@ class TestHostileRequests:
                 ("GET", LISTED),
                 ("HEAD", "http://127.0.0.1:24816"),
             )
-        }
+        } | {f"{prefix}42/x86_64/made-up:GET"}
 
     def test_an_entry_lives_as_long_as_the_docs_say(self, tree, cache, pulp_settings):
         """docs/serving.md "Caching": pulpcore's EXPIRES_TTL, 600 s unless the admin changes it."""
