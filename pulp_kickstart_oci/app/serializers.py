@@ -1,3 +1,4 @@
+import ipaddress
 import os
 import re
 from gettext import gettext as _
@@ -551,6 +552,15 @@ class KickstartRepositorySyncSerializer(RepositorySyncURLSerializer):
     )
 
 
+# Where exported documents may point: http(s), a DNS name (labels of letters, digits and
+# '-'), an IPv4 address or a bracketed IPv6 address, an optional port.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EXPORT_ORIGIN = re.compile(
+    rf"https?://(?P<host>{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]{{2,45}}\])"
+    r"(?::(?P<port>[0-9]{1,5}))?/?"
+)
+
+
 def _may_change(user, distribution):
     """Whether ``user`` holds the export permission on ``distribution`` at any level."""
     permission = KickstartExportDirectory.PERMISSION
@@ -578,6 +588,7 @@ class KickstartDistributionExportSerializer(serializers.Serializer):
     )
     origin = serializers.CharField(
         required=False,
+        max_length=300,
         help_text=_(
             "The http(s) origin (scheme, host, port) the generated configs point at; "
             "CONTENT_ORIGIN when absent. The export is served under the same URL layout "
@@ -601,25 +612,27 @@ class KickstartDistributionExportSerializer(serializers.Serializer):
         )
 
     def validate_origin(self, value):
-        """An http(s) URL of a host, without credentials, path, query or fragment."""
-        url = urlparse(value)
-        try:
-            port_ok = url.port is None or url.port > 0
-        except ValueError:
-            port_ok = False
-        if (
-            url.scheme not in ("http", "https")
-            or not url.hostname
-            or not port_ok
-            or url.username is not None
-            or url.password is not None
-            or url.path not in ("", "/")
-            or url.params
-            or url.query
-            or url.fragment
-        ):
+        """http(s)://HOST[:PORT], nothing else: the value goes into every generated document.
+
+        HOST: a DNS name, an IPv4 address or a bracketed IPv6 address, so no character a
+        boot script reads as syntax (the renderers would leave such a tree's configs out).
+        """
+        match = EXPORT_ORIGIN.fullmatch(value)
+        host = match and match.group("host")
+        port = match and match.group("port")
+        valid = bool(match) and len(host) <= 253 and (port is None or 0 < int(port) < 65536)
+        if valid and host.startswith("["):
+            try:
+                ipaddress.IPv6Address(host[1:-1])
+            except ValueError:
+                valid = False
+        if not valid:
             raise serializers.ValidationError(
-                _("The origin must be an http(s) URL of a host, without credentials or path.")
+                _(
+                    "The origin must be http(s)://HOST[:PORT]: a host name, an IPv4 address or "
+                    "an [IPv6] address, and a port from 1 to 65535; no credentials, path or "
+                    "other characters."
+                )
             )
         return value.rstrip("/")
 

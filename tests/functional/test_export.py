@@ -250,24 +250,62 @@ def test_export_errors_name_the_exported_path_not_the_storage(exported, latest_v
     assert str(MEDIA) not in description and "artifact/" not in description, description
 
 
-def test_a_path_outside_the_allowed_paths_is_refused(exported, kickstart_bindings, tmp_path):
+def test_a_path_outside_the_allowed_paths_is_refused(
+    exported, kickstart_bindings, tmp_path, bindings_cfg
+):
     distributions = kickstart_bindings.DistributionsKickstartApi
-    too_long = str(EXPORTS / ("x" * 200) / ("y" * 200) / ("z" * 200) / ("w" * 200) / ("v" * 200))
-    for path in (
-        str(tmp_path / "export"),
-        "relative/dir",
-        str(EXPORTS / ".." / "escape"),
-        too_long,
-    ):
+    for path in (str(tmp_path / "export"), "relative/dir", str(EXPORTS / ".." / "escape")):
         with pytest.raises(ApiException) as raised:
             distributions.export(exported["distribution"].pulp_href, {"path": path})
         assert raised.value.status == 400, path
+    # Longer than 1,024 characters: the bindings refuse it already, so a plain request.
+    too_long = str(EXPORTS / ("x" * 200) / ("y" * 200) / ("z" * 200) / ("w" * 200) / ("v" * 200))
+    response = requests.post(
+        f"{bindings_cfg.host}{exported['distribution'].pulp_href}export/",
+        json={"path": too_long},
+        auth=(bindings_cfg.username, bindings_cfg.password),
+        timeout=60,
+    )
+    assert response.status_code == 400 and "path" in response.json(), response.text
     with pytest.raises(ApiException) as raised:
         distributions.export(
             exported["distribution"].pulp_href,
             {"path": str(exported["path"]), "origin": "http://user:secret@boot.example/"},
         )
     assert raised.value.status == 400
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://boot;reboot",  # a GRUB command separator in the host
+        "http://boot\nshell",  # a newline: urlparse drops it, the documents would not
+        "http://boot${net0/mac}",  # iPXE expansion
+        'http://bo"ot',
+        "http://boot.example:0",
+        "http://boot.example:65536",
+        "ftp://boot.example",
+        "http://" + ".".join(["a" * 63] * 4),  # a host name longer than 253 characters
+        "http://" + "a" * 64 + ".example",  # a label longer than 63
+    ],
+)
+def test_an_origin_unfit_for_boot_scripts_is_refused(exported, kickstart_bindings, origin):
+    """An origin goes into every generated document: a host name, IP address or [IPv6]
+    literal and a port, or HTTP 400 on ``origin`` (never an export whose boot configs
+    the renderers then leave out)."""
+    with pytest.raises(ApiException) as raised:
+        kickstart_bindings.DistributionsKickstartApi.export(
+            exported["distribution"].pulp_href, {"path": str(exported["path"]), "origin": origin}
+        )
+    assert raised.value.status == 400, origin
+    assert "origin" in json.loads(raised.value.body)
+    assert not exported["path"].exists()
+
+
+def test_an_origin_may_be_an_address_with_a_port(exported):
+    for origin in ("http://192.0.2.7:8080", "https://[2001:db8::7]:8443/", "http://boot.example."):
+        assert exported["export"](origin=origin).state == "completed"
+        assert origin.rstrip("/") + "/pulp/content/" in (exported["path"] / "boot.ipxe").read_text()
 
 
 def test_export_needs_the_change_permission(
