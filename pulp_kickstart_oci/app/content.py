@@ -196,9 +196,9 @@ def _serves_kickstart(path):
     """True when a kickstart distribution is at one of ``path``'s base paths (one query)."""
     candidates = base_path_candidates(path)
     return bool(candidates) and (
-        KickstartDistribution.objects.filter(pulp_domain=get_domain(), base_path__in=candidates)
-        .only("pk")
-        .exists()
+        KickstartDistribution.objects.filter(
+            pulp_domain=get_domain(), base_path__in=candidates
+        ).exists()
     )
 
 
