@@ -250,6 +250,9 @@ class OriginListField(serializers.ListField):
         return values
 
 
+MAX_BASE_PATH_LENGTH = 255
+MAX_BASE_PATH_SEGMENTS = 8
+
 REDIRECT_ORIGINS_HELP = _(
     "Origins (scheme://host[:port]; '*.' allows any subdomain) to which upstream may "
     "redirect reads whose digest Pulp knows in advance, e.g. a registry's blob CDN or a "
@@ -704,6 +707,14 @@ class KickstartDistributionSerializer(DistributionSerializer):
                 _(
                     "The base path goes into boot scripts and URLs: use segments of letters, "
                     "digits and . _ ~ - separated by '/'."
+                )
+            )
+        # Every path served under it must fit the content app's caps
+        # (KICKSTART_CONTENT_MAX_PATH_LENGTH / _SEGMENTS), with room for the tree paths.
+        if len(value) > MAX_BASE_PATH_LENGTH or value.count("/") + 1 > MAX_BASE_PATH_SEGMENTS:
+            raise serializers.ValidationError(
+                _("A base path has at most {length} characters and {segments} segments.").format(
+                    length=MAX_BASE_PATH_LENGTH, segments=MAX_BASE_PATH_SEGMENTS
                 )
             )
         return super().validate_base_path(value)

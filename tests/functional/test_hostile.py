@@ -138,6 +138,18 @@ def test_a_base_path_with_script_syntax_is_refused(
     assert "base_path" in json.loads(raised.value.body)
 
 
+@pytest.mark.parametrize("base_path", ["a" * 256, "/".join("s" * 9)])
+def test_a_base_path_past_the_content_apps_caps_is_refused(
+    base_path, kickstart_bindings, kickstart_repository_factory
+):
+    repository = kickstart_repository_factory()
+    body = {"name": unique("d"), "base_path": base_path, "repository": repository.pulp_href}
+    with pytest.raises(kickstart_bindings.ApiException) as raised:
+        kickstart_bindings.DistributionsKickstartApi.create(body)
+    assert raised.value.status == 400
+    assert "at most 255 characters and 8 segments" in json.loads(raised.value.body)["base_path"][0]
+
+
 # -- 3. requests and credentials stay where the admin pointed them --------------------------
 
 
