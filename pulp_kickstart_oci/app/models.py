@@ -387,17 +387,15 @@ class KickstartExportDirectory(BaseModel):
             if other.path == path:
                 record = other
                 continue
-            relation = _("inside") if path.startswith(other.path + "/") else _("around")
+            # The other directory's path is not named: below ``path`` it is another
+            # tenant's, which the user did not type.
+            if path.startswith(other.path + "/"):
+                problem = _("'{path}' is inside the export directory of distribution {owner}")
+            else:
+                problem = _("'{path}' holds the export directory of distribution {owner}")
             raise ExportDirectoryRefused(
-                _(
-                    "'{path}' is {relation} '{other}', the export directory of distribution "
-                    "{owner}: export directories do not nest."
-                ).format(
-                    path=path,
-                    relation=relation,
-                    other=other.path,
-                    owner=_owner_name(other.distribution),
-                )
+                problem.format(path=path, owner=_owner_name(other.distribution))
+                + _(": export directories do not nest.")
             )
         if record is None:
             if not may_adopt and cls.holds_files(path):

@@ -209,16 +209,15 @@ def test_export_directories_do_not_nest(
     exported["export"](path=str(outer / "tenant"))
     other = kickstart_distribution_factory()
     name = exported["distribution"].name
-    for path, relation in ((outer / "tenant" / "inner", "inside"), (outer, "around")):
+    for path, relation in ((outer / "tenant" / "inner", "is inside"), (outer, "holds")):
         with pytest.raises(ApiException) as raised:
             kickstart_bindings.DistributionsKickstartApi.export(
                 other.pulp_href, {"path": str(path)}
             )
         assert raised.value.status == 400, path
         message = json.loads(raised.value.body)["path"][0]
-        assert f"is {relation} '{outer / 'tenant'}'" in message, message
-        assert f"the export directory of distribution '{name}'" in message, message
-        assert "do not nest" in message
+        expected = f"'{path}' {relation} the export directory of distribution '{name}': "
+        assert message == expected + "export directories do not nest.", message
     assert sorted(os.listdir(outer)) == ["tenant"]
     assert not (outer / "tenant" / "inner").exists()
 

@@ -511,6 +511,7 @@ def test_an_export_directory_belongs_to_its_distribution(
     for path in (root / "42", root / "new", tenants["top"]):
         message = _refused(kickstart_bindings, bob, b, path)
         assert f"distribution '{a.name}': export directories do not nest" in message, message
+    assert str(root) not in message  # around it: Alice's path is not Bob's to learn
     assert _files(root) == exported
 
     # Alice's re-export after 41 left the version prunes only what her export wrote.
