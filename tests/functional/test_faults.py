@@ -275,6 +275,7 @@ def check_recovery(pulp, kickstart_sync, site, expected):
 @pytest.mark.parametrize("target", ["blobs", "manifests and tags"])
 def test_registry_transient_faults_are_retried_and_the_sync_completes(
     pulp,
+    kickstart_registry,
     kickstart_upstream,
     kickstart_publish_release,
     kickstart_fault_proxy_factory,
@@ -287,6 +288,10 @@ def test_registry_transient_faults_are_retried_and_the_sync_completes(
     upstream = kickstart_upstream
     published = kickstart_publish_release(upstream, "42", archs=("amd64",))
     files = dict(published["files"]["amd64"])
+    # Release 43 has an index tag only: its manifest is read by digest (42's is not: its
+    # 42-amd64 tag already brought that manifest).
+    index_only = kickstart_publish_release(upstream, "43", archs=("amd64",))
+    kickstart_registry.delete_tag(upstream.name, "43-amd64")
     proxy = kickstart_fault_proxy_factory(upstream.base)
     name = re.escape(upstream.name)
     if target == "blobs":
@@ -298,11 +303,10 @@ def test_registry_transient_faults_are_retried_and_the_sync_completes(
             blob_path(upstream, files["grubx64.efi"]): "truncate",
         }
     else:
-        amd64 = published["manifests"]["amd64"]
         faults = {
             rf"^/v2/{name}/tags/list": "500",
             tag_path(upstream, "42"): "503",
-            tag_path(upstream, amd64): "429",
+            tag_path(upstream, index_only["manifests"]["amd64"]): "429",
             tag_path(upstream, "42-amd64"): "truncate",
         }
     for pattern, fault in faults.items():
@@ -342,14 +346,18 @@ def test_registry_lasting_fault_fails_naming_it_and_keeps_the_served_bytes(
     site = registry_site
     # Upstream respins 42 for amd64; fetching it goes wrong every time.
     new = fedora.tree_files("42", "amd64", salt=unique("respin"))
-    site.pusher.netboot("42-amd64", new)
+    respun, _size = site.pusher.netboot("42-amd64", new)
     kernel = dict(new)["vmlinuz"]
     if target == "blob":
         pattern = blob_path(site.pusher, kernel)
         # The blob, and which file of which tree it is (timeouts name the blob URL).
         named = [digest_of(kernel)] + ([] if fault == "stall" else ["vmlinuz of 42/x86_64"])
     else:
-        pattern, named = tag_path(site.pusher, "42-amd64"), ["tag 42-amd64"]
+        # A tag synced before is asked for its digest (HEAD), then its new manifest is read
+        # by digest: the fault hits that read (or the tag's, for a registry without HEAD).
+        name = re.escape(site.pusher.name)
+        pattern = rf"^/v2/{name}/manifests/(42-amd64|{re.escape(respun)})$"
+        named = ["tag 42-amd64"]
 
     task = check_lasting_fault(pulp, kickstart_sync, site, fault, pattern, options, kernel)
 

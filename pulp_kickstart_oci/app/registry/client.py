@@ -213,9 +213,11 @@ class RegistryClient:
         return self.url("blobs", digest)
 
     async def _download(
-        self, url, what, limit, headers=None, missing_ok=False, digest=None, scope=None
+        self, url, what, limit, headers=None, missing_ok=False, digest=None, scope=None, head=False
     ):
         """Download through the remote's downloader; None for a 404 when ``missing_ok``.
+
+        ``head``: only ask (HEAD); the result has the headers and no body.
 
         ``digest``: the sha256 the bytes must have (the downloader checks it, and the
         fetch policy may then follow a redirect to one of the remote's
@@ -230,7 +232,7 @@ class RegistryClient:
         downloader = self.remote.get_downloader(url=url, **options)
         try:
             result = await downloader.run(
-                extra_data={"headers": headers or {}, "missing_ok": missing_ok}
+                extra_data={"headers": headers or {}, "missing_ok": missing_ok, "head": head}
             )
             if missing_ok and result.path is None:
                 return None
@@ -647,3 +649,23 @@ class RegistryClient:
             with open(result.path, "rb") as fetched:
                 found.append(LookasideSignature(number=number, url=url, data=fetched.read()))
         return found
+
+    async def head_manifest(self, reference, what=None):
+        """(digest, media type) the registry announces for a manifest or index, by HEAD.
+
+        Nothing is downloaded: a sync that already stores the manifest of that
+        digest needs no more, and one that does not fetches it by digest (checked).
+        None when the registry announces no sha256 digest: then GET the reference.
+        """
+        what = what or _("tag {reference}").format(reference=reference)
+        result = await self._download(
+            self.url("manifests", reference),
+            what,
+            "KICKSTART_MAX_MANIFEST_BYTES",
+            headers={"Accept": artifact.ACCEPT},
+            head=True,
+        )
+        digest = result.headers.get("Docker-Content-Digest") or ""
+        if not _SHA256.match(digest):
+            return None
+        return digest, (result.headers.get("Content-Type") or "").split(";")[0].strip()

@@ -21,7 +21,13 @@ from pulpcore.plugin.models import ProgressReport
 from pulpcore.plugin.util import get_domain_pk
 
 from ..budget import spend
-from ..models import KickstartDistribution, KickstartOciRemote, KickstartTree, tree_identity
+from ..models import (
+    KickstartDistribution,
+    KickstartOciRemote,
+    KickstartTag,
+    KickstartTree,
+    tree_identity,
+)
 from ..netboot import arch as archs
 from ..netboot import artifact, grammar, tags
 from ..netboot.treefile import TreeFile
@@ -92,6 +98,7 @@ class RegistryFirstStage(TreeFirstStage):
         self._manifests = {}  # manifest digest -> NetbootManifest parsed this sync
         self._stored = {}  # (release, arch, digest) -> NetbootManifest of a stored tree
         self._reached = set()  # (release, arch, digest) spent from the trees budget
+        self._asked = set()  # N-ARCH tags whose digest is asked first (HEAD)
         self._raw = {}  # manifest digest -> its bytes (a bundle over Ed25519 signs them)
         self._verified = []  # (tree identity, records) to add to stored trees on success
         self._by_source = {}  # (release, oci arch, manifest digest) -> ResolvedTree
@@ -132,15 +139,16 @@ class RegistryFirstStage(TreeFirstStage):
         selected = tags.select(upstream_tags, self.remote.include_tags, self.remote.exclude_tags)
         log.info("%s: %d tags, %d selected", self.client.where, len(upstream_tags), len(selected))
         wanted = [tag for tag in selected if self._wanted_tag(tag)]
+        if self._reuses_stored:
+            self._asked = await sync_to_async(self._seen_before)(wanted)
         async with ProgressReport(
             message=_("Parsing manifests"), code="sync.parsing.manifests"
         ) as report:
-            fetched = await self._each(wanted, self.client.get_manifest)
+            read = await self._each(wanted, lambda tag: self._read_tag(tag, report))
             reached = []
-            for tag, document in zip(wanted, fetched, strict=True):
+            for tag, document in zip(wanted, read, strict=True):
                 with self._about(tag):
                     reached.extend(self._reached_by(tag, document))
-                await report.aincrement()
             await self._read_manifests(reached, report)
             for reach in reached:
                 with self._about(reach.tag):
@@ -199,13 +207,56 @@ class RegistryFirstStage(TreeFirstStage):
         tag_arch = tags.split(tag)[1]
         return not (tag_arch and self.wanted_archs and tag_arch not in self.wanted_archs)
 
+    @property
+    def _reuses_stored(self):
+        """Whether stored trees may stand for their manifests (not under a signature policy:
+        a publisher check may need a manifest's own bytes)."""
+        return self.remote.signature_policy == KickstartOciRemote.SIGNATURE_NONE
+
+    def _seen_before(self, names):
+        """The ``N-ARCH`` tags among ``names`` that named a stored tree of this upstream.
+
+        Those are asked for their digest first (HEAD): when it is one whose tree
+        Pulp stores, nothing more is fetched.
+        """
+        names = [name for name in names if tags.split(name)[1]]
+        if not names:
+            return set()
+        return set(
+            KickstartTag.objects.filter(
+                name__in=names,
+                _pulp_domain=get_domain_pk(),
+                tree__source__registry=self.remote.url,
+                tree__source__repository=self.client.name,
+            )
+            .values_list("name", flat=True)
+            .distinct()
+        )
+
+    async def _read_tag(self, tag, report):
+        """What a tag names: its manifest or index (GET), or only its digest (HEAD, see
+        ``_seen_before``) when that is a manifest's."""
+        read = None
+        if tag in self._asked:
+            announced = await self.client.head_manifest(tag)
+            if announced and announced[1] in artifact.MANIFEST_TYPES:
+                read = announced[0]
+        if read is None:
+            read = await self.client.get_manifest(tag)
+        await report.aincrement()
+        return read
+
     def _reached_by(self, tag, fetched):
         """The manifests a tag names, of wanted architectures: an index's entries, or itself.
 
+        ``fetched`` is the tag's manifest or index, or the digest of its manifest
+        (announced by HEAD: read later, by digest, unless a stored tree stands for it).
         Each new (release, arch, manifest) is a tree this sync resolves: it is
         spent from the sync's budget before anything of it is fetched.
         """
         release, tag_arch = tags.split(tag)
+        if isinstance(fetched, str):
+            return [self._reach(tag, release, tag_arch, fetched, True, None)]
         if fetched.media_type in artifact.INDEX_TYPES:
             entries, _annotations = artifact.parse_index(fetched.raw, fetched.digest)
             reached = []
@@ -262,8 +313,7 @@ class RegistryFirstStage(TreeFirstStage):
     async def _read_manifests(self, reached, report):
         """Parse or fetch the manifest of every reach that was not read with its tag."""
         missing = {reach.digest for reach in reached if reach.digest not in self._manifests}
-        if missing and self.remote.signature_policy == KickstartOciRemote.SIGNATURE_NONE:
-            # Publisher checks may need a manifest's own bytes: then every one is fetched.
+        if missing and self._reuses_stored:
             self._stored = await sync_to_async(_stored_manifests)(
                 missing, {reach.source for reach in reached}
             )
