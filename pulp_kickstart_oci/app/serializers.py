@@ -564,6 +564,9 @@ EXPORT_ORIGIN = re.compile(
 )
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _may_change(user, distribution):
     """Whether ``user`` holds the export permission on ``distribution`` at any level."""
     permission = KickstartExportDirectory.PERMISSION
@@ -600,10 +603,18 @@ class KickstartDistributionExportSerializer(serializers.Serializer):
     )
 
     def validate_path(self, value):
-        """Absolute, normalized, and inside one of ALLOWED_EXPORT_PATHS."""
+        """Absolute, normalized, printable, and inside one of ALLOWED_EXPORT_PATHS.
+
+        No control character: the path goes into task errors and logs. At most 1,024
+        bytes resolved: it is a unique key of the database (a btree entry).
+        """
         if not os.path.isabs(value) or os.path.normpath(value) != value.rstrip("/"):
             raise serializers.ValidationError(_("The path must be absolute and normalized."))
+        if CONTROL_CHARACTERS.search(value):
+            raise serializers.ValidationError(_("The path may not hold control characters."))
         real = os.path.realpath(value)
+        if len(os.fsencode(real)) > 1024:
+            raise serializers.ValidationError(_("The path is longer than 1,024 bytes."))
         for allowed in settings.ALLOWED_EXPORT_PATHS:
             allowed = os.path.realpath(allowed)
             if real != allowed and real.startswith(allowed.rstrip("/") + "/"):

@@ -253,7 +253,13 @@ def test_a_path_outside_the_allowed_paths_is_refused(
     exported, kickstart_bindings, tmp_path, bindings_cfg
 ):
     distributions = kickstart_bindings.DistributionsKickstartApi
-    for path in (str(tmp_path / "export"), "relative/dir", str(EXPORTS / ".." / "escape")):
+    for path in (
+        str(tmp_path / "export"),
+        "relative/dir",
+        str(EXPORTS / ".." / "escape"),
+        str(EXPORTS / "line\nbreak"),
+        str(EXPORTS / ("\u00e9" * 250) / ("\u00e9" * 250)),  # < 1,024 characters, > 1,024 bytes
+    ):
         with pytest.raises(ApiException) as raised:
             distributions.export(exported["distribution"].pulp_href, {"path": path})
         assert raised.value.status == 400, path
