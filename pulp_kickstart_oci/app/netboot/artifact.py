@@ -7,11 +7,10 @@ pushes simply lack newer metadata.
 """
 
 import json
-import re
 from dataclasses import dataclass, field
 from gettext import gettext as _
 
-from . import layout
+from . import grammar, layout
 from .treefile import TreeFile
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -38,7 +37,6 @@ _CONTAINER_LAYER_PREFIXES = (
     "application/vnd.oci.image.layer.",
     "application/vnd.docker.image.rootfs.",
 )
-_SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 class InvalidArtifact(ValueError):
@@ -71,13 +69,23 @@ class IndexEntry:
 def _load(raw, what):
     try:
         document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidArtifact(
             _("{what} is not valid JSON: {error}").format(what=what, error=exc)
         ) from None
     if not isinstance(document, dict):
         raise InvalidArtifact(_("{what} is not a JSON object").format(what=what))
     return document
+
+
+def _list(document, key, what):
+    """``document[key]`` when it is a JSON array; absent or null is an empty one."""
+    value = document.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidArtifact(_("{what}: {key} is not a JSON array").format(what=what, key=key))
+    return value
 
 
 def _annotations(document, what):
@@ -94,7 +102,7 @@ def _descriptor(descriptor, what):
         raise InvalidArtifact(_("{what} is not a descriptor object").format(what=what))
     digest = descriptor.get("digest")
     size = descriptor.get("size")
-    if not isinstance(digest, str) or not _SHA256.match(digest):
+    if not grammar.matches(grammar.DIGEST, digest):
         raise InvalidArtifact(
             _("{what} has digest {digest!r}; only sha256 digests are supported").format(
                 what=what, digest=digest
@@ -112,9 +120,9 @@ def media_type_of(raw, content_type=None):
     """
     try:
         declared = json.loads(raw).get("mediaType")
-    except (ValueError, AttributeError, UnicodeDecodeError):
+    except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
         declared = None
-    if declared:
+    if declared and isinstance(declared, str):
         return declared
     return (content_type or "").split(";")[0].strip()
 
@@ -128,8 +136,9 @@ def parse_index(raw, digest):
     what = _("index {digest}").format(digest=digest)
     document = _load(raw, what)
     entries = []
-    for position, entry in enumerate(document.get("manifests") or []):
-        entry_what = _("{what} entry {position}").format(what=what, position=position)
+    entry_template = _("{what} entry {position}")  # once: gettext looks up catalogs per call
+    for position, entry in enumerate(_list(document, "manifests", what)):
+        entry_what = entry_template.format(what=what, position=position)
         entry_digest, size = _descriptor(entry, entry_what)
         if entry.get("mediaType") not in MANIFEST_TYPES:
             # Nested indexes and foreign payloads are not trees.
@@ -155,10 +164,11 @@ def _is_container_image(document):
     config = document.get("config") or {}
     if isinstance(config, dict) and config.get("mediaType") in _CONTAINER_CONFIGS:
         return True
+    layers = document.get("layers")
     return any(
         isinstance(layer, dict)
         and str(layer.get("mediaType", "")).startswith(_CONTAINER_LAYER_PREFIXES)
-        for layer in document.get("layers") or []
+        for layer in (layers if isinstance(layers, list) else [])
     )
 
 
@@ -204,7 +214,7 @@ def parse_manifest(raw, digest):
         )
 
     files = {}
-    for position, layer in enumerate(document.get("layers") or []):
+    for position, layer in enumerate(_list(document, "layers", what)):
         layer_what = _("{what} layer {position}").format(what=what, position=position)
         layer_digest, size = _descriptor(layer, layer_what)
         layer_type = str(layer.get("mediaType") or "")

@@ -22,6 +22,8 @@ PATH = re.compile(rf"(?:{_SEGMENT})(?:/(?:{_SEGMENT})){{0,15}}")
 FAMILY = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+-]{0,62}[A-Za-z0-9.+]|[A-Za-z0-9]")
 # A distribution base path: segments of URL-safe characters.
 BASE_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*")
+# A content digest Pulp can check: sha256 in lower-case hex (a manifest, a layer, a referrer).
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 _MAX_PATH = 1024
 _NAMES = {
@@ -31,6 +33,7 @@ _NAMES = {
     PATH: _("a relative path of plain segments (letters, digits, . _ + ~ -)"),
     FAMILY: _("a release name (letters, digits, spaces and . _ + -)"),
     BASE_PATH: _("a base path of URL-safe segments (letters, digits, . _ ~ -)"),
+    DIGEST: _("a sha256 digest (sha256:<64 lower-case hex digits>)"),
 }
 
 
