@@ -271,6 +271,9 @@ class Inflated:
 
     def pull(self, n=CHUNK):
         """Up to ``min(n, CHUNK)`` decompressed bytes; b"" once the stream has ended."""
+        if n < 1:
+            # A decoder reads max_length -1 (or 0) as "no limit": never ask for that.
+            raise ValueError(f"pull({n}): ask for at least one byte")
         try:
             piece = self._decoder.pull(min(n, CHUNK))
         except DecompressionError:

@@ -520,3 +520,34 @@ def test_decoder_memory_a_stream_asks_for_is_capped(tmp_path):
     open(lzma_path, "wb").write(bytes(data))
     with pytest.raises(DnfError, match="cannot be read: .*LZMAError: Memory usage limit"):
         extract(lzma_path, tmp_path)
+
+
+@pytest.mark.parametrize("size", ["-0000001", "0x00001f", " 0000001", "+0000001", "0000_001"])
+@pytest.mark.parametrize("compressor", ["xz", "identity"])
+def test_a_cpio_field_that_is_not_eight_hex_digits_is_corrupt(size, compressor, tmp_path):
+    """int(field, 16) alone takes all of these: a member of -1 bytes made reads unbounded."""
+    header = bytearray(cpio_header(SHIM, 2))
+    header[6 + 8 * 6 : 14 + 8 * 6] = size.encode()  # the file size field
+    path = tmp_path / "p.rpm"
+    with open(path, "wb") as out:
+        out.write(rpm_head(compressor))
+        archive = bytes(header) + b"MZ\0\0" + b"".join(cpio_chunks([]))
+        out.write(archive if compressor == "identity" else lzma.compress(archive))
+    with pytest.raises(DnfError) as failure:
+        extract(path, tmp_path)
+    assert str(failure.value) == (
+        f"{WHAT}: the payload cannot be read: the first member header: the cpio header is corrupt"
+    )
+
+
+def test_a_boot_file_whose_name_is_not_plain_is_refused(tmp_path):
+    name = "./boot/efi/EFI/fedora/shim x64;$(reboot).efi"
+    built = make_rpm(tmp_path / "p.rpm", [(name, b"MZ"), (SHIM, b"MZ")])
+    with pytest.raises(DnfError) as failure:
+        extract(built, tmp_path)
+    assert str(failure.value) == (
+        f"{WHAT}: payload member {name!r} is in a boot file directory, but its file name "
+        "is not a plain one (letters, digits, . _ + ~ -)"
+    )
+    assert os.listdir(tmp_path / "out") == []
+    assert rpm.boot_file_name(name) is None

@@ -14,6 +14,7 @@ read from the settings at call time and checked while streaming.
 
 import hashlib
 import os
+import re
 import shutil
 import stat
 import struct
@@ -46,6 +47,7 @@ _CRC = b"070702"
 _STRIPPED = b"07070X"  # rpm's own format for packages with files over 4 GiB
 _TRAILER = "TRAILER!!!"
 _CPIO_HEADER = 110
+_HEX_FIELDS = re.compile(rb"[0-9a-fA-F]{104}")  # the 13 fields of a newc/crc header
 
 
 @dataclass(frozen=True)
@@ -242,12 +244,11 @@ def _member(source, what):
         raise _unreadable(what, _("rpm's stripped cpio format (files over 4 GiB) is not supported"))
     if magic not in (_NEWC, _CRC):
         raise _unreadable(what, _("{where}: not a cpio newc/crc header").format(where=source.where))
-    try:
-        fields = [int(raw[6 + 8 * i : 14 + 8 * i], 16) for i in range(13)]
-    except ValueError:
-        raise _unreadable(
-            what, _("{where}: the cpio header is corrupt").format(where=source.where)
-        ) from None
+    if not _HEX_FIELDS.fullmatch(raw[6:]):
+        # int(x, 16) alone would take "-0000001", "0x00001f" or "0000_001": a member of
+        # -1 bytes made every later read unbounded.
+        raise _unreadable(what, _("{where}: the cpio header is corrupt").format(where=source.where))
+    fields = [int(raw[6 + 8 * i : 14 + 8 * i], 16) for i in range(13)]
     ino, mode, _uid, _gid, nlink, _mtime, size, major, minor, _rmaj, _rmin, namesize, check = fields
     if not 1 < namesize <= MAX_NAME:
         raise _unreadable(

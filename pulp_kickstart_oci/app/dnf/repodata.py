@@ -88,12 +88,15 @@ class _Refused(Exception):
 
 
 def _expat():
-    """An expat parser that interns nothing and refuses a DOCTYPE (no entity can be declared).
+    """An expat parser that reads UTF-8, interns nothing and refuses a DOCTYPE (no entities).
 
-    pyexpat interns every element and attribute name by default: a document of
-    distinct names would grow that table without bound.
+    Repodata is UTF-8 (createrepo_c writes nothing else): the encoding a document
+    declares is ignored, since for one expat does not know pyexpat would look up a
+    Python codec by that name (LookupError, ValueError or UnicodeError escaped for
+    "EBCDIC", "UTF-7" or "idna"). pyexpat interns every element and attribute name
+    by default: a document of distinct names would grow that table without bound.
     """
-    parser = pyexpat.ParserCreate(intern=None)
+    parser = pyexpat.ParserCreate("UTF-8", intern=None)
     parser.ordered_attributes = True
 
     def doctype(*_args):

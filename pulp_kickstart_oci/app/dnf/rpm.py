@@ -14,7 +14,7 @@ from gettext import gettext as _
 
 import pysequoia
 
-from ..netboot import layout
+from ..netboot import grammar, layout
 from ..netboot.treefile import TreeFile
 from . import payload
 from .errors import DnfError
@@ -117,11 +117,8 @@ def _relative(member):
     return member[2:] if member.startswith("./") else member
 
 
-def boot_file_name(member):
-    """The file name a payload member is served under, or None if it is not a boot file.
-
-    Decides which members of shim, GRUB and syslinux packages a tree needs.
-    """
+def _boot_location(member):
+    """The file name of a member in a boot file location (EFI or syslinux directory), or None."""
     path = _relative(member)
     match = _EFI.match(path)
     if match:
@@ -130,6 +127,16 @@ def boot_file_name(member):
     if match:
         return match.group(1)
     return None
+
+
+def boot_file_name(member):
+    """The file name a payload member is served under, or None if it is not a boot file.
+
+    Decides which members of shim, GRUB and syslinux packages a tree needs. A
+    name outside the tree path grammar (spaces, quotes, script syntax) is never one.
+    """
+    name = _boot_location(member)
+    return name if name is not None and grammar.matches(grammar.PATH, name) else None
 
 
 def _preference(member):
@@ -149,6 +156,13 @@ def extract_boot_files(rpm_path, destination, what):
     def wanted(member):
         name = boot_file_name(member.path)
         if name is None:
+            if _boot_location(member.path) is not None:
+                raise DnfError(
+                    _(
+                        "{what}: payload member {name!r} is in a boot file directory, but its "
+                        "file name is not a plain one (letters, digits, . _ + ~ -)"
+                    ).format(what=what, name=member.name)
+                )
             return False
         rank = _preference(member.path)
         if name in best and best[name] <= rank:
