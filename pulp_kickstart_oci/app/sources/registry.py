@@ -99,6 +99,11 @@ class RegistryFirstStage(TreeFirstStage):
         self._stored = {}  # (release, arch, digest) -> NetbootManifest of a stored tree
         self._reached = set()  # (release, arch, digest) spent from the trees budget
         self._asked = set()  # N-ARCH tags whose digest is asked first (HEAD)
+        # Templates of per-tag and per-manifest messages, translated once per sync:
+        # gettext looks for catalogs on every call (four stats), thousands of times here.
+        self._tag_what = _("tag {reference}")
+        self._tree_what = _("{release}/{arch} ({digest}) of tag {tag}")
+        self._manifest_what = _("manifest {digest} ({arch}) of tag {tag}")
         self._raw = {}  # manifest digest -> its bytes (a bundle over Ed25519 signs them)
         self._verified = []  # (tree identity, records) to add to stored trees on success
         self._by_source = {}  # (release, oci arch, manifest digest) -> ResolvedTree
@@ -237,12 +242,13 @@ class RegistryFirstStage(TreeFirstStage):
         """What a tag names: its manifest or index (GET), or only its digest (HEAD, see
         ``_seen_before``) when that is a manifest's."""
         read = None
+        what = self._tag_what.format(reference=tag)
         if tag in self._asked:
-            announced = await self.client.head_manifest(tag)
+            announced = await self.client.head_manifest(tag, what=what)
             if announced and announced[1] in artifact.MANIFEST_TYPES:
                 read = announced[0]
         if read is None:
-            read = await self.client.get_manifest(tag)
+            read = await self.client.get_manifest(tag, what=what)
         await report.aincrement()
         return read
 
@@ -294,19 +300,17 @@ class RegistryFirstStage(TreeFirstStage):
         reach = _Reach(tag, release, oci_arch, digest, direct, index)
         if reach.source not in self._reached:
             self._reached.add(reach.source)
-            spend(
-                "trees",
-                1,
-                _("{release}/{arch} ({digest}) of tag {tag}").format(
-                    release=release, arch=oci_arch, digest=digest, tag=tag
-                ),
-            )
+            what = self._tree_what.format(release=release, arch=oci_arch, digest=digest, tag=tag)
+            spend("trees", 1, what)
         return reach
 
     def _parsed(self, digest, raw):
         """Parse each manifest once, however many tags reach it."""
         if digest not in self._manifests:
-            self._manifests[digest] = artifact.parse_manifest(raw, digest)
+            manifest = artifact.parse_manifest(raw, digest)
+            for item in manifest.files:
+                item.url = self.client.blob_url(item.digest)
+            self._manifests[digest] = manifest
             self._raw[digest] = raw
         return self._manifests[digest]
 
@@ -315,7 +319,7 @@ class RegistryFirstStage(TreeFirstStage):
         missing = {reach.digest for reach in reached if reach.digest not in self._manifests}
         if missing and self._reuses_stored:
             self._stored = await sync_to_async(_stored_manifests)(
-                missing, {reach.source for reach in reached}
+                missing, {reach.source for reach in reached}, self.client.blob_url
             )
         first = {}  # digest -> the first reach naming it (for messages)
         for reach in reached:
@@ -323,7 +327,7 @@ class RegistryFirstStage(TreeFirstStage):
                 first.setdefault(reach.digest, reach)
 
         async def fetch(reach):
-            what = _("manifest {digest} ({arch}) of tag {tag}").format(
+            what = self._manifest_what.format(
                 digest=reach.digest, arch=reach.oci_arch, tag=reach.tag
             )
             fetched = await self.client.get_manifest(
@@ -427,7 +431,7 @@ class RegistryFirstStage(TreeFirstStage):
                 **({"index": tree.index} if tree.index else {}),
             },
             annotations=manifest.annotations,
-            files=[item.located(url=self.client.blob_url(item.digest)) for item in manifest.files],
+            files=list(manifest.files),  # located at this registry's blob URLs already
             warnings=list(manifest.warnings),
             tags=sorted(tree.tags),
         )
@@ -506,12 +510,13 @@ def _record_signatures(identity, records):
         KickstartDistribution.trees_changed_in_place()  # trees.json shows signatures
 
 
-def _stored_manifests(digests, sources):
+def _stored_manifests(digests, sources, blob_url):
     """The manifests of ``digests`` as stored trees of the wanted ``sources`` hold them.
 
     ``sources`` are (release, arch, digest) triples. A stored tree stands for
     its manifest only when it is exactly that triple and its identity is what its
-    stored files give (so a plan built from it is the same unit again).
+    stored files give (so a plan built from it is the same unit again). Its files
+    are located at ``blob_url(digest)`` of the registry synced now.
     """
     stored = {}
     rows = KickstartTree.objects.filter(digest__in=digests, _pulp_domain=get_domain_pk()).values(
@@ -529,7 +534,12 @@ def _stored_manifests(digests, sources):
             media_type=recorded.get("media_type") or artifact.OCI_MANIFEST,
             artifact_type=recorded.get("artifact_type") or "",
             annotations=dict(row["annotations"] or {}),
-            files=[TreeFile.from_record(record) for record in row["files"]],
+            files=[_located(TreeFile.from_record(record), blob_url) for record in row["files"]],
             warnings=list(row["warnings"] or []),
         )
     return stored
+
+
+def _located(item, blob_url):
+    item.url = blob_url(item.digest)
+    return item
