@@ -101,7 +101,7 @@ def _message_signature(content, keys, digest, manifest):
     signature = decode_base64(content.get("signature"), "messageSignature.signature", protobuf=True)
     message_digest = _object(content.get("messageDigest"), "messageSignature.messageDigest")
     algorithm = message_digest.get("algorithm")
-    if algorithm not in _DIGESTS:
+    if not isinstance(algorithm, str) or algorithm not in _DIGESTS:  # a list is unhashable
         raise SignatureError(
             _("sigstore bundle: digest algorithm {algorithm!r} is not supported").format(
                 algorithm=algorithm
