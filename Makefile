@@ -10,7 +10,7 @@ PYTEST := $(VENV)/bin/pytest -p no:pulp_file -p no:pulp_certguard -p no:cachepro
 FUNCTIONAL_JOBS ?= 4
 
 .PHONY: run stack stop status test test-packages unit functional functional-parallel functional-serial \
-	lint migrations-check makemigrations bindings bindings-check bindings-install bench bench-packages bench-serving bench-sync clean
+	lint migrations-check makemigrations bindings bindings-check bindings-install bench bench-packages bench-scale bench-serving bench-sync clean
 
 ## run: set everything up, start Pulp and sync the bundled offline sample
 run: stack
@@ -81,7 +81,8 @@ bench: stack test-packages bench-packages
 	  $(PY) bench/rpm_unpack_memory.py && \
 	  $(PY) bench/dnf_sync_memory.py && \
 	  $(PY) bench/serving.py && \
-	  $(PY) bench/sync.py
+	  $(PY) bench/sync.py && \
+	  $(PY) bench/scale.py
 
 ## bench-serving: only the serving benchmark (content app vs nginx, boot storm); see docs/performance.md
 bench-serving: stack bench-packages
@@ -91,6 +92,11 @@ bench-serving: stack bench-packages
 ## bench Pulp of its own under .run/bench/); see docs/performance.md
 bench-sync: stack test-packages bench-packages
 	@set -a; eval "$$($(STACK) env)"; set +a; $(PY) bench/sync.py
+
+## bench-scale: only the scale benchmark (10, 100, 1,000 small trees: sync, no-op re-sync, worker
+## RSS, the API's trees list, trees.json and the menu) on the running stack; see docs/performance.md
+bench-scale: stack
+	@set -a; eval "$$($(STACK) env)"; set +a; $(PY) bench/scale.py
 
 ## bench-packages: Debian packages of the benchmarks (nginx-light, wrk, skopeo, curl)
 bench-packages:
