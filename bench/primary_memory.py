@@ -45,14 +45,24 @@ from tests.support import dnf  # noqa: E402
 WANTED = ["shim-x64", "grub2-efi-x64", "syslinux-nonlinux"]
 SETTING = "KICKSTART_MAX_PRIMARY_INFLATED_BYTES"
 
-PACKAGE = """<package type="rpm">
+# A Fedora-like package: 8 provides, 14 requires, 3 files, a description. Fields:
+# name, arch, ver, rel, checksum, index, size, first (bench/dnf_sync_memory.py pads with it too).
+_PROVIDES = "".join(
+    f'\n      <rpm:entry name="{{name}}-cap{n}" flags="EQ" epoch="0" ver="{{ver}}" rel="{{rel}}"/>'
+    for n in range(8)
+)
+_REQUIRES = "".join(f'\n      <rpm:entry name="lib{n}.so.{n}()(64bit)"/>' for n in range(14))
+_FILES = "".join(f"\n    <file>/usr/bin/{{name}}-{n}</file>" for n in range(3))
+PACKAGE = (
+    """<package type="rpm">
   <name>{name}</name>
   <arch>{arch}</arch>
   <version epoch="0" ver="{ver}" rel="{rel}"/>
   <checksum type="sha256" pkgid="YES">{checksum}</checksum>
   <summary>Generated package {index}</summary>
-  <description>A generated package for the primary metadata benchmark, number {index}. \
-{lorem}</description>
+  <description>A generated package for the primary metadata benchmark, number {index}. """
+    + "Lorem ipsum dolor sit amet. " * 8
+    + """</description>
   <packager>Fedora Project</packager>
   <url>https://example.invalid/{name}</url>
   <time file="1700000000" build="1700000000"/>
@@ -65,14 +75,20 @@ PACKAGE = """<package type="rpm">
     <rpm:buildhost>buildhw-x86-01.iad2.fedoraproject.org</rpm:buildhost>
     <rpm:sourcerpm>{name}-{ver}-{rel}.src.rpm</rpm:sourcerpm>
     <rpm:header-range start="4504" end="19000"/>
-    <rpm:provides>{provides}
+    <rpm:provides>"""
+    + _PROVIDES
+    + """
     </rpm:provides>
-    <rpm:requires>{requires}
-    </rpm:requires>{files}
+    <rpm:requires>"""
+    + _REQUIRES
+    + """
+    </rpm:requires>"""
+    + _FILES
+    + """
   </format>
 </package>
 """
-LOREM = "Lorem ipsum dolor sit amet. " * 8
+)
 
 
 def write_primary(path, count):
@@ -89,15 +105,6 @@ def write_primary(path, count):
                 ver, rel = f"{1 + index // 10000}.0", "1.fc42"
             else:
                 name, ver, rel = f"package-{index:06d}", "1.0", "1.fc42"
-            provides = "".join(
-                f'\n      <rpm:entry name="{name}-cap{n}" flags="EQ" epoch="0" ver="{ver}" '
-                f'rel="{rel}"/>'
-                for n in range(8)
-            )
-            requires = "".join(
-                f'\n      <rpm:entry name="lib{n}.so.{n}()(64bit)"/>' for n in range(14)
-            )
-            files = "".join(f"\n    <file>/usr/bin/{name}-{n}</file>" for n in range(3))
             out.write(
                 PACKAGE.format(
                     name=name,
@@ -106,12 +113,8 @@ def write_primary(path, count):
                     rel=rel,
                     checksum=f"{index:064x}",
                     index=index,
-                    lorem=LOREM,
                     size=1000 + index,
                     first=name[0],
-                    provides=provides,
-                    requires=requires,
-                    files=files,
                 )
             )
         out.write("</metadata>\n")
