@@ -559,6 +559,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--profile", action="store_true", help="py-spy the largest size's syncs")
+    parser.add_argument(
+        "--no-registry-cache",
+        action="store_true",
+        help="the registry as the tests run it (no blob descriptor cache)",
+    )
     parser.add_argument("--markdown", type=Path, help="print the docs' table of a saved run")
     args = parser.parse_args()
     if args.markdown:
@@ -569,7 +574,8 @@ def main():
     SCRATCH.mkdir(parents=True, exist_ok=True)
     run_id = uuid.uuid4().hex[:8]
     spy = Spy(py_spy()) if args.profile else None
-    registry = BenchRegistry(root=SCRATCH / f"registry-{run_id}").start()
+    kind = LocalRegistry if args.no_registry_cache else BenchRegistry
+    registry = kind(root=SCRATCH / f"registry-{run_id}").start()
     bench = Bench(registry, run_id)
     rows = []
     try:
@@ -584,6 +590,7 @@ def main():
     report = {
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "load": os.getloadavg(),
+        "registry_cache": not args.no_registry_cache,
         "rows": rows,
         "profile": spy.summaries if spy else None,
     }
