@@ -288,15 +288,18 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
         return state
 
     @classmethod
-    def trees_changed_in_place(cls):
+    def trees_changed_in_place(cls, repository_pk):
         """A stored tree changed without a new version (a verification was added to it).
 
-        trees.json shows it for every distribution serving the tree: mark every
-        kickstart distribution updated (the content app's document memo keys on
-        that) and drop what the content cache holds for them. Rare: a sync that
-        learnt a new signature.
+        The verification is ``repository_pk``'s own (see ``serving.signatures_for``): only the
+        distributions serving that repository (or one of its versions) show it, so
+        only they are marked updated (the content app's document memo keys on that)
+        and have their cached documents dropped. Rare: a sync that learnt a new
+        signature.
         """
-        distributions = cls.objects.filter(pulp_domain_id=get_domain_pk())
+        distributions = cls.objects.filter(pulp_domain_id=get_domain_pk()).filter(
+            Q(repository_id=repository_pk) | Q(repository_version__repository_id=repository_pk)
+        )
         distributions.update(pulp_last_updated=now())
         for distribution in distributions:
             distribution.invalidate_cache()

@@ -118,6 +118,8 @@ class TreeFirstStage(Stage):
         self.remote = remote
         self.where = str(remote.url)
         self.plans = None
+        # The repository synced into (set by synchronize): verifications are its own.
+        self.repository_pk = None
 
     async def resolve(self):
         """Read upstream into TreePlans (kept on the stage); raise UpstreamError if unusable."""

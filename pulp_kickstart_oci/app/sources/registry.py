@@ -389,7 +389,11 @@ class RegistryFirstStage(TreeFirstStage):
                     tags=", ".join(plan.tags), version=plan.version, arch=plan.arch
                 )
                 index = plan.source.get("index", {}).get("digest")
-                plan.signatures = await self._vouch(check, what, plan.digest, index)
+                vouched = await self._vouch(check, what, plan.digest, index)
+                # A verification is the syncing repository's: shown only where it serves.
+                plan.signatures = [
+                    {**record, "repository": str(self.repository_pk)} for record in vouched
+                ]
                 self._verified.append((plan.identity, plan.signatures))
                 await report.aincrement()
 
@@ -413,7 +417,7 @@ class RegistryFirstStage(TreeFirstStage):
     def committed(self):
         """Add this sync's verifications to trees Pulp already stored (new ones carry them)."""
         for identity, records in self._verified:
-            _record_signatures(identity, records)
+            _record_signatures(identity, records, self.repository_pk)
 
     def _plan(self, tree):
         manifest = tree.manifest
@@ -491,8 +495,18 @@ class RegistryFirstStage(TreeFirstStage):
         self._by_source[source] = tree
 
 
-def _record_signatures(identity, records):
-    """Add new verifications to the stored tree of this identity (one per kind, key, digest)."""
+def _signature_key(record):
+    """What makes a verification new: kind, key, signed digest and the repository it is for."""
+    return (record["kind"], record["key"], record["signed_digest"], record.get("repository"))
+
+
+def _record_signatures(identity, records, repository_pk):
+    """Add new verifications to the stored tree of this identity, for ``repository_pk`` only.
+
+    The tree row is shared by every repository holding it; each record names the
+    repository whose sync made it, and only that repository's distributions show
+    it (serving, the API) and are invalidated. Issue 19 makes them content.
+    """
     if not records:
         return
     changed = False
@@ -500,14 +514,14 @@ def _record_signatures(identity, records):
         for tree in KickstartTree.objects.select_for_update().filter(
             identity=identity, _pulp_domain=get_domain_pk()
         ):
-            known = {(r["kind"], r["key"], r["signed_digest"]) for r in tree.signatures}
-            new = [r for r in records if (r["kind"], r["key"], r["signed_digest"]) not in known]
+            known = {_signature_key(r) for r in tree.signatures}
+            new = [r for r in records if _signature_key(r) not in known]
             if new:
                 tree.signatures = tree.signatures + new
                 tree.save(update_fields=["signatures", "pulp_last_updated"])
                 changed = True
     if changed:
-        KickstartDistribution.trees_changed_in_place()  # trees.json shows signatures
+        KickstartDistribution.trees_changed_in_place(repository_pk)  # trees.json shows them
 
 
 def _stored_manifests(digests, sources, blob_url):

@@ -60,6 +60,7 @@ def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
     loop = asyncio.get_event_loop()
     try:
         first_stage = first_stage_for(remote)
+        first_stage.repository_pk = repository.pk
         plans = loop.run_until_complete(first_stage.plan())
     except UpstreamError as exc:
         raise SyncError(str(exc)) from None
