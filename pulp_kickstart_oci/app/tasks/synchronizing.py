@@ -52,6 +52,15 @@ def synchronize(remote_pk, repository_pk, mirror=False, allow_empty=False, optim
             raise SyncError(
                 _("{problem}. No repository version was created.").format(problem=exc)
             ) from None
+        except OSError as exc:
+            # A full disk or a vanished working file: its path is the worker's, not the
+            # user's to see (aiohttp's connection errors are OSErrors too, handled inside).
+            raise SyncError(
+                _(
+                    "the worker could not read or write a file of the sync ({reason}). "
+                    "No repository version was created."
+                ).format(reason=exc.strerror or type(exc).__name__)
+            ) from None
 
 
 def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
