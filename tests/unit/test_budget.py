@@ -1,0 +1,103 @@
+"""The per-sync budget as the downloader spends it: every hop a request, every metadata byte."""
+
+import asyncio
+import os
+import shutil
+import tempfile
+
+import aiohttp
+import pytest
+from aiohttp import web
+from django.conf import settings
+
+from pulp_kickstart_oci.app.budget import BudgetExceeded, SyncBudget, spend
+from pulp_kickstart_oci.app.downloads import CappedHttpDownloader, cap
+
+
+@pytest.fixture
+def workdir(monkeypatch):
+    os.makedirs(settings.WORKING_DIRECTORY, exist_ok=True)
+    directory = tempfile.mkdtemp(dir=settings.WORKING_DIRECTORY)
+    monkeypatch.chdir(directory)
+    yield directory
+    shutil.rmtree(directory)
+
+
+def _serve_and_fetch(budget_limits, path, **options):
+    """Serve /hop/N (redirects N-1 more times) and /body; fetch ``path`` under a budget."""
+
+    async def hop(request):
+        left = int(request.match_info["n"])
+        target = "/body" if left <= 1 else f"/hop/{left - 1}"
+        return web.Response(status=302, headers={"Location": target})
+
+    async def body(request):
+        return web.Response(body=b"x" * 300_000)
+
+    async def run():
+        app = web.Application()
+        app.router.add_get("/hop/{n}", hop)
+        app.router.add_get("/body", body)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        session = aiohttp.ClientSession()
+        try:
+            with SyncBudget.opened(**budget_limits) as budget:
+                downloader = CappedHttpDownloader(
+                    f"http://127.0.0.1:{port}{path}", session=session, **options
+                )
+                try:
+                    result = await downloader.run()
+                except BudgetExceeded as exc:
+                    result = exc
+                return result, dict(budget.spent)
+        finally:
+            await session.close()
+            await runner.cleanup()
+
+    return asyncio.run(run())
+
+
+def test_every_redirect_hop_is_a_request_of_the_budget(workdir):
+    result, spent = _serve_and_fetch({"requests": 10}, "/hop/3")
+    assert not isinstance(result, Exception), result
+    assert spent["requests"] == 4  # three redirects and the body
+
+    result, spent = _serve_and_fetch({"requests": 3}, "/hop/3")
+    assert isinstance(result, BudgetExceeded)
+    assert "KICKSTART_SYNC_MAX_REQUESTS (3)" in str(result) and "/body" in str(result)
+
+
+def test_metadata_bytes_are_spent_while_they_stream_and_files_are_not(workdir):
+    limits = {"metadata_bytes": 1_000_000}
+    result, spent = _serve_and_fetch(limits, "/body", **cap("KICKSTART_MAX_MANIFEST_BYTES"))
+    assert not isinstance(result, Exception) and spent["metadata_bytes"] == 300_000
+
+    result, spent = _serve_and_fetch(limits, "/body", **cap("KICKSTART_MAX_IMAGE_BYTES"))
+    assert not isinstance(result, Exception) and spent["metadata_bytes"] == 0
+
+    result, spent = _serve_and_fetch(
+        {"metadata_bytes": 100_000}, "/body", **cap("KICKSTART_MAX_MANIFEST_BYTES")
+    )
+    assert isinstance(result, BudgetExceeded)
+    assert "KICKSTART_SYNC_MAX_METADATA_BYTES" in str(result)
+    assert spent["metadata_bytes"] <= 100_000 + 2**20  # stopped at the chunk past the limit
+
+
+def test_outside_a_sync_nothing_is_counted():
+    assert SyncBudget.current() is None
+    spend("requests", 10**9)  # the content app: no budget, only per-read caps
+
+
+def test_budgets_are_per_sync_and_read_from_settings():
+    with SyncBudget.opened() as outer:
+        assert outer.limits["tags"] == settings.KICKSTART_SYNC_MAX_TAGS
+        spend("tags", 5)
+        with SyncBudget.opened(tags=1) as inner:
+            with pytest.raises(BudgetExceeded, match="KICKSTART_SYNC_MAX_TAGS"):
+                spend("tags", 2, "the tag list")
+        assert SyncBudget.current() is outer and inner.spent["tags"] == 2
+        assert outer.spent["tags"] == 5 and outer.left("tags") == outer.limits["tags"] - 5
