@@ -162,11 +162,12 @@ def test_each_manifest_is_read_once_and_a_noop_resync_reads_none_it_knows(
     assert not known & set(_manifest_reads(proxy, upstream))
     proxy.served.clear()
 
-    # The whole pipeline over plans built from the stored trees: the same units again.
+    # optimize=false reads and checks every manifest again (each once, with its tag).
     forced = kickstart_sync(repository, remote, optimize=False)
     assert not _skipped(forced)
     assert latest_version(repository) == version
-    assert not known & set(_manifest_reads(proxy, upstream))
+    assert sorted(_manifest_reads(proxy, upstream)) == sorted(first)
+    assert _manifest_reads(proxy, upstream, "HEAD") == []
 
 
 @pytest.mark.parametrize("moved", ["both tags", "the N-ARCH tag only"])

@@ -120,6 +120,9 @@ class TreeFirstStage(Stage):
         self.plans = None
         # The repository synced into (set by synchronize): verifications are its own.
         self.repository_pk = None
+        # False (a sync with optimize=false): read and check everything upstream offers
+        # again, even what stored content already stands for.
+        self.optimize = True
 
     async def resolve(self):
         """Read upstream into TreePlans (kept on the stage); raise UpstreamError if unusable."""

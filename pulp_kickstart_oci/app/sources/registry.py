@@ -214,9 +214,10 @@ class RegistryFirstStage(TreeFirstStage):
 
     @property
     def _reuses_stored(self):
-        """Whether stored trees may stand for their manifests (not under a signature policy:
-        a publisher check may need a manifest's own bytes)."""
-        return self.remote.signature_policy == KickstartOciRemote.SIGNATURE_NONE
+        """Whether stored trees may stand for their manifests: not in a sync with
+        optimize=false (it reads and checks every manifest again), nor under a signature
+        policy (a publisher check may need a manifest's own bytes)."""
+        return self.optimize and self.remote.signature_policy == KickstartOciRemote.SIGNATURE_NONE
 
     def _seen_before(self, names):
         """The ``N-ARCH`` tags among ``names`` that named a stored tree of this upstream.

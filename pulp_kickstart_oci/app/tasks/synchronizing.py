@@ -70,6 +70,7 @@ def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
     try:
         first_stage = first_stage_for(remote)
         first_stage.repository_pk = repository.pk
+        first_stage.optimize = optimize
         plans = loop.run_until_complete(first_stage.plan())
     except UpstreamError as exc:
         raise SyncError(str(exc)) from None
