@@ -5,6 +5,11 @@ file is downloaded: a bad title, a container image under a release tag or a
 manifest whose bytes do not match its digest fails the sync before anything of
 it is stored. Blobs are then fetched (or deferred) through the remote's
 RegistryDownloader.
+
+Reads are concurrent and never repeated: a manifest is fetched once however many
+tags name it, never for an architecture the remote does not ask for, and not at
+all when Pulp stores its tree already (a re-sync with nothing new reads the index
+tags and asks each per-arch tag for its digest). See docs/architecture.md.
 """
 
 import asyncio
