@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import requests  # noqa: E402
-from procs import RssSampler  # noqa: E402
+from procs import RssSampler, process_tree  # noqa: E402
 from requests.adapters import HTTPAdapter  # noqa: E402
 from urllib3.util import Retry  # noqa: E402
 
@@ -232,14 +232,17 @@ def worker_pids():
     return pids
 
 
-def cpu_with_children(pid):
-    """User + system CPU seconds of a process and of its children it has reaped (a worker's
-    task processes)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+def cpu_with_children(top):
+    """User + system CPU seconds of a process and everything below it: its running (or not
+    yet reaped) task processes, and those it has reaped."""
+    ticks = 0
+    for pid in process_tree(top):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(value) for value in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def parse_time(text):
