@@ -360,11 +360,6 @@ def test_matching_referrers_never_raises(index, artifact_types):
             assert descriptor.get("artifactType") in artifact_types
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry/client.py (the lead's) checks digests with re.match and a '$' anchor, "
-    "which a trailing newline passes: use grammar.matches(grammar.DIGEST, ...) (fullmatch)",
-)
 def test_matching_referrers_keeps_only_sha256_digests():
     digest = "sha256:" + "a" * 64
     index = {"manifests": [{"digest": digest + "\n"}, {"digest": digest}]}
@@ -390,13 +385,6 @@ LINKS = st.one_of(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="registry/client.py (the lead's): _next_link lets urljoin's ValueError out for a "
-    "Link target like http://[x (an invalid IPv6 host); list_tags and the referrers reader "
-    "do not catch it, so the sync fails with an unhandled error instead of naming the page",
-)
 @PROPERTY
 @given(LINKS)
 @example('<http://[x>; rel="next"')
@@ -470,14 +458,6 @@ TOKEN_BODIES = st.one_of(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry/auth.py (the lead's) reads the token JSON inline in _fetch_token: "
-    "json.loads's RecursionError (deep nesting within KICKSTART_MAX_TOKEN_BYTES) and "
-    "int(expires_in)'s OverflowError (1e400) escape, and a token that is not a plain "
-    "string (a list, or text with CR/LF) becomes the Authorization header. Factor it "
-    "into a pure function raising RegistryAuthError (see the report of issue 18)",
-)
 @settings(PROPERTY, max_examples=60)
 @given(TOKEN_BODIES)
 @example(b"[" * 60_000)

@@ -76,7 +76,12 @@ class Keyring:
             if result.returncode != 0:
                 raise DnfError(
                     _("gpg_keys: key {number} cannot be imported: {output}").format(
-                        number=number, output=result.stdout.strip()
+                        # rpmkeys names the key file: the worker's path is not the user's.
+                        number=number,
+                        output=(result.stdout + result.stderr)
+                        .replace(path, f"key {number}")
+                        .replace(self.root, "")
+                        .strip(),
                     )
                 )
 

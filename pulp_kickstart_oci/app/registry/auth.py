@@ -54,6 +54,34 @@ def _too_large(realm_host, host, limit):
     )
 
 
+# RFC 6750 b64token: what may follow "Bearer " in an Authorization header.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_MAX_TOKEN_LIFETIME = 24 * 3600
+
+
+def parse_token_response(body):
+    """(token, lifetime in seconds) of a token service's JSON answer; ValueError says why.
+
+    Pure and bounded: the token must be an RFC 6750 b64token (nothing that could
+    break the Authorization header), the lifetime a number (clamped to a day).
+    """
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ValueError(_("the answer is not JSON")) from None
+    if not isinstance(document, dict):
+        raise ValueError(_("the answer is not a JSON object"))
+    token = document.get("token") or document.get("access_token")
+    if not isinstance(token, str) or not _B64TOKEN.fullmatch(token):
+        raise ValueError(_("no token, or a token with characters a bearer token cannot hold"))
+    lifetime = document.get("expires_in") or _DEFAULT_TOKEN_LIFETIME
+    if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)):
+        raise ValueError(_("expires_in is not a number"))
+    if lifetime != lifetime:  # NaN
+        raise ValueError(_("expires_in is not a number"))
+    return token, int(min(max(lifetime, 0), _MAX_TOKEN_LIFETIME))
+
+
 def scope_for(url):
     """The pull scope a registry URL needs: /v2/<name>/(manifests|blobs|tags|referrers)/... ."""
     path = urlparse(url).path
@@ -200,16 +228,12 @@ class RegistryAuth:
                 )
             ) from None
         try:
-            document = json.loads(body)
-            token = document.get("token") or document.get("access_token")
-            lifetime = int(document.get("expires_in") or _DEFAULT_TOKEN_LIFETIME)
-        except (ValueError, AttributeError, TypeError):
-            token = None
-        if not token:
+            token, lifetime = parse_token_response(body)
+        except ValueError as exc:
             raise RegistryAuthError(
-                _("token service {realm} for registry {host} sent no token").format(
-                    realm=urlparse(realm).netloc, host=host
-                )
-            )
+                _(
+                    "token service {realm} for registry {host} sent no usable token: {reason}"
+                ).format(realm=urlparse(realm).netloc, host=host, reason=exc)
+            ) from None
         expires_at = time.monotonic() + max(lifetime - _EXPIRY_MARGIN, 1)
         self._tokens[key] = (token, expires_at)

@@ -11,7 +11,6 @@ repository and the tag or digest involved, so a failed task says what to fix.
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from gettext import gettext as _
 from urllib.parse import quote, urljoin, urlparse
@@ -24,7 +23,7 @@ from pulpcore.plugin.exceptions import DigestValidationError, TimeoutException
 from ..budget import spend
 from ..downloads import PROXY_REFUSED, DownloadFailed, _shown, cap
 from ..fetch_policy import FetchRefused
-from ..netboot import artifact
+from ..netboot import artifact, grammar
 from .auth import RegistryAuthError
 
 TAGS_PAGE_SIZE = 1000
@@ -41,7 +40,6 @@ SIGSTORE_BUNDLE_TYPES = (SIGSTORE_BUNDLE_V03,)
 # manifest: more fails the read rather than silently dropping some.
 MAX_SIGNATURES = 16
 MAX_REFERRER_PAGES = 100
-_SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 class RegistryError(Exception):
@@ -115,7 +113,7 @@ class LookasideSignature:
 
 def _hex_of(digest):
     """The hex part of a sha256 digest; anything else is a caller's mistake."""
-    if not isinstance(digest, str) or not _SHA256.match(digest):
+    if not isinstance(digest, str) or not grammar.matches(grammar.DIGEST, digest):
         raise ValueError(_("not a sha256 digest: {digest!r}").format(digest=digest))
     return digest.split(":", 1)[1]
 
@@ -162,7 +160,7 @@ def matching_referrers(index, artifact_types=None):
         if not isinstance(descriptor, dict):
             continue
         digest = descriptor.get("digest")
-        if not isinstance(digest, str) or not _SHA256.match(digest):
+        if not isinstance(digest, str) or not grammar.matches(grammar.DIGEST, digest):
             continue
         if artifact_types and descriptor.get("artifactType") not in artifact_types:
             continue
@@ -189,7 +187,10 @@ def _next_link(link_header, current_url):
     for part in (link_header or "").split(","):
         if 'rel="next"' in part or "rel=next" in part:
             target = part.split(";")[0].strip().strip("<>")
-            return urljoin(current_url, target)
+            try:
+                return urljoin(current_url, target)
+            except ValueError:
+                return target  # not a URL: the fetch policy refuses it, naming the page
     return None
 
 
@@ -287,7 +288,7 @@ class RegistryClient:
                 with open(result.path, "rb") as page:
                     document = json.load(page)
                 page_tags = document.get("tags") or []
-            except (ValueError, AttributeError) as exc:
+            except (ValueError, AttributeError, RecursionError) as exc:
                 raise RegistryError(
                     _("{where}: the tag list is not valid JSON: {reason}").format(
                         where=self.where, reason=exc
@@ -362,7 +363,7 @@ class RegistryClient:
                 _(
                     "{where}: {what} continues on another origin ({host}); "
                     "only the remote's registry is followed"
-                ).format(where=self.where, what=what, host=urlparse(url).netloc)
+                ).format(where=self.where, what=what, host=_shown(url))
             ) from None
 
     # -- publisher signatures (transport only; app/signatures/ verifies) --------------------
@@ -399,7 +400,7 @@ class RegistryClient:
         """
         digest = descriptor.get("digest")
         size = descriptor.get("size")
-        if not isinstance(digest, str) or not _SHA256.match(digest):
+        if not isinstance(digest, str) or not grammar.matches(grammar.DIGEST, digest):
             raise self._error(
                 what, _("the layer has no sha256 digest ({digest!r})").format(digest=digest)
             )
@@ -666,6 +667,6 @@ class RegistryClient:
             head=True,
         )
         digest = result.headers.get("Docker-Content-Digest") or ""
-        if not _SHA256.match(digest):
+        if not grammar.matches(grammar.DIGEST, digest):
             return None
         return digest, (result.headers.get("Content-Type") or "").split(";")[0].strip()

@@ -260,7 +260,9 @@ class DnfFirstStage(TreeFirstStage):
             "KICKSTART_MAX_PRIMARY_BYTES",
             expected_digests={checksum_type: checksum} if checksum else None,
         )
-        found = repodata.newest_packages(primary.path, names, {arch, "noarch"}, self.where)
+        found = repodata.newest_packages(
+            primary.path, names, {arch, "noarch"}, self.where, href=href
+        )
         missing = [name for name in names if name not in found]
         if missing:
             raise DnfError(
