@@ -29,7 +29,7 @@ from bench.primary_memory import PACKAGE  # noqa: E402
 from tests.support import dnf  # noqa: E402
 from tests.support.pulp import PulpAPI, unique  # noqa: E402
 
-WORKER_PID = ROOT / ".run" / "pid" / "worker.pid"
+PID_DIR = ROOT / ".run" / "pid"  # worker.pid, worker-2.pid, ...: a task runs on any of them
 
 
 def pad_primary(tree, count):
@@ -70,7 +70,7 @@ def pad_primary(tree, count):
     return new.stat().st_size
 
 
-def task_processes(worker_pid):
+def task_processes(worker_pids):
     children = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -78,14 +78,14 @@ def task_processes(worker_pid):
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == worker_pid:
+            if int(stat.rsplit(")", 1)[1].split()[1]) in worker_pids:
                 children.append(entry)
     return children
 
 
-def sample_peak(worker_pid, stop, result):
+def sample_peak(worker_pids, stop, result):
     while not stop.is_set():
-        for process in task_processes(worker_pid):
+        for process in task_processes(worker_pids):
             try:
                 for line in (process / "status").read_text().splitlines():
                     if line.startswith("VmHWM:"):
@@ -98,12 +98,12 @@ def sample_peak(worker_pid, stop, result):
 def run(count, workdir, api):
     tree = dnf.fedora_tree(workdir, salt=unique("bench"))
     size = pad_primary(tree, count)
-    worker_pid = int(WORKER_PID.read_text())
+    worker_pids = {int(path.read_text()) for path in PID_DIR.glob("worker*.pid")}
     with dnf.StaticServer(tree.root) as server:
         remote = api.create("remotes/kickstart/dnf/", {"name": unique("bench"), "url": server.url})
         repo = api.create("repositories/kickstart/kickstart/", {"name": unique("bench")})
         stop, result = threading.Event(), {}
-        sampler = threading.Thread(target=sample_peak, args=(worker_pid, stop, result))
+        sampler = threading.Thread(target=sample_peak, args=(worker_pids, stop, result))
         sampler.start()
         started = time.monotonic()
         try:
@@ -118,6 +118,8 @@ def run(count, workdir, api):
         f"{count:>7} padded packages  primary {size / 2**20:5.1f} MiB gz  sync {task['state']} "
         f"in {elapsed:5.1f}s  peak task RSS {result.get('peak_kib', 0) / 1024:6.1f} MiB"
     )
+    if not result.get("peak_kib"):
+        raise SystemExit("no task process of any worker was seen: the peak measures nothing")
     return result.get("peak_kib", 0)
 
 
