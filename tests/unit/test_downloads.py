@@ -117,3 +117,20 @@ def test_a_retried_download_starts_a_new_file(workdir, announced):
         assert stored.read() == BODY  # not half a body and then the whole one
     leftovers = [name for name in os.listdir(workdir) if os.path.join(workdir, name) != result.path]
     assert leftovers == []  # the first try's file is gone
+
+
+def test_files_are_flushed_to_disk_and_metadata_reads_are_not(workdir, monkeypatch):
+    import pulp_kickstart_oci.app.downloads as downloads
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(downloads.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+
+    result, _ = _download(_whole, expected_digests={"sha256": SHA256})
+    assert not isinstance(result, Exception) and len(synced) == 1  # a file: may be kept
+
+    result, _ = _download(_whole, **downloads.cap("KICKSTART_MAX_IMAGE_BYTES"))
+    assert not isinstance(result, Exception) and len(synced) == 2  # an image: stored
+
+    result, _ = _download(_whole, **downloads.cap("KICKSTART_MAX_MANIFEST_BYTES"))
+    assert not isinstance(result, Exception) and len(synced) == 2  # metadata: parsed, deleted

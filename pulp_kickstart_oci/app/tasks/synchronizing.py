@@ -79,11 +79,12 @@ def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
     if not mirror:
         # What an additive sync keeps must still satisfy the remote (e.g. its signature policy).
         replaced = {(plan.version, plan.arch) for plan in plans}
-        kept = [
-            tree
-            for tree in KickstartTree.objects.filter(pk__in=latest.content)
-            if (tree.version, tree.arch) not in replaced
-        ]
+        # Only the kept trees are loaded whole (a re-sync usually replaces them all).
+        slots = KickstartTree.objects.filter(pk__in=latest.content).values_list(
+            "pk", "version", "arch"
+        )
+        kept_pks = [pk for pk, version, arch in slots if (version, arch) not in replaced]
+        kept = list(KickstartTree.objects.filter(pk__in=kept_pks)) if kept_pks else []
         try:
             loop.run_until_complete(first_stage.check_kept(kept))
         except UpstreamError as exc:
