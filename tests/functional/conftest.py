@@ -232,3 +232,29 @@ def bootable_distribution(
         kickstart_url=guest.KICKSTART_URL,
     )
     return distribution, marker
+
+
+def rewrite(path, old, new):
+    """Replace the first ``old`` in the file at ``path`` (which must hold it) with ``new``."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture
+def fails_and_changes_nothing(kickstart_sync, latest_version):
+    """``fails_and_changes_nothing(repository, remote, *expected)``: the sync fails, its
+    error names every ``expected`` text, and the repository keeps its latest version.
+    Returns the error message."""
+
+    def _check(repository, remote, *expected):
+        before = latest_version(repository)
+        task = kickstart_sync(repository, remote, expect_failure=True)
+        assert task.state == "failed", task
+        message = task.error["description"]
+        for text in expected:
+            assert text in message, message
+        assert latest_version(repository) == before
+        return message
+
+    return _check

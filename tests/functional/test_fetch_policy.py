@@ -15,13 +15,9 @@ from pulp_kickstart_oci.pytest_plugin import unique
 from tests.support.redirector import Redirector, optional_client_cert_context
 from tests.support.tls import ThrowawayCA
 
+from .conftest import rewrite
+
 KERNEL = "images/pxeboot/vmlinuz"
-
-
-def _rewrite(path, old, new):
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
 
 
 @pytest.fixture
@@ -37,24 +33,6 @@ def origins():
     yield _start
     for server in started:
         server.stop()
-
-
-@pytest.fixture
-def refused(kickstart_sync, latest_version):
-    """``refused(repository, remote, *texts)``: the sync fails naming every text and
-    creates no repository version. Returns the error message."""
-
-    def _check(repository, remote, *texts):
-        before = latest_version(repository)
-        task = kickstart_sync(repository, remote, expect_failure=True)
-        assert task.state == "failed", task
-        message = task.error["description"]
-        for text in texts:
-            assert text in message, message
-        assert latest_version(repository) == before
-        return message
-
-    return _check
 
 
 def _origin(url):
@@ -73,11 +51,11 @@ def test_an_undigested_image_redirected_to_another_origin_is_refused(
     latest_version,
     trees,
     origins,
-    refused,
+    fails_and_changes_nothing,
 ):
     tree = kickstart_dnf_tree_factory(release="42", salt=unique("-undigested"))
     kernel = tree.images[KERNEL]
-    _rewrite(
+    rewrite(
         tree.root / ".treeinfo", f"{KERNEL} = sha256:{hashlib.sha256(kernel).hexdigest()}\n", ""
     )
     attacker = origins(files={"/vmlinuz": b"a third party's kernel"})
@@ -88,7 +66,7 @@ def test_an_undigested_image_redirected_to_another_origin_is_refused(
     # Not even an origin the admin allowed for redirects may serve a file without a digest.
     for allowed in ([], [_origin(attacker.url)]):
         remote = kickstart_dnf_remote_factory(front, redirect_origins=allowed)
-        message = refused(repository, remote, KERNEL, "without a digest")
+        message = fails_and_changes_nothing(repository, remote, KERNEL, "without a digest")
         assert "third party" not in message
     assert attacker.seen == []
 
@@ -113,7 +91,7 @@ def test_pinned_files_follow_redirects_only_to_allowed_origins_and_carry_no_secr
     latest_version,
     trees,
     origins,
-    refused,
+    fails_and_changes_nothing,
     worker_logs,
 ):
     tree = kickstart_dnf_tree_factory(release="42", salt=unique("-mirrored"))
@@ -127,7 +105,7 @@ def test_pinned_files_follow_redirects_only_to_allowed_origins_and_carry_no_secr
     credentials = dict(username="tenant", password=password, headers=[{"X-Tenant-Key": secret}])
     repository = kickstart_repository_factory()
 
-    message = refused(
+    message = fails_and_changes_nothing(
         repository,
         kickstart_dnf_remote_factory(front, **credentials),
         "redirect_origins",
@@ -164,7 +142,7 @@ def test_a_registry_blob_cdn_gets_no_client_certificate_headers_or_credentials(
     kickstart_distribution_factory,
     kickstart_sync,
     origins,
-    refused,
+    fails_and_changes_nothing,
 ):
     published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
     kernel = dict(published["files"]["amd64"])["vmlinuz"]
@@ -187,7 +165,9 @@ def test_a_registry_blob_cdn_gets_no_client_certificate_headers_or_credentials(
     repository = kickstart_repository_factory()
 
     kernel_digest = "sha256:" + hashlib.sha256(kernel).hexdigest()
-    message = refused(repository, kickstart_oci_remote_factory(**fields), "redirect_origins")
+    message = fails_and_changes_nothing(
+        repository, kickstart_oci_remote_factory(**fields), "redirect_origins"
+    )
     assert "42/x86_64" in message and "sha256:" in message  # names the tree and the blob
     assert cdn.seen == []
 
@@ -256,7 +236,7 @@ def test_redirect_chains_within_the_tree_have_a_hop_limit(
     latest_version,
     trees,
     origins,
-    refused,
+    fails_and_changes_nothing,
 ):
     tree = kickstart_dnf_tree_factory(release="42", salt=unique("-chain"))
     front = origins(upstream=kickstart_tree_server_factory(tree).url)
@@ -268,7 +248,7 @@ def test_redirect_chains_within_the_tree_have_a_hop_limit(
         assert [t.version for t in trees(latest_version(repository))] == ["42"]
         assert "/.treeinfo?real" in front.paths()
     else:
-        refused(repository, remote, ".treeinfo", "KICKSTART_MAX_REDIRECTS")
+        fails_and_changes_nothing(repository, remote, ".treeinfo", "KICKSTART_MAX_REDIRECTS")
         assert "/.treeinfo?real" not in front.paths()
 
 
@@ -278,7 +258,7 @@ def test_a_chain_that_leaves_the_origin_midway_is_refused_at_that_hop(
     kickstart_dnf_remote_factory,
     kickstart_repository_factory,
     origins,
-    refused,
+    fails_and_changes_nothing,
 ):
     tree = kickstart_dnf_tree_factory(release="42", salt=unique("-midway"))
     elsewhere = origins(upstream=kickstart_tree_server_factory(tree).url)
@@ -286,7 +266,9 @@ def test_a_chain_that_leaves_the_origin_midway_is_refused_at_that_hop(
     _chain(front, 3, elsewhere.url + "/.treeinfo")
     remote = kickstart_dnf_remote_factory(front, redirect_origins=[_origin(elsewhere.url)])
 
-    refused(kickstart_repository_factory(), remote, ".treeinfo", "not under the remote's URL")
+    fails_and_changes_nothing(
+        kickstart_repository_factory(), remote, ".treeinfo", "not under the remote's URL"
+    )
 
     assert front.paths()[:3] == ["/.treeinfo", "/r1", "/r2"]
     assert elsewhere.seen == []
@@ -313,7 +295,7 @@ def test_a_redirect_that_leaves_the_remote_url_after_normalisation_is_refused(
     kickstart_dnf_remote_factory,
     kickstart_repository_factory,
     origins,
-    refused,
+    fails_and_changes_nothing,
 ):
     tree = kickstart_dnf_tree_factory(release="42", salt=unique("-inside"))
     other = kickstart_dnf_tree_factory(release="40", salt=unique("-outside"))
@@ -325,7 +307,7 @@ def test_a_redirect_that_leaves_the_remote_url_after_normalisation_is_refused(
     front.redirect(rf"^/{re.escape(tree.root.name)}/\.treeinfo$", location)
     remote = kickstart_dnf_remote_factory(url=f"{front.url}/{tree.root.name}/")
 
-    refused(kickstart_repository_factory(), remote, ".treeinfo")
+    fails_and_changes_nothing(kickstart_repository_factory(), remote, ".treeinfo")
 
     assert all(other.root.name not in path for path in front.paths()), front.paths()
 
@@ -341,14 +323,14 @@ def test_a_token_realm_on_another_origin_needs_token_origins(
     kickstart_sync,
     latest_version,
     trees,
-    refused,
+    fails_and_changes_nothing,
 ):
     issuer, _registry, pusher = token_upstream()
     kickstart_publish_release(pusher, "42", archs=("amd64",))
     asked_before = len(issuer.issued)
     repository = kickstart_repository_factory()
 
-    message = refused(
+    message = fails_and_changes_nothing(
         repository, kickstart_oci_remote_factory(pusher, token_origins=None), "token_origins"
     )
     assert issuer.url.split("://", 1)[1].split("/", 1)[0] in message

