@@ -15,6 +15,7 @@ per-read caps apply.
 
 import contextlib
 import contextvars
+import time
 from gettext import gettext as _
 
 from django.conf import settings
@@ -27,6 +28,7 @@ RESOURCES = {
     "trees": "KICKSTART_SYNC_MAX_TREES",
     "signatures": "KICKSTART_SYNC_MAX_SIGNATURES",
     "repodata_entries": "KICKSTART_SYNC_MAX_REPODATA_ENTRIES",
+    "seconds": "KICKSTART_SYNC_MAX_SECONDS",  # wall time since the sync began
 }
 
 _CURRENT = contextvars.ContextVar("kickstart_sync_budget", default=None)
@@ -56,6 +58,7 @@ class SyncBudget:
             for resource, setting in RESOURCES.items()
         }
         self.spent = dict.fromkeys(RESOURCES, 0)
+        self._started = time.monotonic()
 
     @staticmethod
     def current():
@@ -74,7 +77,12 @@ class SyncBudget:
             _CURRENT.reset(token)
 
     def spend(self, resource, amount=1, what=None):
-        """Count ``amount`` of ``resource``; raise BudgetExceeded once past its limit."""
+        """Count ``amount`` of ``resource``; raise BudgetExceeded once past its limit.
+
+        ``seconds`` is not counted but read from the clock: spend 0 of it to check it.
+        """
+        if resource == "seconds":
+            amount = int(time.monotonic() - self._started) - self.spent[resource]
         spent = self.spent[resource] + amount
         self.spent[resource] = spent
         limit = self.limits[resource]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import aiohttp
 from django.conf import settings
+from multidict import CIMultiDict
 
 from pulpcore.plugin.download import DownloaderFactory, DownloadResult, HttpDownloader
 from pulpcore.plugin.exceptions import (
@@ -73,6 +74,21 @@ PROXY_REFUSED = _(
     "the remote's HTTP proxy refused the request (HTTP 407): check proxy_username and "
     "proxy_password"
 )
+
+
+# Upstream response headers the content app may pass on to clients (pulpcore copies
+# every one it is handed): the size and how it is encoded; never a type, a cookie, a
+# cache lifetime, a link or a redirect of the upstream's choosing.
+_CLIENT_HEADERS = frozenset({"content-length", "content-encoding", "last-modified"})
+
+
+def _passing_only_safe_headers(callback):
+    async def filtered(headers):
+        return await callback(
+            CIMultiDict((k, v) for k, v in headers.items() if k.lower() in _CLIENT_HEADERS)
+        )
+
+    return filtered
 
 
 # Caps of files (not metadata): their bytes do not count against the metadata budget.
@@ -228,6 +244,8 @@ class CappedDownloadMixin(OverlappedWriteMixin):
         self.durable = max_bytes is None or self.max_bytes_setting in FILE_CAPS
         self._received = 0
         super().__init__(url, **kwargs)
+        if self.headers_ready_callback is not None:  # the content app streaming to a client
+            self.headers_ready_callback = _passing_only_safe_headers(self.headers_ready_callback)
 
     @property
     def policy(self):
@@ -243,9 +261,26 @@ class CappedDownloadMixin(OverlappedWriteMixin):
         return is_pinned(self.expected_digests)
 
     async def run(self, extra_data=None):
-        """Download as pulpcore does; a failure that keeps no URL becomes DownloadFailed."""
+        """Download as pulpcore does; a failure that keeps no URL becomes DownloadFailed.
+
+        A metadata read (not ``durable``) must end within KICKSTART_MAX_METADATA_SECONDS,
+        retries included: an upstream that trickles a tag list cannot hold a worker.
+        A whole sync is bounded by KICKSTART_SYNC_MAX_SECONDS (budget.py).
+        """
         try:
-            return await super().run(extra_data=extra_data)
+            if self.durable:
+                return await super().run(extra_data=extra_data)
+            limit = settings.KICKSTART_MAX_METADATA_SECONDS
+            try:
+                async with asyncio.timeout(limit):
+                    return await super().run(extra_data=extra_data)
+            except TimeoutError:
+                raise DownloadFailed(
+                    self.url,
+                    _("took longer than KICKSTART_MAX_METADATA_SECONDS ({limit} s)").format(
+                        limit=limit
+                    ),
+                ) from None
         except FetchRefused as exc:
             detail = exc.detail
             if exc.url != self.url:
@@ -294,6 +329,7 @@ class CappedDownloadMixin(OverlappedWriteMixin):
             first_origin = origin_of(hop.url)
             for hops in range(policy.max_redirects + 1):
                 spend("requests", 1, _shown(str(hop.url)))
+                spend("seconds", 0, _shown(str(hop.url)))
                 request_headers = dict(headers or {})
                 if origin_of(hop.url) != first_origin:
                     # A header the caller set (a token service's basic credentials) is
@@ -376,6 +412,7 @@ class CappedDownloadMixin(OverlappedWriteMixin):
         """Count each chunk against the cap (and a metadata read against the budget)."""
         self._received += len(data)
         self._check(self._received)
+        spend("seconds", 0, _shown(self.url))  # a slow file still ends with the sync's time
         if self.max_bytes is not None and self.max_bytes_setting not in FILE_CAPS:
             spend("metadata_bytes", len(data), _shown(self.url))
         await super().handle_data(data)

@@ -70,6 +70,8 @@ def shown(url):
     if not parsed.scheme:
         return parsed.path
     host = parsed.raw_host or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
     if parsed.explicit_port:
         host = f"{host}:{parsed.explicit_port}"
     return f"{parsed.scheme}://{host}{parsed.raw_path}"

@@ -305,6 +305,19 @@ class OriginListField(serializers.ListField):
         return values
 
 
+def _secret_headers():
+    """The remote's custom request headers: write-only, as they often carry API keys or tokens."""
+    return serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        required=False,
+        write_only=True,
+        help_text=_(
+            'Custom request headers, e.g. [{"X-Api-Key": "..."}]. Sent only to the '
+            "remote's own origin; write-only (hidden_fields says whether they are set)."
+        ),
+    )
+
+
 MAX_BASE_PATH_LENGTH = 255
 MAX_BASE_PATH_SEGMENTS = 8
 
@@ -392,6 +405,7 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
             "(<base>/<repository>@sha256=<hex>/signature-N), for OpenPGP signatures."
         ),
     )
+    headers = _secret_headers()
     redirect_origins = OriginListField(REDIRECT_ORIGINS_HELP)
     token_origins = OriginListField(
         _(
@@ -527,6 +541,7 @@ class KickstartDnfRemoteSerializer(RemoteSerializer):
             "grub2-efi-aa64)."
         ),
     )
+    headers = _secret_headers()
     redirect_origins = OriginListField(REDIRECT_ORIGINS_HELP)
     policy = _policy_field(
         _(

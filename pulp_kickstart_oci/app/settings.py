@@ -46,6 +46,10 @@ KICKSTART_SYNC_MAX_TAGS = 100_000  # tags listed upstream (every page)
 KICKSTART_SYNC_MAX_TREES = 10_000  # trees (manifests) a sync resolves
 KICKSTART_SYNC_MAX_SIGNATURES = 20_000  # publisher signatures fetched
 KICKSTART_SYNC_MAX_REPODATA_ENTRIES = 2_000_000  # packages read from primary metadata
+KICKSTART_SYNC_MAX_SECONDS = 6 * 3600  # wall time of one sync, checked at every request and chunk
+# One metadata read (a tag page, a manifest, .treeinfo, repodata, a token...), retries
+# included: a trickling upstream cannot hold a worker for longer.
+KICKSTART_MAX_METADATA_SECONDS = 300
 
 # Decompressed repodata (dnf/repodata.py, through app/decompress.py): what the
 # primary metadata may inflate to, whatever its compression (gz, xz, bz2, zst or

@@ -6,6 +6,7 @@ that a refused sync changed nothing (docs/security.md, "Where requests go").
 """
 
 import hashlib
+import json
 import re
 
 import pytest
@@ -357,3 +358,76 @@ def test_origins_are_validated_by_the_api(kickstart_bindings, kickstart_oci_remo
     )
     assert remote.redirect_origins == ["https://*.cloudfront.net", "https://cdn.example:8443"]
     assert remote.token_origins == ["https://auth.example"]
+
+
+# -- what comes back from upstream, and what the API shows of a remote ------------------
+
+HOSTILE_HEADERS = {
+    "Content-Type": "text/html",
+    "Set-Cookie": "pulp=EVIL; Path=/",
+    "Cache-Control": "public, max-age=31536000, immutable",
+    "Access-Control-Allow-Origin": "*",
+    "Content-Disposition": "attachment; filename=evil.exe",
+    "Refresh": "0;url=http://evil.example/",
+    "Link": "<http://evil.example/>; rel=preload",
+}
+
+
+@pytest.mark.parametrize("policy", ["on_demand", "streamed"])
+def test_upstream_response_headers_never_reach_boot_clients(
+    policy,
+    kickstart_registry,
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    origins,
+):
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    kernel = dict(published["files"]["amd64"])["vmlinuz"]
+    front = origins(upstream=kickstart_registry.url, extra_headers=HOSTILE_HEADERS)
+    remote = kickstart_oci_remote_factory(
+        url=front.url, upstream_name=kickstart_upstream.name, policy=policy
+    )
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    base = kickstart_distribution_factory(repository).base_url
+
+    answer = requests.get(f"{base}42/x86_64/{KERNEL}", timeout=60)
+
+    assert answer.status_code == 200 and answer.content == kernel
+    blob = "/blobs/sha256:" + hashlib.sha256(kernel).hexdigest()
+    assert any(s.path.endswith(blob) for s in front.seen)  # fetched through the front now
+    for name, value in HOSTILE_HEADERS.items():
+        assert answer.headers.get(name) != value, name
+    assert "pulp" not in answer.cookies
+
+
+def test_custom_headers_are_write_only_like_the_other_secrets(
+    kickstart_bindings, kickstart_oci_remote_factory, kickstart_dnf_remote_factory
+):
+    secret = unique("Bearer-")
+    remotes = [
+        (
+            kickstart_bindings.RemotesOciApi,
+            kickstart_oci_remote_factory(
+                url="https://registry.example",
+                upstream_name="x",
+                headers=[{"Authorization": secret}],
+            ),
+        ),
+        (
+            kickstart_bindings.RemotesDnfApi,
+            kickstart_dnf_remote_factory(
+                url="https://mirror.example/os/", headers=[{"X-Api-Key": secret}]
+            ),
+        ),
+    ]
+    for api, remote in remotes:
+        shown = api.read(remote.pulp_href)
+        assert secret not in json.dumps(shown.to_dict(), default=str)
+        assert {f.name: f.is_set for f in shown.hidden_fields}["headers"] is True
+        listed = api.list(name=remote.name).results[0]
+        assert secret not in json.dumps(listed.to_dict(), default=str)

@@ -51,8 +51,10 @@ class _Server(ThreadingHTTPServer):
 
 
 class Redirector:
-    def __init__(self, upstream=None, files=None, ssl_context=None):
+    def __init__(self, upstream=None, files=None, ssl_context=None, extra_headers=None):
         self.upstream = upstream.rstrip("/") if upstream else None
+        # Headers added to every forwarded or served answer (a hostile upstream's).
+        self.extra_headers = dict(extra_headers or {})
         self.files = dict(files or {})
         self.ssl_context = ssl_context
         self.rules = []
@@ -136,9 +138,10 @@ class Redirector:
                         timeout=60,
                     )
                     passed = {k: v for k, v in answer.headers.items() if k.lower() not in _DROPPED}
+                    passed.update(state.extra_headers)
                     self._answer(answer.status_code, passed, answer.content, method)
                 elif self.path in state.files:
-                    self._answer(200, {}, state.files[self.path], method)
+                    self._answer(200, dict(state.extra_headers), state.files[self.path], method)
                 else:
                     self._answer(404, {}, b"not here")
 

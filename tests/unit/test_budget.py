@@ -101,3 +101,53 @@ def test_budgets_are_per_sync_and_read_from_settings():
                 spend("tags", 2, "the tag list")
         assert SyncBudget.current() is outer and inner.spent["tags"] == 2
         assert outer.spent["tags"] == 5 and outer.left("tags") == outer.limits["tags"] - 5
+
+
+def test_a_trickling_metadata_read_ends_at_its_deadline(workdir):
+    from django.test import override_settings
+
+    async def trickle(request):
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(600):  # one byte every 50 ms: 30 s, far past the deadline
+            await response.write(b" ")
+            await asyncio.sleep(0.05)
+        return response
+
+    async def run(options):
+        app = web.Application()
+        app.router.add_get("/tags", trickle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        session = aiohttp.ClientSession()
+        started = asyncio.get_running_loop().time()
+        try:
+            downloader = CappedHttpDownloader(
+                f"http://127.0.0.1:{port}/tags", session=session, **options
+            )
+            try:
+                await downloader.run()
+            except Exception as exc:  # the test looks at it
+                return exc, asyncio.get_running_loop().time() - started
+        finally:
+            await session.close()
+            await runner.cleanup()
+        return None, asyncio.get_running_loop().time() - started
+
+    with override_settings(KICKSTART_MAX_METADATA_SECONDS=1):
+        error, took = asyncio.run(run(cap("KICKSTART_MAX_TAG_PAGE_BYTES")))
+    assert "KICKSTART_MAX_METADATA_SECONDS (1 s)" in str(error) and "/tags" in str(error)
+    assert took < 10
+
+
+def test_a_sync_past_its_time_fails_at_the_next_request_or_chunk():
+    with SyncBudget.opened(seconds=-1) as budget:
+        with pytest.raises(BudgetExceeded, match="KICKSTART_SYNC_MAX_SECONDS"):
+            spend("seconds", 0, "a blob")
+    with SyncBudget.opened() as budget:
+        spend("seconds", 0)
+        assert budget.spent["seconds"] == 0
+        assert budget.limits["seconds"] == settings.KICKSTART_SYNC_MAX_SECONDS

@@ -161,3 +161,7 @@ def test_shown_urls_carry_no_userinfo_or_query():
 def test_normalized_is_what_aiohttp_sends():
     url = normalized("HTTP://Host.Example:80/a/./b/../c")
     assert str(url) == "http://host.example/a/c"
+
+
+def test_shown_keeps_ipv6_brackets():
+    assert shown("http://[::ffff:127.0.0.1]:25102/x") == "http://[::ffff:7f00:1]:25102/x"

@@ -476,3 +476,17 @@ def test_referrers_api_results_are_fetched_and_checked():
     assert "sent bytes whose digest is" in tampered and found[0].layer_digest in tampered
     asked = [p for p, _h in registry.seen if "/referrers/" in p]
     assert asked[0].endswith(DIGEST)
+
+
+def test_a_realm_with_userinfo_is_named_without_it():
+    async def body(base, session):
+        state = auth.RegistryAuth("someone", "pw", origin="http://registry.example")
+        realm = "http://evil:stolen@evil.example/token"
+        with pytest.raises(auth.RegistryAuthError) as error:
+            await state.answer(
+                f'Bearer realm="{realm}"', "http://registry.example/v2/ks/tags/list", session
+            )
+        return str(error.value)
+
+    message = asyncio.run(_with_service(web.Application(), body))
+    assert "evil.example" in message and "stolen" not in message

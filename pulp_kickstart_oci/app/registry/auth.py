@@ -45,6 +45,13 @@ def origin_of(url):
     return (parts.scheme, (parts.hostname or "").lower(), port)
 
 
+def _authority(url):
+    """host[:port] of a URL for messages: an upstream's userinfo is never repeated."""
+    parts = urlparse(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return netloc or parts.path
+
+
 def _too_large(realm_host, host, limit):
     return RegistryAuthError(
         _(
@@ -131,7 +138,7 @@ class RegistryAuth:
     async def answer(self, challenge, url, session, proxy=None, proxy_auth=None):
         """Act on a 401 challenge so that a retry can succeed; raise if it cannot."""
         scheme, params = parse_challenge(challenge)
-        host = urlparse(url).netloc
+        host = _authority(url)
         if not self._ours(url):
             raise RegistryAuthError(
                 _("{host} asked for authentication, but it is not the remote's registry").format(
@@ -185,7 +192,7 @@ class RegistryAuth:
                     _(
                         "registry {host} sent its token realm to {realm} over plain "
                         "http; the remote's credentials are only sent to another origin over https"
-                    ).format(host=host, realm=realm_parts.netloc)
+                    ).format(host=host, realm=_authority(realm))
                 )
             headers["Authorization"] = self._basic_header()
         limit = settings.KICKSTART_MAX_TOKEN_BYTES
@@ -196,7 +203,7 @@ class RegistryAuth:
                 if response.status in (401, 403):
                     raise RegistryAuthError(
                         _("token service {realm} for registry {host} refused ").format(
-                            realm=urlparse(realm).netloc, host=host
+                            realm=_authority(realm), host=host
                         )
                         + (
                             _("the remote's credentials")
@@ -209,22 +216,22 @@ class RegistryAuth:
                     raise RegistryAuthError(
                         _(
                             "token service {realm} for registry {host} answered HTTP {status}"
-                        ).format(realm=urlparse(realm).netloc, host=host, status=response.status)
+                        ).format(realm=_authority(realm), host=host, status=response.status)
                     )
                 announced = response.headers.get("Content-Length", "")
                 if announced.isdigit() and int(announced) > limit:
-                    raise _too_large(realm_parts.netloc, host, limit)
+                    raise _too_large(_authority(realm), host, limit)
                 body = b""
                 while chunk := await response.content.read(64 * 1024):
                     body += chunk
                     if len(body) > limit:
-                        raise _too_large(realm_parts.netloc, host, limit)
+                        raise _too_large(_authority(realm), host, limit)
         except aiohttp.ClientError as exc:
             # The fetch policy's refusals and redirect limits say why (no secret in them).
             reason = getattr(exc, "detail", None) or type(exc).__name__
             raise RegistryAuthError(
                 _("cannot reach token service {realm} for registry {host}: {reason}").format(
-                    realm=urlparse(realm).netloc, host=host, reason=reason
+                    realm=_authority(realm), host=host, reason=reason
                 )
             ) from None
         try:
@@ -233,7 +240,7 @@ class RegistryAuth:
             raise RegistryAuthError(
                 _(
                     "token service {realm} for registry {host} sent no usable token: {reason}"
-                ).format(realm=urlparse(realm).netloc, host=host, reason=exc)
+                ).format(realm=_authority(realm), host=host, reason=exc)
             ) from None
         expires_at = time.monotonic() + max(lifetime - _EXPIRY_MARGIN, 1)
         self._tokens[key] = (token, expires_at)
