@@ -77,17 +77,17 @@ class SyncBudget:
             _CURRENT.reset(token)
 
     def spend(self, resource, amount=1, what=None):
-        """Count ``amount`` of ``resource``; raise BudgetExceeded once past its limit.
-
-        ``seconds`` is not counted but read from the clock: spend 0 of it to check it.
-        """
-        if resource == "seconds":
-            amount = int(time.monotonic() - self._started) - self.spent[resource]
+        """Count ``amount`` of ``resource``; raise BudgetExceeded once past its limit."""
         spent = self.spent[resource] + amount
         self.spent[resource] = spent
         limit = self.limits[resource]
         if limit is not None and spent > limit:
             raise BudgetExceeded(resource, limit, what)
+
+    def in_time(self, what=None):
+        """Raise BudgetExceeded once the sync has run longer than its ``seconds``."""
+        self.spent["seconds"] = 0
+        self.spend("seconds", int(time.monotonic() - self._started), what)
 
     def left(self, resource):
         """How much of ``resource`` may still be spent (None: unbounded)."""
@@ -100,3 +100,10 @@ def spend(resource, amount=1, what=None):
     budget = _CURRENT.get()
     if budget is not None:
         budget.spend(resource, amount, what)
+
+
+def in_time(what=None):
+    """Check the current sync's wall time (at a request or a chunk); nothing outside a sync."""
+    budget = _CURRENT.get()
+    if budget is not None:
+        budget.in_time(what)

@@ -28,7 +28,7 @@ from pulpcore.plugin.exceptions import (
 )
 from pulpcore.plugin.models import Artifact
 
-from .budget import spend
+from .budget import in_time, spend
 from .fetch_policy import (
     FETCH,
     REDIRECT_STATUSES,
@@ -271,10 +271,13 @@ class CappedDownloadMixin(OverlappedWriteMixin):
             if self.durable:
                 return await super().run(extra_data=extra_data)
             limit = settings.KICKSTART_MAX_METADATA_SECONDS
+            deadline = asyncio.timeout(limit)
             try:
-                async with asyncio.timeout(limit):
+                async with deadline:
                     return await super().run(extra_data=extra_data)
             except TimeoutError:
+                if not deadline.expired():
+                    raise  # a socket timeout of the remote's: said below
                 raise DownloadFailed(
                     self.url,
                     _("took longer than KICKSTART_MAX_METADATA_SECONDS ({limit} s)").format(
@@ -288,8 +291,6 @@ class CappedDownloadMixin(OverlappedWriteMixin):
                     hop=_shown(exc.url), reason=exc.detail
                 )
             raise DownloadFailed(self.url, detail) from None
-        except aiohttp.TooManyRedirects:
-            raise DownloadFailed(self.url, _("the server redirects in a loop")) from None
         except aiohttp.ClientPayloadError as exc:
             detail = _("the body ended early or was malformed ({kind})").format(
                 kind=type(exc).__name__
@@ -309,7 +310,10 @@ class CappedDownloadMixin(OverlappedWriteMixin):
         return None
 
     async def unauthorized(self, response, hop):
-        """A 401 from the remote's origin: True when a retry may now succeed (registry auth)."""
+        """A 401 on the first attempt: True when a retry may now succeed (registry auth).
+
+        Called for any hop's 401; the registry's auth answers only its own origin's.
+        """
         return False
 
     def _session_for(self, hop):
@@ -329,7 +333,7 @@ class CappedDownloadMixin(OverlappedWriteMixin):
             first_origin = origin_of(hop.url)
             for hops in range(policy.max_redirects + 1):
                 spend("requests", 1, _shown(str(hop.url)))
-                spend("seconds", 0, _shown(str(hop.url)))
+                in_time(_shown(str(hop.url)))
                 request_headers = dict(headers or {})
                 if origin_of(hop.url) != first_origin:
                     # A header the caller set (a token service's basic credentials) is
@@ -412,7 +416,7 @@ class CappedDownloadMixin(OverlappedWriteMixin):
         """Count each chunk against the cap (and a metadata read against the budget)."""
         self._received += len(data)
         self._check(self._received)
-        spend("seconds", 0, _shown(self.url))  # a slow file still ends with the sync's time
+        in_time(_shown(self.url))  # a slow file still ends with the sync's time
         if self.max_bytes is not None and self.max_bytes_setting not in FILE_CAPS:
             spend("metadata_bytes", len(data), _shown(self.url))
         await super().handle_data(data)

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from django.conf import settings
 
-from pulp_kickstart_oci.app.budget import BudgetExceeded, SyncBudget, spend
+from pulp_kickstart_oci.app.budget import BudgetExceeded, SyncBudget, in_time, spend
 from pulp_kickstart_oci.app.downloads import CappedHttpDownloader, cap
 
 
@@ -146,8 +146,44 @@ def test_a_trickling_metadata_read_ends_at_its_deadline(workdir):
 def test_a_sync_past_its_time_fails_at_the_next_request_or_chunk():
     with SyncBudget.opened(seconds=-1) as budget:
         with pytest.raises(BudgetExceeded, match="KICKSTART_SYNC_MAX_SECONDS"):
-            spend("seconds", 0, "a blob")
+            in_time("a blob")
     with SyncBudget.opened() as budget:
-        spend("seconds", 0)
+        in_time()
         assert budget.spent["seconds"] == 0
         assert budget.limits["seconds"] == settings.KICKSTART_SYNC_MAX_SECONDS
+
+
+def test_a_socket_timeout_within_the_deadline_is_named_as_such(workdir):
+    async def run():
+        release = asyncio.Event()
+
+        async def silent(request):
+            await release.wait()  # sends nothing until the client has given up
+            return web.Response()
+
+        app = web.Application()
+        app.router.add_get("/tags", silent)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(sock_read=0.3))
+        try:
+            downloader = CappedHttpDownloader(
+                f"http://127.0.0.1:{port}/tags",
+                session=session,
+                **cap("KICKSTART_MAX_TAG_PAGE_BYTES"),
+            )
+            try:
+                await downloader.run()
+            except Exception as exc:  # the test looks at it
+                return exc
+        finally:
+            release.set()
+            await session.close()
+            await runner.cleanup()
+
+    error = asyncio.run(run())
+    assert "within the remote's timeouts" in str(error)
+    assert "KICKSTART_MAX_METADATA_SECONDS" not in str(error)
