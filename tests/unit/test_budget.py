@@ -1,6 +1,7 @@
 """The per-sync budget as the downloader spends it: every hop a request, every metadata byte."""
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
@@ -12,6 +13,7 @@ from django.conf import settings
 
 from pulp_kickstart_oci.app.budget import BudgetExceeded, SyncBudget, in_time, spend
 from pulp_kickstart_oci.app.downloads import CappedHttpDownloader, cap
+from tests.support.local_http import serving
 
 
 @pytest.fixture
@@ -23,42 +25,54 @@ def workdir(monkeypatch):
     shutil.rmtree(directory)
 
 
-def _serve_and_fetch(budget_limits, path, **options):
-    """Serve /hop/N (redirects N-1 more times) and /body; fetch ``path`` under a budget."""
+def _fetch(routes, path, limits=None, timeout=None, **options):
+    """Serve ``routes`` ({path: handler}); fetch ``path`` with the plugin's downloader.
 
-    async def hop(request):
-        left = int(request.match_info["n"])
-        target = "/body" if left <= 1 else f"/hop/{left - 1}"
-        return web.Response(status=302, headers={"Location": target})
-
-    async def body(request):
-        return web.Response(body=b"x" * 300_000)
+    Under a SyncBudget of ``limits`` (None: no sync). Returns (the result or the
+    exception raised, what the budget spent, seconds taken).
+    """
 
     async def run():
         app = web.Application()
-        app.router.add_get("/hop/{n}", hop)
-        app.router.add_get("/body", body)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        session = aiohttp.ClientSession()
-        try:
-            with SyncBudget.opened(**budget_limits) as budget:
-                downloader = CappedHttpDownloader(
-                    f"http://127.0.0.1:{port}{path}", session=session, **options
-                )
-                try:
-                    result = await downloader.run()
-                except BudgetExceeded as exc:
-                    result = exc
-                return result, dict(budget.spent)
-        finally:
-            await session.close()
-            await runner.cleanup()
+        app["done"] = asyncio.Event()  # set once the download is over: a handler may wait on it
+        for route, handler in routes.items():
+            app.router.add_get(route, handler)
+        budget = SyncBudget.opened(**limits) if limits is not None else contextlib.nullcontext()
+        async with serving(app) as base:
+            session = aiohttp.ClientSession(timeout=timeout or aiohttp.client.DEFAULT_TIMEOUT)
+            started = asyncio.get_running_loop().time()
+            try:
+                with budget as opened:
+                    downloader = CappedHttpDownloader(base + path, session=session, **options)
+                    try:
+                        result = await downloader.run()
+                    except Exception as exc:  # the test looks at it
+                        result = exc
+                    spent = dict(opened.spent) if opened is not None else {}
+                    return result, spent, asyncio.get_running_loop().time() - started
+            finally:
+                app["done"].set()
+                await session.close()
 
     return asyncio.run(run())
+
+
+async def _hop(request):
+    left = int(request.match_info["n"])
+    target = "/body" if left <= 1 else f"/hop/{left - 1}"
+    return web.Response(status=302, headers={"Location": target})
+
+
+async def _body(request):
+    return web.Response(body=b"x" * 300_000)
+
+
+def _serve_and_fetch(budget_limits, path, **options):
+    """Serve /hop/N (redirects N-1 more times) and /body; fetch ``path`` under a budget."""
+    result, spent, _took = _fetch(
+        {"/hop/{n}": _hop, "/body": _body}, path, limits=budget_limits, **options
+    )
+    return result, spent
 
 
 def test_every_redirect_hop_is_a_request_of_the_budget(workdir):
@@ -109,36 +123,15 @@ def test_a_trickling_metadata_read_ends_at_its_deadline(workdir):
     async def trickle(request):
         response = web.StreamResponse()
         await response.prepare(request)
-        for _ in range(600):  # one byte every 50 ms: 30 s, far past the deadline
+        while not request.app["done"].is_set():  # one byte every 50 ms, never the end
             await response.write(b" ")
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # the trickle's pace, not a wait for anything
         return response
 
-    async def run(options):
-        app = web.Application()
-        app.router.add_get("/tags", trickle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        session = aiohttp.ClientSession()
-        started = asyncio.get_running_loop().time()
-        try:
-            downloader = CappedHttpDownloader(
-                f"http://127.0.0.1:{port}/tags", session=session, **options
-            )
-            try:
-                await downloader.run()
-            except Exception as exc:  # the test looks at it
-                return exc, asyncio.get_running_loop().time() - started
-        finally:
-            await session.close()
-            await runner.cleanup()
-        return None, asyncio.get_running_loop().time() - started
-
     with override_settings(KICKSTART_MAX_METADATA_SECONDS=1):
-        error, took = asyncio.run(run(cap("KICKSTART_MAX_TAG_PAGE_BYTES")))
+        error, _spent, took = _fetch(
+            {"/tags": trickle}, "/tags", **cap("KICKSTART_MAX_TAG_PAGE_BYTES")
+        )
     assert "KICKSTART_MAX_METADATA_SECONDS (1 s)" in str(error) and "/tags" in str(error)
     assert took < 10
 
@@ -154,36 +147,15 @@ def test_a_sync_past_its_time_fails_at_the_next_request_or_chunk():
 
 
 def test_a_socket_timeout_within_the_deadline_is_named_as_such(workdir):
-    async def run():
-        release = asyncio.Event()
+    async def silent(request):
+        await request.app["done"].wait()  # sends nothing until the client has given up
+        return web.Response()
 
-        async def silent(request):
-            await release.wait()  # sends nothing until the client has given up
-            return web.Response()
-
-        app = web.Application()
-        app.router.add_get("/tags", silent)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(sock_read=0.3))
-        try:
-            downloader = CappedHttpDownloader(
-                f"http://127.0.0.1:{port}/tags",
-                session=session,
-                **cap("KICKSTART_MAX_TAG_PAGE_BYTES"),
-            )
-            try:
-                await downloader.run()
-            except Exception as exc:  # the test looks at it
-                return exc
-        finally:
-            release.set()
-            await session.close()
-            await runner.cleanup()
-
-    error = asyncio.run(run())
+    error, _spent, _took = _fetch(
+        {"/tags": silent},
+        "/tags",
+        timeout=aiohttp.ClientTimeout(sock_read=0.3),
+        **cap("KICKSTART_MAX_TAG_PAGE_BYTES"),
+    )
     assert "within the remote's timeouts" in str(error)
     assert "KICKSTART_MAX_METADATA_SECONDS" not in str(error)

@@ -19,6 +19,7 @@ from django.conf import settings
 from pulpcore.plugin.exceptions import DigestValidationError, SizeValidationError
 
 from pulp_kickstart_oci.app.downloads import CappedHttpDownloader, DownloadFailed
+from tests.support.local_http import serving
 
 BODY = os.urandom(3 * 1024 * 1024 + 17)  # several chunks, not a multiple of any chunk size
 SHA256 = hashlib.sha256(BODY).hexdigest()
@@ -45,21 +46,12 @@ def _download(handler, **options):
     async def body():
         app = web.Application()
         app.router.add_get("/blob", counted)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        session = aiohttp.ClientSession()
-        url = f"http://127.0.0.1:{port}/blob"
-        downloader = CappedHttpDownloader(url, session=session, **options)
-        try:
-            return await downloader.run()
-        except Exception as exc:  # the test looks at it
-            return exc
-        finally:
-            await session.close()
-            await runner.cleanup()
+        async with serving(app) as base, aiohttp.ClientSession() as session:
+            downloader = CappedHttpDownloader(f"{base}/blob", session=session, **options)
+            try:
+                return await downloader.run()
+            except Exception as exc:  # the test looks at it
+                return exc
 
     return asyncio.run(body()), seen
 
