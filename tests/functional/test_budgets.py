@@ -8,8 +8,11 @@ that pages past ``KICKSTART_SYNC_MAX_TAGS`` and an index that fans out past
 and what it was reading, fetches nothing more, and creates no repository version.
 """
 
+import http.server
 import json
 import re
+import threading
+import time
 
 from tests.support.oci import OCI_INDEX, OCI_MANIFEST
 from tests.support.paginating_proxy import PagingProxy
@@ -151,3 +154,55 @@ def test_entries_of_unwanted_architectures_cost_no_budget_and_are_never_fetched(
     assert set(tree_map(latest_version(repository))) == {("41", "x86_64"), ("42", "x86_64")}
     reads = _manifest_reads(proxy, upstream)
     assert manifests["arm64"] not in reads and "42-arm64" not in reads
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """A registry whose tag list never ends: one byte every half second."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.server.asked.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"tags": [')
+        try:
+            while True:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.5)  # the trickle's pace; ends when Pulp hangs up
+        except OSError:
+            pass
+
+
+def test_an_upstream_that_trickles_cannot_hold_a_worker(
+    pulp_settings,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    fails_and_changes_nothing,
+):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    server.daemon_threads = True
+    server.asked = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        remote = kickstart_oci_remote_factory(
+            url=f"http://127.0.0.1:{server.server_address[1]}", upstream_name="slow/tags"
+        )
+        limit = pulp_settings.KICKSTART_MAX_METADATA_SECONDS
+        started = time.monotonic()
+        fails_and_changes_nothing(
+            kickstart_repository_factory(),
+            remote,
+            "listing tags",
+            f"took longer than KICKSTART_MAX_METADATA_SECONDS ({limit} s)",
+        )
+        # Ended by the deadline (retries included), not by the trickle or a socket timeout.
+        assert time.monotonic() - started < limit + 60
+        assert server.asked and all("/tags/list" in path for path in server.asked)
+    finally:
+        server.shutdown()
+        server.server_close()
