@@ -70,9 +70,6 @@ class KickstartTree(Content):
     files = models.JSONField(default=list)
     warnings = models.JSONField(default=list)
     identity = models.TextField()
-    # Publisher signatures verified on this tree's manifest (or its index), one record
-    # each: kind, key, signed digest, when. Empty: nobody vouched for it (policy none).
-    signatures = models.JSONField(default=list)
     _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
 
     @property
@@ -107,6 +104,79 @@ class KickstartTag(Content):
         unique_together = ("name", "tree", "_pulp_domain")
 
 
+class KickstartSignature(Content):
+    """A signature Pulp verified on a tree, as content of the repository versions it holds for.
+
+    Content never changes after it is saved: a verification a sync makes is a new
+    unit in a new repository version (as pulp_container keeps ManifestSignature), so
+    what a published version vouches for is fixed. ``kind`` is how it was checked
+    (``cosign``, ``sigstore-bundle``, ``openpgp`` on a manifest or index digest;
+    ``rpm``: every RPM a dnf tree was built from verified against the keyring whose
+    fingerprints ``key`` lists), ``signed_digest`` what it covers, ``reference`` the
+    docker-reference the publisher signed (or the dnf tree's URL), ``tlog_checked``
+    always False (verification is offline, see signatures/result.py).
+    """
+
+    TYPE = "signature"
+
+    tree = models.ForeignKey(KickstartTree, related_name="signatures", on_delete=models.CASCADE)
+    kind = models.TextField()
+    key = models.TextField()
+    signed_digest = models.TextField()
+    reference = models.TextField(default="", blank=True)
+    tlog_checked = models.BooleanField(default=False)
+    _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
+
+    def record(self):
+        """The verification as trees.json and the API's trees view show it."""
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "signed_digest": self.signed_digest,
+            "reference": self.reference or None,
+            "tlog_checked": self.tlog_checked,
+            "verified_at": self.pulp_created.isoformat(),
+        }
+
+    @classmethod
+    def of_version(cls, version):
+        """{tree pk: [records]}: the verifications ``version`` holds, per tree."""
+        found = {}
+        if version is not None:
+            for signature in cls.objects.filter(pk__in=version.content).order_by("pulp_created"):
+                found.setdefault(signature.tree_id, []).append(signature.record())
+        return found
+
+    class Meta:
+        default_related_name = "%(app_label)s_%(model_name)s"
+        unique_together = ("tree", "kind", "key", "signed_digest", "reference", "_pulp_domain")
+
+
+class SignatureTrust(models.Model):
+    """What a remote trusts its publisher's signatures by: keys and a policy (one trust model).
+
+    Shared by every kickstart remote (docs/signatures.md). ``signature_keys``: public
+    keys only (OpenPGP armored keys, PEM keys), so readable back. ``signature_policy``:
+    ``none`` (nothing is looked at), ``if_present`` (every signature found must verify),
+    ``required`` (every tree needs one that verifies).
+    """
+
+    SIGNATURE_NONE = "none"
+    SIGNATURE_IF_PRESENT = "if_present"
+    SIGNATURE_REQUIRED = "required"
+    SIGNATURE_POLICIES = (
+        (SIGNATURE_NONE, SIGNATURE_NONE),
+        (SIGNATURE_IF_PRESENT, SIGNATURE_IF_PRESENT),
+        (SIGNATURE_REQUIRED, SIGNATURE_REQUIRED),
+    )
+
+    signature_keys = models.TextField(null=True)
+    signature_policy = models.TextField(choices=SIGNATURE_POLICIES, default=SIGNATURE_NONE)
+
+    class Meta:
+        abstract = True
+
+
 def _download_factory(remote, downloader_class):
     """One factory per remote object: ``downloader_class`` under the remote's FetchPolicy."""
     # Imported here: the download machinery is not needed to load the models.
@@ -119,28 +189,17 @@ def _download_factory(remote, downloader_class):
     return factory
 
 
-class KickstartOciRemote(Remote, AutoAddObjPermsMixin):
+class KickstartOciRemote(SignatureTrust, Remote, AutoAddObjPermsMixin):
     """A registry repository that publishes netboot trees as OCI artifacts."""
 
     TYPE = "oci"
     DEFAULT_DOWNLOAD_CONCURRENCY = 5
 
-    SIGNATURE_NONE = "none"
-    SIGNATURE_IF_PRESENT = "if_present"
-    SIGNATURE_REQUIRED = "required"
-    SIGNATURE_POLICIES = (
-        (SIGNATURE_NONE, SIGNATURE_NONE),
-        (SIGNATURE_IF_PRESENT, SIGNATURE_IF_PRESENT),
-        (SIGNATURE_REQUIRED, SIGNATURE_REQUIRED),
-    )
-
     upstream_name = models.TextField()
     include_tags = ArrayField(models.TextField(), null=True)
     exclude_tags = ArrayField(models.TextField(), null=True)
     architectures = ArrayField(models.TextField(), null=True)
-    # Publisher signatures (docs/signatures.md): public keys only, so readable back.
-    signature_keys = models.TextField(null=True)
-    signature_policy = models.TextField(choices=SIGNATURE_POLICIES, default=SIGNATURE_NONE)
+    # Where publisher signatures are found besides the registry (docs/signatures.md).
     signature_lookaside = models.TextField(null=True)
     signature_identity_check = models.BooleanField(default=True)
     # Origins beyond the remote's own (fetch_policy.py): where upstream may redirect
@@ -174,7 +233,7 @@ class KickstartOciRemote(Remote, AutoAddObjPermsMixin):
         ]
 
 
-class KickstartDnfRemote(Remote, AutoAddObjPermsMixin):
+class KickstartDnfRemote(SignatureTrust, Remote, AutoAddObjPermsMixin):
     """A dnf install tree (``.../releases/42/Everything/x86_64/os/``) to assemble a tree from.
 
     Images come from the tree's ``.treeinfo``; shim, GRUB and PXELINUX come out
@@ -184,9 +243,20 @@ class KickstartDnfRemote(Remote, AutoAddObjPermsMixin):
     TYPE = "dnf"
 
     skip_files = ArrayField(models.TextField(), null=True)
-    gpg_keys = models.TextField(null=True)
     bootloader_packages = models.JSONField(null=True)
     redirect_origins = ArrayField(models.TextField(), null=True)  # mirrors for pinned files
+
+    @property
+    def gpg_keys(self):
+        """Deprecated name of ``signature_keys`` under policy ``required`` (before 0.x)."""
+        if self.signature_policy == self.SIGNATURE_NONE:
+            return None
+        return self.signature_keys
+
+    @gpg_keys.setter
+    def gpg_keys(self, value):
+        self.signature_keys = value or None
+        self.signature_policy = self.SIGNATURE_REQUIRED if value else self.SIGNATURE_NONE
 
     @property
     def download_factory(self):
@@ -206,7 +276,7 @@ class KickstartRepository(Repository, AutoAddObjPermsMixin):
     """Versioned netboot trees; a version holds at most one tree per release and arch."""
 
     TYPE = "kickstart"
-    CONTENT_TYPES = [KickstartTree, KickstartTag]
+    CONTENT_TYPES = [KickstartTree, KickstartTag, KickstartSignature]
     REMOTE_TYPES = [KickstartOciRemote, KickstartDnfRemote]
 
     # What the last successful sync depended on (see tasks.synchronizing.sync_details).
@@ -244,8 +314,10 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
 
     kernel_args = models.TextField(default="", blank=True)
     kickstart_url = models.TextField(null=True)
+    # Where generated documents send machines (scheme://host[:port]); None: CONTENT_ORIGIN.
+    boot_origin = models.TextField(null=True)
 
-    @hook(AFTER_UPDATE, when_any=["kernel_args", "kickstart_url"], has_changed=True)
+    @hook(AFTER_UPDATE, when_any=["kernel_args", "kickstart_url", "boot_origin"], has_changed=True)
     def invalidate_boot_configs(self):
         """Boot configs carry these fields: drop what the content cache holds for them."""
         self.invalidate_cache()
@@ -317,6 +389,10 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
         if version is None:
             return KickstartTree.objects.none(), None
         return KickstartTree.objects.filter(pk__in=version.content), version
+
+    def served_signatures(self, version):
+        """{tree pk: [verification records]}: the signatures ``version`` holds for each tree."""
+        return KickstartSignature.of_version(version)
 
     def served_tags(self, version):
         """{tree pk: [tag names]}: the upstream tags naming each tree in ``version``."""

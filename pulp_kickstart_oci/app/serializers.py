@@ -5,9 +5,7 @@ from gettext import gettext as _
 from urllib.parse import urlparse
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from pulpcore.plugin import models as core_models
 from pulpcore.plugin.serializers import (
@@ -18,7 +16,6 @@ from pulpcore.plugin.serializers import (
     RepositorySerializer,
     RepositorySyncURLSerializer,
 )
-from pulpcore.plugin.util import extract_pk, get_objects_for_user
 
 from .boot.configs import SCRIPT_SYNTAX
 from .dnf.errors import DnfError
@@ -36,7 +33,6 @@ from .models import (
 )
 from .netboot import arch as archs
 from .netboot import grammar, layout
-from .serving import signatures_for
 
 
 class TreeFileSerializer(serializers.Serializer):
@@ -71,56 +67,6 @@ class StoredRecordsSerializer(serializers.ListSerializer):
         """Each record with the child's fields, in the child's order."""
         names = [name for name, field in self.child.fields.items() if not field.write_only]
         return [{name: record[name] for name in names if name in record} for record in data]
-
-
-class ScopedSignaturesSerializer(StoredRecordsSerializer):
-    """A tree's verification records, cut to those the asking user's repositories made.
-
-    A tree row is shared by every repository holding it; a verification belongs to
-    the repository whose sync made it (``serving.signatures_for``). With a
-    ``repository_version`` filter the list shows that repository's; otherwise those
-    of every repository the user may view (all for an administrator).
-    """
-
-    def to_representation(self, data):
-        return super().to_representation(signatures_for(data, self._scope()))
-
-    def _scope(self):
-        context = self.root.context if self.root is not None else self.context
-        if "kickstart_signature_scope" not in context:
-            context["kickstart_signature_scope"] = _signature_scope(context.get("request"))
-        return context["kickstart_signature_scope"]
-
-
-_VERSION_HREF = re.compile(r"/([0-9a-fA-F-]{36})/versions/([0-9]+)/?$")
-
-
-def _signature_scope(request):
-    """The repository pks whose verifications ``request`` may see, or None for all."""
-    if request is None:
-        return None
-    href = request.query_params.get("repository_version")
-    if href:
-        # A version's href names its repository (.../<repository pk>/versions/<n>/);
-        # a PRN names the version itself. pulpcore's filter has validated it already.
-        match = _VERSION_HREF.search(href)
-        versions = core_models.RepositoryVersion.objects.all()
-        try:
-            if match:
-                versions = versions.filter(repository_id=match[1], number=int(match[2]))
-            else:
-                versions = versions.filter(pk=extract_pk(href))
-            repository_pk = versions.values_list("repository_id", flat=True).first()
-        except (ValueError, ValidationError, DRFValidationError):
-            repository_pk = None
-        return {str(repository_pk)} if repository_pk else set()
-    user = request.user
-    if user.is_superuser:
-        return None
-    viewable = get_objects_for_user(
-        user, "kickstart.view_kickstartrepository", KickstartRepository.objects.all()
-    )
-    return {str(pk) for pk in viewable.values_list("pk", flat=True)}
 
 
 class SignatureSerializer(serializers.Serializer):
@@ -241,15 +187,6 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
         read_only=True,
         help_text=_("Problems found in the upstream artifact, e.g. a placeholder boot.iso."),
     )
-    signatures = ScopedSignaturesSerializer(
-        child=SignatureSerializer(),
-        read_only=True,
-        help_text=_(
-            "Publisher signatures Pulp verified on this tree, by syncs of the repositories "
-            "you may view (of the repository_version filtered on, if any). Empty: the tree "
-            "is unsigned, or was synced with signature_policy 'none'."
-        ),
-    )
 
     class Meta:
         model = KickstartTree
@@ -263,7 +200,6 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
             "annotations",
             "files",
             "warnings",
-            "signatures",
         )
 
 

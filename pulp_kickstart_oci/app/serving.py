@@ -151,17 +151,6 @@ def _listed_with_a_port(host, allowed):
     return candidates[0] if len(candidates) == 1 else None
 
 
-def signatures_for(records, repository_pks):
-    """The verification records a repository may show: its own, and those that name none.
-
-    Records made before verifications were scoped name no repository and stay
-    shared; ``repository_pks`` None shows every record (an administrator's view).
-    """
-    if repository_pks is None:
-        return list(records)
-    return [r for r in records if r.get("repository") in (None, *repository_pks)]
-
-
 class TreeServer:
     """Generated documents of one distribution, for the repository version it serves now.
 
@@ -197,8 +186,8 @@ class TreeServer:
         """trees.json as data: every tree the distribution serves now, with its URLs."""
         trees, version = self._trees()
         tags = self.distribution.served_tags(version)
-        shown = {str(version.repository_id)} if version is not None else set()
-        return self.index(self._ordered(trees), self._root_url(), tags, shown)
+        signatures = self.distribution.served_signatures(version)
+        return self.index(self._ordered(trees), self._root_url(), tags, signatures)
 
     def handle(self, path):
         """The Document at a generated path, or None to let pulpcore serve files and listings."""
@@ -267,11 +256,11 @@ class TreeServer:
             return False
         return True
 
-    def index(self, trees, root_url, tags, repositories=None):
+    def index(self, trees, root_url, tags, signatures):
         """trees.json: every tree with its tags, files, sizes, checksums and URLs.
 
-        ``tags`` maps a tree's pk to the upstream tags naming it in the served version;
-        ``repositories``: whose verifications are shown (the served repository's).
+        ``tags`` and ``signatures`` map a tree's pk to the upstream tags naming it and
+        the verifications of it in the served version.
         """
         entries = []
         for tree in trees:
@@ -294,7 +283,7 @@ class TreeServer:
                     else {},
                     "files": [{**item, "url": tree_url + item["path"]} for item in tree.files],
                     "warnings": tree.warnings,
-                    "signatures": signatures_for(tree.signatures, repositories),
+                    "signatures": signatures.get(tree.pk, []),
                 }
             )
         return {"base_url": root_url, "trees": entries}

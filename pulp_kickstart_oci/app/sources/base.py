@@ -61,7 +61,6 @@ class TreePlan:
             files=self.records(),
             warnings=list(self.warnings),
             identity=self.identity,
-            signatures=list(self.signatures),
         )
 
     def owners_of(self, url):
