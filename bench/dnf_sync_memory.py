@@ -26,7 +26,7 @@ import createrepo_c  # noqa: E402
 import zstandard  # noqa: E402
 
 from bench.primary_memory import PACKAGE  # noqa: E402
-from tests.support import dnf  # noqa: E402
+from pulp_kickstart_oci.testing import dnf  # noqa: E402
 from tests.support.pulp import PulpAPI, unique  # noqa: E402
 
 PID_DIR = ROOT / ".run" / "pid"  # worker.pid, worker-2.pid, ...: a task runs on any of them

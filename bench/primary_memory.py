@@ -40,7 +40,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.support import dnf  # noqa: E402
+from pulp_kickstart_oci.testing import dnf  # noqa: E402
 
 WANTED = ["shim-x64", "grub2-efi-x64", "syslinux-nonlinux"]
 SETTING = "KICKSTART_MAX_PRIMARY_INFLATED_BYTES"

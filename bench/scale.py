@@ -60,8 +60,8 @@ from procs import RssSampler, process_tree  # noqa: E402
 from requests.adapters import HTTPAdapter  # noqa: E402
 from urllib3.util import Retry  # noqa: E402
 
-from tests.support import fedora  # noqa: E402
-from tests.support.oci import (  # noqa: E402
+from pulp_kickstart_oci.testing import fedora  # noqa: E402
+from pulp_kickstart_oci.testing.oci import (  # noqa: E402
     EMPTY_CONFIG,
     NETBOOT,
     NETBOOT_FILE,
@@ -69,8 +69,8 @@ from tests.support.oci import (  # noqa: E402
     OCI_MANIFEST,
     digest_of,
 )
+from pulp_kickstart_oci.testing.registry import LocalRegistry  # noqa: E402
 from tests.support.pulp import CONTENT, PulpAPI  # noqa: E402
-from tests.support.registry import LocalRegistry  # noqa: E402
 
 RUN = ROOT / ".run"
 OUT = RUN / "bench" / "scale.json"

@@ -46,8 +46,8 @@ import requests  # noqa: E402
 import sample  # noqa: E402  (dev/sample.py: the sample registry)
 from procs import RssSampler, cpu_seconds, pids_named, process_tree  # noqa: E402
 
-from tests.support import fedora  # noqa: E402
-from tests.support.oci import Pusher  # noqa: E402
+from pulp_kickstart_oci.testing import fedora  # noqa: E402
+from pulp_kickstart_oci.testing.oci import Pusher  # noqa: E402
 from tests.support.pulp import API, CONTENT, PulpAPI  # noqa: E402
 
 RUN = ROOT / ".run"

@@ -65,7 +65,7 @@ import sync_data  # noqa: E402
 import sync_pulp  # noqa: E402
 from procs import RssSampler  # noqa: E402
 
-from tests.support import dnf  # noqa: E402
+from pulp_kickstart_oci.testing import dnf  # noqa: E402
 from tests.support.pulp import PulpAPI  # noqa: E402
 
 RUN = ROOT / ".run"

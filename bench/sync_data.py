@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT / "dev"))
 import requests  # noqa: E402
 import sample  # noqa: E402  (dev/sample.py: the sample registry on :24818)
 
-from tests.support import dnf  # noqa: E402
-from tests.support.oci import Pusher  # noqa: E402
+from pulp_kickstart_oci.testing import dnf  # noqa: E402
+from pulp_kickstart_oci.testing.oci import Pusher  # noqa: E402
 
 DATA = ROOT / ".run" / "bench" / "data"
 CHUNK = 4 * 1024 * 1024
@@ -127,7 +127,7 @@ class Upstream:
         return self
 
     def manifest(self):
-        from tests.support.oci import EMPTY_CONFIG, NETBOOT, NETBOOT_FILE, OCI_MANIFEST
+        from pulp_kickstart_oci.testing.oci import EMPTY_CONFIG, NETBOOT, NETBOOT_FILE, OCI_MANIFEST
 
         return {
             "schemaVersion": 2,

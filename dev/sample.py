@@ -27,10 +27,10 @@ import requests  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
-from tests.support import fedora  # noqa: E402
-from tests.support.oci import Pusher, cosign_payload  # noqa: E402
+from pulp_kickstart_oci.testing import fedora  # noqa: E402
+from pulp_kickstart_oci.testing.oci import Pusher, cosign_payload  # noqa: E402
+from pulp_kickstart_oci.testing.registry import LocalRegistry  # noqa: E402
 from tests.support.pulp import CONTENT, PulpAPI  # noqa: E402
-from tests.support.registry import LocalRegistry  # noqa: E402
 
 REGISTRY_PORT = 24818
 REGISTRY_URL = f"http://127.0.0.1:{REGISTRY_PORT}"

@@ -20,12 +20,13 @@ pulp_file and pulp_rpm do, and adds:
 Every port is a free one and every name is unique, so tests can run in parallel
 (pytest-xdist) against one Pulp.
 
-The upstream fixtures drive the test servers in this project's ``tests/support/``
-package (a docker-registry runner, a token issuer, a fault proxy, a dnf tree
-builder, an OCI pusher). They are test code, not part of the installed plugin,
-so those fixtures import them lazily: they work when pytest runs from this
-checkout (its root is pytest's rootdir and on ``sys.path``, as ``make test``
-runs it). The bindings and Pulp-object factories need nothing from the checkout.
+The upstream fixtures drive the test servers of ``pulp_kickstart_oci.testing`` (a
+docker-registry runner, a token issuer, a fault proxy, a dnf tree builder, an OCI
+pusher), which ship in the wheel, so the plugin works from an installed package, from
+any directory. Each fixture imports its server when it runs: loading this plugin (every
+pytest run where the package is installed) imports nothing beyond pytest and pulpcore's
+test utilities. The upstreams need the programs they run (``docker-registry``;
+``rpmbuild``, ``createrepo_c`` and ``gpg`` for dnf trees).
 """
 
 import os
@@ -72,7 +73,7 @@ def kickstart_bindings(_api_client_set, bindings_cfg):
 def kickstart_oci_remote_factory(kickstart_bindings, gen_object_with_cleanup):
     """Create an OCI (registry) remote: ``factory(pusher=None, **fields)``.
 
-    ``pusher`` (a tests.support.oci.Pusher, e.g. ``kickstart_upstream``) gives ``url``,
+    ``pusher`` (a pulp_kickstart_oci.testing.oci.Pusher, e.g. ``kickstart_upstream``) gives ``url``,
     ``upstream_name`` and its ``remote_fields`` (``token_origins`` of a token registry);
     ``fields`` are any other KickstartOciRemote field.
     """
@@ -169,7 +170,7 @@ def kickstart_sync(kickstart_bindings, monitor_task, pulpcore_bindings):
     return _sync
 
 
-# -- upstreams (servers from this checkout's tests/support) --------------------------------
+# -- upstreams (servers from pulp_kickstart_oci.testing) ------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -180,7 +181,7 @@ def kickstart_registry():
     corrupt or remove upstream data); give every test its own repository in it
     (``kickstart_upstream``).
     """
-    from tests.support.registry import LocalRegistry
+    from .testing.registry import LocalRegistry
 
     with LocalRegistry() as running:
         yield running
@@ -188,8 +189,8 @@ def kickstart_registry():
 
 @pytest.fixture
 def kickstart_upstream(kickstart_registry):
-    """A fresh repository in ``kickstart_registry``: a tests.support.oci.Pusher."""
-    from tests.support.oci import Pusher
+    """A fresh repository in ``kickstart_registry``: a pulp_kickstart_oci.testing.oci.Pusher."""
+    from .testing.oci import Pusher
 
     return Pusher(kickstart_registry.url, unique("fedora/kickstart"))
 
@@ -202,7 +203,7 @@ def kickstart_publish_release():
     ``{"index": digest, "manifests": {arch: digest}, "files": {arch: [(title, bytes)]}}``;
     the bytes are salted with the pusher's (unique) name.
     """
-    from tests.support import fedora
+    from .testing import fedora
 
     def _publish(pusher, release, archs=("amd64", "arm64"), with_iso=False):
         entries, files = [], {}
@@ -229,9 +230,9 @@ def kickstart_token_registry_factory(kickstart_workdir):
     ``factory(credentials=None, expires_in=300, tls=False)`` returns ``(issuer, registry)``;
     ``tls``: the token service answers over https, signed by ``issuer.ca``.
     """
-    from tests.support.registry import LocalRegistry
-    from tests.support.tls import ThrowawayCA
-    from tests.support.token_issuer import TokenIssuer
+    from .testing.registry import LocalRegistry
+    from .testing.tls import ThrowawayCA
+    from .testing.token_issuer import TokenIssuer
 
     started = []
 
@@ -254,12 +255,12 @@ def kickstart_token_registry_factory(kickstart_workdir):
 
 @pytest.fixture
 def kickstart_fault_proxy_factory():
-    """A tests.support.fault_proxy.FaultProxy in front of ``upstream_url``; stopped after.
+    """A testing.fault_proxy.FaultProxy (this package) before ``upstream_url``; stopped after.
 
     ``proxy = factory(upstream_url)``; ``proxy.add("503", r"/blobs/", times=2)`` injects
     faults, ``proxy.requests_to(pattern)`` tells what reached it.
     """
-    from tests.support.fault_proxy import FaultProxy
+    from .testing.fault_proxy import FaultProxy
 
     started = []
 
@@ -278,10 +279,10 @@ def kickstart_dnf_tree_factory(kickstart_workdir):
     """Build a real Fedora-like dnf tree (rpmbuild, createrepo_c, .treeinfo).
 
     ``factory(release="42", arch="x86_64", key=None, salt=None, **options)``: see
-    tests.support.dnf.fedora_tree. ``salt`` defaults to a unique one, so no two trees
+    pulp_kickstart_oci.testing.dnf.fedora_tree. ``salt`` defaults to a unique one, so no two trees
     share bytes (and no test sees another's artifacts).
     """
-    from tests.support import dnf
+    from .testing import dnf
 
     def _build(release="42", arch="x86_64", salt=None, **options):
         return dnf.fedora_tree(
@@ -302,7 +303,7 @@ def kickstart_tree_server_factory():
     ``server = factory(tree, html_for=None, ssl_context=None)`` (``tree`` a DnfTree or a
     path); ``server.url`` is its root, ``server.requests`` what it was asked.
     """
-    from tests.support.dnf import StaticServer
+    from .testing.dnf import StaticServer
 
     servers = []
 

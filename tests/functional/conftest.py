@@ -34,8 +34,9 @@ from pathlib import Path
 import pytest
 
 from pulp_kickstart_oci.pytest_plugin import unique
-from tests.support import fedora, guest
-from tests.support.oci import Pusher
+from pulp_kickstart_oci.testing import fedora
+from pulp_kickstart_oci.testing.oci import Pusher
+from tests.support import guest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER_LOG = REPO_ROOT / ".run" / "log" / "worker.log"

@@ -18,7 +18,7 @@ from schemathesis.checks import not_a_server_error
 
 from pulpcore.tests.functional.utils import PulpTaskError
 
-from tests.support import fedora
+from pulp_kickstart_oci.testing import fedora
 
 CLOSED = "http://127.0.0.1:9"
 # Basic auth costs a password hash (~0.25 s) per request: keep the run to a few minutes.

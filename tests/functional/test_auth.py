@@ -4,9 +4,9 @@ import pytest
 import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
-from tests.support import fedora
-from tests.support.oci import Pusher
-from tests.support.registry import LocalRegistry
+from pulp_kickstart_oci.testing import fedora
+from pulp_kickstart_oci.testing.oci import Pusher
+from pulp_kickstart_oci.testing.registry import LocalRegistry
 
 USER = "kickstart"
 PASSWORD = "s3cret-" + unique("pw")

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tests.support import dnf
+from pulp_kickstart_oci.testing import dnf
 
 MiB = 1 << 20
 

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 
-from tests.support.oci import OCI_INDEX, OCI_MANIFEST
+from pulp_kickstart_oci.testing.oci import OCI_INDEX, OCI_MANIFEST
 from tests.support.paginating_proxy import PagingProxy
 
 

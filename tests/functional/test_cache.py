@@ -19,8 +19,8 @@ import redis
 import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
-from tests.support import fedora
-from tests.support.oci import Pusher
+from pulp_kickstart_oci.testing import fedora
+from pulp_kickstart_oci.testing.oci import Pusher
 
 # A second content app on the stack's Redis: it runs alone (make test's serial phase).
 pytestmark = pytest.mark.serial

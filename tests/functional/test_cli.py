@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
-from tests.support import dnf
+from pulp_kickstart_oci.testing import dnf
 
 PULP_CLI = str(Path(sys.executable).with_name("pulp"))
 

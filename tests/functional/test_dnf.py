@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
-from tests.support import dnf
+from pulp_kickstart_oci.testing import dnf
 
 from .conftest import progress
 

@@ -27,9 +27,9 @@ import requests
 from pulpcore.tests.functional.utils import PulpTaskError
 
 from pulp_kickstart_oci.pytest_plugin import unique
-from tests.support import dnf, fedora
-from tests.support.fault_proxy import FaultProxy
-from tests.support.oci import Pusher, digest_of
+from pulp_kickstart_oci.testing import dnf, fedora
+from pulp_kickstart_oci.testing.fault_proxy import FaultProxy
+from pulp_kickstart_oci.testing.oci import Pusher, digest_of
 
 from .conftest import REPO_ROOT, all_results, progress, sha256
 

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
+from pulp_kickstart_oci.testing.tls import ThrowawayCA
 from tests.support.redirector import Redirector, optional_client_cert_context
-from tests.support.tls import ThrowawayCA
 
 from .conftest import rewrite
 

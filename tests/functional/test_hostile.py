@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
-from tests.support import dnf, fedora
+from pulp_kickstart_oci.testing import dnf, fedora
 from tests.support.paginating_proxy import PagingProxy
 
 from .conftest import progress, rewrite

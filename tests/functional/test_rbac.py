@@ -20,8 +20,8 @@ from pulpcore.client.pulp_kickstart_oci import ApiException
 from pulpcore.tests.functional.utils import PulpTaskError
 
 from pulp_kickstart_oci.pytest_plugin import unique
+from pulp_kickstart_oci.testing.oci import Pusher, cosign_payload
 from tests.support import signing
-from tests.support.oci import Pusher, cosign_payload
 
 SECRET_FIELDS = ("username", "password", "proxy_username", "proxy_password", "client_key")
 

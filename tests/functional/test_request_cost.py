@@ -20,9 +20,9 @@ import pytest
 import redis
 
 from pulp_kickstart_oci.pytest_plugin import unique
+from pulp_kickstart_oci.testing import fedora
+from pulp_kickstart_oci.testing.oci import Pusher
 from tests.functional.test_cache import second_content_app, stack_redis_url
-from tests.support import fedora
-from tests.support.oci import Pusher
 
 LISTED = "http://10.0.2.2:24816"  # the stack's KICKSTART_BOOT_HOSTS entry, with its scheme
 

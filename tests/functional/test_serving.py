@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
-from tests.support import fedora
+from pulp_kickstart_oci.testing import fedora
 
 
 @pytest.fixture

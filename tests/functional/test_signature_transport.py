@@ -19,7 +19,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.oci import SIGSTORE_BUNDLE, LookasideStore, cosign_payload, digest_of
+from pulp_kickstart_oci.testing.oci import (
+    SIGSTORE_BUNDLE,
+    LookasideStore,
+    cosign_payload,
+    digest_of,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANAGER = Path(sys.executable).parent / "pulpcore-manager"

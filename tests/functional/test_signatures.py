@@ -14,8 +14,14 @@ import pytest
 import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
+from pulp_kickstart_oci.testing.oci import (
+    OCI_INDEX,
+    OCI_MANIFEST,
+    SIGSTORE_BUNDLE,
+    Pusher,
+    cosign_payload,
+)
 from tests.support import signing
-from tests.support.oci import OCI_INDEX, OCI_MANIFEST, SIGSTORE_BUNDLE, Pusher, cosign_payload
 from tests.support.skopeo import SkopeoSigner
 
 

@@ -5,8 +5,8 @@ import json
 import pytest
 import requests
 
-from tests.support import fedora
-from tests.support.oci import digest_of
+from pulp_kickstart_oci.testing import fedora
+from pulp_kickstart_oci.testing.oci import digest_of
 
 from .conftest import progress, sha256
 
@@ -468,8 +468,8 @@ def test_unknown_repository_and_unreachable_registry_fail_clearly(
     kickstart_sync,
     latest_version,
 ):
-    from tests.support.oci import Pusher
-    from tests.support.registry import free_port
+    from pulp_kickstart_oci.testing.oci import Pusher
+    from pulp_kickstart_oci.testing.registry import free_port
 
     repository = kickstart_repository_factory()
     missing = kickstart_oci_remote_factory(Pusher(kickstart_registry.url, "no/such-repository"))
@@ -495,7 +495,7 @@ def test_tag_lists_are_followed_across_pages(
     latest_version,
     tree_map,
 ):
-    from tests.support.oci import Pusher
+    from pulp_kickstart_oci.testing.oci import Pusher
     from tests.support.paginating_proxy import PagingProxy
 
     upstream = kickstart_upstream

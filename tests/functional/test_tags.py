@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from tests.support import fedora
+from pulp_kickstart_oci.testing import fedora
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ import pytest
 import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
-from tests.support.oci import Pusher
-from tests.support.registry import LocalRegistry, free_port
-from tests.support.tls import ThrowawayCA
+from pulp_kickstart_oci.testing.oci import Pusher
+from pulp_kickstart_oci.testing.registry import LocalRegistry, free_port
+from pulp_kickstart_oci.testing.tls import ThrowawayCA
 
 TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
 KERNEL = "42/x86_64/images/pxeboot/vmlinuz"

@@ -14,7 +14,7 @@ import requests
 import rpmfile
 
 from pulp_kickstart_oci.app.dnf import repodata, treeinfo
-from tests.support import dnf
+from pulp_kickstart_oci.testing import dnf
 
 
 @pytest.fixture(scope="module")

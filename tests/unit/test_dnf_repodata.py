@@ -14,7 +14,7 @@ from django.test import override_settings
 from pulp_kickstart_oci.app.budget import BudgetExceeded, SyncBudget
 from pulp_kickstart_oci.app.dnf import repodata
 from pulp_kickstart_oci.app.dnf.errors import DnfError
-from tests.support import dnf
+from pulp_kickstart_oci.testing import dnf
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from pulp_kickstart_oci.app.netboot import arch, artifact, inspect, layout, tags
-from tests.support import fedora
+from pulp_kickstart_oci.testing import fedora
 
 SHA = "sha256:" + "a" * 64
 SHA_B = "sha256:" + "b" * 64

@@ -21,7 +21,7 @@ from django.test import override_settings
 
 from pulp_kickstart_oci.app.dnf import payload, rpm
 from pulp_kickstart_oci.app.dnf.errors import DnfError
-from tests.support import dnf
+from pulp_kickstart_oci.testing import dnf
 
 MiB = 1 << 20
 BOMB = 300 * MiB

@@ -30,7 +30,7 @@ import time
 import productmd.treeinfo
 import zstandard
 
-from tests.support import fedora
+from . import fedora
 
 GPG = "/usr/bin/gpg"
 KEY_EMAIL = "fixture@example.invalid"
