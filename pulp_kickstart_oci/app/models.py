@@ -5,10 +5,11 @@ from functools import cached_property
 from gettext import gettext as _
 from logging import getLogger
 
+from aiohttp import web
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.utils.timezone import now
 from django_lifecycle import AFTER_UPDATE, hook
 
@@ -19,13 +20,12 @@ from pulpcore.plugin.models import (
     Distribution,
     Remote,
     Repository,
-    RepositoryVersion,
 )
 from pulpcore.plugin.repo_version_utils import remove_duplicates, validate_repo_version
 from pulpcore.plugin.util import get_domain_pk
 
+from . import documents
 from .registry.auth import RegistryAuth
-from .serving import TreeServer
 
 log = getLogger(__name__)
 
@@ -323,43 +323,6 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
         self.invalidate_cache()
 
     @classmethod
-    def serving_state(cls, base_paths, domain):
-        """What a generated document of the distribution at one of ``base_paths`` depends on.
-
-        One query, no model built, for the content app's document route (a boot
-        storm asks the same documents over and over): pulpcore forbids nested base
-        paths, so at most one matches. None when none does; else a dict of
-        ``pk``, ``pulp_last_updated`` (kernel_args, kickstart_url, what it serves;
-        touched too when a tree changes in place, see ``trees_changed_in_place``),
-        ``base_path``, ``content_guard_id`` and ``served_version`` (the pinned
-        version, or the latest of its repository).
-        """
-        latest = (
-            RepositoryVersion.objects.filter(repository=OuterRef("repository"), complete=True)
-            .order_by("-number")
-            .values("pk")[:1]
-        )
-        state = (
-            cls.objects.filter(pulp_domain=domain, base_path__in=base_paths)
-            .annotate(latest_version_pk=Subquery(latest))
-            .values(
-                "pk",
-                "pulp_last_updated",
-                "base_path",
-                "content_guard_id",
-                "repository_version_id",
-                "latest_version_pk",
-            )
-            .first()
-        )
-        if state is not None:
-            state["served_version"] = state.pop("repository_version_id") or state.pop(
-                "latest_version_pk"
-            )
-            state.pop("latest_version_pk", None)
-        return state
-
-    @classmethod
     def trees_changed_in_place(cls, repository_pk):
         """A stored tree changed without a new version (a verification was added to it).
 
@@ -376,19 +339,17 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
         for distribution in distributions:
             distribution.invalidate_cache()
 
-    def served_trees(self, version_pk=None):
-        """The trees of the repository version served now, and that version (or None).
+    def served_version(self):
+        """The repository version served now (the pinned one, or the latest), or None."""
+        _, version, _ = self.get_repository_publication_and_version()
+        return version
 
-        ``version_pk``: that version as the caller looked it up already
-        (``serving_state``), so what it renders is of exactly that version.
-        """
-        if version_pk is not None:
-            version = RepositoryVersion.objects.filter(pk=version_pk).first()
-        else:
-            _, version, _ = self.get_repository_publication_and_version()
+    @staticmethod
+    def trees_of(version):
+        """The trees of ``version`` (none for None)."""
         if version is None:
-            return KickstartTree.objects.none(), None
-        return KickstartTree.objects.filter(pk__in=version.content), version
+            return KickstartTree.objects.none()
+        return KickstartTree.objects.filter(pk__in=version.content)
 
     def served_signatures(self, version):
         """{tree pk: [verification records]}: the signatures ``version`` holds for each tree."""
@@ -403,9 +364,32 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
                 tags.setdefault(tree_pk, []).append(name)
         return tags
 
+    def content_handler(self, path):
+        """pulpcore's hook: a generated document at ``path`` (below the base path), or None.
+
+        pulpcore has matched the distribution (in its domain), checked its content
+        guard, and caches what this returns (invalidated on a new version and on a
+        change of the distribution). A path that names no document kind returns None
+        before any query, so pulpcore serves files and listings as it does; a
+        document of a tree the served version does not hold is a 404 pulpcore never
+        caches (one entry per made-up release would let any client fill Redis).
+        """
+        located = documents.locate(path)
+        if located is None:
+            return None
+        try:
+            document = documents.render(self, located)
+        except documents.TreeNotServed:
+            raise web.HTTPNotFound() from None
+        if document is None:
+            return None  # this tree has no such document: a file of that name, or 404
+        # Range is ignored (RFC 9110 allows it): a part must never be cached as the document.
+        headers = {"Content-Type": document.content_type, "Accept-Ranges": "none"}
+        return web.Response(body=document.body, headers=headers)
+
     def content_handler_list_directory(self, rel_path):
-        """Generated documents appear in directory listings (content.py serves them)."""
-        return TreeServer(self).listing(rel_path)
+        """pulpcore's hook: the generated documents appear in directory listings."""
+        return documents.listing(self, rel_path)
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"

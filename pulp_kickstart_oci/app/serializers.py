@@ -1,4 +1,3 @@
-import ipaddress
 import os
 import re
 from gettext import gettext as _
@@ -33,6 +32,7 @@ from .models import (
 )
 from .netboot import arch as archs
 from .netboot import grammar, layout
+from .serving import MAX_ORIGIN_LENGTH, allowed_boot_hosts, origin_host, parse_origin
 
 
 class TreeFileSerializer(serializers.Serializer):
@@ -561,15 +561,10 @@ class KickstartRepositorySyncSerializer(RepositorySyncURLSerializer):
     )
 
 
-# Where exported documents may point: http(s), a DNS name (labels of letters, digits and
-# '-'), an IPv4 address or a bracketed IPv6 address, an optional port.
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-EXPORT_ORIGIN = re.compile(
-    rf"https?://(?P<host>{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]{{2,45}}\])"
-    r"(?::(?P<port>[0-9]{1,5}))?/?"
+ORIGIN_GRAMMAR = _(
+    "The origin must be http(s)://HOST[:PORT]: a host name, an IPv4 address or an [IPv6] "
+    "address, and a port from 1 to 65535; no credentials, path or other characters."
 )
-
-
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -600,11 +595,12 @@ class KickstartDistributionExportSerializer(serializers.Serializer):
     )
     origin = serializers.CharField(
         required=False,
-        max_length=300,
+        max_length=MAX_ORIGIN_LENGTH,
         help_text=_(
-            "The http(s) origin (scheme, host, port) the generated configs point at; "
-            "CONTENT_ORIGIN when absent. The export is served under the same URL layout "
-            "as the content app: <origin><CONTENT_PATH_PREFIX><base_path>/."
+            "The http(s) origin (scheme, host, port) the generated configs point at; the "
+            "distribution's boot_origin (or CONTENT_ORIGIN) when absent. The export is "
+            "served under the same URL layout as the content app: "
+            "<origin><CONTENT_PATH_PREFIX>[<domain>/]<base_path>/."
         ),
     )
 
@@ -637,24 +633,10 @@ class KickstartDistributionExportSerializer(serializers.Serializer):
         HOST: a DNS name, an IPv4 address or a bracketed IPv6 address, so no character a
         boot script reads as syntax (the renderers would leave such a tree's configs out).
         """
-        match = EXPORT_ORIGIN.fullmatch(value)
-        host = match and match.group("host")
-        port = match and match.group("port")
-        valid = bool(match) and len(host) <= 253 and (port is None or 0 < int(port) < 65536)
-        if valid and host.startswith("["):
-            try:
-                ipaddress.IPv6Address(host[1:-1])
-            except ValueError:
-                valid = False
-        if not valid:
-            raise serializers.ValidationError(
-                _(
-                    "The origin must be http(s)://HOST[:PORT]: a host name, an IPv4 address or "
-                    "an [IPv6] address, and a port from 1 to 65535; no credentials, path or "
-                    "other characters."
-                )
-            )
-        return value.rstrip("/")
+        origin = parse_origin(value)
+        if origin is None:
+            raise serializers.ValidationError(ORIGIN_GRAMMAR)
+        return origin
 
     def validate(self, data):
         """The path must be one the user may export this distribution to.
@@ -699,6 +681,18 @@ class KickstartDistributionSerializer(DistributionSerializer):
         allow_null=True,
         default=None,
         help_text=_("When set, the generated boot configs pass inst.ks=<kickstart_url>."),
+    )
+    boot_origin = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=MAX_ORIGIN_LENGTH,
+        help_text=_(
+            "Where machines reach the content app, as http(s)://HOST[:PORT]: every URL in "
+            "the generated documents and trees.json starts with it. Its HOST[:PORT] must be "
+            "CONTENT_ORIGIN's or one the administrator lists in KICKSTART_BOOT_HOSTS. "
+            "null: CONTENT_ORIGIN."
+        ),
     )
 
     def validate_repository(self, value):
@@ -760,6 +754,30 @@ class KickstartDistributionSerializer(DistributionSerializer):
             )
         return value
 
+    def validate_boot_origin(self, value):
+        """An origin of the strict grammar whose host[:port] the administrator allows.
+
+        A tenant may only choose among CONTENT_ORIGIN and KICKSTART_BOOT_HOSTS: never send
+        booting machines to a server the administrator did not list.
+        """
+        if value is None:
+            return value
+        origin = parse_origin(value)
+        if origin is None:
+            raise serializers.ValidationError(ORIGIN_GRAMMAR)
+        if origin_host(origin) not in allowed_boot_hosts():
+            raise serializers.ValidationError(
+                _(
+                    "{host} is not CONTENT_ORIGIN's host and not listed in the setting "
+                    "KICKSTART_BOOT_HOSTS; allowed: {allowed}."
+                ).format(host=origin_host(origin), allowed=", ".join(sorted(allowed_boot_hosts())))
+            )
+        return origin
+
     class Meta:
-        fields = DistributionSerializer.Meta.fields + ("kernel_args", "kickstart_url")
+        fields = DistributionSerializer.Meta.fields + (
+            "kernel_args",
+            "kickstart_url",
+            "boot_origin",
+        )
         model = KickstartDistribution

@@ -29,12 +29,10 @@ KICKSTART_MAX_UNPACKED_FILE_BYTES = 256 * _MiB  # one extracted boot file
 KICKSTART_MAX_UNPACKED_TOTAL_BYTES = 1024 * _MiB  # everything decompressed from one payload
 KICKSTART_MAX_PAYLOAD_MEMBERS = 20000  # entries in one payload archive
 
-# Where generated boot configs point. By default only CONTENT_ORIGIN: no request
-# header decides it. Host names listed here (e.g. "10.0.2.2:24816" for QEMU's
-# user network, or a lab NAT address) are used when a client asks under that
-# name; X-Forwarded-Host/-Proto count only when the admin trusts the proxy in front.
+# Where generated documents may send machines besides CONTENT_ORIGIN: the host[:port]
+# (e.g. "10.0.2.2:24816" for QEMU's user network, or a lab NAT address) a distribution's
+# boot_origin may name. A tenant can never choose an origin that is not listed here.
 KICKSTART_BOOT_HOSTS = []
-KICKSTART_TRUST_FORWARDED_HEADERS = False
 
 # Per-sync budgets (app/budget.py): what one sync may fetch from upstream metadata
 # and hold, summed over every read; the first spend past one fails the sync,
@@ -64,5 +62,3 @@ KICKSTART_MAX_PRIMARY_INFLATED_BYTES = 1024 * _MiB
 # path of at most 16 segments) fits with room to spare.
 KICKSTART_CONTENT_MAX_PATH_LENGTH = 2048  # characters after CONTENT_PATH_PREFIX
 KICKSTART_CONTENT_MAX_PATH_SEGMENTS = 32
-# Generated documents each content-app process keeps rendered (content.DocumentMemo).
-KICKSTART_DOCUMENT_MEMO_BYTES = 32 * _MiB

@@ -23,7 +23,7 @@ from pulpcore.plugin.viewsets import (
     RolesMixin,
 )
 
-from . import tasks
+from . import documents, tasks
 from .models import (
     KickstartDistribution,
     KickstartDnfRemote,
@@ -44,7 +44,6 @@ from .serializers import (
     KickstartTreeSerializer,
     ServedTreesSerializer,
 )
-from .serving import TreeServer
 
 
 def _may_view(request, obj):
@@ -643,7 +642,7 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
     @action(detail=True, methods=["get"], serializer_class=ServedTreesSerializer)
     def trees(self, request, pk=None, **kwargs):
         """The trees this distribution serves now, as in its trees.json."""
-        return Response(TreeServer(self.get_object()).served())
+        return Response(documents.index(self.get_object()))
 
     @extend_schema(
         summary="Export to a directory",

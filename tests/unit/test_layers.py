@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 
 APP = Path(__file__).resolve().parents[2] / "pulp_kickstart_oci" / "app"
-UPPER = ("models", "serializers", "viewsets", "tasks", "sources", "serving", "content")
+UPPER = (
+    "models",
+    "serializers",
+    "viewsets",
+    "tasks",
+    "sources",
+    "serving",
+    "content",
+    "documents",
+)
 
 
 def _module_name(path):

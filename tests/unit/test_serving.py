@@ -1,4 +1,13 @@
-"""Where generated documents point, what a request may be, what the caches key on and hold."""
+"""Where generated documents point, what a request may be, and the document kinds.
+
+Documents are a function of (repository version, distribution, settings): the
+tests below give the registry a stand-in distribution (no database) and check
+the URLs, the listing and the export set it derives, with domains on and off.
+"""
+
+import datetime
+import json
+from types import SimpleNamespace
 
 import pytest
 from django.test import override_settings
@@ -6,64 +15,270 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-from pulp_kickstart_oci.app.content import DocumentCache, DocumentMemo
+from pulp_kickstart_oci.app import documents
+from pulp_kickstart_oci.app.models import KickstartDistribution
 from pulp_kickstart_oci.app.serving import (
     base_path_candidates,
     boot_origin,
     is_host_name,
+    parse_origin,
     path_problem,
+    root_url,
 )
-
-
-class _Request:
-    """What boot_origin reads of an aiohttp request."""
-
-    def __init__(self, host, scheme="http", headers=None):
-        self.host = host
-        self.scheme = scheme
-        self.headers = headers or {}
-
 
 ORIGIN = "https://pulp.example.com"
 
 
+class _Trees(list):
+    """What the registry reads of a queryset of trees."""
+
+    def filter(self, version, arch):
+        return _Trees(t for t in self if (t.version, t.arch) == (version, arch))
+
+    def first(self):
+        return self[0] if self else None
+
+
+def _tree(version="42", arch="x86_64", grub=True, pk=1):
+    files = [
+        {"role": "kernel", "path": "images/pxeboot/vmlinuz", "sha256": "a" * 64},
+        {"role": "initrd", "path": "images/pxeboot/initrd.img", "sha256": "b" * 64},
+    ]
+    if grub:
+        files.append({"role": "grub", "path": "EFI/BOOT/grubx64.efi", "sha256": "c" * 64})
+    return SimpleNamespace(
+        pk=pk,
+        version=version,
+        arch=arch,
+        oci_arch="amd64",
+        digest="sha256:" + "d" * 64,
+        files=files,
+        warnings=[],
+        source={},
+    )
+
+
+class _Distribution:
+    """A stand-in KickstartDistribution: what the document registry reads of one."""
+
+    def __init__(self, trees=(), boot_origin=None, domain="default"):
+        self.base_path = "sample/fedora"
+        self.kernel_args = "console=ttyS0"
+        self.kickstart_url = None
+        self.boot_origin = boot_origin
+        self.pulp_domain = SimpleNamespace(name=domain)
+        self._trees = list(trees)
+        self.version = SimpleNamespace(pulp_created=datetime.datetime(2026, 1, 1))
+
+    def served_version(self):
+        return self.version
+
+    def trees_of(self, version):
+        return _Trees(self._trees if version is not None else [])
+
+    def served_tags(self, version):
+        return {}
+
+    def served_signatures(self, version):
+        return {}
+
+
+def _settings(**extra):
+    return override_settings(
+        CONTENT_ORIGIN=ORIGIN, KICKSTART_BOOT_HOSTS=["10.0.2.2:24816"], **extra
+    )
+
+
 @pytest.mark.parametrize(
-    "allowed,host,expected",
+    "chosen, expected",
     [
-        (["10.0.2.2:24816"], "10.0.2.2:24816", "http://10.0.2.2:24816"),
-        # GRUB's HTTP client sends Host without the port it connected to.
-        (["10.0.2.2:24816"], "10.0.2.2", "http://10.0.2.2:24816"),
-        (["[fd00::1]:8080"], "[fd00::1]", "http://[fd00::1]:8080"),
-        (["boot.lab:8080"], "BOOT.lab", "http://boot.lab:8080"),
-        # A name listed with two ports is ambiguous: CONTENT_ORIGIN.
-        (["10.0.2.2:24816", "10.0.2.2:8080"], "10.0.2.2", ORIGIN),
-        # The name listed bare is an exact match, whatever else is listed.
-        (["10.0.2.2", "10.0.2.2:8080"], "10.0.2.2", "http://10.0.2.2"),
-        # Another port than the listed one is not the listed entry.
-        (["10.0.2.2:24816"], "10.0.2.2:1", ORIGIN),
-        (["10.0.2.2:24816"], "evil.example", ORIGIN),
-        (["10.0.2.2:24816"], "10.0.2.20", ORIGIN),
-        (["10.0.2.2:24816"], "10.0.2.2:24816@evil", ORIGIN),
-        ([], "10.0.2.2", ORIGIN),
+        (None, ORIGIN),
+        ("http://10.0.2.2:24816", "http://10.0.2.2:24816"),
+        ("https://PULP.example.com", "https://PULP.example.com"),  # CONTENT_ORIGIN's host
+        # Stored while listed, then the admin removed it: CONTENT_ORIGIN at once.
+        ("http://10.0.2.2:8080", ORIGIN),
+        ("http://evil.example", ORIGIN),
     ],
 )
-def test_boot_origin(allowed, host, expected):
-    with override_settings(
-        CONTENT_ORIGIN=ORIGIN,
-        KICKSTART_BOOT_HOSTS=allowed,
-        KICKSTART_TRUST_FORWARDED_HEADERS=False,
-    ):
-        assert boot_origin(_Request(host)) == expected
+def test_boot_origin_is_the_distributions_while_the_admin_allows_it(chosen, expected):
+    with _settings():
+        assert boot_origin(_Distribution(boot_origin=chosen)) == expected
 
 
-def test_forwarded_headers_count_only_when_trusted_and_listed():
-    headers = {"X-Forwarded-Host": "boot.lab", "X-Forwarded-Proto": "https"}
-    request = _Request("10.0.0.5:24816", headers=headers)
-    with override_settings(CONTENT_ORIGIN=ORIGIN, KICKSTART_BOOT_HOSTS=["boot.lab:443"]):
-        with override_settings(KICKSTART_TRUST_FORWARDED_HEADERS=False):
-            assert boot_origin(request) == ORIGIN
-        with override_settings(KICKSTART_TRUST_FORWARDED_HEADERS=True):
-            assert boot_origin(request) == "https://boot.lab:443"
+@pytest.mark.parametrize("domains, expected", [(False, ""), (True, "tenant/")])
+def test_every_url_has_the_domain_segment_exactly_when_domains_are_on(domains, expected):
+    root = f"http://10.0.2.2:24816/pulp/content/{expected}sample/fedora/"
+    distribution = _Distribution([_tree()], boot_origin="http://10.0.2.2:24816", domain="tenant")
+    with _settings(DOMAIN_ENABLED=domains):
+        assert root_url(distribution) == root
+        assert root_url(distribution, "http://export.example:8080") == (
+            f"http://export.example:8080/pulp/content/{expected}sample/fedora/"
+        )
+        written = documents.every_document(distribution)
+        index = json.loads(written["trees.json"].body)
+        assert index["base_url"] == root and index["trees"][0]["url"] == root + "42/x86_64/"
+        assert f"chain {root}42/x86_64/boot.ipxe" in written["boot.ipxe"].body.decode()
+        ipxe = written["42/x86_64/boot.ipxe"].body.decode()
+        assert f"kernel {root}42/x86_64/images/pxeboot/vmlinuz " in ipxe
+        assert f"inst.stage2={root}42/x86_64/ console=ttyS0" in ipxe
+        grub_root = f"(http,10.0.2.2:24816)/pulp/content/{expected}sample/fedora/42/x86_64/"
+        assert (
+            f"linux {grub_root}images/pxeboot/vmlinuz"
+            in written["42/x86_64/grub.cfg"].body.decode()
+        )
+        assert documents.index(distribution) == index
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("http://10.0.2.2:24816", "http://10.0.2.2:24816"),
+        ("https://boot.example/", "https://boot.example"),
+        ("http://[fd00::1]:8080", "http://[fd00::1]:8080"),
+        ("http://boot.example.:1", "http://boot.example.:1"),
+        ("ftp://boot.example", None),
+        ("http://user@boot.example", None),
+        ("http://boot.example/pulp", None),
+        ("http://boot.example?x=1", None),
+        ("http://boot.example#x", None),
+        ("http://boot.example:0", None),
+        ("http://boot.example:65536", None),
+        ("http://[zz::1]", None),
+        ("http://a;reboot", None),
+        ("http://boot.example\n", None),
+        ("http://" + "a" * 64 + ".example", None),
+        ("http://" + ".".join(["a" * 60] * 5), None),  # a name of more than 253 characters
+        ("http://" + "a." * 200, None),
+        ("", None),
+    ],
+)
+def test_origins_follow_a_strict_grammar(value, expected):
+    assert parse_origin(value) == expected
+
+
+@pytest.mark.parametrize(
+    "path, kind, release, arch",
+    [
+        ("boot.ipxe", "IpxeMenu", None, None),
+        ("trees.json", "TreesIndex", None, None),
+        ("42/x86_64/.treeinfo", "TreeInfo", "42", "x86_64"),
+        ("42/x86_64/boot.ipxe", "TreeIpxe", "42", "x86_64"),
+        ("42/x86_64/grub.cfg", "GrubConfig", "42", "x86_64"),
+        ("42/x86_64/EFI/BOOT/grub.cfg", "EfiGrubConfig", "42", "x86_64"),
+        ("42/x86_64/pxelinux.cfg/default", "PxelinuxDefault", "42", "x86_64"),
+    ],
+)
+def test_document_paths_are_located_by_their_names(path, kind, release, arch):
+    found, found_release, found_arch = documents.locate(path)
+    assert (type(found).__name__, found_release, found_arch) == (kind, release, arch)
+
+
+class _NoQuery:
+    """A distribution that fails the test if the handler reads anything of it."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"read {name} for a path that names no document")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "42/x86_64/images/pxeboot/vmlinuz",
+        "42/x86_64/",
+        "",
+        "42/boot.ipxe",  # a tree document's name one level too high
+        "42/x86_64/images/boot.ipxe",  # and one level too low
+        "42/x86_64/pxelinux.cfg/",
+        "x/trees.json",
+    ],
+)
+def test_a_path_that_names_no_document_costs_no_query(path):
+    assert documents.locate(path) is None
+    assert KickstartDistribution.content_handler(_NoQuery(), path) is None
+
+
+def test_a_document_of_a_tree_not_served_is_a_404_pulpcore_does_not_cache():
+    from aiohttp import web
+
+    with _settings():
+        with pytest.raises(web.HTTPNotFound) as raised:
+            KickstartDistribution.content_handler(_Distribution([_tree()]), "41/x86_64/grub.cfg")
+    assert not getattr(raised.value, "cacheable", False)  # AsyncContentCache.make_entry
+
+
+def test_documents_answer_whole_with_their_media_type():
+    with _settings():
+        distribution = _Distribution([_tree()])
+        answer = KickstartDistribution.content_handler(distribution, "trees.json")
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.headers["Accept-Ranges"] == "none"
+        answer = KickstartDistribution.content_handler(distribution, "42/x86_64/.treeinfo")
+        assert answer.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert b"[tree]" in answer.body
+
+
+def test_a_tree_without_grub_has_no_efi_config_and_one_without_a_kernel_no_boot_configs():
+    bare = _tree(version="41", grub=False, pk=2)
+    broken = _tree(version="40", pk=3)
+    broken.files = [item for item in broken.files if item["role"] != "kernel"]
+    distribution = _Distribution([_tree(), bare, broken])
+    with _settings():
+        written = set(documents.every_document(distribution))
+        # The pxelinux.cfg/ listing holds "default" only for a bootable tree.
+        assert documents.listing(distribution, "41/x86_64/pxelinux.cfg/") == {"default"}
+        assert documents.listing(distribution, "40/x86_64/pxelinux.cfg/") == set()
+        assert documents.listing(distribution, "42/x86_64/EFI/BOOT/") == {"grub.cfg"}
+        assert documents.listing(distribution, "41/x86_64/EFI/BOOT/") == set()
+        assert documents.listing(distribution, "42/x86_64/") == {
+            ".treeinfo",
+            "boot.ipxe",
+            "grub.cfg",
+            "pxelinux.cfg/",
+            "EFI/",
+        }
+        assert documents.listing(distribution, "40/x86_64/") == {".treeinfo"}
+        assert documents.listing(distribution, "") == {"boot.ipxe", "trees.json"}
+        assert documents.listing(distribution, "39/x86_64/") == set()
+        assert documents.listing(distribution, "42/") == set()
+        assert (
+            KickstartDistribution.content_handler(distribution, "41/x86_64/EFI/BOOT/grub.cfg")
+            is None
+        )
+        assert KickstartDistribution.content_handler(distribution, "40/x86_64/grub.cfg") is None
+    assert written == {
+        "boot.ipxe",
+        "trees.json",
+        "42/x86_64/.treeinfo",
+        "42/x86_64/boot.ipxe",
+        "42/x86_64/grub.cfg",
+        "42/x86_64/EFI/BOOT/grub.cfg",
+        "42/x86_64/pxelinux.cfg/default",
+        "41/x86_64/.treeinfo",
+        "41/x86_64/boot.ipxe",
+        "41/x86_64/grub.cfg",
+        "41/x86_64/pxelinux.cfg/default",
+        "40/x86_64/.treeinfo",
+    }
+
+
+def test_a_new_kind_is_registered_by_subclassing_and_listed_everywhere():
+    class Hello(documents.DocumentKind):
+        names = ("hello.txt",)
+        scope = documents.TREE
+
+        def render(self, context):
+            return f"hello from {context.tree_url()}\n"
+
+    try:
+        distribution = _Distribution([_tree()])
+        with _settings():
+            assert "hello.txt" in documents.listing(distribution, "42/x86_64/")
+            body = documents.every_document(distribution)["42/x86_64/hello.txt"].body
+            assert body == f"hello from {ORIGIN}/pulp/content/sample/fedora/42/x86_64/\n".encode()
+            answer = KickstartDistribution.content_handler(distribution, "42/x86_64/hello.txt")
+            assert answer.body == body
+    finally:
+        documents.base._KINDS.remove(next(k for k in documents.kinds() if type(k) is Hello))
 
 
 # What one content-app request may be (serving.path_problem, is_host_name): the grammar
@@ -177,50 +392,3 @@ def test_every_host_name_that_passes_also_passes_yarl(host):
     """pulpcore builds request.url from the Host: what passes here never makes it fail (a 500)."""
     if is_host_name(host):
         URL.build(scheme="http", authority=host)
-
-
-def test_cache_keys_hold_the_resolved_origin_never_the_host_text():
-    keys = set()
-    with override_settings(
-        CONTENT_ORIGIN=ORIGIN,
-        KICKSTART_BOOT_HOSTS=["10.0.2.2:24816"],
-        KICKSTART_TRUST_FORWARDED_HEADERS=True,
-    ):
-        cache = DocumentCache()
-        for n in range(200):
-            for headers in (
-                {},
-                {"X-Forwarded-Host": f"x{n}.example"},
-                {"X-Forwarded-Proto": "gopher"},
-            ):
-                request = _Request(f"h{n}.example:{n}", headers=headers)
-                request.path, request.method = "/pulp/content/d/boot.ipxe", "GET"
-                keys.add(cache.make_key(request))
-        request = _Request("10.0.2.2:24816")
-        request.path, request.method = "/pulp/content/d/boot.ipxe", "GET"
-        keys.add(cache.make_key(request))
-    assert keys == {
-        f"/pulp/content/d/boot.ipxe:GET:{ORIGIN}",
-        "/pulp/content/d/boot.ipxe:GET:http://10.0.2.2:24816",
-    }
-
-
-class _Body:
-    def __init__(self, size):
-        self.body = b"x" * size
-
-
-@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 5000)), max_size=300))
-@settings(max_examples=200, deadline=None)
-def test_the_document_memo_stays_within_its_bytes(puts):
-    memo = DocumentMemo(max_bytes=20_000)
-    for key, size in puts:
-        memo.put(key, _Body(size))
-        kept = [memo._entries[k] for k in memo._entries]
-        assert memo.size == sum(len(d.body) + DocumentMemo.ENTRY_OVERHEAD for d in kept)
-        assert memo.size <= memo.max_bytes
-    if puts:
-        key, size = puts[-1]
-        # The newest entry is kept unless it alone is larger than the bound.
-        fits = size + DocumentMemo.ENTRY_OVERHEAD <= memo.max_bytes
-        assert (memo.get(key) is not None) == fits

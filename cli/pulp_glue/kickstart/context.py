@@ -121,7 +121,11 @@ class PulpKickstartDistributionContext(PulpDistributionContext):
     ENTITIES = _("kickstart distributions")
     HREF = "kickstart_kickstart_distribution_href"
     ID_PREFIX = "distributions_kickstart_kickstart"
-    NULLABLES = PulpDistributionContext.NULLABLES | {"kickstart_url", "repository_version"}
+    NULLABLES = PulpDistributionContext.NULLABLES | {
+        "kickstart_url",
+        "repository_version",
+        "boot_origin",
+    }
     CAPABILITIES = {"roles": []}
     NEEDS_PLUGINS = NEEDS
 

@@ -4,8 +4,8 @@ The directory receives the distribution's URL layout below its base path:
 ``<version>/<arch>/<file>`` for every file of every served tree (a hard link to
 the artifact when the storage is on the same filesystem, a copy otherwise) and
 the generated documents (``boot.ipxe``, ``trees.json``, each tree's
-``.treeinfo`` and boot configs), rendered by ``TreeServer`` with their URLs at
-``<origin><CONTENT_PATH_PREFIX><base_path>/``.
+``.treeinfo`` and boot configs: every kind of ``documents/``), with their URLs at
+``<origin><CONTENT_PATH_PREFIX>[<domain>/]<base_path>/`` (``serving.root_url``).
 
 The directory belongs to the distribution (``KickstartExportDirectory``): the
 export claims it atomically before writing, so it never writes into another
@@ -31,8 +31,8 @@ from django.conf import settings
 from pulpcore.plugin.exceptions import PulpException
 from pulpcore.plugin.models import ContentArtifact, ProgressReport
 
+from .. import documents
 from ..models import ExportDirectoryRefused, KickstartDistribution, KickstartExportDirectory
-from ..serving import BOOT_CONFIGS, ROOT_FILES, TreeServer
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,8 @@ def export_distribution(distribution_pk, path, origin=None, take_over=None, adop
     Args:
         distribution_pk (str): The KickstartDistribution to export.
         path (str): An absolute directory inside ALLOWED_EXPORT_PATHS, created if needed.
-        origin (str): The origin the generated documents point at; CONTENT_ORIGIN if None.
+        origin (str): The origin the generated documents point at; if None, the
+            distribution's boot_origin (CONTENT_ORIGIN when it has none).
         take_over (str): The pk of the distribution owning ``path`` that the user who
             asked may change (the API checked it): the directory is handed over.
         adopt (bool): The user who asked may claim a directory holding files no
@@ -238,9 +239,7 @@ def export_distribution(distribution_pk, path, origin=None, take_over=None, adop
     if not os.path.isabs(path) or not _allowed(root):
         raise ExportError(_("Path '{}' is not inside an allowed export path.").format(path))
     distribution = KickstartDistribution.objects.get(pk=distribution_pk)
-    server = TreeServer(distribution, origin)
-    trees, version = distribution.served_trees()
-    trees = list(trees)
+    version = distribution.served_version()
 
     files = {}
     if version is not None:
@@ -255,15 +254,10 @@ def export_distribution(distribution_pk, path, origin=None, take_over=None, adop
             _("Not downloaded yet (on_demand), export refused: {}").format(", ".join(missing))
         )
 
-    documents = {}
-    for name in ROOT_FILES:
-        documents[name] = server.handle(name)
-    for tree in trees:
-        for name in (".treeinfo",) + BOOT_CONFIGS:
-            rel = _relative(f"{tree.version}/{tree.arch}/{name}")
-            document = server.handle(rel)
-            if document is not None:
-                documents[rel] = document
+    generated = {
+        _relative(rel): document
+        for rel, document in documents.every_document(distribution, origin, version).items()
+    }
 
     try:
         record = KickstartExportDirectory.claim(
@@ -275,7 +269,7 @@ def export_distribution(distribution_pk, path, origin=None, take_over=None, adop
     except ExportDirectoryRefused as exc:
         raise ExportError(str(exc)) from None
     previous = set(record.written)
-    written = set(files) | set(documents)
+    written = set(files) | set(generated)
     # Recorded before writing: files of an export that fails half-way are pruned later.
     record.written = sorted(previous | written)
     record.save(update_fields=["written", "pulp_last_updated"])
@@ -286,19 +280,19 @@ def export_distribution(distribution_pk, path, origin=None, take_over=None, adop
     except OSError as exc:
         raise ExportError(_("Cannot create '{}': {}").format(root, exc.strerror)) from None
     try:
-        linked, removed = _write(root_fd, files, documents, previous, _may_link(root))
+        linked, removed = _write(root_fd, files, generated, previous, _may_link(root))
     finally:
         os.close(root_fd)
     record.written = sorted(written)
     record.save(update_fields=["written", "pulp_last_updated"])
     log.info(
         _("Exported {} files ({} hard links) and {} documents to {}; removed {}.").format(
-            len(files), linked, len(documents), root, removed
+            len(files), linked, len(generated), root, removed
         )
     )
 
 
-def _write(root_fd, files, documents, previous, may_link):
+def _write(root_fd, files, generated, previous, may_link):
     """Write the files and documents, then prune what ``previous`` holds and they do not.
 
     An OSError becomes an ExportError naming the exported path, not Pulp's storage.
@@ -310,19 +304,19 @@ def _write(root_fd, files, documents, previous, may_link):
             message=_("Exporting files"), code="export.files", total=len(files)
         ) as progress:
             for rel, artifact in sorted(files.items()):
-                if rel not in documents:
+                if rel not in generated:
                     linked += _export_artifact(root_fd, rel, artifact, may_link, previous)
                 progress.increment()
         with ProgressReport(
             message=_("Writing generated documents"),
             code="export.documents",
-            total=len(documents),
+            total=len(generated),
         ) as progress:
-            for rel, document in sorted(documents.items()):
+            for rel, document in sorted(generated.items()):
                 _place(root_fd, rel, _write_bytes(lambda body=document.body: [body]), previous)
                 progress.increment()
         rel = None
-        removed = _prune(root_fd, previous - set(files) - set(documents))
+        removed = _prune(root_fd, previous - set(files) - set(generated))
     except OSError as exc:
         where = rel if rel is not None else _("stale files")
         raise ExportError(_("Cannot write {}: {}").format(where, exc.strerror)) from None

@@ -56,6 +56,14 @@ update_options = [
         "--kernel-args", help=_("Extra kernel arguments, after inst.stage2=, e.g. 'console=ttyS0'.")
     ),
     pulp_option("--kickstart-url", help=_("Kickstart URL passed as inst.ks= in the boot configs.")),
+    pulp_option(
+        "--boot-origin",
+        help=_(
+            "http(s)://HOST[:PORT] machines reach the content app at; the generated documents' "
+            "URLs start with it. HOST[:PORT] must be CONTENT_ORIGIN's or listed in "
+            "KICKSTART_BOOT_HOSTS. Default: CONTENT_ORIGIN."
+        ),
+    ),
     content_guard_option,
     pulp_labels_option,
 ]
@@ -116,7 +124,7 @@ def urls(pulp_ctx: PulpCLIContext, distribution_ctx: PulpKickstartDistributionCo
 @click.option(
     "--origin",
     help=_(
-        "http(s) origin the exported configs point at (default: the server's CONTENT_ORIGIN); "
+        "http(s) origin the exported configs point at (default: the distribution's boot origin); "
         "serve the export at <origin>/pulp/content/<base_path>/."
     ),
 )

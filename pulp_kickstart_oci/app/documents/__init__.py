@@ -1,0 +1,151 @@
+"""Generated documents: what a kickstart distribution serves beside its files.
+
+One module per document kind; every module of this package is imported here, so
+a kind registers itself by subclassing ``base.DocumentKind`` and this is the only
+list (docs/architecture.md, "Adding a document kind"). The content app
+(``KickstartDistribution.content_handler``), directory listings, exports and the
+API's trees view go through the functions below.
+"""
+
+import importlib
+import pkgutil
+
+from ..serving import root_url
+from .base import ROOT, TREE, Context, DocumentKind, kinds
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+from .trees_json import TreesIndex  # noqa: E402  (registered by the loop above)
+
+
+class TreeNotServed(LookupError):
+    """The path names a tree's document, and the served version has no such tree."""
+
+
+class Document:
+    """A rendered document: its bytes and media type. The whole body, always."""
+
+    def __init__(self, body, content_type):
+        self.body = body.encode() if isinstance(body, str) else body
+        self.content_type = content_type
+
+
+def locate(rel_path):
+    """``(kind, release, arch)`` when ``rel_path`` (below the base path) names a document kind,
+    else None. Reads the path only: no query, so every other path costs nothing here."""
+    for kind in kinds(ROOT):
+        if rel_path in kind.names:
+            return kind, None, None
+    parts = rel_path.split("/", 2)
+    if len(parts) == 3:
+        for kind in kinds(TREE):
+            if parts[2] in kind.names:
+                return kind, parts[0], parts[1]
+    return None
+
+
+_NOW = object()
+
+
+def context_for(distribution, origin=None, version=_NOW):
+    """The Context of ``version`` (default: what ``distribution`` serves now), with URLs at
+    ``origin`` (default: the distribution's own)."""
+    if version is _NOW:
+        version = distribution.served_version()
+    return Context(distribution, version, root_url(distribution, origin))
+
+
+def _rendered(kind, context):
+    """The kind's Document for ``context``, or None when this tree has none."""
+    if not kind.applies(context):
+        return None
+    body = kind.render(context)
+    return None if body is None else Document(body, kind.content_type)
+
+
+def render(distribution, located):
+    """The Document ``locate()`` found, for the version ``distribution`` serves now.
+
+    None when the tree has no such document (pulpcore then serves a file of that name
+    or answers 404); TreeNotServed when the served version has no such tree.
+    """
+    kind, release, arch = located
+    context = context_for(distribution)
+    if kind.scope == TREE:
+        tree = context.find_tree(release, arch) if context.version is not None else None
+        if tree is None:
+            raise TreeNotServed(f"{release}/{arch}")
+        context = context.for_tree(tree)
+    return _rendered(kind, context)
+
+
+def listing(distribution, rel_path):
+    """The generated names to add to the directory listing of ``rel_path`` ("" or "a/b/")."""
+    parts = [part for part in rel_path.split("/") if part]
+    context = context_for(distribution)
+    if not parts:
+        scope, below = ROOT, ""
+    elif len(parts) >= 2 and context.version is not None:
+        tree = context.find_tree(parts[0], parts[1])
+        if tree is None:
+            return set()
+        context = context.for_tree(tree)
+        scope, below = TREE, "/".join(parts[2:])
+    else:
+        return set()
+    entries = set()
+    for kind in kinds(scope):
+        if not kind.listed or not kind.applies(context):
+            continue
+        for name in kind.names:
+            if below:
+                if not name.startswith(below + "/"):
+                    continue
+                name = name[len(below) + 1 :]
+            first, slash, _rest = name.partition("/")
+            entries.add(first + slash)
+    return entries
+
+
+def every_document(distribution, origin=None, version=_NOW):
+    """{relative path: Document} of every listed document of ``version`` (default: what
+    ``distribution`` serves now), with URLs at ``origin`` (default: the distribution's):
+    what an export writes."""
+    context = context_for(distribution, origin, version)
+    documents = {}
+    for kind in kinds(ROOT):
+        document = _rendered(kind, context) if kind.listed else None
+        if document is not None:
+            for name in kind.names:
+                documents[name] = document
+    for tree in context.trees:
+        bound = context.for_tree(tree)
+        for kind in kinds(TREE):
+            document = _rendered(kind, bound) if kind.listed else None
+            if document is not None:
+                for name in kind.names:
+                    documents[f"{tree.version}/{tree.arch}/{name}"] = document
+    return documents
+
+
+def index(distribution):
+    """trees.json as data, for the API's trees view: the same document, the same URLs."""
+    return TreesIndex.data(context_for(distribution))
+
+
+__all__ = [
+    "Context",
+    "Document",
+    "DocumentKind",
+    "ROOT",
+    "TREE",
+    "TreeNotServed",
+    "context_for",
+    "every_document",
+    "index",
+    "kinds",
+    "listing",
+    "locate",
+    "render",
+]

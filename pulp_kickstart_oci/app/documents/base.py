@@ -1,0 +1,115 @@
+"""What every generated document shares: the kind registry and what a document is rendered from.
+
+A document kind is a subclass of ``DocumentKind`` in a module of this package:
+subclassing registers it (as a source registers itself in ``sources/``), and the
+package imports every module, so the content app, directory listings, exports and
+the API's trees view all find it without naming it (docs/architecture.md, "Adding a
+document kind"). Kinds render from a ``Context``: the distribution, the repository
+version it serves and the URLs (``serving.root_url``), never a request, so a
+document is a function of (repository version, distribution, settings). Rendering
+itself is pure and lives in ``boot/``.
+"""
+
+from functools import cached_property
+
+from ..boot import configs
+
+ROOT = "root"  # <base_path>/<name>
+TREE = "tree"  # <base_path>/<version>/<arch>/<name>
+TEXT = "text/plain; charset=utf-8"
+
+_KINDS = []
+
+
+class DocumentKind:
+    """One kind of generated document.
+
+    A subclass sets ``names`` (its paths below the scope's directory: ``grub.cfg``,
+    ``EFI/BOOT/grub.cfg``), ``scope`` (``ROOT`` or ``TREE``) and, if not text,
+    ``content_type``; it implements ``render(context)`` and, for a document that
+    only some trees have, ``applies(context)``. ``listed``: whether directory
+    listings and exports show it.
+    """
+
+    names = ()
+    scope = None
+    content_type = TEXT
+    listed = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.names:
+            _KINDS.append(cls())
+
+    def applies(self, context):
+        """Whether ``context`` (its tree, for a tree document) has this document."""
+        return True
+
+    def render(self, context):
+        """The document's text or bytes for ``context``."""
+        raise NotImplementedError
+
+
+def kinds(scope=None):
+    """Every registered kind, or those of one scope."""
+    return [kind for kind in _KINDS if scope is None or kind.scope == scope]
+
+
+def _version_order(tree):
+    """42 before 100, 9.4 before 10: numeric parts compare as numbers."""
+    return (
+        tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in tree.version.split(".")),
+        tree.arch,
+    )
+
+
+class Context:
+    """What a distribution's documents are rendered from, read once per render.
+
+    ``distribution``: the KickstartDistribution (it reads its served version, trees,
+    tags and signatures); ``version``: the repository version it serves (or None);
+    ``root_url``: the absolute URL of ``<base_path>/`` (``serving.root_url``).
+    ``for_tree(tree)`` gives the same context for one tree's documents.
+    """
+
+    def __init__(self, distribution, version, root_url, tree=None):
+        self.distribution = distribution
+        self.version = version
+        self.root_url = root_url
+        self.tree = tree
+
+    @cached_property
+    def trees(self):
+        """Every tree of the served version, in version order (numeric parts as numbers)."""
+        return sorted(self.distribution.trees_of(self.version), key=_version_order)
+
+    def find_tree(self, release, arch):
+        """The served tree ``release``/``arch``, or None (one query)."""
+        return self.distribution.trees_of(self.version).filter(version=release, arch=arch).first()
+
+    def for_tree(self, tree):
+        """This context bound to ``tree``, for its tree-scoped documents."""
+        return Context(self.distribution, self.version, self.root_url, tree)
+
+    def tree_url(self, tree=None):
+        """The absolute URL of a tree's directory, ending in "/"."""
+        tree = tree or self.tree
+        return f"{self.root_url}{tree.version}/{tree.arch}/"
+
+    def target(self, tree=None):
+        """The tree's BootTarget (``boot.configs``), or None when it cannot be booted."""
+        tree = tree or self.tree
+        try:
+            return configs.target_for(
+                tree,
+                self.tree_url(tree),
+                self.distribution.kernel_args,
+                self.distribution.kickstart_url,
+            )
+        except configs.NotBootable:
+            return None
+
+    @cached_property
+    def boot_target(self):
+        """``target()`` of the bound tree, computed once for its documents."""
+        return self.target()

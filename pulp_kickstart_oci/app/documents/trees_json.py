@@ -1,0 +1,49 @@
+"""``<base_path>/trees.json``: every served tree with its tags, files, checksums and URLs.
+
+The API's ``.../distributions/kickstart/kickstart/<id>/trees/`` answers the same data
+(``data(context)``).
+"""
+
+import json
+
+from .base import ROOT, DocumentKind
+
+
+class TreesIndex(DocumentKind):
+    names = ("trees.json",)
+    scope = ROOT
+    content_type = "application/json"
+
+    def render(self, context):
+        return json.dumps(self.data(context), indent=2) + "\n"
+
+    @staticmethod
+    def data(context):
+        """trees.json as data."""
+        tags = context.distribution.served_tags(context.version)
+        signatures = context.distribution.served_signatures(context.version)
+        entries = []
+        for tree in context.trees:
+            tree_url = context.tree_url(tree)
+            entries.append(
+                {
+                    "version": tree.version,
+                    "arch": tree.arch,
+                    "oci_arch": tree.oci_arch,
+                    "digest": tree.digest,
+                    "tags": sorted(tags.get(tree.pk, [])),
+                    "url": tree_url,
+                    "treeinfo": f"{tree_url}.treeinfo",
+                    "boot": {
+                        "ipxe": f"{tree_url}boot.ipxe",
+                        "grub": f"{tree_url}grub.cfg",
+                        "pxelinux": f"{tree_url}pxelinux.cfg/default",
+                    }
+                    if context.target(tree) is not None
+                    else {},
+                    "files": [{**item, "url": tree_url + item["path"]} for item in tree.files],
+                    "warnings": tree.warnings,
+                    "signatures": signatures.get(tree.pk, []),
+                }
+            )
+        return {"base_url": context.root_url, "trees": entries}
