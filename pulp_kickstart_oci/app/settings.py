@@ -62,3 +62,10 @@ KICKSTART_MAX_PRIMARY_INFLATED_BYTES = 1024 * _MiB
 # path of at most 16 segments) fits with room to spare.
 KICKSTART_CONTENT_MAX_PATH_LENGTH = 2048  # characters after CONTENT_PATH_PREFIX
 KICKSTART_CONTENT_MAX_PATH_SEGMENTS = 32
+
+# The plugin's access conditions (app/global_access_conditions.py), looked up by name from
+# the viewsets' access policies; merged into pulpcore's list, as pulp_container does.
+DRF_ACCESS_POLICY = {
+    "dynaconf_merge_unique": True,
+    "reusable_conditions": ["pulp_kickstart_oci.app.global_access_conditions"],
+}

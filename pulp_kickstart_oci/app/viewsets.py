@@ -1,15 +1,12 @@
 from gettext import gettext as _
 
-from django.conf import settings
 from django_filters import CharFilter
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from pulpcore.plugin.actions import ModifyRepositoryActionMixin
-from pulpcore.plugin.models import Repository
 from pulpcore.plugin.serializers import AsyncOperationResponseSerializer
 from pulpcore.plugin.tasking import dispatch
 from pulpcore.plugin.viewsets import (
@@ -44,69 +41,6 @@ from .serializers import (
     KickstartTreeSerializer,
     ServedTreesSerializer,
 )
-
-
-def _may_view(request, obj):
-    """Whether the user may view ``obj`` (model, domain or object level), whatever its type.
-
-    pulpcore's parameter conditions take the permission names to check, and its
-    permission backend raises (HTTP 500) when a permission belongs to another
-    type than the object: a kickstart remote may be OCI or dnf, and a
-    distribution's ``repository`` may be any repository.
-    """
-    obj = obj.cast()
-    perm = f"{obj._meta.app_label}.view_{obj._meta.model_name}"
-    user = request.user
-    if user.has_perm(perm) or user.has_perm(perm, obj):
-        return True
-    return bool(settings.DOMAIN_ENABLED) and user.has_perm(perm, obj=request.pulp_domain)
-
-
-def _validated_param(request, view, action, *names):
-    """The first of ``names`` given in the request body, validated by the action's serializer.
-
-    Actions whose serializer has none of these fields (set_label, unset_label) give None
-    without validating: their serializers need a context only the action itself builds.
-    """
-    serializer_class = view.serializer_class
-    if not set(names) & set(serializer_class().fields):
-        return None
-    instance = view.get_object() if view.detail else None
-    context = {"request": request}
-    if instance is not None:
-        context["repository_pk"] = instance.pk
-    serializer = serializer_class(
-        instance=instance,
-        data=request.data,
-        context=context,
-        partial=action == "partial_update",
-    )
-    serializer.is_valid(raise_exception=True)
-    for name in names:
-        if (value := serializer.validated_data.get(name)) is not None:
-            return value
-    return None
-
-
-class KickstartAccessPolicy(api_settings.DEFAULT_PERMISSION_CLASSES[0]):
-    """The configured access policy class, plus conditions on objects named in the body.
-
-    Each condition is true when the parameter is absent, or when the user may
-    view the object it names, checked with the view permission of that object's
-    own type.
-    """
-
-    def has_view_perms_on_remote_param(self, request, view, action):
-        """True unless the body names a remote (of either kickstart type) the user may not view."""
-        remote = _validated_param(request, view, action, "remote")
-        return remote is None or _may_view(request, remote)
-
-    def has_view_perms_on_repository_param(self, request, view, action):
-        """True unless the body names a repository or version the user may not view."""
-        served = _validated_param(request, view, action, "repository", "repository_version")
-        if served is not None and not isinstance(served, Repository):
-            served = served.repository
-        return served is None or _may_view(request, served)
 
 
 class KickstartTreeFilter(ContentFilter):
@@ -364,9 +298,8 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
     serializer_class = KickstartRepositorySerializer
     queryset_filtering_required_permission = "kickstart.view_kickstartrepository"
 
-    permission_classes = (KickstartAccessPolicy,)
-    # has_view_perms_on_remote_param (KickstartAccessPolicy): the remote may be of either
-    # kickstart type, so it is checked with the view permission of its own type.
+    # kickstart_has_remote_param_perms (global_access_conditions.py): the remote may be of
+    # either kickstart type, so it is checked with the view permission of its own type.
     DEFAULT_ACCESS_POLICY = {
         "statements": [
             {
@@ -380,7 +313,7 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
                 "effect": "allow",
                 "condition": [
                     "has_model_or_domain_perms:kickstart.add_kickstartrepository",
-                    "has_view_perms_on_remote_param",
+                    "kickstart_has_remote_param_perms:view",
                 ],
             },
             {
@@ -390,7 +323,7 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
                 "condition": [
                     "has_model_or_domain_or_obj_perms:kickstart.change_kickstartrepository",
                     "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository",
-                    "has_view_perms_on_remote_param",
+                    "kickstart_has_remote_param_perms:view",
                 ],
             },
             {
@@ -416,7 +349,7 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
                 "effect": "allow",
                 "condition": [
                     "has_model_or_domain_or_obj_perms:kickstart.sync_kickstartrepository",
-                    "has_view_perms_on_remote_param",
+                    "kickstart_has_remote_param_perms:view",
                     "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository",
                 ],
             },
@@ -459,7 +392,7 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
     )
     @action(detail=True, methods=["post"], serializer_class=KickstartRepositorySyncSerializer)
     def sync(self, request, pk, **kwargs):
-        """Dispatch a sync; the repository is locked, the remote shared."""
+        """Dispatch a sync, exclusive on the repository and on the remote."""
         repository = self.get_object()
         serializer = KickstartRepositorySyncSerializer(
             data=request.data, context={"request": request, "repository_pk": pk}
@@ -542,12 +475,11 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
     queryset = KickstartDistribution.objects.all()
     serializer_class = KickstartDistributionSerializer
     queryset_filtering_required_permission = "kickstart.view_kickstartdistribution"
-    permission_classes = (KickstartAccessPolicy,)
     # Serving a repository (or a fixed version of one) exposes its trees through the
     # content app, possibly without the owner's content guard: only a user who may
     # view that repository may point a distribution at it, on create and on update.
     # Like pulp_file's has_repo_or_repo_ver_param_model_or_domain_or_obj_perms, but
-    # checked with the repository's own type (see KickstartAccessPolicy).
+    # checked with the repository's own type (see global_access_conditions.py).
     DEFAULT_ACCESS_POLICY = {
         "statements": [
             {
@@ -561,7 +493,7 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
                 "effect": "allow",
                 "condition": [
                     "has_model_or_domain_perms:kickstart.add_kickstartdistribution",
-                    "has_view_perms_on_repository_param",
+                    "kickstart_has_repo_or_repo_ver_param_perms:view",
                 ],
             },
             {
@@ -571,7 +503,7 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
                 "condition": [
                     "has_model_or_domain_or_obj_perms:kickstart.change_kickstartdistribution",
                     "has_model_or_domain_or_obj_perms:kickstart.view_kickstartdistribution",
-                    "has_view_perms_on_repository_param",
+                    "kickstart_has_repo_or_repo_ver_param_perms:view",
                 ],
             },
             {
