@@ -16,7 +16,9 @@ setup(
     python_requires=">=3.11",
     install_requires=install_requires,
     include_package_data=True,
-    packages=find_packages(exclude=["tests", "tests.*"]),
+    # The plugin only: tests/, bench/ and dev/ are the checkout's (the pytest plugin's
+    # upstream servers ship as pulp_kickstart_oci.testing).
+    packages=find_packages(include=["pulp_kickstart_oci", "pulp_kickstart_oci.*"]),
     classifiers=[
         "Framework :: Django",
         "Programming Language :: Python :: 3.11",
