@@ -18,13 +18,15 @@ from urllib.parse import urlencode, urlparse
 import aiohttp
 from django.conf import settings
 
+from ..upstream_errors import SafeUpstreamError
+
 _PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 # Refresh a little early so a token does not expire between check and use.
 _EXPIRY_MARGIN = 10
 _DEFAULT_TOKEN_LIFETIME = 60
 
 
-class RegistryAuthError(Exception):
+class RegistryAuthError(SafeUpstreamError):
     """Authentication with the registry failed; the message names the registry, never secrets."""
 
 

@@ -6,7 +6,8 @@ containers-style lookaside store. These only fetch (capped, digest-checked);
 app/signatures/ decides whether what was fetched is a valid signature.
 
 Every failure is turned into a RegistryError whose message names the registry,
-repository and the tag or digest involved, so a failed task says what to fix.
+repository and the tag or digest involved, so a failed task says what to fix; the
+reason a request failed is upstream_errors.py's, the same for every source.
 """
 
 import hashlib
@@ -15,16 +16,13 @@ from dataclasses import dataclass, field
 from gettext import gettext as _
 from urllib.parse import quote, urljoin, urlparse
 
-import aiohttp
 from django.conf import settings
 
-from pulpcore.plugin.exceptions import DigestValidationError, TimeoutException
-
 from ..budget import spend
-from ..downloads import PROXY_REFUSED, DownloadFailed, _shown, cap
+from ..downloads import _shown, cap
 from ..fetch_policy import FetchRefused
 from ..netboot import artifact, grammar
-from .auth import RegistryAuthError
+from ..upstream_errors import REQUEST_ERRORS, message, status_of
 
 TAGS_PAGE_SIZE = 1000
 MAX_TAG_PAGES = 1000
@@ -238,45 +236,10 @@ class RegistryClient:
             if missing_ok and result.path is None:
                 return None
             return result
-        except aiohttp.ClientResponseError as exc:
-            if exc.status == 404 and missing_ok:
+        except REQUEST_ERRORS as exc:
+            if missing_ok and status_of(exc) == 404:
                 return None
-            if exc.status == 401:
-                reason = _("refused access (HTTP 401): check the remote's credentials")
-            elif exc.status == 403:
-                reason = _("denied access (HTTP 403)")
-            elif exc.status == 404:
-                reason = _("does not have it (HTTP 404)")
-            elif exc.status == 407:
-                reason = PROXY_REFUSED
-            else:
-                reason = _("answered HTTP {status}").format(status=exc.status)
-            raise RegistryError(
-                _("{where}: {what}: {reason}").format(where=self.where, what=what, reason=reason)
-            ) from None
-        except RegistryAuthError as exc:
-            raise RegistryError(
-                _("{where}: {what}: {reason}").format(where=self.where, what=what, reason=exc)
-            ) from None
-        except DigestValidationError as exc:
-            raise RegistryError(
-                _(
-                    "{where}: {what}: the registry sent bytes whose digest is "
-                    "sha256:{actual}, not {expected}"
-                ).format(where=self.where, what=what, actual=exc.actual, expected=digest)
-            ) from None
-        except DownloadFailed as exc:
-            raise RegistryError(
-                _("{where}: {what}: {reason}").format(
-                    where=self.where, what=what, reason=exc.detail
-                )
-            ) from None
-        except (aiohttp.ClientError, OSError, TimeoutException, TimeoutError) as exc:
-            raise RegistryError(
-                _("{where}: {what}: cannot reach the registry ({kind}: {reason})").format(
-                    where=self.where, what=what, kind=type(exc).__name__, reason=exc
-                )
-            ) from None
+            raise RegistryError(message(self.where, what, exc, server=_("the registry"))) from None
 
     async def list_tags(self):
         """All tags of the repository, following ``Link`` pagination."""

@@ -5,6 +5,10 @@ A remote's ``signature_keys`` text holds any number of blocks, each either a PEM
 ASCII-armoured ``PGP PUBLIC KEY BLOCK``. Anything else, text between the blocks
 included, is refused with a message naming the block, so a key that was pasted
 wrongly is noticed when the remote is saved rather than when a sync fails.
+
+The one key module of every remote: OCI remotes use both kinds, dnf remotes
+OpenPGP only (RPM signatures); ``parse_keys(text, kinds)`` refuses a block of a
+kind the remote cannot use, the serializer and the sync alike.
 """
 
 import hashlib
@@ -35,6 +39,7 @@ _HASHES = {
 }
 _BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,64})-----")
 _SUPPORTED = "ECDSA P-256 or P-384, RSA of at least 2048 bits, Ed25519"
+KINDS = (PEM, OPENPGP)
 
 
 def _first_line(exc):
@@ -102,13 +107,18 @@ class PemKey:
 
 @dataclass(frozen=True)
 class OpenPgpKey:
-    """One trusted OpenPGP certificate, for containers "simple signing" signatures.
+    """One trusted OpenPGP certificate: containers "simple signing" signatures, RPM signatures.
 
     ``id`` is the primary key's fingerprint in upper-case hex, as gpg prints it.
     """
 
     id: str
     cert: object = field(repr=False, compare=False)
+
+    @property
+    def armored(self):
+        """The certificate alone, ASCII-armoured: what ``rpmkeys --import`` takes, one per file."""
+        return str(self.cert)
 
 
 @dataclass(frozen=True)
@@ -255,13 +265,15 @@ def _outside(text, start, end):
     )
 
 
-def parse_keys(text):
+def parse_keys(text, kinds=KINDS, use=None):
     """Parse a remote's ``signature_keys`` into ``TrustedKeys``.
 
     Blocks are numbered from 1 in the order they appear. A block that is not a
     supported public key, a block without its END line, or text outside the
     blocks raises ``KeyBlockError`` naming the block (or the line) and why.
-    Empty text gives no keys. A key given twice is kept once.
+    ``kinds``: the kinds of key the remote can use (``PEM``, ``OPENPGP``); a block
+    of another kind is refused too, ``use`` saying what the remote verifies (for the
+    message). Empty text gives no keys. A key given twice is kept once.
     """
     text = text or ""
     pem, openpgp, seen = [], [], set()
@@ -279,6 +291,17 @@ def parse_keys(text):
         number += 1
         label = begin.group(1)
         kind = OPENPGP if label.startswith("PGP ") else PEM
+        if kind not in kinds:
+            raise KeyBlockError(
+                _("key block {number} ({kind}): {use} are verified with {kinds} keys only").format(
+                    number=number,
+                    kind=kind,
+                    use=use or _("this remote's signatures"),
+                    kinds=_(" or ").join(kinds),
+                ),
+                number,
+                kind,
+            )
         end_line = "-----END {label}-----".format(label=label)
         end = text.find(end_line, begin.end())
         if end < 0:

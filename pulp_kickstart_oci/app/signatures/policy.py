@@ -1,28 +1,103 @@
-"""A remote's signature policy applied to the trees of a sync: which are vouched for.
+"""A remote's signature policy: the one place that decides whether what was found vouches.
 
-Pure and offline like the rest of this package: the signatures themselves come
-from a ``fetcher`` (the registry client: cosign ``.sig`` tags, OCI referrers and
-a lookaside store), the keys from the admin. Policies:
+Pure and offline like the rest of this package. Every source asks ``Trust``
+(the remote's keys and policy, parsed once per sync) to ``decide`` about each
+item it checks: a tree's manifest and index (registry source, through
+``PublisherCheck``, which fetches from a ``fetcher``: the registry client's
+cosign ``.sig`` tags, OCI referrers and a lookaside store), or one RPM (dnf
+source, checked by rpmkeys). Policies:
 
 * ``none``: nothing is looked at.
 * ``if_present``: every signature found must verify under the admin's keys; one
   that does not fails the sync (an upstream that carries signatures nobody here
-  trusts is refused, not silently accepted).
-* ``required``: every tree needs at least one signature that verifies, on its
-  manifest or on the index that lists it.
+  trusts is refused, not silently accepted). An item without any signature is
+  accepted (the dnf source warns on its tree).
+* ``required``: every item needs at least one signature that verifies (a tree:
+  on its manifest or on the index that lists it).
 """
 
+from dataclasses import dataclass
 from gettext import gettext as _
 
 from .bundle import verify_bundle
 from .cosign import verify_cosign
 from .errors import NotASignature, SignatureError
+from .keys import KINDS, TrustedKeys, parse_keys
 from .openpgp import verify_openpgp
 from .simplesigning import repository_of
 
 NONE = "none"
 IF_PRESENT = "if_present"
 REQUIRED = "required"
+POLICIES = (NONE, IF_PRESENT, REQUIRED)
+
+
+def checks(policy):
+    """Whether ``policy`` looks at signatures at all (and so needs keys)."""
+    return policy in (IF_PRESENT, REQUIRED)
+
+
+def missing_keys(policy, keys_text):
+    """Why ``policy`` cannot work with ``keys_text`` (no key in it), or None."""
+    if checks(policy) and not (keys_text or "").strip():
+        return _("signature_policy '{policy}' needs at least one key in signature_keys.").format(
+            policy=policy
+        )
+    return None
+
+
+def decide(policy, what, verified, failed, missing=None):
+    """What ``policy`` says of one item: the verifications that vouch for it, or SignatureError.
+
+    ``verified``: the signatures found that verify with the remote's keys;
+    ``failed``: why each other signature found does not; ``what`` names the item
+    in the error; ``missing`` says why nothing was found (default: no signature
+    was found). Under ``if_present`` any failure is an error and an item without
+    signatures gives ``[]``; under ``required`` an item nothing verifies is an error
+    (a failure next to a verification is not); under ``none`` everything passes.
+    """
+    if policy == IF_PRESENT and failed:
+        raise SignatureError(_("{what}: {reason}").format(what=what, reason="; ".join(failed)))
+    if policy == REQUIRED and not verified:
+        reason = "; ".join(failed) or missing or _("no signature was found")
+        raise SignatureError(
+            _(
+                "{what}: signature_policy 'required' and no signature by signature_keys "
+                "verifies ({reason})"
+            ).format(what=what, reason=reason)
+        )
+    return list(verified) if checks(policy) else []
+
+
+@dataclass(frozen=True)
+class Trust:
+    """A remote's keys (parsed by the key module) and policy, as a sync applies them."""
+
+    policy: str
+    keys: TrustedKeys
+
+    @classmethod
+    def of(cls, policy, keys_text, kinds=KINDS, use=None):
+        """The trust of a remote's stored fields; SignatureError names ``signature_keys``
+        when the keys cannot be used (e.g. a key type this Pulp no longer supports)."""
+        if not checks(policy):
+            return cls(NONE, TrustedKeys())
+        try:
+            keys = parse_keys(keys_text, kinds, use)
+        except SignatureError as exc:
+            raise SignatureError(_("signature_keys: {problem}").format(problem=exc)) from None
+        if not len(keys):
+            raise SignatureError(missing_keys(policy, ""))
+        return cls(policy, keys)
+
+    @property
+    def active(self):
+        """False under policy ``none``: the sync does not look at signatures at all."""
+        return checks(self.policy)
+
+    def decide(self, what, verified, failed, missing=None):
+        """``decide`` under this remote's policy."""
+        return decide(self.policy, what, verified, failed, missing)
 
 
 class PublisherCheck:
@@ -40,7 +115,7 @@ class PublisherCheck:
     @property
     def active(self):
         """False under policy ``none``: the sync does not look at signatures at all."""
-        return self.policy in (IF_PRESENT, REQUIRED)
+        return checks(self.policy)
 
     async def _signatures_of(self, digest, manifest):
         """Every signature stored for ``digest``, verified: (verifications, failure reasons)."""
@@ -108,21 +183,8 @@ class PublisherCheck:
         if index_digest:
             on_index, index_failed = await self._signatures_of(index_digest, None)
             verified, failed = verified + on_index, failed + index_failed
-        if failed and self.policy == IF_PRESENT:
-            raise SignatureError(
-                _("{what}, manifest {digest}: {reason}").format(
-                    what=what, digest=digest, reason="; ".join(failed)
-                )
-            )
-        if not verified and self.policy == REQUIRED:
-            reason = "; ".join(failed) or _("no signature was found")
-            raise SignatureError(
-                _(
-                    "{what}, manifest {digest}: signature_policy 'required' and no signature "
-                    "by signature_keys verifies ({reason})"
-                ).format(what=what, digest=digest, reason=reason)
-            )
-        return verified
+        what = _("{what}, manifest {digest}").format(what=what, digest=digest)
+        return decide(self.policy, what, verified, failed)
 
     def vouches(self, records):
         """True when a tree's stored verifications hold for this remote as it is now.

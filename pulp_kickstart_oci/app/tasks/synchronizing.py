@@ -12,24 +12,17 @@ import logging
 from gettext import gettext as _
 from urllib.parse import urlparse
 
-import aiohttp
 from asgiref.sync import sync_to_async
 
-from pulpcore.plugin.exceptions import (
-    DigestValidationError,
-    SizeValidationError,
-    SyncError,
-    TimeoutException,
-)
+from pulpcore.plugin.exceptions import SyncError
 from pulpcore.plugin.models import ContentArtifact, ProgressReport, Remote
 from pulpcore.plugin.stages import DeclarativeVersion, QueryExistingContents, Stage
 
 from ..budget import BudgetExceeded, SyncBudget
-from ..downloads import DownloadFailed
 from ..models import KickstartRepository, KickstartTree
 from ..netboot import inspect
-from ..registry.auth import RegistryAuthError
 from ..sources import UpstreamError, first_stage_for
+from ..upstream_errors import REQUEST_ERRORS, reason, url_of
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +41,11 @@ def synchronize(remote_pk, repository_pk, mirror=False, allow_empty=False, optim
     with SyncBudget.opened():
         try:
             return _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize)
-        except BudgetExceeded as exc:
+        except (BudgetExceeded, OSError) as exc:
+            # A budget, or the worker's own files (a full disk: its reason, never its path);
+            # upstream's connection errors are OSErrors too, but were named where they happened.
             raise SyncError(
-                _("{problem}. No repository version was created.").format(problem=exc)
-            ) from None
-        except OSError as exc:
-            # A full disk or a vanished working file: its path is the worker's, not the
-            # user's to see (aiohttp's connection errors are OSErrors too, handled inside).
-            raise SyncError(
-                _(
-                    "the worker could not read or write a file of the sync ({reason}). "
-                    "No repository version was created."
-                ).format(reason=exc.strerror or type(exc).__name__)
+                _("{problem}. No repository version was created.").format(problem=reason(exc))
             ) from None
 
 
@@ -110,22 +96,8 @@ def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
 
     try:
         version = TreeDeclarativeVersion(first_stage, repository, mirror=mirror).create()
-    except (DigestValidationError, SizeValidationError) as exc:
-        raise SyncError(_download_failure(first_stage, exc.url, str(exc))) from None
-    except DownloadFailed as exc:
-        raise SyncError(_download_failure(first_stage, exc.url, exc.detail)) from None
-    except aiohttp.ClientResponseError as exc:
-        detail = _("the server answered HTTP {status}").format(status=exc.status)
-        url = str(exc.request_info.real_url)
-        raise SyncError(_download_failure(first_stage, url, detail)) from None
-    except (RegistryAuthError, aiohttp.ClientError, TimeoutException, TimeoutError) as exc:
-        raise SyncError(
-            _(
-                "{where}: downloading files failed ({kind}: {problem}). "
-                "No repository version was created."
-            ).format(where=first_stage.where, kind=type(exc).__name__, problem=exc)
-        ) from None
-    first_stage.committed()
+    except REQUEST_ERRORS as exc:
+        raise SyncError(_download_failure(first_stage, exc)) from None
     if version is not None:
         log.info("%s: created version %s of %s", first_stage.where, version.number, repository.name)
         details["most_recent_version"] = version.number
@@ -164,10 +136,17 @@ def _unchanged(details, last_details, latest):
     return True
 
 
-def _download_failure(first_stage, url, detail):
-    """Name the files, trees and digests behind a failed download."""
+def _download_failure(first_stage, exc):
+    """A failed file download as a task error: the files, trees and digests behind its URL,
+    and why it failed (upstream_errors.py)."""
+    url = url_of(exc)
+    detail = reason(exc)
+    if not url:
+        return _(
+            "{where}: downloading files failed ({detail}). No repository version was created."
+        ).format(where=first_stage.where, detail=detail)
     owners = [owner for plan in first_stage.plans for owner in plan.owners_of(url)]
-    target = urlparse(url or "").path.rsplit("/", 1)[-1] or url
+    target = urlparse(url).path.rsplit("/", 1)[-1] or _("a file")
     named = ", ".join(owners) or _("a file")
     return _("{where}: {target} ({named}): {detail}. No repository version was created.").format(
         where=first_stage.where, target=target, named=named, detail=detail
