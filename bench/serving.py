@@ -13,6 +13,7 @@ twice, install.img), reporting the time to serve all N, errors, and the peak RSS
 of the content app's processes.
 
     .venv/bin/python bench/serving.py [--duration 10] [--storm 50 200] [--no-storm]
+        [--documents-only]
 
 Needs nginx and wrk (`make bench-packages`). Informational: prints the table
 and writes .run/bench/serving.json; exits 1 when the content app or nginx
@@ -406,6 +407,9 @@ def main():
     parser.add_argument("--no-storm", action="store_true")
     parser.add_argument("--no-wrk", action="store_true", help="only the boot storm")
     parser.add_argument(
+        "--documents-only", action="store_true", help="wrk only the generated documents' rows"
+    )
+    parser.add_argument(
         "--cache-off",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -428,6 +432,8 @@ def main():
         ("shimx64.efi 766 KB", by_name["shimx64.efi"], args.connections),
         ("initrd.img 54 MB", by_name["initrd.img"], args.connections),
     ]
+    if args.documents_only:
+        cases = cases[:2]
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cpus": os.cpu_count(),

@@ -4,7 +4,7 @@ The artifact's vmlinuz is Debian's real kernel and its initrd.img a busybox
 initramfs whose init prints /proc/cmdline on the serial console and powers off
 (both built by tests/support/guest.py, shared with test_uefi_boot.py).
 The guest reaches the host's loopback as 10.0.2.2, so the URLs it is given must
-use that name: generated configs are built from the request's host.
+use that name: the distribution's boot_origin is http://10.0.2.2:24816.
 """
 
 import subprocess

@@ -94,51 +94,123 @@ def test_treeinfo_loads_with_productmd_and_its_checksums_match(served):
         assert hashlib.sha256(_get(root + path).content).hexdigest() == digest
 
 
+@pytest.fixture
+def served_at(served, kickstart_distribution_factory):
+    """``served_at(boot_origin)``: the served repository under a new distribution with that
+    boot_origin (and the same boot options); its base URL and base path."""
+
+    def _distribution(boot_origin):
+        distribution = kickstart_distribution_factory(
+            served["repository"],
+            kernel_args="console=ttyS0 inst.text",
+            kickstart_url="http://ks.example/fedora.cfg",
+            boot_origin=boot_origin,
+        )
+        return distribution.base_url, distribution.base_path
+
+    return _distribution
+
+
 @pytest.mark.parametrize(
-    "host, origin",
+    "boot_origin, origin",
     [
-        ("127.0.0.1:24816", "127.0.0.1:24816"),
-        # QEMU's user network: listed in KICKSTART_BOOT_HOSTS by dev/stack.
-        ("10.0.2.2:24816", "10.0.2.2:24816"),
-        # GRUB's HTTP client leaves the port out: the one listed 10.0.2.2 entry.
-        ("10.0.2.2", "10.0.2.2:24816"),
-        # Another port, or another name that merely starts alike: not listed.
-        ("10.0.2.2:1", "127.0.0.1:24816"),
-        ("10.0.2.20", "127.0.0.1:24816"),
-        # Any other name the client sends: CONTENT_ORIGIN, not the header.
-        ("pulp.example:8080", "127.0.0.1:24816"),
-        ("localhost:24816", "127.0.0.1:24816"),
+        (None, "127.0.0.1:24816"),  # CONTENT_ORIGIN
+        # QEMU's user network: dev/stack lists it in KICKSTART_BOOT_HOSTS.
+        ("http://10.0.2.2:24816", "10.0.2.2:24816"),
     ],
 )
-def test_boot_configs_point_at_content_origin_or_an_allowed_host(served, host, origin):
-    tree = f"http://{origin}/pulp/content/{served['base_path']}/42/x86_64/"
+@pytest.mark.parametrize("host", [None, "10.0.2.2", "pulp.example:8080"])
+def test_boot_configs_point_at_the_distributions_boot_origin(served_at, boot_origin, origin, host):
+    base_url, base_path = served_at(boot_origin)
+    tree = f"http://{origin}/pulp/content/{base_path}/42/x86_64/"
     args = f"inst.stage2={tree} console=ttyS0 inst.text inst.ks=http://ks.example/fedora.cfg"
-    url = f"{served['base']}/42/x86_64/"
+    url = f"{base_url}42/x86_64/"
+    # Whatever the client's Host: documents are a function of the distribution.
+    headers = {"Host": host} if host else {}
 
-    ipxe = _get(url + "boot.ipxe", Host=host).text
+    ipxe = _get(url + "boot.ipxe", **headers).text
     assert ipxe.startswith("#!ipxe\n")
     assert f"kernel {tree}images/pxeboot/vmlinuz initrd=initrd.img {args}\n" in ipxe
     assert f"initrd {tree}images/pxeboot/initrd.img\n" in ipxe
     assert ipxe.rstrip().endswith("boot")
 
-    grub = _get(url + "grub.cfg", Host=host).text
-    grub_root = f"(http,{origin})/pulp/content/{served['base_path']}/42/x86_64/"
+    grub = _get(url + "grub.cfg", **headers).text
+    grub_root = f"(http,{origin})/pulp/content/{base_path}/42/x86_64/"
     assert f"  linux {grub_root}images/pxeboot/vmlinuz {args}\n" in grub
     assert f"  initrd {grub_root}images/pxeboot/initrd.img\n" in grub
 
     # UEFI HTTP boot loads GRUB from EFI/BOOT/, which reads grub.cfg beside itself.
-    assert _get(url + "EFI/BOOT/grub.cfg", Host=host).text == grub
+    assert _get(url + "EFI/BOOT/grub.cfg", **headers).text == grub
 
-    pxelinux = _get(url + "pxelinux.cfg/default", Host=host).text
+    pxelinux = _get(url + "pxelinux.cfg/default", **headers).text
     assert f"  KERNEL {tree}images/pxeboot/vmlinuz\n" in pxelinux
     assert f"  APPEND initrd={tree}images/pxeboot/initrd.img {args}\n" in pxelinux
+
+    index = _get(f"{base_url}trees.json", **headers).json()
+    assert index["base_url"] == f"http://{origin}/pulp/content/{base_path}/"
+
+
+@pytest.mark.parametrize(
+    "boot_origin",
+    [
+        "http://evil.example",  # not listed by the admin
+        "http://10.0.2.2:1",  # a listed address on another port
+        "http://10.0.2.20:24816",
+        "http://10.0.2.2:24816/pulp",  # a path
+        "http://user@10.0.2.2:24816",  # userinfo
+        "http://10.0.2.2:24816?x=1",
+        "gopher://10.0.2.2:24816",
+        "http://10.0.2.2:24816\nchain http://evil/x",
+        "10.0.2.2:24816",
+    ],
+)
+def test_a_tenant_cannot_choose_an_origin_the_admin_did_not_list(
+    kickstart_bindings, served, gen_object_with_cleanup, monitor_task, boot_origin
+):
+    body = {
+        "name": unique("dist"),
+        "base_path": unique("dist"),
+        "repository": served["repository"].pulp_href,
+        "boot_origin": boot_origin,
+    }
+    with pytest.raises(kickstart_bindings.ApiException) as raised:
+        gen_object_with_cleanup(kickstart_bindings.DistributionsKickstartApi, body)
+    assert raised.value.status == 400 and "boot_origin" in json.loads(raised.value.body)
+    with pytest.raises(kickstart_bindings.ApiException) as raised:
+        kickstart_bindings.DistributionsKickstartApi.partial_update(
+            served["distribution"].pulp_href, {"boot_origin": boot_origin}
+        )
+    assert raised.value.status == 400 and "boot_origin" in json.loads(raised.value.body)
+    assert "evil" not in _get(f"{served['base']}/42/x86_64/boot.ipxe").text
+
+
+def test_changing_the_boot_origin_changes_the_served_documents(
+    kickstart_bindings, served, monitor_task
+):
+    url = f"{served['base']}/42/x86_64/grub.cfg"
+    assert "(http,127.0.0.1:24816)" in _get(url).text
+    _get(url)  # cached now (the stack runs pulpcore's content cache)
+    monitor_task(
+        kickstart_bindings.DistributionsKickstartApi.partial_update(
+            served["distribution"].pulp_href, {"boot_origin": "http://10.0.2.2:24816"}
+        ).task
+    )
+    moved = _get(url)
+    assert "(http,10.0.2.2:24816)" in moved.text and moved.headers.get("X-PULP-CACHE") != "HIT"
+    assert _get(url).headers.get("X-PULP-CACHE") == "HIT"
+    assert (
+        kickstart_bindings.DistributionsKickstartApi.read(
+            served["distribution"].pulp_href
+        ).boot_origin
+        == "http://10.0.2.2:24816"
+    )
 
 
 @pytest.mark.parametrize(
     "headers",
     [
         {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"},
-        {"X-Forwarded-Host": "10.0.2.2:24816"},  # listed, but forwarded headers are not trusted
+        {"X-Forwarded-Host": "10.0.2.2:24816"},  # a listed host: still not the request's to choose
         {"Host": "evil.example"},
     ],
 )

@@ -23,8 +23,10 @@ echo "KICKSTART-CMDLINE: $(/bin/busybox cat /proc/cmdline)"
 /bin/busybox poweroff -f
 """
 CMDLINE = re.compile(r"KICKSTART-CMDLINE: ([^\r\n]*)")
-# The stack's content app as QEMU's user network shows the host (KICKSTART_BOOT_HOSTS lists it).
+# The stack's content app as QEMU's user network shows the host: the boot tests' distribution
+# has boot_origin GUEST_ORIGIN (dev/stack lists the host in KICKSTART_BOOT_HOSTS).
 GUEST_HOST = "10.0.2.2:24816"
+GUEST_ORIGIN = f"http://{GUEST_HOST}"
 KICKSTART_URL = f"http://{GUEST_HOST}/ks/host.cfg"
 # Terminal escapes GRUB and OVMF write on the serial console, dropped from the text.
 _ESCAPES = re.compile(r"\x1b(?:\[[0-9;?=]*[A-Za-z]|[()][A-Za-z0-9]|[=>c])")
