@@ -231,6 +231,7 @@ def bootable_distribution(
         repository,
         kernel_args=f"console=ttyS0 panic=-1 {marker}",
         kickstart_url=guest.KICKSTART_URL,
+        boot_origin=guest.GUEST_ORIGIN,
     )
     return distribution, marker
 
