@@ -383,10 +383,13 @@ def test_signatures_are_listed_per_domain(pulp, tenants, signed):
 # --- export --------------------------------------------------------------------------------
 
 
-def _export(tenant, path, api=None, expect=(202,)):
+def _export(tenant, path, api=None, expect=(202,), **options):
     api = api or tenant.api
     answer = api.request(
-        "POST", tenant.distribution["pulp_href"] + "export/", expect=expect, json={"path": path}
+        "POST",
+        tenant.distribution["pulp_href"] + "export/",
+        expect=expect,
+        json={"path": path, **options},
     )
     if answer.status_code == 202:
         return api.wait(answer.json()["task"])
@@ -407,6 +410,20 @@ def test_an_export_in_a_domain_names_the_domain_and_holds_its_tree(pulp, tenant,
         exported = (path / TREE / item["path"]).read_bytes()
         assert sha256(exported) == item["sha256"], item["path"]
         assert item["url"] in index
+
+
+def test_an_export_for_another_origin_keeps_the_domain_in_its_urls(pulp, tenant, tenants):
+    origin = "http://boot.example:8080"
+    path = pulp.exports / unique(tenant.domain)
+    _export(tenant, str(path), origin=origin)
+    root = tenant.root(origin)
+    for document in DOCUMENTS:
+        text = (path / document).read_text()
+        _assert_only_own(text, tenant, tenants, origin)
+        urls = urls_in(text)
+        assert all(url.startswith(root) for url in urls), (document, sorted(urls))
+        assert urls or document.endswith(".treeinfo"), document
+    assert root + KERNEL in (path / TREE / "boot.ipxe").read_text()
 
 
 def test_a_tenant_cannot_export_into_another_domain_s_directory(pulp, tenants):
