@@ -426,25 +426,48 @@ def test_an_export_for_another_origin_keeps_the_domain_in_its_urls(pulp, tenant,
     assert root + KERNEL in (path / TREE / "boot.ipxe").read_text()
 
 
-def test_a_tenant_cannot_export_into_another_domain_s_directory(pulp, tenants):
-    """Export directories are one filesystem for every domain: an owner of beta's
-    distributions cannot export into the directory alpha's distribution claimed, nor see
-    alpha's distribution."""
-    alpha, beta = tenants["alpha"], tenants["beta"]
-    path = pulp.exports / unique("claimed")
-    _export(alpha, str(path))
-    kernel = (path / KERNEL).read_bytes()
+@pytest.fixture(scope="module")
+def beta_owner(pulp, tenants):
+    """A user who owns every distribution of beta (a domain-scoped role) and nothing else:
+    ``(as_alpha, as_beta)``, that user's API in each domain."""
     admin = pulp.api("default")
     user = admin.create("users/", {"username": unique("tenant"), "password": "tenant-password"})
-    domain = admin.get("domains/", name=beta.domain)["results"][0]["pulp_href"]
+    domain = admin.get("domains/", name=tenants["beta"].domain)["results"][0]["pulp_href"]
     admin.post(
         user["pulp_href"] + "roles/",
         {"role": "kickstart.kickstartdistribution_owner", "content_object": None, "domain": domain},
     )
-    as_beta = pulp.api(beta.domain, auth=(user["username"], "tenant-password"))
-    as_alpha = pulp.api(alpha.domain, auth=(user["username"], "tenant-password"))
+    auth = (user["username"], "tenant-password")
+    return pulp.api(tenants["alpha"].domain, auth=auth), pulp.api(tenants["beta"].domain, auth=auth)
+
+
+@pytest.fixture(scope="module")
+def claimed(pulp, tenants):
+    """A directory alpha's distribution exported into (so it is that distribution's)."""
+    path = pulp.exports / unique("claimed")
+    _export(tenants["alpha"], str(path))
+    return path
+
+
+def test_a_tenant_cannot_export_into_another_domain_s_directory(tenants, beta_owner, claimed):
+    """Export directories are one filesystem for every domain: an owner of beta's
+    distributions cannot export into (or below) the directory alpha's distribution claimed,
+    nor see alpha's distribution."""
+    alpha, beta = tenants["alpha"], tenants["beta"]
+    as_alpha, as_beta = beta_owner
     hidden = as_alpha.request("GET", "distributions/kickstart/kickstart/", expect=None)
     assert hidden.status_code == 403 or hidden.json()["count"] == 0, hidden.text
-    refused = _export(beta, str(path), api=as_beta, expect=(400,))
-    assert "path" in refused.json(), refused.text
-    assert (path / KERNEL).read_bytes() == kernel == alpha.files["vmlinuz"]
+    for path in (claimed, claimed / "inside"):
+        refused = _export(beta, str(path), api=as_beta, expect=(400,))
+        assert "path" in refused.json(), refused.text
+    assert (claimed / KERNEL).read_bytes() == alpha.files["vmlinuz"]
+
+
+def test_a_refused_export_does_not_name_another_domain_s_distribution(tenants, beta_owner, claimed):
+    """The tenant of beta may not view alpha's distribution: the refusal says the directory
+    is taken, without naming alpha's domain or distribution."""
+    alpha, beta = tenants["alpha"], tenants["beta"]
+    _, as_beta = beta_owner
+    for path in (claimed, claimed / "inside"):
+        refused = _export(beta, str(path), api=as_beta, expect=(400,)).text
+        assert alpha.domain not in refused and alpha.distribution["name"] not in refused, refused
