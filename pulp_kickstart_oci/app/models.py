@@ -26,6 +26,7 @@ from pulpcore.plugin.util import get_domain_pk
 
 from . import documents
 from .registry.auth import RegistryAuth
+from .signatures.keys import KINDS, OPENPGP
 
 log = getLogger(__name__)
 
@@ -170,6 +171,10 @@ class SignatureTrust(models.Model):
         (SIGNATURE_REQUIRED, SIGNATURE_REQUIRED),
     )
 
+    # The kinds of key the remote verifies with (signatures/keys.py), and what with them.
+    SIGNATURE_KEY_KINDS = KINDS
+    SIGNATURE_KEY_USE = _("publisher signatures")
+
     signature_keys = models.TextField(null=True)
     signature_policy = models.TextField(choices=SIGNATURE_POLICIES, default=SIGNATURE_NONE)
 
@@ -241,22 +246,12 @@ class KickstartDnfRemote(SignatureTrust, Remote, AutoAddObjPermsMixin):
     """
 
     TYPE = "dnf"
+    SIGNATURE_KEY_KINDS = (OPENPGP,)  # rpmkeys checks OpenPGP signatures only
+    SIGNATURE_KEY_USE = _("RPM signatures")
 
     skip_files = ArrayField(models.TextField(), null=True)
     bootloader_packages = models.JSONField(null=True)
     redirect_origins = ArrayField(models.TextField(), null=True)  # mirrors for pinned files
-
-    @property
-    def gpg_keys(self):
-        """Deprecated name of ``signature_keys`` under policy ``required`` (before 0.x)."""
-        if self.signature_policy == self.SIGNATURE_NONE:
-            return None
-        return self.signature_keys
-
-    @gpg_keys.setter
-    def gpg_keys(self, value):
-        self.signature_keys = value or None
-        self.signature_policy = self.SIGNATURE_REQUIRED if value else self.SIGNATURE_NONE
 
     @property
     def download_factory(self):

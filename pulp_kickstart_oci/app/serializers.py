@@ -4,6 +4,7 @@ from gettext import gettext as _
 from urllib.parse import urlparse
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from pulpcore.plugin import models as core_models
@@ -17,8 +18,6 @@ from pulpcore.plugin.serializers import (
 )
 
 from .boot.configs import SCRIPT_SYNTAX
-from .dnf.errors import DnfError
-from .dnf.rpm import fingerprints, split_keys
 from .fetch_policy import FetchRefused, normalized, parse_origins
 from .models import (
     ExportDirectoryRefused,
@@ -29,10 +28,13 @@ from .models import (
     KickstartRepository,
     KickstartTag,
     KickstartTree,
+    SignatureTrust,
 )
 from .netboot import arch as archs
 from .netboot import grammar, layout
 from .serving import MAX_ORIGIN_LENGTH, allowed_boot_hosts, origin_host, parse_origin
+from .signatures import SignatureError, parse_keys
+from .signatures import policy as signature_policy
 
 
 class TreeFileSerializer(serializers.Serializer):
@@ -284,7 +286,70 @@ def _glob_list(help_text):
     )
 
 
-class KickstartOciRemoteSerializer(RemoteSerializer):
+def trusted_keys_text(value, remote_model):
+    """``value`` if every key block is a key ``remote_model`` can verify with, else a
+    ValidationError naming the block (signatures/keys.py); blank text is no keys (None)."""
+    if not (value or "").strip():
+        return None
+    try:
+        parse_keys(value, remote_model.SIGNATURE_KEY_KINDS, remote_model.SIGNATURE_KEY_USE)
+    except SignatureError as exc:
+        raise serializers.ValidationError(str(exc)) from None
+    return value
+
+
+class SignatureTrustSerializer(serializers.Serializer):
+    """The trust fields every kickstart remote shares (models.SignatureTrust): one model.
+
+    Keys are parsed by the key module, for the kinds of key the remote's model can
+    use (``SIGNATURE_KEY_KINDS``: OCI remotes PEM and OpenPGP, dnf remotes OpenPGP);
+    a policy that checks signatures needs keys (signatures/policy.py). Subclasses add
+    ``TRUST_FIELDS`` to their ``Meta.fields``.
+    """
+
+    TRUST_FIELDS = ("signature_keys", "signature_policy")
+
+    signature_keys = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=_(
+            "Public keys of the publishers you trust, one block after another. OCI remotes: "
+            "PEM public keys (ECDSA P-256/P-384, RSA, Ed25519; cosign.pub) and/or "
+            "ASCII-armoured OpenPGP public keys. dnf remotes: ASCII-armoured OpenPGP public "
+            "keys (the RPM signing keys, e.g. RPM-GPG-KEY-fedora-42-primary). Public, so "
+            "shown back."
+        ),
+    )
+    signature_policy = serializers.ChoiceField(
+        choices=SignatureTrust.SIGNATURE_POLICIES,
+        default=SignatureTrust.SIGNATURE_NONE,
+        help_text=_(
+            "'none' (default): signatures are not looked at. 'if_present': every signature "
+            "found (on a tree's manifest or index; on an RPM) must verify with "
+            "signature_keys, or the sync fails; what carries none is accepted. 'required': "
+            "every tree synced or kept (OCI), every RPM used (dnf), must carry a valid "
+            "signature by one of signature_keys, or the sync fails."
+        ),
+    )
+
+    def validate_signature_keys(self, value):
+        """Every block must be a public key this remote can use; the error names the block."""
+        return trusted_keys_text(value, self.Meta.model)
+
+    def validate(self, data):
+        """A policy that checks signatures needs keys to check them with."""
+        data = super().validate(data)
+        policy = data.get("signature_policy", getattr(self.instance, "signature_policy", None))
+        keys = data.get("signature_keys", getattr(self.instance, "signature_keys", None))
+        problem = signature_policy.missing_keys(policy, keys)
+        if problem:
+            raise serializers.ValidationError({"signature_keys": problem})
+        return data
+
+
+class KickstartOciRemoteSerializer(SignatureTrustSerializer, RemoteSerializer):
     """A registry repository publishing netboot trees as OCI artifacts."""
 
     url = serializers.CharField(
@@ -313,26 +378,6 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
         )
     )
 
-    signature_keys = serializers.CharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        trim_whitespace=False,
-        help_text=_(
-            "Public keys of the publishers you trust: PEM public keys (ECDSA P-256/P-384, "
-            "RSA, Ed25519; cosign.pub) and/or ASCII-armoured OpenPGP public keys, one after "
-            "another. Public, so shown back."
-        ),
-    )
-    signature_policy = serializers.ChoiceField(
-        choices=KickstartOciRemote.SIGNATURE_POLICIES,
-        default=KickstartOciRemote.SIGNATURE_NONE,
-        help_text=_(
-            "'none' (default): signatures are not looked at. 'if_present': every signature "
-            "found is verified and a bad one fails the sync. 'required': every tree synced or "
-            "kept must carry a valid signature by one of signature_keys, or the sync fails."
-        ),
-    )
     signature_lookaside = serializers.CharField(
         required=False,
         allow_null=True,
@@ -359,18 +404,6 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
         ),
     )
 
-    def validate_signature_keys(self, value):
-        """Every block must be a usable public key; the error names the bad block."""
-        if not value:
-            return None
-        from .signatures.keys import parse_keys
-
-        try:
-            parse_keys(value)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from None
-        return value
-
     def validate_signature_lookaside(self, value):
         """An http(s) base URL without credentials, kept without its trailing slash."""
         if not value:
@@ -379,21 +412,6 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
         if parsed.query or parsed.fragment:
             raise serializers.ValidationError(_("A base URL has no query or fragment."))
         return value.rstrip("/")
-
-    def validate(self, data):
-        """A policy that verifies needs keys to verify with."""
-        data = super().validate(data)
-        policy = data.get("signature_policy", getattr(self.instance, "signature_policy", None))
-        keys = data.get("signature_keys", getattr(self.instance, "signature_keys", None))
-        if policy in ("if_present", "required") and not (keys or "").strip():
-            raise serializers.ValidationError(
-                {
-                    "signature_keys": _(
-                        "signature_policy '{policy}' needs at least one key in signature_keys."
-                    ).format(policy=policy)
-                }
-            )
-        return data
 
     def validate_url(self, value):
         """Accept a registry's http(s) base URL only, without a trailing slash."""
@@ -431,8 +449,7 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
             "include_tags",
             "exclude_tags",
             "architectures",
-            "signature_keys",
-            "signature_policy",
+            *SignatureTrustSerializer.TRUST_FIELDS,
             "signature_lookaside",
             "signature_identity_check",
             "redirect_origins",
@@ -441,7 +458,51 @@ class KickstartOciRemoteSerializer(RemoteSerializer):
         model = KickstartOciRemote
 
 
-class KickstartDnfRemoteSerializer(RemoteSerializer):
+class DeprecatedGpgKeysField(serializers.CharField):
+    """``gpg_keys``: the dnf remote's old name for ``signature_keys`` under policy ``required``.
+
+    Kept working for a deprecation period (CHANGES/19.removal): written, it sets
+    ``signature_keys`` and, unless the request sets one, ``signature_policy``
+    (``required``, or ``none`` when cleared); read, it shows the keys while the
+    policy checks signatures. The serializer alone carries it; the model has no such
+    field.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            source="*",
+            required=False,
+            allow_null=True,
+            trim_whitespace=False,
+            help_text=_(
+                "Deprecated: use signature_keys and signature_policy. Writing gpg_keys sets "
+                "signature_keys and, unless signature_policy is given too, signature_policy "
+                "'required' (null: 'none'). Reads as signature_keys while signature_policy is "
+                "not 'none'."
+            ),
+            **kwargs,
+        )
+
+    def to_representation(self, remote):
+        """The keys, while the remote's policy checks signatures (as gpg_keys meant)."""
+        if not signature_policy.checks(remote.signature_policy):
+            return None
+        return remote.signature_keys
+
+    def validate_empty_values(self, data):
+        """null clears the keys: given as a dict, as every value of a ``source='*'`` field."""
+        if data is None:
+            return True, {"gpg_keys": None}
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data):
+        """The keys, checked as signature_keys are, under this field's name."""
+        text = trusted_keys_text(super().to_internal_value(data), KickstartDnfRemote)
+        return {"gpg_keys": text}
+
+
+@extend_schema_serializer(deprecate_fields=["gpg_keys"])
+class KickstartDnfRemoteSerializer(SignatureTrustSerializer, RemoteSerializer):
     """A dnf install tree to assemble a netboot tree from."""
 
     url = serializers.CharField(
@@ -459,14 +520,7 @@ class KickstartDnfRemoteSerializer(RemoteSerializer):
             "whose boot files are not wanted."
         ),
     )
-    gpg_keys = serializers.CharField(
-        required=False,
-        allow_null=True,
-        help_text=_(
-            "ASCII-armoured OpenPGP public keys. When set, every RPM used must carry a "
-            "valid signature by one of them, or the sync fails."
-        ),
-    )
+    gpg_keys = DeprecatedGpgKeysField()
     bootloader_packages = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
@@ -493,18 +547,26 @@ class KickstartDnfRemoteSerializer(RemoteSerializer):
         _http_url(value, _("Give the tree's http(s) URL."))
         return value if value.endswith("/") else value + "/"
 
-    def validate_gpg_keys(self, value):
-        """Accept only text whose key blocks all parse as OpenPGP certificates."""
-        if value is not None and not split_keys(value):
-            raise serializers.ValidationError(
-                _("Give one or more ASCII-armoured OpenPGP public key blocks.")
-            )
-        if value is not None:
-            try:
-                fingerprints(value)
-            except DnfError as exc:
-                raise serializers.ValidationError(str(exc)) from None
-        return value
+    def validate(self, data):
+        """The deprecated ``gpg_keys`` becomes ``signature_keys`` (and a policy), then the
+        trust fields are checked as for every remote."""
+        if "gpg_keys" in data:
+            keys = data.pop("gpg_keys")
+            if "signature_keys" in self.initial_data:
+                raise serializers.ValidationError(
+                    {
+                        "gpg_keys": _(
+                            "gpg_keys is the deprecated name of signature_keys; give only "
+                            "signature_keys."
+                        )
+                    }
+                )
+            data["signature_keys"] = keys
+            if "signature_policy" not in self.initial_data:
+                data["signature_policy"] = (
+                    SignatureTrust.SIGNATURE_REQUIRED if keys else SignatureTrust.SIGNATURE_NONE
+                )
+        return super().validate(data)
 
     def validate_bootloader_packages(self, value):
         """Accept only Fedora architecture names as keys."""
@@ -522,6 +584,7 @@ class KickstartDnfRemoteSerializer(RemoteSerializer):
     class Meta:
         fields = RemoteSerializer.Meta.fields + (
             "skip_files",
+            *SignatureTrustSerializer.TRUST_FIELDS,
             "gpg_keys",
             "bootloader_packages",
             "redirect_origins",

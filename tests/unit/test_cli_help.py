@@ -65,7 +65,16 @@ def test_help_page(path):
                 "--signature-identity-check / --no-signature-identity-check",
             ],
         ),
-        ("dnf", ["--skip-files", "--gpg-keys", "--bootloader-packages"]),
+        (
+            "dnf",
+            [
+                "--skip-files",
+                "--signature-key",
+                "--signature-policy [none|if_present|required]",
+                "--gpg-keys",
+                "--bootloader-packages",
+            ],
+        ),
     ],
 )
 def test_remote_options_of_each_type_are_documented(remote_type, options):
@@ -108,13 +117,20 @@ def test_sync_sends_optimize_only_when_given(monkeypatch, flags, sent):
 
 
 @pytest.mark.parametrize("action", ["create", "update"])
-def test_signature_options_are_oci_only_and_explained(action):
-    oci = CliRunner().invoke(main, ["kickstart", "remote", "--type", "oci", action, "--help"])
-    text = " ".join(oci.output.split())
-    assert "'@file' reads a file" in text
-    assert "On update, the keys given replace all of the remote's keys" in text
+def test_trust_options_are_on_every_remote_and_explained(action):
+    for remote_type in ("oci", "dnf"):
+        shown = CliRunner().invoke(
+            main, ["kickstart", "remote", "--type", remote_type, action, "--help"]
+        )
+        text = " ".join(shown.output.split())
+        assert "'@file' reads a file" in text
+        assert "On update, the keys given replace all of the remote's keys" in text
+        assert "--signature-policy" in text
+    # The lookaside store and the identity check are about OCI signatures only.
     dnf = CliRunner().invoke(main, ["kickstart", "remote", "--type", "dnf", action, "--help"])
-    assert "--signature" not in dnf.output
+    assert "--signature-lookaside" not in dnf.output
+    assert "--signature-identity-check" not in dnf.output
+    assert "Deprecated: use --signature-key" in " ".join(dnf.output.split())
 
 
 PEM_KEY = """-----BEGIN PUBLIC KEY-----

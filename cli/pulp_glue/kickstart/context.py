@@ -81,6 +81,7 @@ class PulpKickstartDnfRemoteContext(PulpRemoteContext):
     ID_PREFIX = "remotes_kickstart_dnf"
     NULLABLES = PulpRemoteContext.NULLABLES | {
         "skip_files",
+        "signature_keys",
         "gpg_keys",
         "bootloader_packages",
         "redirect_origins",

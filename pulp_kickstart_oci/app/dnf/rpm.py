@@ -1,7 +1,9 @@
 """Boot files inside RPMs: signature checks and extraction.
 
 Signatures are checked by RPM itself (``rpmkeys`` against a throwaway
-keyring holding only the remote's keys), so the check is the one dnf makes.
+keyring holding only the remote's keys), so the check is the one dnf makes;
+what a missing or failed signature means is the remote's policy
+(``signatures/policy.py``), not this module's.
 Payloads are streamed by ``payload``, which caps what decompression may
 produce (a package is untrusted input even when it is signed).
 """
@@ -10,18 +12,14 @@ import os
 import re
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from gettext import gettext as _
-
-import pysequoia
 
 from ..netboot import grammar, layout
 from ..netboot.treefile import TreeFile
 from . import payload
 from .errors import DnfError
 
-_KEY_BLOCK = re.compile(
-    r"-----BEGIN PGP PUBLIC KEY BLOCK-----.*?-----END PGP PUBLIC KEY BLOCK-----", re.S
-)
 # EFI binaries: /boot/efi/EFI/<vendor>/ and, from Fedora 44, /usr/lib/efi/<pkg>/<ver>/EFI/<vendor>/.
 _EFI = re.compile(r"^(?:boot/efi/EFI|usr/lib/efi/[^/]+/[^/]+/EFI)/([^/]+)/([^/]+\.efi)$", re.I)
 _SYSLINUX = re.compile(
@@ -30,54 +28,43 @@ _SYSLINUX = re.compile(
 )
 
 
-def split_keys(armored):
-    """The ASCII-armoured public key blocks in a text.
+@dataclass(frozen=True)
+class Checked:
+    """What ``rpmkeys --checksig`` found on one package.
 
-    A remote's ``gpg_keys`` may hold several blocks; rpmkeys imports one at a time.
+    ``verified``: a signature by one of the keyring's keys verifies. Otherwise
+    ``problem`` says why the signature found does not verify, or is None when the
+    package carries no signature: the remote's policy decides what either means.
     """
-    return _KEY_BLOCK.findall(armored or "")
 
-
-def fingerprints(armored):
-    """Fingerprints of every certificate in ASCII-armoured key blocks, sorted.
-
-    They identify the keyring a stored tree was verified with, so a changed
-    ``gpg_keys`` is noticed.
-    """
-    found = set()
-    for block in split_keys(armored):
-        try:
-            certs = pysequoia.Cert.split_bytes(block.encode())
-        except Exception as exc:  # pysequoia raises its own error types
-            raise DnfError(
-                _("gpg_keys: a key block cannot be read: {problem}").format(problem=exc)
-            ) from None
-        found.update(str(cert.fingerprint).upper() for cert in certs)
-    return sorted(found)
+    verified: bool
+    problem: str | None = None
 
 
 class Keyring:
     """An rpm database holding only the given keys, for ``rpmkeys --checksig``.
 
     A throwaway root, so the check trusts the remote's keys and nothing the
-    worker's host happens to trust.
+    worker's host happens to trust. ``keys``: the remote's OpenPGP keys as the key
+    module parsed them (``signatures.keys.OpenPgpKey``: ``id``, ``armored``), each
+    imported on its own.
     """
 
-    def __init__(self, armored, workdir="."):
+    def __init__(self, keys, workdir="."):
         self.root = tempfile.mkdtemp(prefix="rpmkeys-", dir=workdir)
-        blocks = split_keys(armored)
-        if not blocks:
-            raise DnfError(_("gpg_keys holds no ASCII-armoured public key"))
-        for number, block in enumerate(blocks, 1):
+        keys = list(keys)
+        if not keys:
+            raise DnfError(_("signature_keys holds no OpenPGP public key"))
+        for number, key in enumerate(keys, 1):
             path = os.path.join(self.root, f"key-{number}.asc")
             with open(path, "w") as key_file:
-                key_file.write(block + "\n")
+                key_file.write(key.armored + "\n")
             result = self._rpmkeys("--import", path)
             if result.returncode != 0:
                 raise DnfError(
-                    _("gpg_keys: key {number} cannot be imported: {output}").format(
+                    _("signature_keys: key {key} cannot be imported: {output}").format(
                         # rpmkeys names the key file: the worker's path is not the user's.
-                        number=number,
+                        key=key.id,
                         output=(result.stdout + result.stderr)
                         .replace(path, f"key {number}")
                         .replace(self.root, "")
@@ -95,27 +82,28 @@ class Keyring:
             )
         except FileNotFoundError:
             raise DnfError(
-                _("gpg_keys is set but this worker has no rpmkeys command: install rpm")
+                _("RPM signatures are checked but this worker has no rpmkeys command: install rpm")
             ) from None
 
-    def verify(self, rpm_path, what):
-        """Raise DnfError unless the package carries a valid signature by one of the keys."""
+    def check(self, rpm_path):
+        """Whether the package carries a valid signature by one of the keys, and if not, why."""
         result = self._rpmkeys(
             "--checksig", "-v", "--define", "_pkgverify_level signature", rpm_path
         )
         if result.returncode == 0:
-            return
+            return Checked(True)
         output = result.stdout + result.stderr
         if "NOKEY" in output:
             key_ids = sorted(set(re.findall(r"key ID ([0-9a-fA-F]+): NOKEY", output)))
-            reason = _("{what} is signed by a key not in gpg_keys (key ID {key_ids})").format(
-                what=what, key_ids=", ".join(key_ids)
+            return Checked(
+                False,
+                _("signed by a key not in signature_keys (key ID {key_ids})").format(
+                    key_ids=", ".join(key_ids)
+                ),
             )
-        elif "BAD" in output:
-            reason = _("{what} has a bad signature or digest").format(what=what)
-        else:
-            reason = _("{what} is not signed").format(what=what)
-        raise DnfError(reason)
+        if "BAD" in output:
+            return Checked(False, _("a bad signature or digest"))
+        return Checked(False)
 
 
 def _relative(member):

@@ -2,32 +2,35 @@
 
 Images come from ``.treeinfo`` (checked against its ``[checksums]`` when
 downloaded); shim, GRUB and PXELINUX are taken out of the newest matching
-RPMs, whose signatures are checked when the remote has ``gpg_keys``. The RPMs
+RPMs, whose signatures are checked under the remote's ``signature_policy`` (decided
+by ``signatures/policy.py``, with keys parsed by ``signatures/keys.py``). The RPMs
 themselves are not kept: the tree records which package each file came from.
 """
 
 import logging
 import os
 import tempfile
+from functools import cached_property
 from gettext import gettext as _
 from urllib.parse import urljoin, urlsplit
 
-import aiohttp
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 
-from pulpcore.plugin.exceptions import DigestValidationError, SizeValidationError, TimeoutException
 from pulpcore.plugin.models import ContentArtifact, ProgressReport, Remote
 from pulpcore.plugin.util import get_domain_pk
 
 from ..dnf import repodata, rpm, treeinfo
 from ..dnf.errors import DnfError
-from ..downloads import PROXY_REFUSED, DigestMismatch, DownloadFailed, cap
+from ..downloads import cap
 from ..models import KickstartDnfRemote, KickstartTree
 from ..netboot import arch as archs
 from ..netboot import layout
 from ..netboot.treefile import TreeFile
+from ..signatures import SignatureError
+from ..signatures.policy import Trust
+from ..upstream_errors import REQUEST_ERRORS, message, status_of
 from .base import TreeFirstStage, TreePlan, digest_of_sources
 
 log = logging.getLogger(__name__)
@@ -54,8 +57,31 @@ class DnfFirstStage(TreeFirstStage):
         self.base = remote.url.rstrip("/") + "/"
         self.where = _("dnf tree {url}").format(url=self.base)
         self.skip = set(remote.skip_files or [])
-        # Fingerprints of the keys this remote trusts: what a verification is recorded under.
-        self.trusted = rpm.fingerprints(remote.gpg_keys) if remote.gpg_keys else None
+        self.unsigned = []  # packages accepted without a signature (policy if_present)
+
+    @cached_property
+    def trust(self):
+        """The remote's keys and signature policy, parsed once per sync (OpenPGP keys only)."""
+        try:
+            return Trust.of(
+                self.remote.signature_policy,
+                self.remote.signature_keys,
+                KickstartDnfRemote.SIGNATURE_KEY_KINDS,
+                KickstartDnfRemote.SIGNATURE_KEY_USE,
+            )
+        except SignatureError as exc:
+            raise DnfError(_("{where}: {problem}").format(where=self.where, problem=exc)) from None
+
+    @property
+    def trusted(self):
+        """Fingerprints of the keys this remote trusts (what a verification is recorded
+        under), or None when its policy checks no signature."""
+        return self.trust.keys.ids if self.trust.active else None
+
+    @cached_property
+    def keyring(self):
+        """The rpmkeys keyring of the remote's keys, built once per sync; None under 'none'."""
+        return rpm.Keyring(self.trust.keys.openpgp) if self.trust.active else None
 
     def _url(self, path, what):
         """The URL of a path named by upstream metadata, confined to the remote's tree.
@@ -86,13 +112,15 @@ class DnfFirstStage(TreeFirstStage):
         expected_digests=None,
         expected_size=None,
         checksum_source=None,
+        missing_ok=False,
     ):
         """Fetch one file of the tree, capped, and check the digests upstream gave for it.
 
         The downloader checks every algorithm given while the bytes stream, also one
         outside ``ALLOWED_CONTENT_CHECKSUMS`` (sha512 repodata on a sha256-only Pulp);
         ``checksum_source`` is where they were published (default: the repodata), for
-        the error.
+        the error. With ``missing_ok``, a file the server does not have (HTTP 404)
+        gives None; any other failure is a DnfError naming the file (upstream_errors).
         """
         digests = {}
         for algorithm, expected in (expected_digests or {}).items():
@@ -111,40 +139,13 @@ class DnfFirstStage(TreeFirstStage):
             **(cap(limit) if limit else {}),
         )
         try:
-            return await downloader.run()
-        except DigestMismatch as exc:
-            raise DnfError(
-                _("{where}: {what}: {algorithm} is {actual}, {source} says {expected}").format(
-                    where=self.where,
-                    what=what,
-                    algorithm=exc.algorithm,
-                    actual=exc.actual,
-                    source=checksum_source or _("the repodata"),
-                    expected=exc.expected,
-                )
-            ) from None
-        except DownloadFailed as exc:
-            raise DnfError(
-                _("{where}: {what}: {reason}").format(
-                    where=self.where, what=what, reason=exc.detail
-                )
-            ) from None
-        except aiohttp.ClientResponseError as exc:
-            reasons = {404: _("not found (HTTP 404)"), 407: PROXY_REFUSED}
-            reason = reasons.get(exc.status, _("HTTP {status}").format(status=exc.status))
-            raise DnfError(
-                _("{where}: {what}: {reason}").format(where=self.where, what=what, reason=reason)
-            ) from None
-        except (DigestValidationError, SizeValidationError) as exc:
-            raise DnfError(
-                _("{where}: {what}: {reason}").format(where=self.where, what=what, reason=exc)
-            ) from None
-        except (aiohttp.ClientError, OSError, TimeoutException, TimeoutError) as exc:
-            raise DnfError(
-                _("{where}: {what}: cannot reach the server ({reason})").format(
-                    where=self.where, what=what, reason=exc
-                )
-            ) from None
+            result = await downloader.run(extra_data={"missing_ok": missing_ok})
+        except REQUEST_ERRORS as exc:
+            if missing_ok and status_of(exc) == 404:
+                return None
+            source = checksum_source or _("the repodata")
+            raise DnfError(message(self.where, what, exc, checksums_from=source)) from None
+        return None if missing_ok and result.path is None else result
 
     async def _sizes(self, images):
         """Sizes of images that are not downloaded now (on_demand, streamed), from HEAD.
@@ -158,25 +159,22 @@ class DnfFirstStage(TreeFirstStage):
             downloader = self.remote.get_downloader(url=image.url)
             try:
                 image.size = await downloader.content_length()
-            except aiohttp.ClientResponseError as exc:
-                if exc.status == 404:
+            except REQUEST_ERRORS as exc:
+                if status_of(exc) == 404:
                     raise DnfError(
                         _("{where}: {name} is listed in .treeinfo but not found").format(
                             where=self.where, name=image.name
                         )
                     ) from None
-            except (aiohttp.ClientError, TimeoutException, TimeoutError):
-                continue
 
     async def _treeinfo(self):
         problem = None
         for name in (".treeinfo", "treeinfo"):
-            try:
-                result = await self._download(name, name, "KICKSTART_MAX_TREEINFO_BYTES")
-            except DnfError as exc:
-                if "HTTP 404" in str(exc):
-                    continue
-                raise
+            result = await self._download(
+                name, name, "KICKSTART_MAX_TREEINFO_BYTES", missing_ok=True
+            )
+            if result is None:
+                continue
             with open(result.path, "rb") as fetched:
                 text = fetched.read().decode("utf-8", errors="replace")
             try:
@@ -326,8 +324,27 @@ class DnfFirstStage(TreeFirstStage):
             expected_size=package.size,
         )
         if keyring is not None:
-            keyring.verify(result.path, _("{where}: {what}").format(where=self.where, what=what))
+            self._check_signature(keyring, result.path, what)
         return result
+
+    def _check_signature(self, keyring, rpm_path, what):
+        """The remote's policy on one RPM's signature, as signatures/policy.py decides it.
+
+        A package accepted without a signature (``if_present``) is remembered: the
+        tree warns, and no verification of its RPMs is recorded.
+        """
+        checked = keyring.check(rpm_path)
+        try:
+            self.trust.decide(
+                _("{where}: {what}").format(where=self.where, what=what),
+                [checked] if checked.verified else [],
+                [checked.problem] if checked.problem else [],
+                missing=_("it is not signed"),
+            )
+        except SignatureError as exc:
+            raise DnfError(str(exc)) from None
+        if not checked.verified:
+            self.unsigned.append(what)
 
     def _verified_for_us(self, plan):
         """True when the stored tree's RPMs were verified against keys this remote trusts.
@@ -370,20 +387,21 @@ class DnfFirstStage(TreeFirstStage):
                 await report.aincrement()
 
     async def _verify_kept(self, digest, packages):
-        """Under gpg_keys, a tree Pulp already has is kept only if its RPMs verify now.
+        """Under a signature policy, a tree Pulp already has is kept only if its RPMs pass now.
 
         The stored tree may have been synced without keys, or by another remote
         with other keys: its RPMs are fetched again and checked, not unpacked.
         """
-        keyring = rpm.Keyring(self.remote.gpg_keys)
+        keyring = self.keyring
         message = _("Verifying package signatures of a stored tree")
         async for _checked in self._fetched(packages, keyring, message, "sync.verifying.packages"):
             pass  # fetching checks the signature
-        await sync_to_async(self._record_keyring)(digest, self.trusted)
+        if not self.unsigned:  # unsigned RPMs (if_present) are accepted, nothing vouches
+            await sync_to_async(self._record_keyring)(digest, self.trusted)
 
     async def _unpack(self, packages):
         """The boot files of each package, unpacked and placed in the tree."""
-        keyring = rpm.Keyring(self.remote.gpg_keys) if self.remote.gpg_keys else None
+        keyring = self.keyring
         message = _("Downloading and unpacking packages")
         files = []
         async for package, what, result in self._fetched(
@@ -424,12 +442,18 @@ class DnfFirstStage(TreeFirstStage):
         digest = digest_of_sources(facts.version, arch, sources)
         existing = await sync_to_async(self._existing)(digest)
         if existing is not None:
-            if self.remote.gpg_keys and not self._verified_for_us(existing):
+            if self.trusted and not self._verified_for_us(existing):
                 await self._verify_kept(digest, packages)
             return [existing]
         if self.remote.policy != Remote.IMMEDIATE:
             await self._sizes(images)
         files = images + await self._unpack(packages)
+        warnings += [
+            _("{what} is not signed; accepted under signature_policy 'if_present'").format(
+                what=what
+            )
+            for what in self.unsigned
+        ]
         paths = {}
         for item in files:
             if item.path in paths:
@@ -440,7 +464,7 @@ class DnfFirstStage(TreeFirstStage):
                 )
             paths[item.path] = item.name
         source = {
-            **({"verified_with": [self.trusted]} if self.trusted else {}),
+            **({"verified_with": [self.trusted]} if self.trusted and not self.unsigned else {}),
             "type": "dnf",
             "url": self.base,
             "family": facts.family,

@@ -38,8 +38,8 @@ from ..netboot import artifact, grammar, tags
 from ..netboot.treefile import TreeFile
 from ..registry.auth import RegistryAuthError
 from ..registry.client import RegistryClient, RegistryError
-from ..signatures import SignatureError, parse_keys, remote_repository
-from ..signatures.policy import PublisherCheck
+from ..signatures import SignatureError, remote_repository
+from ..signatures.policy import PublisherCheck, Trust
 from .base import TreeFirstStage, TreePlan
 
 log = logging.getLogger(__name__)
@@ -346,12 +346,18 @@ class RegistryFirstStage(TreeFirstStage):
         await self._each(sorted(first.values(), key=lambda reach: reach.digest), fetch)
 
     def _publisher_check(self):
-        """The remote's signature policy with its keys, or None under policy 'none'."""
-        if self.remote.signature_policy == KickstartOciRemote.SIGNATURE_NONE:
-            return None
+        """The remote's signature policy with its keys (signatures/policy.py's Trust, parsed
+        by the key module), or None under policy 'none'."""
         if getattr(self, "_check", None) is None:
             try:
-                keys = parse_keys(self.remote.signature_keys or "")
+                trust = Trust.of(
+                    self.remote.signature_policy,
+                    self.remote.signature_keys,
+                    KickstartOciRemote.SIGNATURE_KEY_KINDS,
+                    KickstartOciRemote.SIGNATURE_KEY_USE,
+                )
+                if not trust.active:
+                    return None
                 repository = remote_repository(self.remote.url, self.remote.upstream_name)
             except SignatureError as exc:
                 raise RegistryError(
@@ -359,8 +365,8 @@ class RegistryFirstStage(TreeFirstStage):
                 ) from None
             self._check = PublisherCheck(
                 self.client,
-                keys,
-                self.remote.signature_policy,
+                trust.keys,
+                trust.policy,
                 repository,
                 lookaside=self.remote.signature_lookaside,
                 match_identity=self.remote.signature_identity_check,

@@ -33,6 +33,7 @@ _ = translation.gettext
 
 OCI = (PulpKickstartOciRemoteContext,)
 DNF = (PulpKickstartDnfRemoteContext,)
+EVERY = OCI + DNF  # one trust model: the same signature options on every remote
 
 
 def load_signature_keys_callback(
@@ -103,11 +104,12 @@ kickstart_remote_options = [
         multiple=True,
         callback=load_signature_keys_callback,
         help=_(
-            "A public key of a publisher you trust: PEM (cosign.pub) or ASCII-armoured OpenPGP; "
-            "'@file' reads a file. Repeat for several keys; they are sent joined by a newline. "
-            "On update, the keys given replace all of the remote's keys ('' removes them)."
+            "A public key of a publisher you trust: PEM (cosign.pub) or ASCII-armoured OpenPGP "
+            "(dnf remotes: OpenPGP only, the RPM signing key); '@file' reads a file. Repeat for "
+            "several keys; they are sent joined by a newline. On update, the keys given "
+            "replace all of the remote's keys ('' removes them)."
         ),
-        allowed_with_contexts=OCI,
+        allowed_with_contexts=EVERY,
     ),
     pulp_option(
         "--signature-policy",
@@ -115,9 +117,10 @@ kickstart_remote_options = [
         help=_(
             "none: signatures are not looked at (server default). if_present: every signature "
             "found must verify with a --signature-key, or the sync fails. required: every tree "
-            "synced or kept needs a valid signature by a --signature-key."
+            "synced or kept (OCI), every RPM used (dnf), needs a valid signature by a "
+            "--signature-key."
         ),
-        allowed_with_contexts=OCI,
+        allowed_with_contexts=EVERY,
     ),
     pulp_option(
         "--signature-lookaside",
@@ -169,7 +172,11 @@ kickstart_remote_options = [
     pulp_option(
         "--gpg-keys",
         callback=load_string_callback,
-        help=_("ASCII-armoured public keys every RPM must be signed with; '@file' reads a file."),
+        help=_(
+            "Deprecated: use --signature-key and --signature-policy. ASCII-armoured public keys "
+            "every RPM must be signed with ('@file' reads a file): the keys, under "
+            "--signature-policy required unless given."
+        ),
         allowed_with_contexts=DNF,
     ),
     pulp_option(
