@@ -290,6 +290,24 @@ def test_no_domain_or_an_unknown_domain_answers_nothing(pulp, tenants, path):
         get(tenant.root(pulp.content, "elsewhere") + path, status=404)
 
 
+@pytest.mark.parametrize(
+    "suffix, status",
+    [
+        (f"{RELEASE}//{ARCH}/boot.ipxe", 400),
+        (f"{RELEASE}%2F{ARCH}%2Fboot.ipxe", 400),
+        (f"{TREE}%00", 400),
+        ("a/" * 40 + "x", 414),
+    ],
+)
+def test_the_request_rules_hold_inside_a_domain(pulp, tenants, suffix, status):
+    """The content app's path and Host rules (docs/serving.md) apply below the domain
+    segment as they do without domains; a refusal is never answered from the cache."""
+    root = tenants["alpha"].root(pulp.content)
+    get(root + suffix, status=status)
+    assert "X-PULP-CACHE" not in get(root + suffix, status=status).headers
+    get(root + "trees.json", status=400, headers={"Host": "a b"})
+
+
 # --- the plugin's API ----------------------------------------------------------------------
 
 
