@@ -13,6 +13,7 @@ import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import dnf
+from tests.support import signing
 
 PULP_CLI = str(Path(sys.executable).with_name("pulp"))
 
@@ -197,7 +198,8 @@ def test_dnf_remote_with_keys_from_a_file(pulp, kickstart_workdir, tmp_path):
     try:
         key_file = key.write_public(tmp_path / "key.asc")
         name = unique("cli-dnf")
-        pulp(
+        # The deprecated --gpg-keys still works, and says nothing more than it did.
+        created = pulp(
             "kickstart",
             "remote",
             "--type",
@@ -213,11 +215,79 @@ def test_dnf_remote_with_keys_from_a_file(pulp, kickstart_workdir, tmp_path):
             '["boot.iso"]',
             "--bootloader-packages",
             '{"x86_64": ["shim-x64", "grub2-efi-x64"]}',
+            check=False,
         )
+        assert created.returncode == 0, created.stderr
+        # Nothing more on stderr than a remote without keys gets (pulp-cli echoes its
+        # --header value there for every remote).
+        plain = pulp(
+            "kickstart",
+            "remote",
+            "--type",
+            "dnf",
+            "create",
+            "--name",
+            name + "-plain",
+            "--url",
+            "http://mirror.example/os/",
+            check=False,
+        )
+        pulp("kickstart", "remote", "--type", "dnf", "destroy", "--name", name + "-plain")
+        assert created.stderr == plain.stderr, created.stderr
         remote = pulp("kickstart", "remote", "--type", "dnf", "show", "--name", name)
         assert remote["gpg_keys"].strip() == key.public_armored.strip()
+        assert remote["signature_keys"] == remote["gpg_keys"]
+        assert remote["signature_policy"] == "required"
         assert remote["skip_files"] == ["boot.iso"]
         assert remote["bootloader_packages"] == {"x86_64": ["shim-x64", "grub2-efi-x64"]}
+        # The trust options every remote shares.
+        pulp(
+            "kickstart",
+            "remote",
+            "--type",
+            "dnf",
+            "update",
+            "--name",
+            name,
+            "--signature-policy",
+            "if_present",
+        )
+        remote = pulp("kickstart", "remote", "--type", "dnf", "show", "--name", name)
+        assert remote["signature_policy"] == "if_present"
+        assert remote["signature_keys"].strip() == key.public_armored.strip()
+        # A PEM key cannot check an RPM signature: the server says so, naming the field.
+        pem = tmp_path / "cosign.pub"
+        pem.write_text(signing.public_pem(signing.generate_key("p256")))
+        refused = pulp(
+            "kickstart",
+            "remote",
+            "--type",
+            "dnf",
+            "update",
+            "--name",
+            name,
+            "--signature-key",
+            f"@{pem}",
+            check=False,
+        )
+        assert refused.returncode != 0
+        assert "signature_keys" in refused.stderr and "OpenPGP" in refused.stderr
+        # '' removes the keys; a policy that checks then refuses to stand without them.
+        pulp(
+            "kickstart",
+            "remote",
+            "--type",
+            "dnf",
+            "update",
+            "--name",
+            name,
+            "--signature-key",
+            "",
+            "--signature-policy",
+            "none",
+        )
+        remote = pulp("kickstart", "remote", "--type", "dnf", "show", "--name", name)
+        assert (remote["signature_keys"], remote["signature_policy"]) == (None, "none")
         pulp("kickstart", "remote", "--type", "dnf", "destroy", "--name", name)
     finally:
         key.close()

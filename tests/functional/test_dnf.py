@@ -9,6 +9,7 @@ import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import dnf
+from tests.support import signing
 
 from .conftest import progress
 
@@ -101,8 +102,20 @@ def test_a_signed_tree_is_synced_served_and_byte_identical(
     assert "sync.was_skipped" in progress(again)
 
 
+# The deprecated gpg_keys means signature_keys under 'required'.
+REQUIRED = {
+    "gpg_keys": lambda key: {"gpg_keys": key.public_armored},
+    "signature_keys": lambda key: {
+        "signature_keys": key.public_armored,
+        "signature_policy": "required",
+    },
+}
+
+
+@pytest.mark.parametrize("form", sorted(REQUIRED))
 @pytest.mark.parametrize("signer", [None, "stranger"])
 def test_packages_must_carry_a_trusted_signature(
+    form,
     trusted,
     stranger,
     kickstart_dnf_tree_factory,
@@ -121,14 +134,15 @@ def test_packages_must_carry_a_trusted_signature(
 
     task = kickstart_sync(
         repository,
-        kickstart_dnf_remote_factory(server, gpg_keys=trusted.public_armored),
+        kickstart_dnf_remote_factory(server, **REQUIRED[form](trusted)),
         expect_failure=True,
     )
 
     assert task.state == "failed"
     description = task.error["description"]
     assert "shim-x64-15.8-3.x86_64" in description
-    assert ("not in gpg_keys" if signer else "is not signed") in description
+    assert "signature_policy 'required' and no signature by signature_keys verifies" in description
+    assert ("not in signature_keys" if signer else "is not signed") in description
     assert latest_version(repository).endswith("/versions/0/")
 
     # Without gpg_keys the same tree syncs.
@@ -332,20 +346,162 @@ def test_on_demand_keeps_images_remote_until_requested(
     resync_unchanged(repository, kickstart_dnf_remote_factory(server, policy="on_demand"), server)
 
 
+PEM = signing.public_pem(signing.generate_key("p256"))
+OPENPGP = "<the trusted OpenPGP key>"  # replaced by the fixture's key in the test
+
+
 @pytest.mark.parametrize(
-    "fields, field",
+    "fields, field, reason",
     [
-        ({"url": "ftp://mirror.example/os/"}, "url"),
-        ({"gpg_keys": "not a key"}, "gpg_keys"),
-        ({"bootloader_packages": {"amd64": ["shim-x64"]}}, "bootloader_packages"),
+        ({"url": "ftp://mirror.example/os/"}, "url", "http(s)"),
+        ({"gpg_keys": "not a key"}, "gpg_keys", "text outside the key blocks"),
+        ({"bootloader_packages": {"amd64": ["shim-x64"]}}, "bootloader_packages", "Fedora"),
+        # One key module: rpmkeys checks OpenPGP signatures, a PEM key cannot verify an RPM.
+        ({"signature_keys": PEM}, "signature_keys", "RPM signatures are verified with OpenPGP"),
+        ({"gpg_keys": OPENPGP + PEM}, "gpg_keys", "key block 2 (PEM)"),
+        # A policy that checks needs keys, whichever name they would come under.
+        ({"signature_policy": "required"}, "signature_keys", "needs at least one key"),
+        ({"signature_policy": "if_present"}, "signature_keys", "needs at least one key"),
+        (
+            {"signature_policy": "if_present", "signature_keys": " \n"},
+            "signature_keys",
+            "needs at least one key",
+        ),
+        (
+            {"gpg_keys": None, "signature_policy": "required"},
+            "signature_keys",
+            "needs at least one key",
+        ),
+        ({"signature_policy": "sometimes"}, "signature_policy", "not a valid choice"),
+        # The deprecated name and the new one are not given together.
+        ({"gpg_keys": OPENPGP, "signature_keys": OPENPGP}, "gpg_keys", "deprecated name"),
     ],
 )
 @pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")
-def test_dnf_remote_validation(kickstart_bindings, fields, field):
+def test_dnf_remote_validation(kickstart_bindings, trusted, fields, field, reason):
+    fields = {
+        name: value.replace(OPENPGP, trusted.public_armored) if isinstance(value, str) else value
+        for name, value in fields.items()
+    }
     body = {"name": unique("dnf"), "url": "http://mirror.example/os/", **fields}
     # model_construct skips the client's own checks: the server judges.
     remote = kickstart_bindings.KickstartKickstartDnfRemote.model_construct(**body)
     with pytest.raises(kickstart_bindings.ApiException) as raised:
         kickstart_bindings.RemotesDnfApi.create(remote)
     assert raised.value.status == 400
-    assert field in json.loads(raised.value.body)
+    errors = json.loads(raised.value.body)
+    assert field in errors, errors
+    assert reason in " ".join(errors[field]), errors
+
+
+# -- one trust model: the dnf remote's signature_policy ------------------------------------
+
+
+def test_if_present_checks_the_signatures_rpms_carry_and_accepts_unsigned_ones(
+    trusted,
+    stranger,
+    kickstart_dnf_tree_factory,
+    kickstart_tree_server_factory,
+    kickstart_dnf_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    latest_version,
+    trees,
+    signatures,
+):
+    def if_present(tree):
+        server = kickstart_tree_server_factory(tree)
+        return kickstart_dnf_remote_factory(
+            server, signature_keys=trusted.public_armored, signature_policy="if_present"
+        )
+
+    # Unsigned RPMs are accepted; the tree says which, and nothing vouches for them.
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, if_present(kickstart_dnf_tree_factory(release="34")))
+    (tree,) = trees(latest_version(repository))
+    flagged = [w for w in tree.warnings if "accepted under signature_policy 'if_present'" in w]
+    assert len(flagged) == 3, tree.warnings  # shim, grub2-efi, syslinux
+    assert any("package shim-x64-15.8-3.x86_64" in w and "is not signed" in w for w in flagged)
+    assert signatures(latest_version(repository), tree) == []
+
+    # A signature by a key the remote does not trust fails the sync: nothing is created.
+    refused = kickstart_repository_factory()
+    task = kickstart_sync(
+        refused,
+        if_present(kickstart_dnf_tree_factory(key=stranger, release="33")),
+        expect_failure=True,
+    )
+    description = task.error["description"]
+    assert "package shim-x64-15.8-3.x86_64" in description
+    assert "signed by a key not in signature_keys" in description, description
+    assert latest_version(refused).endswith("/versions/0/")
+
+    # Signed by the trusted key: synced without a warning, and the keyring check is recorded.
+    signed = kickstart_repository_factory()
+    kickstart_sync(signed, if_present(kickstart_dnf_tree_factory(key=trusted, release="32")))
+    (tree,) = trees(latest_version(signed))
+    assert not [w for w in tree.warnings if "is not signed" in w]
+    (check,) = signatures(latest_version(signed), tree)
+    assert (check.kind, check.key) == ("rpm", trusted.fingerprint.upper())
+
+
+def test_policy_none_looks_at_no_signature_even_with_keys(
+    trusted,
+    stranger,
+    kickstart_dnf_tree_factory,
+    kickstart_tree_server_factory,
+    kickstart_dnf_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    latest_version,
+    trees,
+    signatures,
+):
+    server = kickstart_tree_server_factory(kickstart_dnf_tree_factory(key=stranger, release="31"))
+    remote = kickstart_dnf_remote_factory(
+        server, signature_keys=trusted.public_armored, signature_policy="none"
+    )
+    assert remote.gpg_keys is None  # the deprecated name shows keys only while they are used
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    (tree,) = trees(latest_version(repository))
+    assert signatures(latest_version(repository), tree) == []
+
+
+def test_gpg_keys_is_the_deprecated_name_of_signature_keys(
+    kickstart_bindings,
+    trusted,
+    kickstart_dnf_remote_factory,
+    monitor_task,
+    bindings_cfg,
+    pulp_api_v3_url,
+):
+    api = kickstart_bindings.RemotesDnfApi
+    armored = trusted.public_armored
+    # Written alone, it means signature_keys under 'required' (the old behaviour).
+    remote = kickstart_dnf_remote_factory(url="http://mirror.example/os/", gpg_keys=armored)
+    assert (remote.signature_keys, remote.signature_policy) == (armored, "required")
+    assert remote.gpg_keys == armored
+    # With a policy in the same request, the request's policy holds.
+    relaxed = kickstart_dnf_remote_factory(
+        url="http://mirror.example/os/", gpg_keys=armored, signature_policy="if_present"
+    )
+    assert (relaxed.signature_keys, relaxed.signature_policy) == (armored, "if_present")
+    assert relaxed.gpg_keys == armored
+    # null clears the keys and the check, as removing gpg_keys did.
+    monitor_task(api.partial_update(remote.pulp_href, {"gpg_keys": None}).task)
+    cleared = api.read(remote.pulp_href)
+    assert (cleared.signature_keys, cleared.signature_policy, cleared.gpg_keys) == (
+        None,
+        "none",
+        None,
+    )
+    # The schema says it is deprecated, and what replaces it.
+    schema = requests.get(
+        f"{pulp_api_v3_url}docs/api.json?component=kickstart",
+        auth=(bindings_cfg.username, bindings_cfg.password),
+        timeout=60,
+    ).json()["components"]["schemas"]["kickstart.KickstartDnfRemote"]["properties"]
+    assert schema["gpg_keys"]["deprecated"] is True
+    assert "use signature_keys and signature_policy" in schema["gpg_keys"]["description"]
+    assert "signature_policy" in schema and "signature_keys" in schema

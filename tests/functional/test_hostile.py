@@ -295,7 +295,7 @@ def test_a_stored_tree_is_not_kept_under_gpg_keys_without_a_valid_signature(
             expect_failure=True,
         )
         assert task.state == "failed"
-        assert "not in gpg_keys" in task.error["description"]
+        assert "not in signature_keys" in task.error["description"]
         assert trees(latest_version(guarded)) == []
 
         # The signer's key verifies the stored tree (its RPMs are fetched again, not
