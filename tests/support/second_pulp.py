@@ -12,9 +12,9 @@ beside the stack, sharing what is safe to share and nothing else:
   template database ``pulp_second_template``, which holds pulpcore's and the plugin's
   migrations and the admin user. Copying it takes well under a second; migrating a new
   database takes ~12 s, paid only when the template is behind the code (the installed
-  packages or the plugin's migrations changed: the template's comment records a
-  fingerprint of both), and then the template is rebuilt from scratch, so a migration
-  edited in place is applied too;
+  packages, the plugin's migrations or its viewsets, whose access policies ``migrate``
+  stores, changed: the template's comment records a fingerprint of them), and then the
+  template is rebuilt from scratch, so a migration edited in place is applied too;
 - its own MEDIA_ROOT, WORKING_DIRECTORY, ALLOWED_EXPORT_PATHS (``exports``) and logs
   below ``.run/second/<name>-<slot>/`` (media, exports and tmp emptied on start: the
   database is new);
@@ -119,13 +119,16 @@ def _postgres():
 
 
 def _fingerprint():
-    """What the template's schema follows: the venv's installed packages (names and
-    versions) and the plugin's migrations (their bytes: the plugin is an editable install)."""
+    """What the template's contents follow: the venv's installed packages (names and
+    versions), the plugin's migrations and its viewsets (their bytes: the plugin is an
+    editable install). ``migrate`` writes the viewsets' access policies and locked roles
+    into the database, so a policy changed without a migration must rebuild it too."""
     digest = hashlib.sha256()
     for info in sorted((ROOT / ".venv" / "lib").glob("python*/site-packages/*.dist-info")):
         digest.update(info.name.encode() + b"\n")
-    for migration in sorted((ROOT / "pulp_kickstart_oci" / "app" / "migrations").glob("*.py")):
-        digest.update(migration.name.encode() + b"\0" + migration.read_bytes())
+    app = ROOT / "pulp_kickstart_oci" / "app"
+    for source in sorted([*app.glob("migrations/*.py"), *app.glob("**/viewsets*.py")]):
+        digest.update(str(source.relative_to(app)).encode() + b"\0" + source.read_bytes())
     return digest.hexdigest()
 
 
