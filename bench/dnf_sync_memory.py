@@ -1,6 +1,6 @@
 """Peak memory of a real dnf sync whose primary metadata lists 70,000 packages.
 
-Builds a small signed-RPM install tree (tests.support.dnf), pads its primary
+Builds a small signed-RPM install tree (pulp_kickstart_oci.testing.dnf), pads its primary
 metadata with generated packages, serves it on 127.0.0.1, and syncs it
 through the running Pulp stack (`make stack`). While the task runs, the peak
 RSS (VmHWM) of the worker's task processes is sampled from /proc. Run it for

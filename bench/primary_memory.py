@@ -15,7 +15,7 @@ process's peak RSS (VmHWM) before and after the call, its wall and CPU time:
   comparison;
 - a bomb per compression (gz, xz, bz2, zstd): one package whose description is
   8 MiB more than KICKSTART_MAX_PRIMARY_INFLATED_BYTES of "A", the shape of the
-  attack of issue 18 (tests.support.dnf.primary_bomb); it must be refused naming
+  attack of issue 18 (pulp_kickstart_oci.testing.dnf.primary_bomb); it must be refused naming
   the setting.
 
 Needs the Pulp settings environment:

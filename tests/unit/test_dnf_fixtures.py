@@ -1,4 +1,4 @@
-"""Self-test for tests.support.dnf: the fixtures must be what real tools accept.
+"""Self-test for pulp_kickstart_oci.testing.dnf: the fixtures must be what real tools accept.
 
 Functional tests trust these trees blindly, so check them here with the same
 tools a consumer uses (createrepo_c, rpmfile, rpmkeys, productmd, HTTP).

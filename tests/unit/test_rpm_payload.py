@@ -1,6 +1,6 @@
 """Streaming RPM payload extraction: real packages still unpack, bombs and forgeries fail.
 
-Normal packages come from rpmbuild (tests.support.dnf). Bombs and malformed
+Normal packages come from rpmbuild (pulp_kickstart_oci.testing.dnf). Bombs and malformed
 archives are hand-made here: a lead, a signature header, a main header naming
 the payload format and compressor, and a cpio archive compressed on the fly,
 so a 300 MiB member costs a few KiB on disk.
