@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models, transaction
 from django.db.models import Q
-from django.utils.timezone import now
 from django_lifecycle import AFTER_UPDATE, hook
 
 from pulpcore.plugin.models import (
@@ -289,15 +288,16 @@ class KickstartRepository(Repository, AutoAddObjPermsMixin):
     def finalize_new_version(self, new_version):
         """A newer tree for the same release and arch replaces the older one.
 
-        A tag whose tree is no longer in the version goes with it.
+        A tag or a verification whose tree is no longer in the version goes with it.
         """
         remove_duplicates(new_version)
         trees = new_version.content.filter(pulp_type=KickstartTree.get_pulp_type())
-        orphans = KickstartTag.objects.filter(pk__in=new_version.content).exclude(
-            tree__in=trees.values("pk")
-        )
-        if orphans.exists():
-            new_version.remove_content(orphans)
+        for about_a_tree in (KickstartTag, KickstartSignature):
+            orphans = about_a_tree.objects.filter(pk__in=new_version.content).exclude(
+                tree__in=trees.values("pk")
+            )
+            if orphans.exists():
+                new_version.remove_content(orphans)
         validate_repo_version(new_version)
 
 
@@ -316,23 +316,6 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
     def invalidate_boot_configs(self):
         """Boot configs carry these fields: drop what the content cache holds for them."""
         self.invalidate_cache()
-
-    @classmethod
-    def trees_changed_in_place(cls, repository_pk):
-        """A stored tree changed without a new version (a verification was added to it).
-
-        The verification is ``repository_pk``'s own (see ``serving.signatures_for``): only the
-        distributions serving that repository (or one of its versions) show it, so
-        only they are marked updated (the content app's document memo keys on that)
-        and have their cached documents dropped. Rare: a sync that learnt a new
-        signature.
-        """
-        distributions = cls.objects.filter(pulp_domain_id=get_domain_pk()).filter(
-            Q(repository_id=repository_pk) | Q(repository_version__repository_id=repository_pk)
-        )
-        distributions.update(pulp_last_updated=now())
-        for distribution in distributions:
-            distribution.invalidate_cache()
 
     def served_version(self):
         """The repository version served now (the pinned one, or the latest), or None."""

@@ -26,6 +26,7 @@ from .models import (
     KickstartExportDirectory,
     KickstartOciRemote,
     KickstartRepository,
+    KickstartSignature,
     KickstartTag,
     KickstartTree,
     SignatureTrust,
@@ -71,24 +72,36 @@ class StoredRecordsSerializer(serializers.ListSerializer):
         return [{name: record[name] for name in names if name in record} for record in data]
 
 
-class SignatureSerializer(serializers.Serializer):
-    """One verified publisher signature of a tree (documentation of the ``signatures`` items)."""
+SIGNATURE_KINDS = ("cosign", "sigstore-bundle", "openpgp", "rpm")
+SIGNATURE_HELP = {
+    "kind": _(
+        "How it was verified: a cosign signature, a sigstore bundle or an OpenPGP simple "
+        "signature on the tree's manifest or index; 'rpm': every RPM the dnf tree was "
+        "built from verified against a keyring."
+    ),
+    "key": _(
+        "The trusted key that verified it: 'sha256:<hex>' of a PEM key's DER, or an "
+        "OpenPGP fingerprint; for 'rpm', the keyring's fingerprints, sorted, comma-separated."
+    ),
+    "signed_digest": _(
+        "The digest the signature covers: the tree's manifest, or its index (the dnf "
+        "tree's digest for 'rpm')."
+    ),
+    "reference": _(
+        "The docker-reference the publisher signed (null for sigstore bundles); for "
+        "'rpm', the dnf tree's URL."
+    ),
+}
 
-    kind = serializers.ChoiceField(
-        choices=("cosign", "sigstore-bundle", "openpgp"),
-        help_text=_("How it was signed: a cosign signature, a sigstore bundle or OpenPGP."),
-    )
-    key = serializers.CharField(
-        help_text=_(
-            "The trusted key that verified it: 'sha256:<hex>' of a PEM key's DER, or an "
-            "OpenPGP fingerprint."
-        )
-    )
-    signed_digest = serializers.CharField(
-        help_text=_("The digest the signature covers: the tree's manifest, or its index.")
-    )
+
+class SignatureSerializer(serializers.Serializer):
+    """One verified signature of a tree (documentation of trees.json's ``signatures`` items)."""
+
+    kind = serializers.ChoiceField(choices=SIGNATURE_KINDS, help_text=SIGNATURE_HELP["kind"])
+    key = serializers.CharField(help_text=SIGNATURE_HELP["key"])
+    signed_digest = serializers.CharField(help_text=SIGNATURE_HELP["signed_digest"])
     reference = serializers.CharField(
-        required=False, help_text=_("The docker-reference the signature names.")
+        required=False, allow_null=True, help_text=SIGNATURE_HELP["reference"]
     )
     tlog_checked = serializers.BooleanField(
         help_text=_(
@@ -96,7 +109,9 @@ class SignatureSerializer(serializers.Serializer):
             "transparency log (Rekor), Fulcio certificate or timestamp is consulted."
         )
     )
-    verified_at = serializers.CharField(help_text=_("When Pulp verified it (ISO 8601)."))
+    verified_at = serializers.CharField(
+        help_text=_("When Pulp first verified it (ISO 8601): the unit's pulp_created.")
+    )
 
 
 class ServedTreeSerializer(serializers.Serializer):
@@ -121,7 +136,8 @@ class ServedTreeSerializer(serializers.Serializer):
     )
     warnings = serializers.ListField(child=serializers.CharField())
     signatures = SignatureSerializer(
-        many=True, help_text=_("Publisher signatures Pulp verified on the tree.")
+        many=True,
+        help_text=_("The verifications of the tree that the served repository version holds."),
     )
 
 
@@ -148,6 +164,51 @@ class KickstartTagSerializer(NoArtifactContentSerializer):
     class Meta:
         model = KickstartTag
         fields = NoArtifactContentSerializer.Meta.fields + ("name", "arch", "tree")
+
+
+class KickstartSignatureSerializer(NoArtifactContentSerializer):
+    """A verification Pulp made of a tree, as content of the repository versions it holds for.
+
+    Created by sync only: a verification is what Pulp checked, not what a client says.
+    """
+
+    tree = DetailRelatedField(
+        read_only=True,
+        view_name_pattern=r"content(-.*/.*)-detail",
+        help_text=_("The tree the verification covers."),
+    )
+    kind = serializers.ChoiceField(
+        choices=SIGNATURE_KINDS, read_only=True, help_text=SIGNATURE_HELP["kind"]
+    )
+    key = serializers.CharField(read_only=True, help_text=SIGNATURE_HELP["key"])
+    signed_digest = serializers.CharField(read_only=True, help_text=SIGNATURE_HELP["signed_digest"])
+    reference = serializers.CharField(
+        read_only=True, allow_null=True, help_text=SIGNATURE_HELP["reference"]
+    )
+    tlog_checked = serializers.BooleanField(
+        read_only=True,
+        help_text=_(
+            "Always false: verification is offline, against the remote's keys only; no "
+            "transparency log (Rekor), Fulcio certificate or timestamp is consulted."
+        ),
+    )
+
+    def to_representation(self, instance):
+        """A verification without a reference (a sigstore bundle) shows null, as trees.json."""
+        shown = super().to_representation(instance)
+        shown["reference"] = shown["reference"] or None
+        return shown
+
+    class Meta:
+        model = KickstartSignature
+        fields = NoArtifactContentSerializer.Meta.fields + (
+            "tree",
+            "kind",
+            "key",
+            "signed_digest",
+            "reference",
+            "tlog_checked",
+        )
 
 
 class KickstartTreeSerializer(NoArtifactContentSerializer):

@@ -12,6 +12,7 @@ from pulpcore.plugin.tasking import dispatch
 from pulpcore.plugin.viewsets import (
     ContentFilter,
     DistributionViewSet,
+    HyperlinkRelatedFilter,
     OperationPostponedResponse,
     ReadOnlyContentViewSet,
     RemoteViewSet,
@@ -26,6 +27,7 @@ from .models import (
     KickstartDnfRemote,
     KickstartOciRemote,
     KickstartRepository,
+    KickstartSignature,
     KickstartTag,
     KickstartTree,
 )
@@ -37,6 +39,7 @@ from .serializers import (
     KickstartOciRemoteSerializer,
     KickstartRepositorySerializer,
     KickstartRepositorySyncSerializer,
+    KickstartSignatureSerializer,
     KickstartTagSerializer,
     KickstartTreeSerializer,
     ServedTreesSerializer,
@@ -123,6 +126,49 @@ class KickstartTagViewSet(ReadOnlyContentViewSet):
     queryset = KickstartTag.objects.select_related("tree")
     serializer_class = KickstartTagSerializer
     filterset_class = KickstartTagFilter
+
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            {"action": ["list", "retrieve"], "principal": "authenticated", "effect": "allow"},
+            {
+                "action": ["set_label", "unset_label"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": ["has_model_or_domain_perms:core.manage_content_labels"],
+            },
+        ],
+        "queryset_scoping": {"function": "scope_queryset"},
+    }
+
+
+class KickstartSignatureFilter(ContentFilter):
+    """Filter verifications by the tree they cover, kind, key and signed digest."""
+
+    tree = HyperlinkRelatedFilter(help_text=_("The tree's href."))
+
+    class Meta:
+        model = KickstartSignature
+        fields = {
+            "kind": ["exact", "in"],
+            "key": ["exact", "in"],
+            "signed_digest": ["exact", "in"],
+        }
+
+
+class KickstartSignatureViewSet(ReadOnlyContentViewSet):
+    """
+    <!-- User-facing documentation, rendered as html-->
+    A KickstartSignature is a verification Pulp made of a tree when it synced it: a
+    publisher signature (cosign, sigstore bundle, OpenPGP) that verified with one of
+    the remote's keys, or a dnf tree's RPMs checked against the remote's keyring
+    (`rpm`). Filter by `repository_version` to see what that version vouches for; a
+    new verification makes a new version. Created by sync only.
+    """
+
+    endpoint_name = "signatures"
+    queryset = KickstartSignature.objects.select_related("tree")
+    serializer_class = KickstartSignatureSerializer
+    filterset_class = KickstartSignatureFilter
 
     DEFAULT_ACCESS_POLICY = {
         "statements": [

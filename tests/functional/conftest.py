@@ -20,7 +20,8 @@ How a test uses the harness (tests/functional/test_sync.py and test_api.py are t
   content app, boots QEMU, runs README commands) is marked ``@pytest.mark.serial``
   and runs alone in make test's second phase (``pytest -m serial``).
 * Shared helpers live below, not in the test files: ``latest_version(repo)``,
-  ``trees(version_href, **filters)``, ``tree_map(version_href)``, ``list_all``,
+  ``trees(version_href, **filters)``, ``tree_map(version_href)``,
+  ``signatures(version_href, tree=...)``, ``list_all``,
   ``artifacts_with``, ``remote_repo(pusher)``, ``token_upstream()``, ``worker_logs``.
 * A test that finds "the" worker through .run/pid/worker.pid also uses the
   ``single_worker`` fixture: the stack runs one worker while it runs.
@@ -36,7 +37,7 @@ import pytest
 from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import fedora
 from pulp_kickstart_oci.testing.oci import Pusher
-from tests.support import guest
+from tests.support import database, guest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER_LOG = REPO_ROOT / ".run" / "log" / "worker.log"
@@ -136,6 +137,24 @@ def tree_map(trees):
         return {(t.version, t.arch): t for t in trees(version_href)}
 
     return _tree_map
+
+
+@pytest.fixture
+def signatures(kickstart_bindings):
+    """``signatures(version_href, tree=None, **filters)``: the verifications a repository
+    version holds (of one tree: ``tree=tree``, a tree or its href), oldest first."""
+
+    def _signatures(version_href, tree=None, **filters):
+        if tree is not None:
+            filters["tree"] = getattr(tree, "pulp_href", tree)
+        found = all_results(
+            kickstart_bindings.ContentSignaturesApi.list,
+            repository_version=version_href,
+            **filters,
+        )
+        return sorted(found, key=lambda unit: unit.pulp_created)
+
+    return _signatures
 
 
 @pytest.fixture
@@ -245,18 +264,25 @@ def rewrite(path, old, new):
 
 @pytest.fixture
 def fails_and_changes_nothing(kickstart_sync, latest_version):
-    """``fails_and_changes_nothing(repository, remote, *expected)``: the sync fails, its
-    error names every ``expected`` text, and the repository keeps its latest version.
-    Returns the error message."""
+    """``fails_and_changes_nothing(repository, remote, *expected, **sync_options)``: the
+    sync fails, its error names every ``expected`` text, the repository keeps its latest
+    version, and no row the sync could write changed: the repository, its versions and
+    their content, the upstream's trees (``source``, ``pulp_last_updated``, ...), their
+    tags, signatures and files, the distributions serving the repository
+    (tests/support/database.py). Returns the error message."""
 
-    def _check(repository, remote, *expected):
+    def _check(repository, remote, *expected, **sync_options):
         before = latest_version(repository)
-        task = kickstart_sync(repository, remote, expect_failure=True)
+        marker = database.marker_of(remote)
+        rows = database.sync_footprint(repository.pulp_href, marker)
+        task = kickstart_sync(repository, remote, expect_failure=True, **sync_options)
         assert task.state == "failed", task
         message = task.error["description"]
         for text in expected:
             assert text in message, message
         assert latest_version(repository) == before
+        after = database.sync_footprint(repository.pulp_href, marker)
+        assert after == rows, database.differences(rows, after)
         return message
 
     return _check

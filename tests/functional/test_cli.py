@@ -354,3 +354,52 @@ def test_remote_origins_are_set_and_cleared_with_the_cli(pulp):
         assert remote["token_origins"] == ["https://auth.example"]
     finally:
         pulp("kickstart", "remote", "destroy", "--name", name)
+
+
+def test_signature_list_shows_what_a_version_vouches_for(
+    pulp,
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+):
+    from pulp_kickstart_oci.testing.oci import cosign_payload
+
+    key = signing.generate_key("p256")
+    digest = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))["manifests"][
+        "amd64"
+    ]
+    payload = cosign_payload(f"registry.example/{kickstart_upstream.name}", digest)
+    kickstart_upstream.cosign_signatures(
+        digest, [(payload, signing.cosign_signature(key, payload), None)]
+    )
+    remote = kickstart_oci_remote_factory(
+        kickstart_upstream,
+        signature_keys=signing.public_pem(key),
+        signature_policy="required",
+        signature_identity_check=False,
+    )
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    version = pulp("kickstart", "repository", "show", "--href", repository.pulp_href)[
+        "latest_version_href"
+    ]
+    (tree,) = pulp("kickstart", "tree", "list", "--repository-version", version)
+    listed = pulp(
+        "kickstart",
+        "signature",
+        "list",
+        "--repository-version",
+        version,
+        "--tree",
+        tree["pulp_href"],
+    )
+    assert [(s["kind"], s["key"], s["signed_digest"]) for s in listed] == [
+        ("cosign", signing.key_id(key), digest)
+    ]
+    assert listed[0]["tree"] == tree["pulp_href"]
+    assert (
+        pulp("kickstart", "signature", "list", "--repository-version", version, "--kind", "rpm")
+        == []
+    )

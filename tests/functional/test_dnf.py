@@ -59,6 +59,7 @@ def test_a_signed_tree_is_synced_served_and_byte_identical(
     kickstart_sync,
     latest_version,
     trees,
+    signatures,
     resync_unchanged,
 ):
     tree = kickstart_dnf_tree_factory(key=trusted)
@@ -71,6 +72,11 @@ def test_a_signed_tree_is_synced_served_and_byte_identical(
     (synced,) = trees(latest_version(repository))
     assert (synced.version, synced.arch, synced.oci_arch) == ("42", "x86_64", "amd64")
     assert synced.source["type"] == "dnf" and synced.source["family"] == "Fedora"
+    # The keyring check is content of the version, not a field of the tree.
+    assert "verified_with" not in synced.source
+    (check,) = signatures(latest_version(repository), synced)
+    assert (check.kind, check.key) == ("rpm", trusted.fingerprint.upper())
+    assert (check.signed_digest, check.reference) == (synced.digest, synced.source["url"])
     by_name = {f.name: f for f in synced.files}
     for path, data in tree.images.items():
         name = path.rsplit("/", 1)[-1]

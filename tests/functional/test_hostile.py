@@ -280,6 +280,7 @@ def test_a_stored_tree_is_not_kept_under_gpg_keys_without_a_valid_signature(
     kickstart_sync,
     latest_version,
     trees,
+    signatures,
 ):
     signer = dnf.make_key("Hostile Signer", kickstart_workdir)
     trusted = dnf.make_key("Trusted Signer", kickstart_workdir)
@@ -299,14 +300,18 @@ def test_a_stored_tree_is_not_kept_under_gpg_keys_without_a_valid_signature(
         assert trees(latest_version(guarded)) == []
 
         # The signer's key verifies the stored tree (its RPMs are fetched again, not
-        # unpacked); that keyring is recorded, so the next keyed sync fetches nothing.
+        # unpacked); that check is content of the new version (a KickstartSignature of
+        # kind rpm naming the keyring), so the next keyed sync fetches nothing.
         keyed = kickstart_dnf_remote_factory(server, gpg_keys=signer.public_armored)
         server.requests.clear()
         verified = kickstart_sync(guarded, keyed)
         assert "sync.verifying.packages" in progress(verified)
         assert [p for p in server.requests if p.endswith(".rpm")]
         (kept,) = trees(latest_version(guarded))
-        assert [signer.fingerprint.upper()] in kept.source["verified_with"]
+        assert "verified_with" not in kept.source  # the stored tree is never written
+        (check,) = signatures(latest_version(guarded), kept)
+        assert (check.kind, check.key) == ("rpm", signer.fingerprint.upper())
+        assert (check.signed_digest, check.reference) == (kept.digest, kept.source["url"])
         server.requests.clear()
         again = kickstart_sync(guarded, keyed)
         assert "sync.verifying.packages" not in progress(again)

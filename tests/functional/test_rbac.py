@@ -638,7 +638,9 @@ def test_a_sync_of_one_tenant_does_not_change_what_another_serves(
             repository.pulp_href
         ).latest_version_href
         (tree,) = kickstart_bindings.ContentTreesApi.list(repository_version=version).results
-        return tree.signatures
+        return kickstart_bindings.ContentSignaturesApi.list(
+            repository_version=version, tree=tree.pulp_href
+        ).results
 
     assert shown(repo_a) == []
     assert [s.signed_digest for s in shown(repo_b)] == [digest]

@@ -100,8 +100,8 @@ def _trees_json(distribution):
     return response.json()
 
 
-def _keys(tree):
-    return {record.key for record in tree.signatures}
+def _keys(units):
+    return {unit.key for unit in units}
 
 
 # -- OpenPGP: real skopeo, real gpg, a lookaside store over HTTP --------------------------
@@ -153,6 +153,7 @@ def test_openpgp_skopeo_signature_passes_required(
     kickstart_sync,
     latest_version,
     trees,
+    signatures,
     amd64_release,
 ):
     digest = amd64_release
@@ -169,12 +170,13 @@ def test_openpgp_skopeo_signature_passes_required(
     repository = kickstart_repository_factory()
     kickstart_sync(repository, remote)
     (tree,) = trees(latest_version(repository))
-    (record,) = tree.signatures
+    (record,) = signatures(latest_version(repository), tree)
+    assert record.tree == tree.pulp_href
     assert record.kind == "openpgp"
     assert record.key == signer.key.fingerprint
     assert record.signed_digest == digest
     assert record.reference == f"{_reference(destination)}:42-amd64"
-    assert record.tlog_checked is False and record.verified_at
+    assert record.tlog_checked is False and record.pulp_created
     assert any(path.endswith("/signature-1") for path in store.requests)
 
 
@@ -298,6 +300,7 @@ def test_cosign_signature_passes_required(
     kickstart_sync,
     latest_version,
     trees,
+    signatures,
     amd64_release,
 ):
     key = signing.generate_key(kind)
@@ -309,7 +312,7 @@ def test_cosign_signature_passes_required(
     repository = kickstart_repository_factory()
     kickstart_sync(repository, remote)
     (tree,) = trees(latest_version(repository))
-    (record,) = tree.signatures
+    (record,) = signatures(latest_version(repository), tree)
     assert (record.kind, record.key, record.signed_digest) == (
         "cosign",
         signing.key_id(key),
@@ -321,7 +324,8 @@ def test_cosign_signature_passes_required(
     (entry,) = _trees_json(kickstart_distribution_factory(repository))["trees"]
     (shown,) = entry["signatures"]
     assert shown["kind"] == "cosign" and shown["key"] == signing.key_id(key)
-    assert shown["signed_digest"] == digest and shown["verified_at"]
+    assert shown["signed_digest"] == digest
+    assert shown["verified_at"] == record.pulp_created.isoformat()
 
 
 @pytest.mark.parametrize("policy", ["required", "if_present"])
@@ -373,6 +377,7 @@ def test_cosign_tampered_payload_fails(
     kickstart_sync,
     latest_version,
     trees,
+    signatures,
     amd64_release,
     trusting,
 ):
@@ -381,7 +386,7 @@ def test_cosign_tampered_payload_fails(
     payload = _cosign_sign(kickstart_upstream, digest, key, optional={"note": "a"})
     remote, repository = trusting(key)
     kickstart_sync(repository, remote)
-    assert _keys(trees(latest_version(repository))[0]) == {signing.key_id(key)}
+    assert _keys(signatures(latest_version(repository))) == {signing.key_id(key)}
 
     # Re-pushed: one byte of the payload changed (still valid JSON), the old signature kept.
     tampered = payload.replace(b'"note": "a"', b'"note": "b"')
@@ -406,6 +411,7 @@ def test_cosign_identity_of_another_repository_fails_unless_the_check_is_off(
     kickstart_sync,
     latest_version,
     trees,
+    signatures,
     amd64_release,
     trusting,
 ):
@@ -422,7 +428,7 @@ def test_cosign_identity_of_another_repository_fails_unless_the_check_is_off(
     _update_remote(kickstart_bindings, monitor_task, remote, signature_identity_check=False)
     kickstart_sync(repository, remote)
     (tree,) = trees(latest_version(repository))
-    (record,) = tree.signatures
+    (record,) = signatures(latest_version(repository), tree)
     assert record.key == signing.key_id(key) and record.reference == elsewhere
 
 
@@ -432,6 +438,7 @@ def test_a_signature_on_the_index_covers_every_arch(
     kickstart_sync,
     latest_version,
     trees,
+    signatures,
     trusting,
 ):
     key = signing.generate_key("p256")
@@ -442,7 +449,7 @@ def test_a_signature_on_the_index_covers_every_arch(
     synced = trees(latest_version(repository))
     assert {tree.arch for tree in synced} == {"x86_64", "aarch64"}
     for tree in synced:
-        (record,) = tree.signatures
+        (record,) = signatures(latest_version(repository), tree)
         assert record.signed_digest == published["index"] and record.key == signing.key_id(key)
 
 
@@ -456,6 +463,7 @@ def test_sigstore_bundle_referrer_passes_required(
     kickstart_sync,
     latest_version,
     trees,
+    signatures,
     amd64_release,
     trusting,
 ):
@@ -472,7 +480,8 @@ def test_sigstore_bundle_referrer_passes_required(
     remote, repository = trusting(key)
     kickstart_sync(repository, remote)
     (tree,) = trees(latest_version(repository))
-    (record,) = tree.signatures
+    (record,) = signatures(latest_version(repository), tree)
+    assert record.reference is None  # a bundle names no repository
     assert (record.kind, record.key, record.signed_digest) == (
         "sigstore-bundle",
         signing.key_id(key),
@@ -509,6 +518,7 @@ def test_if_present_with_a_valid_signature_records_it(
     kickstart_sync,
     latest_version,
     trees,
+    signatures,
     trusting,
 ):
     key = signing.generate_key("p256")
@@ -517,7 +527,7 @@ def test_if_present_with_a_valid_signature_records_it(
     remote, repository = trusting(key, "if_present")
     kickstart_sync(repository, remote)
     (tree,) = trees(latest_version(repository))
-    assert _keys(tree) == {signing.key_id(key)}
+    assert _keys(signatures(latest_version(repository), tree)) == {signing.key_id(key)}
 
 
 def test_if_present_without_any_signature_passes_unsigned(
@@ -526,15 +536,15 @@ def test_if_present_without_any_signature_passes_unsigned(
     kickstart_sync,
     latest_version,
     trees,
+    signatures,
     trusting,
 ):
     key = signing.generate_key("p256")
     kickstart_publish_release(kickstart_upstream, "42")
     remote, repository = trusting(key, "if_present")
     kickstart_sync(repository, remote)
-    synced = trees(latest_version(repository))
-    assert len(synced) == 2
-    assert all(tree.signatures == [] for tree in synced)
+    assert len(trees(latest_version(repository))) == 2
+    assert signatures(latest_version(repository)) == []
 
 
 def test_none_ignores_a_bad_signature_and_records_nothing(
@@ -544,6 +554,7 @@ def test_none_ignores_a_bad_signature_and_records_nothing(
     kickstart_sync,
     latest_version,
     trees,
+    signatures,
     trusting,
 ):
     trusted, other = signing.generate_key("p256"), signing.generate_key("p256")
@@ -554,8 +565,8 @@ def test_none_ignores_a_bad_signature_and_records_nothing(
     remote, repository = trusting(trusted, "none")
     task = kickstart_sync(repository, remote)
     assert "sync.verifying.signatures" not in {report.code for report in task.progress_reports}
-    (tree,) = trees(latest_version(repository))
-    assert tree.signatures == []
+    assert len(trees(latest_version(repository))) == 1
+    assert signatures(latest_version(repository)) == []
     (entry,) = _trees_json(kickstart_distribution_factory(repository))["trees"]
     assert entry["signatures"] == []
 
@@ -574,6 +585,7 @@ def test_changed_keys_reverify_kept_trees(
     kickstart_sync,
     latest_version,
     tree_map,
+    signatures,
     trusting,
 ):
     key_a, key_b = signing.generate_key("p256"), signing.generate_key("ed25519")
@@ -582,7 +594,8 @@ def test_changed_keys_reverify_kept_trees(
     _cosign_sign(kickstart_upstream, old_digest, key_a)
     remote, repository = trusting(key_a)
     kickstart_sync(repository, remote)
-    assert _keys(tree_map(latest_version(repository))[("42", "x86_64")]) == {signing.key_id(key_a)}
+    first = latest_version(repository)
+    assert _keys(signatures(first, tree_map(first)[("42", "x86_64")])) == {signing.key_id(key_a)}
 
     # Release 43 signed by both; 42 keeps only A's signature.
     new = kickstart_publish_release(kickstart_upstream, "43", archs=("amd64",))
@@ -613,13 +626,21 @@ def test_changed_keys_reverify_kept_trees(
 
     _cosign_sign(kickstart_upstream, old_digest, key_b)
     kickstart_sync(repository, remote)
-    synced = tree_map(latest_version(repository))
+    now = latest_version(repository)
+    synced = tree_map(now)
     assert set(synced) == {("42", "x86_64"), ("43", "x86_64")}
-    assert _keys(synced[("42", "x86_64")]) == {signing.key_id(key_a), signing.key_id(key_b)}
-    assert signing.key_id(key_b) in _keys(synced[("43", "x86_64")])
+    # Additive: A's verification of 42 stays in the version, B's joins it.
+    assert _keys(signatures(now, synced[("42", "x86_64")])) == {
+        signing.key_id(key_a),
+        signing.key_id(key_b),
+    }
+    assert signing.key_id(key_b) in _keys(signatures(now, synced[("43", "x86_64")]))
+    # The version that held A's verification alone still holds exactly that.
+    assert _keys(signatures(first)) == {signing.key_id(key_a)}
 
 
-def test_a_verification_learnt_later_reaches_the_served_trees_json(
+def test_a_verification_learnt_later_is_a_new_version_and_the_old_one_never_changes(
+    kickstart_bindings,
     kickstart_upstream,
     kickstart_publish_release,
     remote_repo,
@@ -627,9 +648,12 @@ def test_a_verification_learnt_later_reaches_the_served_trees_json(
     kickstart_distribution_factory,
     kickstart_sync,
     latest_version,
+    trees,
+    signatures,
 ):
-    """A sync that verifies a tree already in the version adds no version, but changes
-    trees.json: the content cache and the content app's document memo must not hide it."""
+    """A sync that verifies a tree the version already holds makes a new version holding
+    the verification; the version before it (and what it serves) stays as it was, and the
+    same verification again makes no version."""
     key = signing.generate_key("p256")
     digest = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))["manifests"][
         "amd64"
@@ -638,21 +662,37 @@ def test_a_verification_learnt_later_reaches_the_served_trees_json(
     unverified, repository = remote_repo(kickstart_upstream)
     kickstart_sync(repository, unverified)
     version = latest_version(repository)
+    (tree,) = trees(version)
     index = kickstart_distribution_factory(repository).base_url + "trees.json"
+    pinned = kickstart_distribution_factory(repository_version=version).base_url + "trees.json"
 
-    def served_signatures():
-        (tree,) = requests.get(index, timeout=30).json()["trees"]
-        return tree["signatures"]
+    def served_signatures(url):
+        (entry,) = requests.get(url, timeout=30).json()["trees"]
+        return entry["signatures"]
 
-    assert served_signatures() == []
+    assert served_signatures(index) == []
     assert requests.get(index, timeout=30).headers.get("X-PULP-CACHE") == "HIT"
 
     verifying = kickstart_oci_remote_factory(
         kickstart_upstream, signature_keys=signing.public_pem(key), signature_policy="required"
     )
     kickstart_sync(repository, verifying)
-    assert latest_version(repository) == version  # the same tree: no new version
-    assert [record["key"] for record in served_signatures()] == [signing.key_id(key)]
+    verified = latest_version(repository)
+    assert verified != version
+    assert [t.pulp_href for t in trees(verified)] == [tree.pulp_href]  # the same tree
+    (unit,) = signatures(verified, tree)
+    assert (unit.key, unit.signed_digest) == (signing.key_id(key), digest)
+    changes = kickstart_bindings.RepositoriesKickstartVersionsApi.read(verified).content_summary
+    assert set(changes.added) == {"kickstart.signature"} and not changes.removed
+    assert [record["key"] for record in served_signatures(index)] == [signing.key_id(key)]
+    # The version before still holds no verification, and serves none.
+    assert signatures(version) == []
+    assert served_signatures(pinned) == []
+
+    # The same verification again: nothing new, no version (even with optimize off).
+    kickstart_sync(repository, verifying)
+    kickstart_sync(repository, verifying, optimize=False)
+    assert latest_version(repository) == verified
 
 
 # -- API -----------------------------------------------------------------------------------

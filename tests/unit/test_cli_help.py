@@ -35,6 +35,7 @@ def test_the_command_tree_has_what_the_docs_promise():
         "kickstart tree list",
         "kickstart tree show",
         "kickstart tag list",
+        "kickstart signature list",
         "kickstart distribution create",
         "kickstart distribution urls",
         "kickstart distribution export",

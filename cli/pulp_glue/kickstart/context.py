@@ -48,6 +48,18 @@ class PulpKickstartTagContext(PulpContentContext):
     NEEDS_PLUGINS = NEEDS
 
 
+class PulpKickstartSignatureContext(PulpContentContext):
+    """Kickstart signatures: verifications Pulp made of trees (read-only content)."""
+
+    PLUGIN = "kickstart"
+    RESOURCE_TYPE = "signature"
+    ENTITY = _("kickstart signature")
+    ENTITIES = _("kickstart signatures")
+    HREF = "kickstart_kickstart_signature_href"
+    ID_PREFIX = "content_kickstart_signatures"
+    NEEDS_PLUGINS = NEEDS
+
+
 class PulpKickstartOciRemoteContext(PulpRemoteContext):
     """Kickstart OCI remotes: a registry repository publishing trees."""
 

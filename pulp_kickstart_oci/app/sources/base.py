@@ -6,6 +6,11 @@ upstream into TreePlans before anything is downloaded (so bad metadata fails
 the sync before anything of it is stored); this class turns the plans into
 content for pulpcore's DeclarativeVersion. Downloads, checks, replacement and
 failure handling are therefore the same for every source.
+
+A sync writes nothing but new content and the new repository version: what it
+learns about a stored tree (a signature it verified) is a KickstartSignature unit
+of that version, never a change to the tree, so a failed sync leaves the
+database as it was and a published version never changes after the fact.
 """
 
 import hashlib
@@ -16,7 +21,7 @@ from gettext import gettext as _
 from pulpcore.plugin.models import Artifact, Remote
 from pulpcore.plugin.stages import DeclarativeArtifact, DeclarativeContent, Stage
 
-from ..models import KickstartTag, KickstartTree, tree_identity
+from ..models import KickstartSignature, KickstartTag, KickstartTree, tree_identity
 
 _SOURCES = {}  # remote model -> its TreeFirstStage subclass
 
@@ -38,7 +43,7 @@ class TreePlan:
     files: list  # of netboot.treefile.TreeFile
     warnings: list = field(default_factory=list)
     tags: list = field(default_factory=list)  # upstream tags naming this tree now
-    signatures: list = field(default_factory=list)  # publisher verifications (records)
+    signatures: list = field(default_factory=list)  # verifications (records, see verification)
 
     @property
     def identity(self):
@@ -74,6 +79,28 @@ class TreePlan:
         ]
 
 
+def verification(tree, record):
+    """An unsaved KickstartSignature of ``tree`` for a verification ``record``.
+
+    ``record``: ``kind``, ``key``, ``signed_digest`` and optionally ``reference`` and
+    ``tlog_checked`` (signatures.result.Verification.record()). The same verification
+    is the same unit again (pulpcore's QueryExistingContents finds it by its key).
+    """
+    return KickstartSignature(
+        tree=tree,
+        kind=record["kind"],
+        key=record["key"],
+        signed_digest=record["signed_digest"],
+        reference=record.get("reference") or "",
+        tlog_checked=bool(record.get("tlog_checked")),
+    )
+
+
+def verification_key(record):
+    """What makes two verifications of one tree the same unit (KickstartSignature's key)."""
+    return [record["kind"], record["key"], record["signed_digest"], record.get("reference") or ""]
+
+
 def digest_of_sources(version, arch, sources):
     """A stable identity for a tree assembled from several upstream files.
 
@@ -98,7 +125,8 @@ def first_stage_for(remote):
 
 
 class TreeFirstStage(Stage):
-    """Emits one KickstartTree per plan, with one artifact per file, then its tags.
+    """Emits one KickstartTree per plan, with one artifact per file, then its tags and
+    verifications, and the verifications that vouch for kept trees.
 
     Subclasses set ``remote_type`` (which registers them) and implement
     ``resolve()``; ``where`` names the upstream in messages.
@@ -117,8 +145,9 @@ class TreeFirstStage(Stage):
         self.remote = remote
         self.where = str(remote.url)
         self.plans = None
-        # The repository synced into (set by synchronize): verifications are its own.
-        self.repository_pk = None
+        # (stored tree, verification record): what vouches for a tree the sync keeps
+        # (see verify_kept); put into the new version with the planned trees.
+        self.kept_verifications = []
         # False (a sync with optimize=false): read and check everything upstream offers
         # again, even what stored content already stands for.
         self.optimize = True
@@ -136,38 +165,36 @@ class TreeFirstStage(Stage):
                 raise UpstreamError(str(exc)) from None
         return self.plans
 
-    async def check_kept(self, trees):
-        """Hold the trees a sync keeps (not replaced by a plan) to the remote's rules."""
+    async def check_kept(self, trees, version):
+        """Hold the trees a sync keeps (not replaced by a plan) from ``version`` (the
+        repository's latest) to the remote's rules."""
         try:
-            await self.verify_kept(trees)
+            await self.verify_kept(trees, version)
         except self.upstream_errors as exc:
             raise UpstreamError(str(exc)) from None
 
-    async def verify_kept(self, trees):
+    async def verify_kept(self, trees, version):
         """Raise when a kept tree no longer satisfies the remote; nothing to check by default.
 
         A source whose remote vouches for trees (publisher signatures) re-checks
-        them here.
-        """
-
-    def committed(self):
-        """The sync succeeded: write what the source learnt about stored content (if anything).
-
-        Called after the new version is created (or found unneeded); a failed sync
-        never gets here, so nothing about it leaks into trees other versions serve.
+        them here, and adds what vouches for each to ``kept_verifications``.
         """
 
     def fingerprint(self):
-        """What upstream offers now, for pulpcore's optimize idiom (last_sync_details)."""
+        """What the sync would store now, for pulpcore's optimize idiom (last_sync_details):
+        upstream's trees, their tags and verifications, and what vouches for kept trees."""
         offered = sorted(
             [
                 plan.identity,
                 sorted(plan.tags),
-                sorted([s["kind"], s["key"], s["signed_digest"]] for s in plan.signatures),
+                sorted(verification_key(record) for record in plan.signatures),
             ]
             for plan in self.plans
         )
-        return hashlib.sha256(json.dumps(offered).encode()).hexdigest()
+        kept = sorted(
+            [tree.identity, verification_key(record)] for tree, record in self.kept_verifications
+        )
+        return hashlib.sha256(json.dumps([offered, kept]).encode()).hexdigest()
 
     def _declare(self, item, relative_path, deferred):
         if item.artifact is not None:
@@ -190,9 +217,14 @@ class TreeFirstStage(Stage):
         )
 
     async def run(self):
-        """Put each planned tree, then each tag once its tree is saved."""
+        """Put each planned tree; once every one is saved, their tags and verifications
+        and the verifications vouching for kept trees.
+
+        Nothing about a tree is saved before all trees are: a file that fails to
+        download fails the sync before any tag or verification of it is stored.
+        """
         deferred = self.remote.policy != Remote.IMMEDIATE
-        tagged = []
+        planned = []
         for plan in await self.plan():
             content = plan.content()
             d_artifacts = []
@@ -206,12 +238,16 @@ class TreeFirstStage(Stage):
             d_content = DeclarativeContent(
                 content=content, d_artifacts=d_artifacts, extra_data={"files": plan.files}
             )
-            if plan.tags:
-                tagged.append((plan, d_content))
+            planned.append((plan, d_content))
             await self.put(d_content)
-        for plan, d_content in tagged:
-            # Tags point at the saved tree: wait for it (a batch holding it flushes early).
-            tree = await d_content.resolution()
+        # Tags and verifications point at saved trees: wait for them (a batch holding
+        # one flushes early).
+        saved = [(plan, await d_content.resolution()) for plan, d_content in planned]
+        for plan, tree in saved:
             for name in plan.tags:
                 tag = KickstartTag(name=name, arch=tree.arch, tree=tree)
                 await self.put(DeclarativeContent(content=tag))
+            for record in plan.signatures:
+                await self.put(DeclarativeContent(content=verification(tree, record)))
+        for tree, record in self.kept_verifications:
+            await self.put(DeclarativeContent(content=verification(tree, record)))

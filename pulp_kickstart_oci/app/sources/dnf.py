@@ -4,7 +4,9 @@ Images come from ``.treeinfo`` (checked against its ``[checksums]`` when
 downloaded); shim, GRUB and PXELINUX are taken out of the newest matching
 RPMs, whose signatures are checked under the remote's ``signature_policy`` (decided
 by ``signatures/policy.py``, with keys parsed by ``signatures/keys.py``). The RPMs
-themselves are not kept: the tree records which package each file came from.
+themselves are not kept: the tree records which package each file came from. A
+keyring check is a KickstartSignature of kind ``rpm`` in the new version, never a
+change to the stored tree.
 """
 
 import logging
@@ -16,7 +18,6 @@ from urllib.parse import urljoin, urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
 
 from pulpcore.plugin.models import ContentArtifact, ProgressReport, Remote
 from pulpcore.plugin.util import get_domain_pk
@@ -24,7 +25,7 @@ from pulpcore.plugin.util import get_domain_pk
 from ..dnf import repodata, rpm, treeinfo
 from ..dnf.errors import DnfError
 from ..downloads import cap
-from ..models import KickstartDnfRemote, KickstartTree
+from ..models import KickstartDnfRemote, KickstartSignature, KickstartTree
 from ..netboot import arch as archs
 from ..netboot import layout
 from ..netboot.treefile import TreeFile
@@ -44,6 +45,7 @@ DEFAULT_BOOTLOADER_PACKAGES = {
 KNOWN_CHECKSUMS = frozenset(treeinfo.CHECKSUM_TYPES)
 _ALGORITHM_NAMES = {"sha": "sha1"}
 _ROLE_BY_KEY = {"kernel": layout.KERNEL, "initrd": layout.INITRD, "boot.iso": layout.ISO}
+RPM_VERIFICATION = "rpm"  # KickstartSignature.kind of a tree's RPMs checked against a keyring
 
 
 class DnfFirstStage(TreeFirstStage):
@@ -346,27 +348,44 @@ class DnfFirstStage(TreeFirstStage):
         if not checked.verified:
             self.unsigned.append(what)
 
-    def _verified_for_us(self, plan):
-        """True when the stored tree's RPMs were verified against keys this remote trusts.
+    def _keyring_verification(self, digest):
+        """The record of this sync's check of a tree's RPMs against the remote's keyring.
 
-        Pulp records the fingerprints of the keyring it checked a tree's RPMs
-        against; if every key of that keyring is one of this remote's keys, the
-        check holds for this remote too and nothing needs fetching again.
+        ``key`` lists the keyring's fingerprints (sorted, comma-separated); the unit is
+        put into the new version with the tree (base.run).
+        """
+        return {
+            "kind": RPM_VERIFICATION,
+            "key": ",".join(sorted(self.trusted)),
+            "signed_digest": digest,
+            "reference": self.base,
+        }
+
+    def _verified_for_us(self, plan):
+        """A stored check of the planned tree's RPMs that holds for this remote (or None).
+
+        Each check (a KickstartSignature of kind ``rpm`` in this domain) names the
+        fingerprints of the keyring the RPMs were verified against; if every key of
+        that keyring is one of this remote's keys, the check holds for this remote
+        too and nothing needs fetching again. Those the oldest first.
         """
         ours = set(self.trusted)
-        keyrings = plan.source.get("verified_with") or []
-        return any(keyring and set(keyring) <= ours for keyring in keyrings)
-
-    def _record_keyring(self, digest, keyring):
-        """Remember that the stored tree's RPMs verified against ``keyring`` too."""
-        with transaction.atomic():
-            for tree in KickstartTree.objects.select_for_update().filter(
-                digest=digest, _pulp_domain=get_domain_pk()
-            ):
-                known = tree.source.get("verified_with") or []
-                if keyring not in known:
-                    tree.source = {**tree.source, "verified_with": known + [keyring]}
-                    tree.save(update_fields=["source", "pulp_last_updated"])
+        checks = KickstartSignature.objects.filter(
+            tree__identity=plan.identity,
+            tree___pulp_domain=get_domain_pk(),
+            kind=RPM_VERIFICATION,
+            _pulp_domain=get_domain_pk(),
+        ).order_by("pulp_created")
+        for check in checks:
+            keyring = set(check.key.split(","))
+            if check.key and keyring <= ours:
+                return {
+                    "kind": check.kind,
+                    "key": check.key,
+                    "signed_digest": check.signed_digest,
+                    "reference": check.reference,
+                }
+        return None
 
     async def _fetched(self, packages, keyring, message, code):
         """Each package downloaded (capped, checksum- and, with a keyring, signature-checked).
@@ -386,7 +405,7 @@ class DnfFirstStage(TreeFirstStage):
                     os.unlink(result.path)
                 await report.aincrement()
 
-    async def _verify_kept(self, digest, packages):
+    async def _verify_kept(self, packages):
         """Under a signature policy, a tree Pulp already has is kept only if its RPMs pass now.
 
         The stored tree may have been synced without keys, or by another remote
@@ -396,8 +415,6 @@ class DnfFirstStage(TreeFirstStage):
         message = _("Verifying package signatures of a stored tree")
         async for _checked in self._fetched(packages, keyring, message, "sync.verifying.packages"):
             pass  # fetching checks the signature
-        if not self.unsigned:  # unsigned RPMs (if_present) are accepted, nothing vouches
-            await sync_to_async(self._record_keyring)(digest, self.trusted)
 
     async def _unpack(self, packages):
         """The boot files of each package, unpacked and placed in the tree."""
@@ -442,8 +459,13 @@ class DnfFirstStage(TreeFirstStage):
         digest = digest_of_sources(facts.version, arch, sources)
         existing = await sync_to_async(self._existing)(digest)
         if existing is not None:
-            if self.trusted and not self._verified_for_us(existing):
-                await self._verify_kept(digest, packages)
+            if self.trusted:
+                verified = await sync_to_async(self._verified_for_us)(existing)
+                if verified is None:
+                    await self._verify_kept(packages)
+                    # Unsigned RPMs (if_present) are accepted, but nothing vouches for them.
+                    verified = None if self.unsigned else self._keyring_verification(digest)
+                existing.signatures = [verified] if verified else []
             return [existing]
         if self.remote.policy != Remote.IMMEDIATE:
             await self._sizes(images)
@@ -464,7 +486,6 @@ class DnfFirstStage(TreeFirstStage):
                 )
             paths[item.path] = item.name
         source = {
-            **({"verified_with": [self.trusted]} if self.trusted and not self.unsigned else {}),
             "type": "dnf",
             "url": self.base,
             "family": facts.family,
@@ -476,6 +497,9 @@ class DnfFirstStage(TreeFirstStage):
         log.info(
             "%s: %s %s/%s, %d files", self.where, facts.family, facts.version, arch, len(files)
         )
-        return [
-            TreePlan(facts.version, arch, archs.oci_name(arch), digest, source, {}, files, warnings)
-        ]
+        plan = TreePlan(
+            facts.version, arch, archs.oci_name(arch), digest, source, {}, files, warnings
+        )
+        if self.trusted and not self.unsigned:
+            plan.signatures = [self._keyring_verification(digest)]
+        return [plan]

@@ -19,16 +19,14 @@ from dataclasses import dataclass, field
 from gettext import gettext as _
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
-from django.utils import timezone
 
 from pulpcore.plugin.models import ProgressReport
 from pulpcore.plugin.util import get_domain_pk
 
 from ..budget import spend
 from ..models import (
-    KickstartDistribution,
     KickstartOciRemote,
+    KickstartSignature,
     KickstartTag,
     KickstartTree,
     tree_identity,
@@ -110,7 +108,6 @@ class RegistryFirstStage(TreeFirstStage):
         self._tree_what = _("{release}/{arch} ({digest}) of tag {tag}")
         self._manifest_what = _("manifest {digest} ({arch}) of tag {tag}")
         self._raw = {}  # manifest digest -> its bytes (a bundle over Ed25519 signs them)
-        self._verified = []  # (tree identity, records) to add to stored trees on success
         self._by_source = {}  # (release, oci arch, manifest digest) -> ResolvedTree
         self._by_key = {}
 
@@ -374,7 +371,7 @@ class RegistryFirstStage(TreeFirstStage):
         return self._check
 
     async def _vouch(self, check, what, digest, index_digest):
-        """The signature records vouching for one tree now, or RegistryError naming it."""
+        """The verifications (records) vouching for one tree now, or RegistryError naming it."""
         try:
             verified = await check.check(what, digest, index_digest, self._raw.get(digest))
         except SignatureError as exc:
@@ -383,11 +380,13 @@ class RegistryFirstStage(TreeFirstStage):
                     where=self.where, problem=exc
                 )
             ) from None
-        now = timezone.now().isoformat()
-        return [{**verification.record(), "verified_at": now} for verification in verified]
+        return [verification.record() for verification in verified]
 
     async def _verify_publishers(self, plans):
-        """Under the remote's signature policy, every plan gets what vouches for it (or fails)."""
+        """Under the remote's signature policy, every plan gets what vouches for it (or fails).
+
+        The verifications are put into the new version with their tree (base.run).
+        """
         check = self._publisher_check()
         if check is None:
             return
@@ -401,35 +400,30 @@ class RegistryFirstStage(TreeFirstStage):
                     tags=", ".join(plan.tags), version=plan.version, arch=plan.arch
                 )
                 index = plan.source.get("index", {}).get("digest")
-                vouched = await self._vouch(check, what, plan.digest, index)
-                # A verification is the syncing repository's: shown only where it serves.
-                plan.signatures = [
-                    {**record, "repository": str(self.repository_pk)} for record in vouched
-                ]
-                self._verified.append((plan.identity, plan.signatures))
+                plan.signatures = await self._vouch(check, what, plan.digest, index)
                 await report.aincrement()
 
-    async def verify_kept(self, trees):
+    async def verify_kept(self, trees, version):
         """Under 'required', a tree the sync keeps must be vouched for by a key trusted now.
 
-        A stored verification by a key the remote still trusts stands; otherwise
-        the tree's signatures are fetched and verified again (no reuse bypass).
+        A stored verification of the tree (a KickstartSignature of this domain, checked
+        when a sync made it) by a key the remote trusts now stands; otherwise the tree's
+        signatures are fetched and verified again (no reuse bypass). What vouches goes
+        into the new version (``kept_verifications``).
         """
         check = self._publisher_check()
         if check is None or self.remote.signature_policy != KickstartOciRemote.SIGNATURE_REQUIRED:
             return
+        stored = await sync_to_async(_stored_verifications)(trees, version)
         for tree in trees:
-            if check.vouches(tree.signatures):
+            vouching = [record for record in stored.get(tree.pk, []) if check.vouches([record])]
+            if vouching:
+                self.kept_verifications.append((tree, vouching[0]))
                 continue
             what = _("kept tree {version}/{arch}").format(version=tree.version, arch=tree.arch)
             index = (tree.source.get("index") or {}).get("digest")
-            records = await self._vouch(check, what, tree.digest, index)
-            self._verified.append((tree.identity, records))
-
-    def committed(self):
-        """Add this sync's verifications to trees Pulp already stored (new ones carry them)."""
-        for identity, records in self._verified:
-            _record_signatures(identity, records, self.repository_pk)
+            for record in await self._vouch(check, what, tree.digest, index):
+                self.kept_verifications.append((tree, record))
 
     def _plan(self, tree):
         manifest = tree.manifest
@@ -507,33 +501,28 @@ class RegistryFirstStage(TreeFirstStage):
         self._by_source[source] = tree
 
 
-def _signature_key(record):
-    """What makes a verification new: kind, key, signed digest and the repository it is for."""
-    return (record["kind"], record["key"], record["signed_digest"], record.get("repository"))
+def _stored_verifications(trees, version):
+    """{tree pk: [records]}: the verifications of ``trees`` stored in this domain.
 
-
-def _record_signatures(identity, records, repository_pk):
-    """Add new verifications to the stored tree of this identity, for ``repository_pk`` only.
-
-    The tree row is shared by every repository holding it; each record names the
-    repository whose sync made it, and only that repository's distributions show
-    it (serving, the API) and are invalidated. Issue 19 makes them content.
+    Those ``version`` (the repository's latest) holds come first, then the oldest: a
+    kept tree still vouched for by what the version has needs no new version.
     """
-    if not records:
-        return
-    changed = False
-    with transaction.atomic():
-        for tree in KickstartTree.objects.select_for_update().filter(
-            identity=identity, _pulp_domain=get_domain_pk()
-        ):
-            known = {_signature_key(r) for r in tree.signatures}
-            new = [r for r in records if _signature_key(r) not in known]
-            if new:
-                tree.signatures = tree.signatures + new
-                tree.save(update_fields=["signatures", "pulp_last_updated"])
-                changed = True
-    if changed:
-        KickstartDistribution.trees_changed_in_place(repository_pk)  # trees.json shows them
+    found = {}
+    units = KickstartSignature.objects.filter(
+        tree__in=[tree.pk for tree in trees], _pulp_domain=get_domain_pk()
+    ).order_by("pulp_created")
+    held = set(units.filter(pk__in=version.content).values_list("pk", flat=True))
+    for unit in sorted(units, key=lambda unit: unit.pk not in held):
+        found.setdefault(unit.tree_id, []).append(
+            {
+                "kind": unit.kind,
+                "key": unit.key,
+                "signed_digest": unit.signed_digest,
+                "reference": unit.reference or None,
+                "tlog_checked": unit.tlog_checked,
+            }
+        )
+    return found
 
 
 def _stored_manifests(digests, sources, blob_url):

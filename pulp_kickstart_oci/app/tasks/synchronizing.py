@@ -55,7 +55,6 @@ def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
     loop = asyncio.get_event_loop()
     try:
         first_stage = first_stage_for(remote)
-        first_stage.repository_pk = repository.pk
         first_stage.optimize = optimize
         plans = loop.run_until_complete(first_stage.plan())
     except UpstreamError as exc:
@@ -72,7 +71,7 @@ def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
         kept_pks = [pk for pk, version, arch in slots if (version, arch) not in replaced]
         kept = list(KickstartTree.objects.filter(pk__in=kept_pks)) if kept_pks else []
         try:
-            loop.run_until_complete(first_stage.check_kept(kept))
+            loop.run_until_complete(first_stage.check_kept(kept, latest))
         except UpstreamError as exc:
             raise SyncError(str(exc)) from None
     if mirror and not plans and not allow_empty:

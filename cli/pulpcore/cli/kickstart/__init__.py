@@ -11,6 +11,7 @@ from pulp_cli.generic import pulp_group
 from pulpcore.cli.kickstart.distribution import distribution
 from pulpcore.cli.kickstart.remote import remote
 from pulpcore.cli.kickstart.repository import repository
+from pulpcore.cli.kickstart.signature import signature
 from pulpcore.cli.kickstart.tag import tag
 from pulpcore.cli.kickstart.tree import tree
 
@@ -26,5 +27,6 @@ def mount(main: click.Group, **kwargs: t.Any) -> None:
     kickstart_group.add_command(repository)
     kickstart_group.add_command(tree)
     kickstart_group.add_command(tag)
+    kickstart_group.add_command(signature)
     kickstart_group.add_command(distribution)
     main.add_command(kickstart_group)

@@ -20,8 +20,7 @@ _ = translation.gettext
 def tree() -> None:
     """Synced trees: one release and architecture each, with its files' paths, sizes, sha256.
 
-    Each tree shows the publisher signatures Pulp verified on it ("signatures": kind, key,
-    signed digest, reference, when); an empty list means unsigned or not checked.
+    What Pulp verified on a tree is in `pulp kickstart signature list --tree <href>`.
     """
 
 
