@@ -263,7 +263,7 @@ class KickstartDnfRemoteViewSet(RemoteViewSet, RolesMixin):
     <!-- User-facing documentation, rendered as html-->
     A kickstart dnf remote names a dnf install tree (the directory holding
     `.treeinfo`). A sync takes its images and unpacks shim, GRUB and PXELINUX
-    from the newest matching RPMs, checking signatures when `gpg_keys` is set.
+    from the newest matching RPMs, checking their signatures under `signature_policy`.
     """
 
     endpoint_name = "dnf"
