@@ -695,6 +695,96 @@ def test_a_verification_learnt_later_is_a_new_version_and_the_old_one_never_chan
     assert latest_version(repository) == verified
 
 
+def test_a_replaced_tree_takes_its_verifications_out_of_the_version(
+    kickstart_bindings,
+    kickstart_upstream,
+    kickstart_registry,
+    kickstart_sync,
+    latest_version,
+    trees,
+    signatures,
+    trusting,
+    amd64_release,
+):
+    """Release 42 is respun (a new manifest under 42-amd64): the new tree replaces the old
+    one, and the old tree's verification leaves the version with it."""
+    from pulp_kickstart_oci.testing import fedora
+
+    key = signing.generate_key("p256")
+    _cosign_sign(kickstart_upstream, amd64_release, key)
+    remote, repository = trusting(key)
+    kickstart_sync(repository, remote)
+    first = latest_version(repository)
+    (old,) = signatures(first)
+    assert old.signed_digest == amd64_release
+
+    kickstart_registry.delete_tag(kickstart_upstream.name, "42")
+    respun, _size = kickstart_upstream.netboot(
+        "42-amd64", fedora.tree_files("42", "amd64", salt=unique("respin"))
+    )
+    _cosign_sign(kickstart_upstream, respun, key)
+    kickstart_sync(repository, remote)
+    second = latest_version(repository)
+    (tree,) = trees(second)
+    assert tree.digest == respun
+    (new,) = signatures(second)
+    assert (new.tree, new.signed_digest) == (tree.pulp_href, respun)
+    removed = kickstart_bindings.RepositoriesKickstartVersionsApi.read(second).content_summary
+    assert removed.removed["kickstart.signature"]["count"] == 1
+    assert [unit.pulp_href for unit in signatures(first)] == [old.pulp_href]
+
+
+def test_a_kept_tree_is_vouched_for_by_a_verification_another_repository_made(
+    kickstart_upstream,
+    kickstart_registry,
+    kickstart_publish_release,
+    kickstart_fault_proxy_factory,
+    kickstart_oci_remote_factory,
+    kickstart_sync,
+    latest_version,
+    trees,
+    signatures,
+    remote_repo,
+    trusting,
+    amd64_release,
+):
+    """A stored verification of the tree, made by another repository's sync in the domain,
+    vouches for a kept tree when its key is one this remote trusts: nothing is fetched
+    again for it, and that same unit joins the new version."""
+    key = signing.generate_key("p256")
+    _cosign_sign(kickstart_upstream, amd64_release, key)
+    plain_remote, plain = remote_repo(kickstart_upstream)  # policy none: no verification
+    kickstart_sync(plain, plain_remote)
+    assert signatures(latest_version(plain)) == []
+    verifying, verified = trusting(key)
+    kickstart_sync(verified, verifying)
+    (made,) = signatures(latest_version(verified))
+
+    for tag in ("42", "42-amd64"):
+        kickstart_registry.delete_tag(kickstart_upstream.name, tag)
+    new = kickstart_publish_release(kickstart_upstream, "43", archs=("amd64",))
+    _cosign_sign(kickstart_upstream, new["manifests"]["amd64"], key)
+    proxy = kickstart_fault_proxy_factory(kickstart_upstream.base)
+    through_proxy = kickstart_oci_remote_factory(
+        kickstart_upstream,
+        url=proxy.url,
+        signature_keys=signing.public_pem(key),
+        signature_policy="required",
+        signature_identity_check=False,
+    )
+    kickstart_sync(plain, through_proxy)
+
+    version = latest_version(plain)
+    by_release = {tree.version: tree for tree in trees(version)}
+    assert set(by_release) == {"42", "43"}
+    (kept,) = signatures(version, by_release["42"])
+    assert kept.pulp_href == made.pulp_href
+    old_hex = amd64_release.split(":", 1)[1]
+    assert proxy.requests_to(f"sha256-{old_hex}") == []  # 42's signatures not fetched
+    new_hex = new["manifests"]["amd64"].split(":", 1)[1]
+    assert proxy.requests_to(f"sha256-{new_hex}")
+
+
 # -- API -----------------------------------------------------------------------------------
 
 
