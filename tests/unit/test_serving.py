@@ -10,12 +10,14 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from aiohttp.test_utils import make_mocked_request
 from django.test import override_settings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
 from pulp_kickstart_oci.app import documents
+from pulp_kickstart_oci.app.content import served_path
 from pulp_kickstart_oci.app.models import KickstartDistribution
 from pulp_kickstart_oci.app.serving import (
     base_path_candidates,
@@ -279,6 +281,31 @@ def test_a_new_kind_is_registered_by_subclassing_and_listed_everywhere():
             assert answer.body == body
     finally:
         documents.base._KINDS.remove(next(k for k in documents.kinds() if type(k) is Hello))
+
+
+@pytest.mark.parametrize(
+    "domains, url, match_info, expected",
+    [
+        (
+            False,
+            "/pulp/content/fedora/42/boot.ipxe",
+            {"path": "fedora/42/boot.ipxe"},
+            "fedora/42/boot.ipxe",
+        ),
+        (
+            True,
+            "/pulp/content/tenant/fedora/42%2Fboot.ipxe",
+            {"pulp_domain": "tenant", "path": "fedora/42/boot.ipxe"},
+            "fedora/42%2Fboot.ipxe",
+        ),
+        (True, "/pulp/content/tenant/", {"pulp_domain": "tenant"}, None),  # pulpcore's listing
+    ],
+)
+def test_the_request_rules_read_the_path_below_the_domain(domains, url, match_info, expected):
+    """With domains on, pulpcore's route is <prefix>{pulp_domain}/{path}: the rules read
+    the path after the domain segment, percent-encoding kept."""
+    with override_settings(DOMAIN_ENABLED=domains):
+        assert served_path(make_mocked_request("GET", url, match_info=match_info)) == expected
 
 
 # What one content-app request may be (serving.path_problem, is_host_name): the grammar
