@@ -855,3 +855,37 @@ def test_keys_are_read_back_identical(kickstart_bindings, gpg_keys, kickstart_oc
     assert again.signature_policy == "required"
     assert again.signature_lookaside == "https://lookaside.example/sigs"
     assert again.signature_identity_check is True
+
+
+def test_the_signatures_endpoint_is_read_only_and_its_tree_filter_takes_a_tree(
+    bindings_cfg,
+    kickstart_bindings,
+    kickstart_upstream,
+    kickstart_sync,
+    signatures,
+    trusting,
+    latest_version,
+    trees,
+    amd64_release,
+):
+    key = signing.generate_key("p256")
+    _cosign_sign(kickstart_upstream, amd64_release, key)
+    remote, repository = trusting(key)
+    kickstart_sync(repository, remote)
+    version = latest_version(repository)
+    (tree,) = trees(version)
+    (unit,) = signatures(version, tree)
+    endpoint = f"{bindings_cfg.host}/pulp/api/v3/content/kickstart/signatures/"
+    auth = (bindings_cfg.username, bindings_cfg.password)
+    # A verification is what Pulp checked during a sync: no client creates one.
+    created = requests.post(endpoint, json={"tree": tree.pulp_href}, auth=auth, timeout=60)
+    assert created.status_code == 405, created.text
+    shown = requests.get(f"{bindings_cfg.host}{unit.pulp_href}", auth=auth, timeout=60).json()
+    assert shown["tree"] == tree.pulp_href and shown["kind"] == "cosign"
+    # The tree filter takes a tree's href: another type's is a 400 naming it.
+    tag_href = kickstart_bindings.ContentTagsApi.list(repository_version=version).results[0]
+    refused = requests.get(endpoint, params={"tree": tag_href.pulp_href}, auth=auth, timeout=60)
+    assert refused.status_code == 400 and "tree" in refused.text, refused.text
+    by_key = signatures(version, key=signing.key_id(key), signed_digest=amd64_release)
+    assert [u.pulp_href for u in by_key] == [unit.pulp_href]
+    assert signatures(version, kind="openpgp") == []
