@@ -247,7 +247,11 @@ class TreeFirstStage(Stage):
             for name in plan.tags:
                 tag = KickstartTag(name=name, arch=tree.arch, tree=tree)
                 await self.put(DeclarativeContent(content=tag))
-            for record in plan.signatures:
+        verifications = [(tree, record) for plan, tree in saved for record in plan.signatures]
+        seen = set()
+        for tree, record in verifications + self.kept_verifications:
+            # One unit per tree and key: a signature found twice is one verification.
+            key = (tree.pk, *verification_key(record))
+            if key not in seen:
+                seen.add(key)
                 await self.put(DeclarativeContent(content=verification(tree, record)))
-        for tree, record in self.kept_verifications:
-            await self.put(DeclarativeContent(content=verification(tree, record)))
