@@ -689,9 +689,13 @@ def test_a_verification_learnt_later_is_a_new_version_and_the_old_one_never_chan
     assert signatures(version) == []
     assert served_signatures(pinned) == []
 
-    # The same verification again: nothing new, no version (even with optimize off).
-    kickstart_sync(repository, verifying)
-    kickstart_sync(repository, verifying, optimize=False)
+    # The same verification again: nothing new, the sync is skipped (optimize); with
+    # optimize off it verifies again and still makes no version.
+    skipped = kickstart_sync(repository, verifying)
+    assert "sync.was_skipped" in {report.code for report in skipped.progress_reports}
+    again = kickstart_sync(repository, verifying, optimize=False)
+    assert "sync.verifying.signatures" in {report.code for report in again.progress_reports}
+    assert again.created_resources == []
     assert latest_version(repository) == verified
 
 
