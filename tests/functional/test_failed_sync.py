@@ -16,7 +16,7 @@ import requests
 
 from pulp_kickstart_oci.testing import dnf
 from pulp_kickstart_oci.testing.oci import cosign_payload, digest_of
-from tests.support import signing
+from tests.support import database, signing
 
 FATAL = {"max_retries": 0}
 
@@ -226,3 +226,41 @@ def test_failing_a_dnf_download_after_checking_the_keyring_changes_nothing(
         assert (check.kind, check.key) == ("rpm", signer.fingerprint.upper())
     finally:
         signer.close()
+
+
+def test_a_download_failing_after_other_trees_were_saved_stores_no_tag_or_verification(
+    kickstart_publish_release, signed_repository, kickstart_sync, latest_version
+):
+    """Two new releases, one of which cannot be downloaded. pulpcore may already have
+    saved the other tree (an orphan: no version holds it; orphan cleanup removes it), but
+    no tag or verification of this sync is stored, and every row that existed is as it
+    was."""
+    signed = signed_repository
+    releases = [kickstart_publish_release(signed.upstream, r, archs=("amd64",)) for r in "34"]
+    for release in releases:
+        _sign(signed.upstream, release["manifests"]["amd64"], signed.key_a)
+    kernel = dict(releases[1]["files"]["amd64"])["vmlinuz"]
+    signed.proxy.add("500", _blob(signed.upstream, kernel), times=None)
+    remote = signed.remote(signed.key_a)
+    before = database.sync_footprint(signed.repository.pulp_href, signed.upstream.name)
+
+    task = kickstart_sync(signed.repository, remote, expect_failure=True)
+
+    assert "vmlinuz" in task.error["description"]
+    assert latest_version(signed.repository) == signed.version
+    after = database.sync_footprint(signed.repository.pulp_href, signed.upstream.name)
+    for part in ("tags", "signatures", "versions", "repository_content", "distributions"):
+        assert after[part] == before[part], database.differences(before, after)
+    old = {row["pulp_id"] for row in before["content"]}
+    assert [row for row in after["content"] if row["pulp_id"] in old] == before["content"]
+    new = [row["pulp_id"] for row in after["content"] if row["pulp_id"] not in old]
+    assert {row["pulp_type"] for row in after["content"] if row["pulp_id"] in new} <= {
+        "kickstart.tree"
+    }
+    if new:
+        held = database.psql(
+            "SELECT count(*) FROM core_repositorycontent WHERE content_id IN ("
+            + ", ".join(f"'{pk}'" for pk in new)
+            + ")"
+        )
+        assert held == "0"
