@@ -85,6 +85,11 @@ def test_the_policy_decides_from_what_was_found_and_what_verified(name, verified
     assert str(refused.value).endswith(outcome)
 
 
+def test_only_required_holds_the_trees_a_sync_keeps():
+    assert [name for name in policy.POLICIES if policy.holds_kept(name)] == ["required"]
+    assert [name for name in policy.POLICIES if policy.checks(name)] == ["if_present", "required"]
+
+
 def test_a_source_may_say_why_nothing_was_found():
     with pytest.raises(SignatureError, match=r"\(it is not signed\)$"):
         policy.decide("required", "package p", [], [], missing="it is not signed")

@@ -46,6 +46,12 @@ def missing_keys(policy, keys_text):
     return None
 
 
+def holds_kept(policy):
+    """Whether a tree a sync keeps (in the repository, not offered again) must still be
+    vouched for: under ``required`` only (``if_present`` accepts what carries no signature)."""
+    return policy == REQUIRED
+
+
 def decide(policy, what, verified, failed, missing=None):
     """What ``policy`` says of one item: the verifications that vouch for it, or SignatureError.
 

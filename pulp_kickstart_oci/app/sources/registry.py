@@ -37,7 +37,7 @@ from ..netboot.treefile import TreeFile
 from ..registry.auth import RegistryAuthError
 from ..registry.client import RegistryClient, RegistryError
 from ..signatures import SignatureError, remote_repository
-from ..signatures.policy import PublisherCheck, Trust
+from ..signatures.policy import PublisherCheck, Trust, checks, holds_kept
 from .base import TreeFirstStage, TreePlan
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ class RegistryFirstStage(TreeFirstStage):
         """Whether stored trees may stand for their manifests: not in a sync with
         optimize=false (it reads and checks every manifest again), nor under a signature
         policy (a publisher check may need a manifest's own bytes)."""
-        return self.optimize and self.remote.signature_policy == KickstartOciRemote.SIGNATURE_NONE
+        return self.optimize and not checks(self.remote.signature_policy)
 
     def _seen_before(self, names):
         """The ``N-ARCH`` tags among ``names`` that named a stored tree of this upstream.
@@ -412,7 +412,7 @@ class RegistryFirstStage(TreeFirstStage):
         into the new version (``kept_verifications``).
         """
         check = self._publisher_check()
-        if check is None or self.remote.signature_policy != KickstartOciRemote.SIGNATURE_REQUIRED:
+        if check is None or not holds_kept(check.policy):
             return
         stored = await sync_to_async(_stored_verifications)(trees, version)
         for tree in trees:
