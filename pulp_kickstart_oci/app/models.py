@@ -414,15 +414,23 @@ class KickstartExportDirectory(BaseModel):
         )
 
     @classmethod
-    def check_claim(cls, distribution, path, *, may_take_over, may_adopt):
+    def check_claim(cls, distribution, path, *, may_take_over, may_adopt, may_see=None):
         """The record of ``path`` (None if it has none), or ExportDirectoryRefused.
 
         The rules, in order: directories never nest (each export would write into the
         other); a directory of another distribution needs ``may_take_over(owner)`` (the
         API: PERMISSION on the owner); an unrecorded directory holding files (an earlier
         plugin's export, a deleted distribution's, an admin's) needs ``may_adopt`` (the
-        API: PERMISSION at the model level).
+        API: PERMISSION at the model level). A refusal names the owner only when
+        ``may_see(owner)`` (the API: the user may view it; None: always): the filesystem
+        is shared by every domain, its tenants are not.
         """
+
+        def _owner_name(owner):
+            if may_see is not None and not may_see(owner):
+                return _("another distribution (one you may not view)")
+            return _named(owner)
+
         record = None
         for other in cls.around(path):
             if other.path == path:
@@ -431,9 +439,9 @@ class KickstartExportDirectory(BaseModel):
             # The other directory's path is not named: below ``path`` it is another
             # tenant's, which the user did not type.
             if path.startswith(other.path + "/"):
-                problem = _("'{path}' is inside the export directory of distribution {owner}")
+                problem = _("'{path}' is inside the export directory of {owner}")
             else:
-                problem = _("'{path}' holds the export directory of distribution {owner}")
+                problem = _("'{path}' holds the export directory of {owner}")
             raise ExportDirectoryRefused(
                 problem.format(path=path, owner=_owner_name(other.distribution))
                 + _(": export directories do not nest.")
@@ -451,8 +459,8 @@ class KickstartExportDirectory(BaseModel):
             owner = _owner_name(record.distribution)
             raise ExportDirectoryRefused(
                 _(
-                    "'{path}' is the export directory of distribution {owner}; exporting there "
-                    "needs {permission} on {owner}."
+                    "'{path}' is the export directory of {owner}; exporting there "
+                    "needs {permission} on its distribution."
                 ).format(path=path, owner=owner, permission=cls.PERMISSION)
             )
         return record
@@ -490,10 +498,10 @@ class KickstartExportDirectory(BaseModel):
             return cls.objects.get(pk=record.pk)
 
 
-def _owner_name(distribution):
-    """'name', and its domain when domains are on: an export directory is not per domain."""
+def _named(distribution):
+    """ "distribution 'name'", and its domain when domains are on: a directory is not per domain."""
     if settings.DOMAIN_ENABLED:
-        return _("'{name}' (domain '{domain}')").format(
+        return _("distribution '{name}' (domain '{domain}')").format(
             name=distribution.name, domain=distribution.pulp_domain.name
         )
-    return f"'{distribution.name}'"
+    return _("distribution '{name}'").format(name=distribution.name)

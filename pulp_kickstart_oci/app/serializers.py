@@ -702,6 +702,16 @@ def _may_change(user, distribution):
     )
 
 
+def _may_see(user, distribution):
+    """Whether ``user`` may view ``distribution`` at any level (a refusal may name it then)."""
+    permission = "kickstart.view_kickstartdistribution"
+    return (
+        user.has_perm(permission)
+        or user.has_perm(permission, distribution)
+        or (bool(settings.DOMAIN_ENABLED) and user.has_perm(permission, distribution.pulp_domain))
+    )
+
+
 class KickstartDistributionExportSerializer(serializers.Serializer):
     """Where to export a distribution's trees, and where the exported configs point."""
 
@@ -779,6 +789,7 @@ class KickstartDistributionExportSerializer(serializers.Serializer):
                 path,
                 may_take_over=lambda owner: _may_change(user, owner),
                 may_adopt=may_adopt,
+                may_see=lambda owner: _may_see(user, owner),
             )
         except ExportDirectoryRefused as exc:
             raise serializers.ValidationError({"path": str(exc)}) from None
