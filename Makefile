@@ -9,7 +9,7 @@ PYTEST := $(VENV)/bin/pytest -p no:pulp_file -p no:pulp_certguard -p no:cachepro
 # Parallel phase of the functional tests: xdist processes (the stack runs 3 pulpcore workers).
 FUNCTIONAL_JOBS ?= 4
 
-.PHONY: run stack stop status test test-packages unit functional functional-parallel functional-serial \
+.PHONY: run stack stop status test test-packages unit unit-domains functional functional-parallel functional-serial \
 	lint migrations-check makemigrations bindings bindings-check bindings-install bench bench-packages bench-scale bench-serving bench-sync clean
 
 ## run: set everything up, start Pulp and sync the bundled offline sample
@@ -31,7 +31,7 @@ status:
 	@$(STACK) status
 
 ## test: lint, unit tests, migration check, bindings check, then functional tests against the live stack
-test: stack test-packages lint unit migrations-check bindings-check functional
+test: stack test-packages lint unit unit-domains migrations-check bindings-check functional
 
 ## bindings: regenerate api/kickstart-api.json from the code, build and install the client
 bindings:
@@ -51,6 +51,12 @@ lint:
 
 unit:
 	@set -a; eval "$$($(STACK) env)"; set +a; $(PYTEST) tests/unit -q
+
+## unit-domains: the unit tests again with DOMAIN_ENABLED on (the functional domain case is
+## tests/functional/test_domains.py on a second Pulp); the wheel test does not depend on it
+unit-domains:
+	@set -a; eval "$$($(STACK) env)"; set +a; PULP_DOMAIN_ENABLED=true \
+	  $(PYTEST) tests/unit -q -n 2 --deselect tests/unit/test_pytest_plugin_wheel.py
 
 ## functional: the parallel phase (pytest-xdist), then the tests marked serial, alone
 functional: bindings-install

@@ -86,6 +86,9 @@ class _Distribution:
 
 
 def _settings(**extra):
+    """The tests' settings; domains off unless a test turns them on (the unit suite also
+    runs with PULP_DOMAIN_ENABLED=true, see the Makefile's unit-domains)."""
+    extra.setdefault("DOMAIN_ENABLED", False)
     return override_settings(
         CONTENT_ORIGIN=ORIGIN, KICKSTART_BOOT_HOSTS=["10.0.2.2:24816"], **extra
     )
