@@ -133,7 +133,7 @@ class TreeFirstStage(Stage):
     """
 
     remote_type = None
-    upstream_errors = ()  # low-level errors that mean "upstream cannot be synced"
+    source_errors = ()  # low-level errors that mean "upstream cannot be synced"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -161,7 +161,7 @@ class TreeFirstStage(Stage):
         if self.plans is None:
             try:
                 self.plans = await self.resolve()
-            except self.upstream_errors as exc:
+            except self.source_errors as exc:
                 raise UpstreamError(str(exc)) from None
         return self.plans
 
@@ -170,7 +170,7 @@ class TreeFirstStage(Stage):
         repository's latest) to the remote's rules."""
         try:
             await self.verify_kept(trees, version)
-        except self.upstream_errors as exc:
+        except self.source_errors as exc:
             raise UpstreamError(str(exc)) from None
 
     async def verify_kept(self, trees, version):

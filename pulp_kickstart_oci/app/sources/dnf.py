@@ -52,7 +52,7 @@ class DnfFirstStage(TreeFirstStage):
     """One dnf tree root (the directory holding .treeinfo) -> one tree."""
 
     remote_type = KickstartDnfRemote
-    upstream_errors = (DnfError,)
+    source_errors = (DnfError,)
 
     def __init__(self, remote):
         super().__init__(remote)
@@ -122,7 +122,7 @@ class DnfFirstStage(TreeFirstStage):
         outside ``ALLOWED_CONTENT_CHECKSUMS`` (sha512 repodata on a sha256-only Pulp);
         ``checksum_source`` is where they were published (default: the repodata), for
         the error. With ``missing_ok``, a file the server does not have (HTTP 404)
-        gives None; any other failure is a DnfError naming the file (upstream_errors).
+        gives None; any other failure is a DnfError naming the file (source_errors).
         """
         digests = {}
         for algorithm, expected in (expected_digests or {}).items():

@@ -91,7 +91,7 @@ class RegistryFirstStage(TreeFirstStage):
     """Selected tags of a registry repository -> one tree per release and arch."""
 
     remote_type = KickstartOciRemote
-    upstream_errors = (RegistryError, RegistryAuthError)
+    source_errors = (RegistryError, RegistryAuthError)
 
     def __init__(self, remote):
         super().__init__(remote)
