@@ -17,7 +17,10 @@ action's serializer checks that field (the same href or PRN grammar, queryset an
 the body once, as without a condition.
 """
 
+from gettext import gettext as _
+
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from rest_framework.exceptions import ValidationError
 from rest_framework.fields import empty
 
@@ -68,12 +71,27 @@ def _named(request, view, name):
                 resolved[name] = None
             else:
                 # As the serializer validates one field: the field, then validate_<name>.
-                resolved[name] = field.run_validation(value)
+                resolved[name] = _of_the_fields_type(field, field.run_validation(value))
                 if validate := getattr(serializer, f"validate_{name}", None):
                     resolved[name] = validate(resolved[name])
         except ValidationError as error:
             raise ValidationError({name: error.detail}) from error
+        except (ObjectDoesNotExist, AttributeError, TypeError, ValueError):
+            # pulpcore's fields resolve a PRN without checking that it names an object of
+            # their type, or any object: a 400 naming the field, never a 500.
+            raise ValidationError({name: [_NOT_RESOLVED]}) from None
     return resolved[name]
+
+
+_NOT_RESOLVED = _("This href or PRN names no object of the kind this field takes.")
+
+
+def _of_the_fields_type(field, obj):
+    """``obj`` when it is of the model the field's queryset holds; else ValueError."""
+    queryset = getattr(field, "queryset", None)
+    if obj is not None and queryset is not None and not isinstance(obj, queryset.model):
+        raise ValueError(type(obj).__name__)
+    return obj
 
 
 def _holds(request, obj, permission):

@@ -525,8 +525,8 @@ class DeprecatedGpgKeysField(serializers.CharField):
     Kept working for a deprecation period (CHANGES/19.removal): written, it sets
     ``signature_keys`` and, unless the request sets one, ``signature_policy``
     (``required``, or ``none`` when cleared); read, it shows the keys while the
-    policy checks signatures. The serializer alone carries it; the model has no such
-    field.
+    policy is ``required`` (what it meant), null otherwise. The serializer alone carries
+    it; the model has no such field.
     """
 
     def __init__(self, **kwargs):
@@ -539,14 +539,15 @@ class DeprecatedGpgKeysField(serializers.CharField):
                 "Deprecated: use signature_keys and signature_policy. Writing gpg_keys sets "
                 "signature_keys and, unless signature_policy is given too, signature_policy "
                 "'required' (null: 'none'). Reads as signature_keys while signature_policy is "
-                "not 'none'."
+                "'required', null otherwise."
             ),
             **kwargs,
         )
 
     def to_representation(self, remote):
-        """The keys, while the remote's policy checks signatures (as gpg_keys meant)."""
-        if not signature_policy.checks(remote.signature_policy):
+        """The keys under policy ``required`` only: what gpg_keys meant. An old client reading
+        keys there must not take an ``if_present`` remote for one that requires signatures."""
+        if remote.signature_policy != KickstartDnfRemote.SIGNATURE_REQUIRED:
             return None
         return remote.signature_keys
 
@@ -604,8 +605,19 @@ class KickstartDnfRemoteSerializer(SignatureTrustSerializer, RemoteSerializer):
     )
 
     def validate_url(self, value):
-        """Accept an http(s) tree URL, ending in a slash."""
-        _http_url(value, _("Give the tree's http(s) URL."))
+        """Accept an http(s) tree URL, ending in a slash; no query or fragment.
+
+        Every file's URL is joined to it, so a query (a signed mirror URL's token) could
+        not reach them, and a URL's words may show in a task's error.
+        """
+        parsed = _http_url(value, _("Give the tree's http(s) URL."))
+        if parsed.query or parsed.fragment or "?" in value or "#" in value:
+            raise serializers.ValidationError(
+                _(
+                    "Give the tree's directory URL without a query or fragment (credentials "
+                    "go in 'username' and 'password', or a header in 'headers')."
+                )
+            )
         return value if value.endswith("/") else value + "/"
 
     def validate(self, data):
