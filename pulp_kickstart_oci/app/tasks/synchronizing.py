@@ -49,6 +49,17 @@ def synchronize(remote_pk, repository_pk, mirror=False, allow_empty=False, optim
             ) from None
 
 
+_NO_VERSION = _("No repository version was created.")
+
+
+def _without_a_version(problem):
+    """The SyncError of a source's problem, saying (once) that nothing was stored."""
+    text = str(problem)
+    if _NO_VERSION not in text:
+        text = f"{text.rstrip('. ')}. {_NO_VERSION}"
+    return SyncError(text)
+
+
 def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
     remote = Remote.objects.get(pk=remote_pk).cast()
     repository = KickstartRepository.objects.get(pk=repository_pk)
@@ -58,7 +69,7 @@ def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
         first_stage.optimize = optimize
         plans = loop.run_until_complete(first_stage.plan())
     except UpstreamError as exc:
-        raise SyncError(str(exc)) from None
+        raise _without_a_version(exc) from None
 
     latest = repository.latest_version()
     if not mirror:
@@ -73,7 +84,7 @@ def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
         try:
             loop.run_until_complete(first_stage.check_kept(kept, latest))
         except UpstreamError as exc:
-            raise SyncError(str(exc)) from None
+            raise _without_a_version(exc) from None
     if mirror and not plans and not allow_empty:
         held = KickstartTree.objects.filter(pk__in=latest.content).count()
         if held:
