@@ -46,7 +46,8 @@ def test_a_primary_bomb_fails_the_sync_and_the_worker_syncs_on(
     assert re.fullmatch(
         rf"(\[PLP\d+\] Sync failed: )?dnf tree {re.escape(server.url)}/: "
         rf"({re.escape(href)}|the primary metadata) decompresses to more than "
-        rf"KICKSTART_MAX_PRIMARY_INFLATED_BYTES \({limit} bytes\)",
+        rf"KICKSTART_MAX_PRIMARY_INFLATED_BYTES \({limit} bytes\)\. "
+        r"No repository version was created\.",
         message,
     ), message
     assert f"/{href}" in server.requests  # it was fetched (and its sha256 matched repomd.xml)
