@@ -281,6 +281,11 @@ class ContentApp:
         env = dict(os.environ)
         if not self.cache:
             env["PULP_CACHE_ENABLED"] = "false"
+        if other := os.environ.get("BENCH_CONTENT_PLUGIN_PATH"):
+            # A before/after comparison: the content apps import the plugin from another
+            # checkout (``git archive <rev> pulp_kickstart_oci | tar -x -C DIR``) of the
+            # same schema; the benchmark itself and the API stay this checkout's.
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [other, env.get("PYTHONPATH")]))
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 # --keep-alive 75 as the docs advise (the 2 s default closes connections of

@@ -182,6 +182,10 @@ def main():
     tags = {}
     for tag in api.list("content/kickstart/tags/", repository_version=latest):
         tags.setdefault(tag["tree"], []).append(tag["name"])
+    # Verifications are content of the version (a new verification is a new version).
+    signatures = {}
+    for signature in api.list("content/kickstart/signatures/", repository_version=latest):
+        signatures.setdefault(signature["tree"], []).append(signature)
     for tree in api.trees(latest):
         root = f"{CONTENT}/pulp/content/{BASE_PATH}/{tree['version']}/{tree['arch']}"
         print(f"\ntree {tree['version']}/{tree['arch']} ({tree['oci_arch']}) {tree['digest']}")
@@ -199,18 +203,15 @@ def main():
         print(f"  kernel served and sha256 verified: {'yes' if ok else 'NO'}")
         if not ok:
             sys.exit(1)
-        vouched = [
-            s
-            for s in tree["signatures"]
-            if s["key"] == key_id and s["signed_digest"] == tree["digest"]
-        ]
+        found = signatures.get(tree["pulp_href"], [])
+        vouched = [s for s in found if s["key"] == key_id and s["signed_digest"] == tree["digest"]]
         for record in vouched:
             print(
                 f"  publisher signature verified: {record['kind']}, "
                 f"key {record['key']} (.run/sample/cosign.pub)"
             )
         if not vouched:
-            print(f"  publisher signature verified: NO (signatures: {tree['signatures']})")
+            print(f"  publisher signature verified: NO (signatures: {found})")
             sys.exit(1)
     print(
         f"\nboot menu: {CONTENT}/pulp/content/{BASE_PATH}/boot.ipxe"
