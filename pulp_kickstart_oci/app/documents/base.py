@@ -50,6 +50,20 @@ class DocumentKind:
         raise NotImplementedError
 
 
+class BootConfig(DocumentKind):
+    """A tree's boot config (iPXE, GRUB, PXELINUX): ``renderer`` (a ``boot.configs`` function)
+    of the tree's BootTarget, absent when the tree cannot be booted. Not registered itself."""
+
+    scope = TREE
+    renderer = None
+
+    def applies(self, context):
+        return context.boot_target is not None
+
+    def render(self, context):
+        return type(self).renderer(context.boot_target)
+
+
 def kinds(scope=None):
     """Every registered kind, or those of one scope."""
     return [kind for kind in _KINDS if scope is None or kind.scope == scope]

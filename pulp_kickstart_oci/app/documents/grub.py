@@ -5,18 +5,12 @@ GRUB loaded over UEFI HTTP boot from ``EFI/BOOT/`` reads the config beside itsel
 
 from ..boot import configs
 from ..netboot import layout
-from .base import TREE, DocumentKind
+from .base import BootConfig
 
 
-class GrubConfig(DocumentKind):
+class GrubConfig(BootConfig):
     names = ("grub.cfg",)
-    scope = TREE
-
-    def applies(self, context):
-        return context.boot_target is not None
-
-    def render(self, context):
-        return configs.grub(context.boot_target)
+    renderer = configs.grub
 
 
 class EfiGrubConfig(GrubConfig):
