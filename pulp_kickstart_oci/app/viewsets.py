@@ -45,6 +45,21 @@ from .serializers import (
     ServedTreesSerializer,
 )
 
+# Trees, tags and signatures: created by sync only; anyone may list what the versions
+# they may view hold (pulpcore's scope_queryset); labels need pulpcore's label permission.
+CONTENT_ACCESS_POLICY = {
+    "statements": [
+        {"action": ["list", "retrieve"], "principal": "authenticated", "effect": "allow"},
+        {
+            "action": ["set_label", "unset_label"],
+            "principal": "authenticated",
+            "effect": "allow",
+            "condition": ["has_model_or_domain_perms:core.manage_content_labels"],
+        },
+    ],
+    "queryset_scoping": {"function": "scope_queryset"},
+}
+
 
 class KickstartTreeFilter(ContentFilter):
     """Filter trees by release, architecture (either naming) and upstream digest."""
@@ -92,18 +107,7 @@ class KickstartTreeViewSet(ReadOnlyContentViewSet):
             super().get_queryset().prefetch_related(None).select_related("core_vulnerabilityreport")
         )
 
-    DEFAULT_ACCESS_POLICY = {
-        "statements": [
-            {"action": ["list", "retrieve"], "principal": "authenticated", "effect": "allow"},
-            {
-                "action": ["set_label", "unset_label"],
-                "principal": "authenticated",
-                "effect": "allow",
-                "condition": ["has_model_or_domain_perms:core.manage_content_labels"],
-            },
-        ],
-        "queryset_scoping": {"function": "scope_queryset"},
-    }
+    DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY
 
 
 class KickstartTagFilter(ContentFilter):
@@ -127,18 +131,7 @@ class KickstartTagViewSet(ReadOnlyContentViewSet):
     serializer_class = KickstartTagSerializer
     filterset_class = KickstartTagFilter
 
-    DEFAULT_ACCESS_POLICY = {
-        "statements": [
-            {"action": ["list", "retrieve"], "principal": "authenticated", "effect": "allow"},
-            {
-                "action": ["set_label", "unset_label"],
-                "principal": "authenticated",
-                "effect": "allow",
-                "condition": ["has_model_or_domain_perms:core.manage_content_labels"],
-            },
-        ],
-        "queryset_scoping": {"function": "scope_queryset"},
-    }
+    DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY
 
 
 class KickstartSignatureFilter(ContentFilter):
@@ -170,18 +163,7 @@ class KickstartSignatureViewSet(ReadOnlyContentViewSet):
     serializer_class = KickstartSignatureSerializer
     filterset_class = KickstartSignatureFilter
 
-    DEFAULT_ACCESS_POLICY = {
-        "statements": [
-            {"action": ["list", "retrieve"], "principal": "authenticated", "effect": "allow"},
-            {
-                "action": ["set_label", "unset_label"],
-                "principal": "authenticated",
-                "effect": "allow",
-                "condition": ["has_model_or_domain_perms:core.manage_content_labels"],
-            },
-        ],
-        "queryset_scoping": {"function": "scope_queryset"},
-    }
+    DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY
 
 
 class KickstartOciRemoteViewSet(RemoteViewSet, RolesMixin):
