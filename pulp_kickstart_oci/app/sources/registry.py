@@ -376,9 +376,7 @@ class RegistryFirstStage(TreeFirstStage):
             verified = await check.check(what, digest, index_digest, self._raw.get(digest))
         except SignatureError as exc:
             raise RegistryError(
-                _("{where}: {problem}. No repository version was created.").format(
-                    where=self.where, problem=exc
-                )
+                _("{where}: {problem}").format(where=self.where, problem=exc)
             ) from None
         return [verification.record() for verification in verified]
 

@@ -53,11 +53,8 @@ _NO_VERSION = _("No repository version was created.")
 
 
 def _without_a_version(problem):
-    """The SyncError of a source's problem, saying (once) that nothing was stored."""
-    text = str(problem)
-    if _NO_VERSION not in text:
-        text = f"{text.rstrip('. ')}. {_NO_VERSION}"
-    return SyncError(text)
+    """The SyncError of a source's problem (sources/), saying that nothing was stored."""
+    return SyncError(f"{str(problem).rstrip('. ')}. {_NO_VERSION}")
 
 
 def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
