@@ -76,9 +76,11 @@ def _named(request, view, name):
                     resolved[name] = validate(resolved[name])
         except ValidationError as error:
             raise ValidationError({name: error.detail}) from error
-        except (ObjectDoesNotExist, AttributeError, TypeError, ValueError):
-            # pulpcore's fields resolve a PRN without checking that it names an object of
-            # their type, or any object: a 400 naming the field, never a 500.
+        except (ObjectDoesNotExist, AttributeError, ValueError):
+            # pulpcore's fields resolve a PRN without checking that it names any object
+            # (DoesNotExist) or one of their type (a version field given a repository
+            # raises AttributeError inside pulpcore, a repository field given a version
+            # ValueError): a 400 naming the field, never a 500.
             raise ValidationError({name: [_NOT_RESOLVED]}) from None
     return resolved[name]
 
