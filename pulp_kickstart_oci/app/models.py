@@ -114,7 +114,11 @@ class KickstartSignature(Content):
     ``rpm``: every RPM a dnf tree was built from verified against the keyring whose
     fingerprints ``key`` lists), ``signed_digest`` what it covers, ``reference`` the
     docker-reference the publisher signed (or the dnf tree's URL), ``tlog_checked``
-    always False (verification is offline, see signatures/result.py).
+    always False (verification is offline, see signatures/result.py). ``checked_here``:
+    True when this Pulp made the check; False for another Pulp's check carried here by
+    an import or a replication (docs/disconnected.md). A sync never takes such a record
+    as vouching for a tree; the repository's verify action checks the tree again with
+    this Pulp's keys.
     """
 
     TYPE = "signature"
@@ -125,7 +129,13 @@ class KickstartSignature(Content):
     signed_digest = models.TextField()
     reference = models.TextField(default="", blank=True)
     tlog_checked = models.BooleanField(default=False)
+    checked_here = models.BooleanField(default=True)
     _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
+
+    @classmethod
+    def checked_by_this_pulp(cls):
+        """The verifications of this domain that this Pulp made (what may vouch for a tree)."""
+        return cls.objects.filter(checked_here=True, _pulp_domain=get_domain_pk())
 
     def record(self):
         """The verification as trees.json and the API's trees view show it."""
@@ -135,6 +145,7 @@ class KickstartSignature(Content):
             "signed_digest": self.signed_digest,
             "reference": self.reference or None,
             "tlog_checked": self.tlog_checked,
+            "checked_here": self.checked_here,
             "verified_at": self.pulp_created.isoformat(),
         }
 
@@ -149,7 +160,15 @@ class KickstartSignature(Content):
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
-        unique_together = ("tree", "kind", "key", "signed_digest", "reference", "_pulp_domain")
+        unique_together = (
+            "tree",
+            "kind",
+            "key",
+            "signed_digest",
+            "reference",
+            "checked_here",
+            "_pulp_domain",
+        )
 
 
 class SignatureTrust(models.Model):
@@ -266,12 +285,42 @@ class KickstartDnfRemote(SignatureTrust, Remote, AutoAddObjPermsMixin):
         ]
 
 
+class KickstartPulpRemote(Remote, AutoAddObjPermsMixin):
+    """A kickstart distribution another Pulp serves (its base URL): a replica's upstream.
+
+    The trees, their files, tags and verification records come from the
+    distribution's ``trees.json``; every file is fetched below ``url`` and checked
+    against the sha256 and size published there (sources/pulp.py). No publisher
+    signatures are verified here: the upstream Pulp serves records of its checks,
+    not the signatures (they are kept with ``checked_here`` False).
+    """
+
+    TYPE = "pulp"
+
+    architectures = ArrayField(models.TextField(), null=True)
+    # Where the upstream content app may redirect file reads (its object storage).
+    redirect_origins = ArrayField(models.TextField(), null=True)
+
+    @property
+    def download_factory(self):
+        """pulpcore's HTTP downloader with byte caps (see downloads.py)."""
+        from .downloads import CappedHttpDownloader
+
+        return _download_factory(self, CappedHttpDownloader)
+
+    class Meta:
+        default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            ("manage_roles_kickstartpulpremote", "Can manage roles on kickstart Pulp remotes"),
+        ]
+
+
 class KickstartRepository(Repository, AutoAddObjPermsMixin):
     """Versioned netboot trees; a version holds at most one tree per release and arch."""
 
     TYPE = "kickstart"
     CONTENT_TYPES = [KickstartTree, KickstartTag, KickstartSignature]
-    REMOTE_TYPES = [KickstartOciRemote, KickstartDnfRemote]
+    REMOTE_TYPES = [KickstartOciRemote, KickstartDnfRemote, KickstartPulpRemote]
 
     # What the last successful sync depended on (see tasks.synchronizing.sync_details).
     last_sync_details = models.JSONField(default=dict)

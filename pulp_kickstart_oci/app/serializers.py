@@ -91,6 +91,11 @@ SIGNATURE_HELP = {
         "The docker-reference the publisher signed (null for sigstore bundles); for "
         "'rpm', the dnf tree's URL."
     ),
+    "checked_here": _(
+        "True when this Pulp made the check. False for another Pulp's check carried here "
+        "by an import or a replication: it never vouches for a tree in a sync; the "
+        "repository's verify_signatures action checks the tree again with this Pulp's keys."
+    ),
 }
 
 
@@ -109,6 +114,7 @@ class SignatureSerializer(serializers.Serializer):
             "transparency log (Rekor), Fulcio certificate or timestamp is consulted."
         )
     )
+    checked_here = serializers.BooleanField(help_text=SIGNATURE_HELP["checked_here"])
     verified_at = serializers.CharField(
         help_text=_("When Pulp first verified it (ISO 8601): the unit's pulp_created.")
     )
@@ -192,6 +198,9 @@ class KickstartSignatureSerializer(NoArtifactContentSerializer):
             "transparency log (Rekor), Fulcio certificate or timestamp is consulted."
         ),
     )
+    checked_here = serializers.BooleanField(
+        read_only=True, help_text=SIGNATURE_HELP["checked_here"]
+    )
 
     def to_representation(self, instance):
         """A verification without a reference (a sigstore bundle) shows null, as trees.json."""
@@ -208,6 +217,7 @@ class KickstartSignatureSerializer(NoArtifactContentSerializer):
             "signed_digest",
             "reference",
             "tlog_checked",
+            "checked_here",
         )
 
 

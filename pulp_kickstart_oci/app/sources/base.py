@@ -83,8 +83,10 @@ def verification(tree, record):
     """An unsaved KickstartSignature of ``tree`` for a verification ``record``.
 
     ``record``: ``kind``, ``key``, ``signed_digest`` and optionally ``reference`` and
-    ``tlog_checked`` (signatures.result.Verification.record()). The same verification
-    is the same unit again (pulpcore's QueryExistingContents finds it by its key).
+    ``tlog_checked`` (signatures.result.Verification.record()), and ``checked_here``
+    False for another Pulp's record a source carries over (sources/pulp.py). The same
+    verification is the same unit again (pulpcore's QueryExistingContents finds it by
+    its key).
     """
     return KickstartSignature(
         tree=tree,
@@ -93,12 +95,19 @@ def verification(tree, record):
         signed_digest=record["signed_digest"],
         reference=record.get("reference") or "",
         tlog_checked=bool(record.get("tlog_checked")),
+        checked_here=record.get("checked_here", True) is not False,
     )
 
 
 def verification_key(record):
     """What makes two verifications of one tree the same unit (KickstartSignature's key)."""
-    return [record["kind"], record["key"], record["signed_digest"], record.get("reference") or ""]
+    return [
+        record["kind"],
+        record["key"],
+        record["signed_digest"],
+        record.get("reference") or "",
+        record.get("checked_here", True) is not False,
+    ]
 
 
 def digest_of_sources(version, arch, sources):

@@ -370,12 +370,15 @@ class DnfFirstStage(TreeFirstStage):
         too and nothing needs fetching again. Those the oldest first.
         """
         ours = set(self.trusted)
-        checks = KickstartSignature.objects.filter(
-            tree__identity=plan.identity,
-            tree___pulp_domain=get_domain_pk(),
-            kind=RPM_VERIFICATION,
-            _pulp_domain=get_domain_pk(),
-        ).order_by("pulp_created")
+        checks = (
+            KickstartSignature.checked_by_this_pulp()
+            .filter(
+                tree__identity=plan.identity,
+                tree___pulp_domain=get_domain_pk(),
+                kind=RPM_VERIFICATION,
+            )
+            .order_by("pulp_created")
+        )
         for check in checks:
             keyring = set(check.key.split(","))
             if check.key and keyring <= ours:

@@ -500,15 +500,17 @@ class RegistryFirstStage(TreeFirstStage):
 
 
 def _stored_verifications(trees, version):
-    """{tree pk: [records]}: the verifications of ``trees`` stored in this domain.
+    """{tree pk: [records]}: the verifications of ``trees`` this Pulp made in this domain.
 
     Those ``version`` (the repository's latest) holds come first, then the oldest: a
     kept tree still vouched for by what the version has needs no new version.
     """
     found = {}
-    units = KickstartSignature.objects.filter(
-        tree__in=[tree.pk for tree in trees], _pulp_domain=get_domain_pk()
-    ).order_by("pulp_created")
+    units = (
+        KickstartSignature.checked_by_this_pulp()
+        .filter(tree__in=[tree.pk for tree in trees])
+        .order_by("pulp_created")
+    )
     held = set(units.filter(pk__in=version.content).values_list("pk", flat=True))
     for unit in sorted(units, key=lambda unit: unit.pk not in held):
         found.setdefault(unit.tree_id, []).append(
