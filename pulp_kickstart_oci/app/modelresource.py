@@ -1,0 +1,455 @@
+"""Pulp export/import (Inter-Server Sync) of kickstart repositories: pulpcore loads IMPORT_ORDER.
+
+Not the distribution export (tasks/exporting.py, files for nginx or TFTP): this is what
+pulpcore's PulpExporter writes into its archive for each repository version, one JSON
+file per resource, and what its PulpImporter reads back, in IMPORT_ORDER, on another
+Pulp (docs/disconnected.md). pulpcore carries the artifacts and the ContentArtifacts
+(``<version>/<arch>/<path>``, as a sync stores them, so an imported tree serves).
+
+What travels: trees with every stored field; tags and signature records, which name
+their tree by its ``identity`` (never by primary key: the importing Pulp has its own);
+the repository without ``last_sync_details`` (what the exporter's last sync depended
+on upstream). A signature record is imported with ``checked_here`` False: it is the
+exporter's verification, never this Pulp's (the repository's ``verify_signatures``
+action checks the trees again with this Pulp's keys).
+
+An archive is input from elsewhere (carried across an air gap). Each resource checks
+its whole batch before a row of it is written (``import_data``, outside any
+transaction): the grammars a sync applies, a tree's identity recomputed from its
+files, and every file of a tree new to this Pulp stored here with its size and sha256,
+its bytes read back and hashed (pulpcore copies artifacts out of the archive without
+reading them). A refused batch fails the import task with an error naming the tree,
+tag or record. A stored unit never changes: a row naming one only links it to the
+exporter's unit (``upstream_id``, which pulpcore's ContentArtifact import goes by), and
+a ContentArtifact of a tree must be one of the tree's files (``_tree_files_only``).
+"""
+
+import hashlib
+import json
+from gettext import gettext as _
+
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
+from import_export import fields, widgets
+
+from pulpcore.plugin.importexport import BaseContentResource
+from pulpcore.plugin.modelresources import RepositoryResource
+from pulpcore.plugin.models import Artifact, ContentArtifact
+from pulpcore.plugin.util import get_domain_pk
+
+from .models import (
+    KickstartRepository,
+    KickstartSignature,
+    KickstartTag,
+    KickstartTree,
+    tree_identity,
+)
+from .netboot import grammar, layout
+from .netboot.treefile import PROVENANCE_FIELDS, RECORD_FIELDS
+from .serializers import SIGNATURE_KINDS
+
+HASH_CHUNK = 1024 * 1024  # stored bytes are read back this much at a time
+MAX_TEXT = 4096  # a name, key, reference, media type or warning in an archive
+
+
+class ImportRefused(Exception):
+    """A row of a Pulp import archive this Pulp does not store; the message names it."""
+
+
+def _refused(what, problem):
+    return ImportRefused(
+        _("Pulp import: {what}: {problem}. No repository version was created.").format(
+            what=what, problem=problem
+        )
+    )
+
+
+def _text(value, what, *, empty=True):
+    """A string of at most MAX_TEXT printable characters (no line break or control)."""
+    if not isinstance(value, str) or len(value) > MAX_TEXT or not value.isprintable():
+        raise ValueError(
+            _("{what} is not text of at most {limit} printable characters").format(
+                what=what, limit=MAX_TEXT
+            )
+        )
+    if not empty and not value:
+        raise ValueError(_("{what} is empty").format(what=what))
+    return value
+
+
+def _sha256_hex(value, what):
+    if not isinstance(value, str) or not grammar.matches(grammar.DIGEST, f"sha256:{value}"):
+        raise ValueError(_("{what} is not a sha256 (64 lower-case hex digits)").format(what=what))
+    return value
+
+
+class StrictJSONWidget(widgets.Widget):
+    """A JSON column of ``kind`` (dict or list), always written, never guessed at.
+
+    import-export's JSONWidget writes an empty dict or list as nothing and reads
+    single-quoted text as JSON: a tree without annotations or warnings would not
+    come back as it left.
+    """
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+
+    def clean(self, value, row=None, **kwargs):
+        parsed = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(parsed, self.kind):
+            raise ValueError(_("not a JSON {kind}").format(kind=self.kind.__name__))
+        return parsed
+
+    def render(self, value, obj=None, **kwargs):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _json_field(name, kind):
+    return fields.Field(column_name=name, attribute=name, widget=StrictJSONWidget(kind))
+
+
+class TreeByIdentity(widgets.ForeignKeyWidget):
+    """A tag's or a signature record's tree, written as its identity and found by it in the
+    importing domain (pulp_container maps a Tag to its Manifest by digest the same way)."""
+
+    def __init__(self):
+        super().__init__(KickstartTree, field="identity")
+
+    def get_queryset(self, value, row, *args, **kwargs):
+        return KickstartTree.objects.filter(_pulp_domain=get_domain_pk())
+
+    def render(self, value, obj=None, **kwargs):
+        return value.identity if value else ""
+
+
+def _tree_field():
+    return fields.Field(column_name="tree", attribute="tree", widget=TreeByIdentity())
+
+
+class KickstartContentResource(BaseContentResource):
+    """What every kickstart content resource shares: its version's units, one batch checked
+    before any row is written, and stored units that never change."""
+
+    def set_up_queryset(self):
+        """The units of this model the exported repository version holds."""
+        model = self._meta.model
+        return model.objects.filter(pk__in=self.repo_version.content).order_by("pk")
+
+    def dehydrate__pulp_domain(self, content):
+        return str(content._pulp_domain_id)
+
+    def import_data(self, dataset, **kwargs):
+        """Check every row of the batch, then import it (pulpcore calls this per batch)."""
+        self.check_rows(dataset.dict)
+        return super().import_data(dataset, **kwargs)
+
+    def check_rows(self, rows):
+        """Raise ImportRefused naming the first row this Pulp must not store."""
+        raise NotImplementedError
+
+    def before_import_row(self, row, **kwargs):
+        """The importing domain's, and the resource's own content type, whatever the row says."""
+        super().before_import_row(row, **kwargs)
+        row["pulp_type"] = self._meta.model.get_pulp_type()
+
+    def import_instance(self, instance, row, **kwargs):
+        """A new unit takes the row; a stored one only its link to the exporter's unit."""
+        if instance._state.adding:
+            return super().import_instance(instance, row, **kwargs)
+        self.import_field(self.fields["upstream_id"], instance, row, **kwargs)
+        return None
+
+    class Meta:
+        exclude = BaseContentResource.Meta.exclude
+
+
+class KickstartTreeResource(KickstartContentResource):
+    """Trees: every stored field; refused unless it is a tree a sync could have stored here."""
+
+    files = _json_field("files", list)
+    source = _json_field("source", dict)
+    annotations = _json_field("annotations", dict)
+    warnings = _json_field("warnings", list)
+
+    def check_rows(self, rows):
+        rows = list(rows)
+        identities = [row.get("identity") for row in rows]
+        stored = set(
+            KickstartTree.objects.filter(
+                identity__in=[i for i in identities if isinstance(i, str)],
+                _pulp_domain=get_domain_pk(),
+            ).values_list("identity", flat=True)
+        )
+        for row in rows:
+            tree = check_tree_row(row)
+            if tree["identity"] not in stored:
+                check_stored_files(tree)
+
+    class Meta:
+        model = KickstartTree
+        exclude = KickstartContentResource.Meta.exclude
+        import_id_fields = model.natural_key_fields()
+
+
+def _named(row):
+    version, arch = row.get("version"), row.get("arch")
+    if grammar.matches(grammar.RELEASE, version) and grammar.matches(grammar.ARCH, arch):
+        return _("tree {version}/{arch}").format(version=version, arch=arch)
+    return _("a tree")
+
+
+def check_tree_row(row):
+    """The tree of an archive's row, as a sync would store it; ImportRefused naming it if not.
+
+    Returns ``{version, arch, digest, identity, files}`` with ``files`` parsed.
+    """
+    what = _named(row)
+    try:
+        version = grammar.check(grammar.RELEASE, row.get("version"), "release")
+        arch = grammar.check(grammar.ARCH, row.get("arch"), "architecture")
+        grammar.check(grammar.ARCH, row.get("oci_arch"), "OCI architecture")
+        digest = grammar.check(grammar.DIGEST, row.get("digest"), "digest")
+        identity = grammar.check(grammar.DIGEST, row.get("identity"), "identity")
+        what = _("{what} ({identity})").format(what=what, identity=identity)
+        parsed = {
+            name: StrictJSONWidget(kind).clean(row.get(name))
+            for name, kind in (
+                ("files", list),
+                ("source", dict),
+                ("annotations", dict),
+                ("warnings", list),
+            )
+        }
+        files = parsed["files"]
+        _check_files(files)
+        for warning in parsed["warnings"]:
+            _text(warning, _("a warning"))
+    except (ValueError, TypeError) as exc:
+        raise _refused(what, exc) from None
+    if tree_identity(version, arch, digest, files) != identity:
+        raise _refused(
+            what,
+            _("its identity is not the one its release, architecture, digest and files give"),
+        )
+    return {
+        "version": version,
+        "arch": arch,
+        "digest": digest,
+        "identity": identity,
+        "files": files,
+    }
+
+
+def _check_files(files):
+    """Each file record has the shape and values TreeFile.record() writes; paths are unique."""
+    if not files:
+        raise ValueError(_("it has no files"))
+    allowed = set(RECORD_FIELDS) | set(PROVENANCE_FIELDS)
+    paths = set()
+    for record in files:
+        if not isinstance(record, dict) or set(record) - allowed:
+            raise ValueError(_("a file record has fields a tree never stores"))
+        path = grammar.tree_path(record.get("path"), _("file path"))
+        if path in paths:
+            raise ValueError(_("{path} is listed twice").format(path=path))
+        paths.add(path)
+        if record.get("role") not in layout.ROLES:
+            raise ValueError(
+                _("{path}: role is not one of {roles}").format(
+                    path=path, roles=", ".join(layout.ROLES)
+                )
+            )
+        _sha256_hex(record.get("sha256"), path)
+        size = record.get("size")
+        if size is not None and (type(size) is not int or size < 0):
+            raise ValueError(_("{path}: size is not a number of bytes").format(path=path))
+        _text(record.get("name"), _("{path}: name").format(path=path), empty=False)
+        _text(record.get("media_type") or "", _("{path}: media type").format(path=path))
+        for name in PROVENANCE_FIELDS:
+            if name in record:
+                _text(record[name], f"{path}: {name}", empty=False)
+
+
+def check_stored_files(tree):
+    """Every file of a tree new to this Pulp is an artifact here, with its size and sha256.
+
+    pulpcore's import copies each artifact out of the archive without reading it: the
+    stored bytes are hashed here. An artifact whose bytes are not its sha256 and that no
+    content uses (it came with this archive) is deleted, so that no later sync or import
+    takes it for those bytes.
+    """
+    what = _("tree {version}/{arch} ({identity})").format(**tree)
+    for record in tree["files"]:
+        path, sha256, size = record["path"], record["sha256"], record.get("size")
+        artifact = Artifact.objects.filter(sha256=sha256, pulp_domain_id=get_domain_pk()).first()
+        if artifact is None:
+            raise _refused(
+                what,
+                _(
+                    "{path} (sha256 {sha256}) is neither in the archive nor stored in this "
+                    "Pulp; an incremental export carries only what its start versions lack: "
+                    "import the export that carried it first"
+                ).format(path=path, sha256=sha256),
+            )
+        if size is not None and artifact.size != size:
+            raise _refused(
+                what,
+                _("{path}: the archive's artifact has {actual} bytes, the tree says {size}").format(
+                    path=path, actual=artifact.size, size=size
+                ),
+            )
+        if _stored_sha256(artifact) != sha256:
+            if not ContentArtifact.objects.filter(artifact=artifact).exists():
+                artifact.delete()
+            raise _refused(
+                what,
+                _(
+                    "{path}: the bytes stored for sha256 {sha256} are not those bytes (a "
+                    "damaged or altered archive); they were not kept"
+                ).format(path=path, sha256=sha256),
+            )
+
+
+def _stored_sha256(artifact):
+    """The sha256 of an artifact's stored bytes, read back in chunks (flat memory)."""
+    digest = hashlib.sha256()
+    with artifact.file.open("rb") as stored:
+        while chunk := stored.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _known_trees(rows):
+    """{identity: True} of the rows' trees this domain stores (one query per batch)."""
+    identities = {row.get("tree") for row in rows if isinstance(row.get("tree"), str)}
+    return set(
+        KickstartTree.objects.filter(
+            identity__in=identities, _pulp_domain=get_domain_pk()
+        ).values_list("identity", flat=True)
+    )
+
+
+def _check_tree_of(row, known, what):
+    tree = row.get("tree")
+    if tree not in known:
+        raise _refused(
+            what,
+            _("it names tree {identity}, which neither the archive nor this Pulp holds").format(
+                identity=tree if grammar.matches(grammar.DIGEST, tree) else _("(not a digest)")
+            ),
+        )
+
+
+class KickstartTagResource(KickstartContentResource):
+    """Tags: name and arch, their tree by identity."""
+
+    tree = _tree_field()
+
+    def check_rows(self, rows):
+        rows = list(rows)
+        known = _known_trees(rows)
+        for row in rows:
+            name = row.get("name")
+            what = (
+                _("tag {name}").format(name=name)
+                if grammar.matches(grammar.TAG, name)
+                else _("a tag")
+            )
+            try:
+                grammar.check(grammar.TAG, name, "tag")
+                grammar.check(grammar.ARCH, row.get("arch"), "architecture")
+            except ValueError as exc:
+                raise _refused(what, exc) from None
+            _check_tree_of(row, known, what)
+
+    class Meta:
+        model = KickstartTag
+        exclude = KickstartContentResource.Meta.exclude
+        import_id_fields = model.natural_key_fields()
+
+
+class KickstartSignatureResource(KickstartContentResource):
+    """Signature records, their tree by identity; imported as the exporter's (checked_here
+    False): this Pulp's verifications are made by its syncs and verify_signatures only."""
+
+    tree = _tree_field()
+
+    def before_import_row(self, row, **kwargs):
+        super().before_import_row(row, **kwargs)
+        row["checked_here"] = False  # a key field: the same record carried is its own unit
+
+    def check_rows(self, rows):
+        rows = list(rows)
+        known = _known_trees(rows)
+        for row in rows:
+            kind = row.get("kind")
+            what = _("signature record ({kind})").format(
+                kind=kind if kind in SIGNATURE_KINDS else _("unknown kind")
+            )
+            try:
+                if kind not in SIGNATURE_KINDS:
+                    raise ValueError(
+                        _("kind is not one of {kinds}").format(kinds=", ".join(SIGNATURE_KINDS))
+                    )
+                _text(row.get("key"), _("key"), empty=False)
+                grammar.check(grammar.DIGEST, row.get("signed_digest"), "signed digest")
+                _text(row.get("reference") or "", _("reference"))
+            except ValueError as exc:
+                raise _refused(what, exc) from None
+            _check_tree_of(row, known, what)
+
+    class Meta:
+        model = KickstartSignature
+        exclude = KickstartContentResource.Meta.exclude
+        import_id_fields = model.natural_key_fields()
+
+
+class KickstartRepositoryResource(RepositoryResource):
+    """The repository (created on import when asked), without last_sync_details: what the
+    exporter's last sync depended on upstream says nothing about this Pulp."""
+
+    def set_up_queryset(self):
+        return KickstartRepository.objects.filter(pk=self.repo_version.repository_id)
+
+    class Meta:
+        model = KickstartRepository
+        exclude = RepositoryResource.Meta.exclude + ("last_sync_details",)
+
+
+IMPORT_ORDER = [
+    KickstartTreeResource,
+    KickstartTagResource,
+    KickstartSignatureResource,
+    KickstartRepositoryResource,
+]
+
+
+@receiver(pre_save, sender=ContentArtifact)
+def _tree_files_only(sender, instance, raw=False, **kwargs):
+    """A ContentArtifact of kickstart content is one of its tree's files, with its bytes.
+
+    pulpcore's import saves one ContentArtifact per archive row, and updates one that
+    exists (same content and relative path) to the archive's artifact: without this, an
+    archive naming a stored tree could change what every repository holding it serves,
+    or add a file to it. The content app's first on_demand fetch saves one too (the
+    artifact the downloader verified). Syncs create theirs in bulk, not through here.
+    """
+    content = instance.content
+    if raw or content is None or not content.pulp_type.startswith("kickstart."):
+        return
+    if content.pulp_type != KickstartTree.get_pulp_type():
+        raise ValueError(_("kickstart tags and signature records have no files"))
+    tree = KickstartTree.objects.only("version", "arch", "files").get(pk=content.pk)
+    expected = {f"{tree.tree_root}/{item['path']}": item["sha256"] for item in tree.files}
+    path = instance.relative_path
+    if path not in expected:
+        raise ValueError(
+            _("{path} is not a file of tree {root}").format(path=path, root=tree.tree_root)
+        )
+    if instance.artifact_id is not None and instance.artifact.sha256 != expected[path]:
+        raise ValueError(
+            _("{path}: the artifact is not the tree's file (sha256 {sha256})").format(
+                path=path, sha256=expected[path]
+            )
+        )
