@@ -25,6 +25,7 @@ from .models import (
     KickstartDnfRemote,
     KickstartExportDirectory,
     KickstartOciRemote,
+    KickstartPulpRemote,
     KickstartRepository,
     KickstartSignature,
     KickstartTag,
@@ -127,6 +128,12 @@ class ServedTreeSerializer(serializers.Serializer):
     arch = serializers.CharField(help_text=_("Fedora architecture name."))
     oci_arch = serializers.CharField(help_text=_("OCI architecture name."))
     digest = serializers.CharField(help_text=_("Upstream digest of the tree."))
+    identity = serializers.CharField(
+        help_text=_(
+            "What makes the tree one unit (the tree content's identity): a replica of this "
+            "distribution stores the tree under the same identity."
+        )
+    )
     tags = serializers.ListField(
         child=serializers.CharField(),
         help_text=_("Upstream tags naming the tree in the served repository version."),
@@ -141,6 +148,13 @@ class ServedTreeSerializer(serializers.Serializer):
         child=serializers.DictField(), help_text=_("The tree's files, each with its URL.")
     )
     warnings = serializers.ListField(child=serializers.CharField())
+    source = serializers.JSONField(
+        help_text=_(
+            "Where the tree came from (the tree content's source); a replicated tree adds "
+            "the Pulp distributions it was replicated from under 'replicated_from'."
+        )
+    )
+    annotations = serializers.JSONField(help_text=_("Annotations of the upstream manifest."))
     signatures = SignatureSerializer(
         many=True,
         help_text=_("The verifications of the tree that the served repository version holds."),
@@ -503,16 +517,7 @@ class KickstartOciRemoteSerializer(SignatureTrustSerializer, RemoteSerializer):
 
     def validate_architectures(self, value):
         """Accept only known architecture names, Fedora or OCI."""
-        if value is None:
-            return value
-        unknown = [name for name in value if name not in archs.known_names()]
-        if unknown:
-            raise serializers.ValidationError(
-                _("Unknown architectures {unknown}; known: {known}.").format(
-                    unknown=unknown, known=", ".join(archs.known_names())
-                )
-            )
-        return value
+        return known_architectures(value)
 
     class Meta:
         fields = RemoteSerializer.Meta.fields + (
@@ -527,6 +532,20 @@ class KickstartOciRemoteSerializer(SignatureTrustSerializer, RemoteSerializer):
             "token_origins",
         )
         model = KickstartOciRemote
+
+
+def known_architectures(value):
+    """``value`` if every name is a known architecture, Fedora or OCI (None: every arch)."""
+    if value is None:
+        return value
+    unknown = [name for name in value if name not in archs.known_names()]
+    if unknown:
+        raise serializers.ValidationError(
+            _("Unknown architectures {unknown}; known: {known}.").format(
+                unknown=unknown, known=", ".join(archs.known_names())
+            )
+        )
+    return value
 
 
 class DeprecatedGpgKeysField(serializers.CharField):
@@ -673,6 +692,68 @@ class KickstartDnfRemoteSerializer(SignatureTrustSerializer, RemoteSerializer):
             "redirect_origins",
         )
         model = KickstartDnfRemote
+
+
+def distribution_url(value):
+    """Another Pulp's distribution base URL as a Pulp remote keeps it: http(s), no
+    credentials, query or fragment, ending in a slash (trees.json and every file are
+    joined to it)."""
+    parsed = _http_url(value, _("Give the distribution's http(s) base URL."))
+    if parsed.query or parsed.fragment or "?" in value or "#" in value:
+        raise serializers.ValidationError(
+            _(
+                "Give the distribution's base URL without a query or fragment (credentials "
+                "go in 'username' and 'password', or a header in 'headers')."
+            )
+        )
+    return value if value.endswith("/") else value + "/"
+
+
+class KickstartPulpRemoteSerializer(RemoteSerializer):
+    """Another Pulp's kickstart distribution: what a replica syncs from."""
+
+    url = serializers.CharField(
+        help_text=_(
+            "Base URL of a kickstart distribution of another Pulp (its base_url), e.g. "
+            "'https://pulp.example.com/pulp/content/fedora/'. The sync reads its trees.json "
+            "and fetches every file below this URL."
+        )
+    )
+    architectures = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        allow_null=True,
+        help_text=_("Architectures to sync, Fedora (x86_64) or OCI (amd64) names. Default: all."),
+    )
+    headers = _secret_headers()
+    redirect_origins = OriginListField(
+        _(
+            "Origins (scheme://host[:port]; '*.' allows any subdomain) to which the upstream "
+            "content app may redirect file reads (its object storage). Files are checked "
+            "against the sha256 and size trees.json publishes; nothing identifying the "
+            "remote is sent there. Default: none; every request stays under the remote's URL."
+        )
+    )
+    policy = _policy_field(
+        _(
+            "'immediate' (default) downloads and verifies every file during sync; "
+            "'on_demand' and 'streamed' fetch a file on its first request, and clients then "
+            "receive bytes before their sha256 is verified; a mismatch only cuts the "
+            "connection at the end."
+        )
+    )
+
+    def validate_url(self, value):
+        """An http(s) distribution base URL, ending in a slash; no query or fragment."""
+        return distribution_url(value)
+
+    def validate_architectures(self, value):
+        """Accept only known architecture names, Fedora or OCI."""
+        return known_architectures(value)
+
+    class Meta:
+        fields = RemoteSerializer.Meta.fields + ("architectures", "redirect_origins")
+        model = KickstartPulpRemote
 
 
 class KickstartRepositorySerializer(RepositorySerializer):

@@ -24,6 +24,11 @@ KICKSTART_MAX_PRIMARY_BYTES = 512 * _MiB  # the primary metadata as downloaded (
 KICKSTART_MAX_PACKAGE_BYTES = 1024 * _MiB  # one RPM that boot files are taken from
 KICKSTART_MAX_IMAGE_BYTES = 8192 * _MiB  # an image without a sha256, downloaded during sync
 
+# Another Pulp's kickstart distribution (a replica's upstream, sources/pulp.py): its
+# trees.json, read whole and parsed in memory. About 3 KiB per tree of six files: the
+# default admits ~10,000 trees (KICKSTART_SYNC_MAX_TREES).
+KICKSTART_MAX_TREES_JSON_BYTES = 32 * _MiB
+
 # Unpacking RPM payloads: caps on what decompression produces.
 KICKSTART_MAX_UNPACKED_FILE_BYTES = 256 * _MiB  # one extracted boot file
 KICKSTART_MAX_UNPACKED_TOTAL_BYTES = 1024 * _MiB  # everything decompressed from one payload

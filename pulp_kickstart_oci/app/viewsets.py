@@ -26,6 +26,7 @@ from .models import (
     KickstartDistribution,
     KickstartDnfRemote,
     KickstartOciRemote,
+    KickstartPulpRemote,
     KickstartRepository,
     KickstartSignature,
     KickstartTag,
@@ -37,6 +38,7 @@ from .serializers import (
     KickstartDistributionSerializer,
     KickstartDnfRemoteSerializer,
     KickstartOciRemoteSerializer,
+    KickstartPulpRemoteSerializer,
     KickstartRepositorySerializer,
     KickstartRepositorySyncSerializer,
     KickstartSignatureSerializer,
@@ -311,6 +313,82 @@ class KickstartDnfRemoteViewSet(RemoteViewSet, RolesMixin):
             "kickstart.manage_roles_kickstartdnfremote",
         ],
         "kickstart.kickstartdnfremote_viewer": ["kickstart.view_kickstartdnfremote"],
+    }
+
+
+class KickstartPulpRemoteViewSet(RemoteViewSet, RolesMixin):
+    """
+    <!-- User-facing documentation, rendered as html-->
+    A kickstart Pulp remote names a kickstart distribution of another Pulp (its
+    `base_url`): a replica's upstream. A sync reads its `trees.json` and fetches each
+    tree's files below that URL, checked against the sha256 and size published there.
+    `POST /upstream-pulps/<id>/replicate/` creates these remotes for every kickstart
+    distribution of the upstream Pulp.
+    """
+
+    endpoint_name = "pulp"
+    queryset = KickstartPulpRemote.objects.all()
+    serializer_class = KickstartPulpRemoteSerializer
+    queryset_filtering_required_permission = "kickstart.view_kickstartpulpremote"
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            {
+                "action": ["list", "retrieve", "my_permissions"],
+                "principal": "authenticated",
+                "effect": "allow",
+            },
+            {
+                "action": ["create"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_perms:kickstart.add_kickstartpulpremote",
+                ],
+            },
+            {
+                "action": ["update", "partial_update", "set_label", "unset_label"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.change_kickstartpulpremote",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartpulpremote",
+                ],
+            },
+            {
+                "action": ["destroy"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.delete_kickstartpulpremote",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartpulpremote",
+                ],
+            },
+            {
+                "action": ["list_roles", "add_role", "remove_role"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.manage_roles_kickstartpulpremote",
+                ],
+            },
+        ],
+        "creation_hooks": [
+            {
+                "function": "add_roles_for_object_creator",
+                "parameters": {"roles": "kickstart.kickstartpulpremote_owner"},
+            },
+        ],
+        "queryset_scoping": {"function": "scope_queryset"},
+    }
+    LOCKED_ROLES = {
+        "kickstart.kickstartpulpremote_creator": ["kickstart.add_kickstartpulpremote"],
+        "kickstart.kickstartpulpremote_owner": [
+            "kickstart.view_kickstartpulpremote",
+            "kickstart.change_kickstartpulpremote",
+            "kickstart.delete_kickstartpulpremote",
+            "kickstart.manage_roles_kickstartpulpremote",
+        ],
+        "kickstart.kickstartpulpremote_viewer": ["kickstart.view_kickstartpulpremote"],
     }
 
 

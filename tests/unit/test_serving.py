@@ -54,9 +54,11 @@ def _tree(version="42", arch="x86_64", grub=True, pk=1):
         arch=arch,
         oci_arch="amd64",
         digest="sha256:" + "d" * 64,
+        identity="sha256:" + "e" * 64,
         files=files,
         warnings=[],
         source={},
+        annotations={},
     )
 
 

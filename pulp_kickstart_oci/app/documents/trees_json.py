@@ -1,7 +1,10 @@
 """``<base_path>/trees.json``: every served tree with its tags, files, checksums and URLs.
 
 The API's ``.../distributions/kickstart/kickstart/<id>/trees/`` answers the same data
-(``data(context)``).
+(``data(context)``). It is also what a replica syncs from (sources/pulp.py): each tree
+with every fact that makes it the same unit on another Pulp (``identity``, the files'
+records) and what it stores besides (provenance ``source``, ``annotations``, warnings,
+tags, verification records).
 """
 
 import json
@@ -31,6 +34,7 @@ class TreesIndex(DocumentKind):
                     "arch": tree.arch,
                     "oci_arch": tree.oci_arch,
                     "digest": tree.digest,
+                    "identity": tree.identity,
                     "tags": sorted(tags.get(tree.pk, [])),
                     "url": tree_url,
                     "treeinfo": f"{tree_url}.treeinfo",
@@ -43,6 +47,8 @@ class TreesIndex(DocumentKind):
                     else {},
                     "files": [{**item, "url": tree_url + item["path"]} for item in tree.files],
                     "warnings": tree.warnings,
+                    "source": tree.source,
+                    "annotations": tree.annotations,
                     "signatures": signatures.get(tree.pk, []),
                 }
             )

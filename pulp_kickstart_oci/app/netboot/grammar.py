@@ -24,6 +24,20 @@ FAMILY = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+-]{0,62}[A-Za-z0-9.+]|[A-Za-z0-9]
 BASE_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*")
 # A content digest Pulp can check: sha256 in lower-case hex (a manifest, a layer, a referrer).
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+# A file's sha256 as a tree keeps it: 64 lower-case hex digits.
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# The key a verification names: sha256:<hex> of a PEM key, or an OpenPGP fingerprint (v4: 40,
+# v6: 64 upper-case hex digits); a dnf tree's 'rpm' check names its keyring, fingerprints
+# joined by commas.
+_KEY_ID = r"sha256:[0-9a-f]{64}|[0-9A-F]{40}|[0-9A-F]{64}"
+SIGNATURE_KEY = re.compile(rf"(?:{_KEY_ID})(?:,(?:{_KEY_ID})){{0,63}}")
+# What a publisher signed (a docker-reference) or a dnf tree's URL: URL characters only,
+# no space, quote or control character.
+REFERENCE = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]{1,2048}")
+# A media type: RFC 6838 type/subtype (a +suffix included).
+MEDIA_TYPE = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+)
 
 _MAX_PATH = 1024
 _NAMES = {
@@ -34,6 +48,12 @@ _NAMES = {
     FAMILY: _("a release name (letters, digits, spaces and . _ + -)"),
     BASE_PATH: _("a base path of URL-safe segments (letters, digits, . _ ~ -)"),
     DIGEST: _("a sha256 digest (sha256:<64 lower-case hex digits>)"),
+    SHA256_HEX: _("a sha256 (64 lower-case hex digits)"),
+    SIGNATURE_KEY: _(
+        "a key id (sha256:<hex> or an OpenPGP fingerprint; a keyring: ids joined by ',')"
+    ),
+    REFERENCE: _("a reference of URL characters (no space, quote or control character)"),
+    MEDIA_TYPE: _("a media type (type/subtype)"),
 }
 
 

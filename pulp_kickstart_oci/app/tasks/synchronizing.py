@@ -184,7 +184,8 @@ class CheckTreeFiles(Stage):
                         continue
                     head = await sync_to_async(_head)(d_artifact.artifact)
                     warning = inspect.check(item.name, item.role, item.size, head)
-                    if warning:
+                    # Once: a replicated tree (sources/pulp.py) carries its upstream's flags.
+                    if warning and warning not in tree.warnings:
                         tree.warnings.append(warning)
                 tree.files = [item.record() for item in files]
                 for warning in tree.warnings:
