@@ -15,6 +15,7 @@ from pulpcore.plugin.serializers import (
     RemoteSerializer,
     RepositorySerializer,
     RepositorySyncURLSerializer,
+    ValidateFieldsMixin,
 )
 
 from .boot.configs import SCRIPT_SYNTAX
@@ -786,6 +787,47 @@ class KickstartRepositorySyncSerializer(RepositorySyncURLSerializer):
             "cannot empty what is served."
         ),
     )
+
+
+class KickstartRepositoryVerifySerializer(ValidateFieldsMixin, serializers.Serializer):
+    """What checks the trees of a repository again: a remote's keys, policy and upstream."""
+
+    remote = DetailRelatedField(
+        required=True,
+        view_name_pattern=r"remotes(-.*/.*)-detail",
+        queryset=core_models.Remote.objects.all(),
+        help_text=_(
+            "A kickstart OCI or dnf remote whose signature_keys and signature_policy apply: "
+            "the latest version's trees of its kind are verified again against signatures "
+            "(or RPMs, for dnf trees) fetched from its upstream. Records another Pulp made "
+            "(checked_here false, carried by an import or a replication) never count."
+        ),
+    )
+
+    def validate_remote(self, value):
+        """An OCI or dnf remote whose policy checks signatures (so it has keys)."""
+        remote = value.cast()
+        if not isinstance(remote, (KickstartOciRemote, KickstartDnfRemote)):
+            raise serializers.ValidationError(
+                _(
+                    "Signatures are verified with a kickstart OCI or dnf remote's keys; "
+                    "{name} is not one."
+                ).format(name=remote.name)
+            )
+        if not signature_policy.checks(remote.signature_policy):
+            raise serializers.ValidationError(
+                _(
+                    "{name} has signature_policy 'none': it trusts no key, so nothing could "
+                    "be verified. Use a remote with signature_keys and signature_policy "
+                    "'if_present' or 'required'."
+                ).format(name=remote.name)
+            )
+        return remote
+
+    def validate(self, data):
+        data = super().validate(data)
+        self.check_cross_domains({"remote": data["remote"]})
+        return data
 
 
 ORIGIN_GRAMMAR = _(

@@ -41,6 +41,7 @@ from .serializers import (
     KickstartPulpRemoteSerializer,
     KickstartRepositorySerializer,
     KickstartRepositorySyncSerializer,
+    KickstartRepositoryVerifySerializer,
     KickstartSignatureSerializer,
     KickstartTagSerializer,
     KickstartTreeSerializer,
@@ -468,6 +469,18 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
                     "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository",
                 ],
             },
+            # Like sync: it reads the remote's upstream with its stored credentials and
+            # makes a new version.
+            {
+                "action": ["verify_signatures"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.sync_kickstartrepository",
+                    "kickstart_has_remote_param_perms:view",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository",
+                ],
+            },
         ],
         "creation_hooks": [
             {
@@ -522,6 +535,38 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
                 "allow_empty": serializer.validated_data.get("allow_empty", False),
                 "optimize": serializer.validated_data.get("optimize", True),
             },
+        )
+        return OperationPostponedResponse(result, request)
+
+    @extend_schema(
+        summary="Verify signatures again",
+        description=(
+            "Trigger an asynchronous task that checks the trees of the repository's latest "
+            "version again with this Pulp's keys: those of the remote's kind (OCI or dnf) are "
+            "verified against the signatures (or RPMs) its upstream serves now, under its "
+            "signature_keys and signature_policy, as a sync checks the trees it keeps. The "
+            "signature records an import or a replication carried (checked_here false) never "
+            "count. The new verifications (checked_here true) are added in a new version; "
+            "under 'required' a tree no trusted key vouches for fails the task, naming it, "
+            "and no version is created. HTTP 400 for a remote whose policy is 'none'."
+        ),
+        request=KickstartRepositoryVerifySerializer,
+        responses={202: AsyncOperationResponseSerializer},
+    )
+    @action(detail=True, methods=["post"], serializer_class=KickstartRepositoryVerifySerializer)
+    def verify_signatures(self, request, pk, **kwargs):
+        """Dispatch a verification, exclusive on the repository (it makes the next version)."""
+        repository = self.get_object()
+        serializer = KickstartRepositoryVerifySerializer(
+            data=request.data, context={"request": request}
+        )
+        serializer.is_valid(raise_exception=True)
+        remote = serializer.validated_data["remote"]
+        result = dispatch(
+            tasks.verify_signatures,
+            exclusive_resources=[repository],
+            shared_resources=[remote],
+            kwargs={"repository_pk": str(repository.pk), "remote_pk": str(remote.pk)},
         )
         return OperationPostponedResponse(result, request)
 

@@ -143,6 +143,7 @@ class TreeFirstStage(Stage):
 
     remote_type = None
     source_errors = ()  # low-level errors that mean "upstream cannot be synced"
+    source_type = None  # the ``source["type"]`` of the trees this source makes (and verifies)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -183,11 +184,55 @@ class TreeFirstStage(Stage):
             raise UpstreamError(str(exc)) from None
 
     async def verify_kept(self, trees, version):
-        """Raise when a kept tree no longer satisfies the remote; nothing to check by default.
+        """Under a policy that holds kept trees (``holds_kept``), what vouches for each of
+        them goes into the new version (``kept_verifications``); raise when one has none."""
+        if self.holds_kept():
+            self.kept_verifications.extend(
+                await self.verify_trees(trees, version, _("kept tree {version}/{arch}"))
+            )
 
-        A source whose remote vouches for trees (publisher signatures) re-checks
-        them here, and adds what vouches for each to ``kept_verifications``.
+    def holds_kept(self):
+        """Whether a tree a sync keeps must still be vouched for; no by default."""
+        return False
+
+    async def reverify(self, trees, version):
+        """What vouches for each of ``trees`` now, under the remote's keys and policy:
+        (tree, record) pairs, or UpstreamError naming a tree the policy refuses.
+
+        The repository's verify_signatures action (tasks/verifying.py): trees an import
+        or a replication brought carry another Pulp's records, which never count.
         """
+        try:
+            if not self.checks_signatures():
+                raise UpstreamError(
+                    _("{where}: the remote's signature_policy is 'none': it trusts no key").format(
+                        where=self.where
+                    )
+                )
+            return await self.verify_trees(trees, version, _("tree {version}/{arch}"))
+        except self.source_errors as exc:
+            raise UpstreamError(str(exc)) from None
+
+    def checks_signatures(self):
+        """Whether the remote's policy looks at signatures at all (not 'none')."""
+        return False
+
+    def verifies(self, tree):
+        """Whether this source can check ``tree``: one of its kind (``source_type``)."""
+        return self.source_type is not None and (tree.source or {}).get("type") == self.source_type
+
+    async def verify_trees(self, trees, version, label):
+        """(tree, record) pairs vouching for each of ``trees`` (stored trees, of this source's
+        kind) under the remote's keys and policy now; a source error naming the tree
+        (``label`` formatted with its version and arch) the policy refuses.
+
+        Only this Pulp's own checks count (``KickstartSignature.checked_by_this_pulp``):
+        a record an import or a replication carried never vouches. A verification made
+        now also ties the tree's files to what was signed (the manifest or the RPMs are
+        read again), since the tree may come from another Pulp. Nothing by default: a
+        source whose remote vouches for trees overrides this.
+        """
+        return []
 
     def fingerprint(self):
         """What the sync would store now, for pulpcore's optimize idiom (last_sync_details):

@@ -12,6 +12,7 @@ change to the stored tree.
 import logging
 import os
 import tempfile
+from dataclasses import dataclass
 from functools import cached_property
 from gettext import gettext as _
 from urllib.parse import urljoin, urlsplit
@@ -48,11 +49,23 @@ _ROLE_BY_KEY = {"kernel": layout.KERNEL, "initrd": layout.INITRD, "boot.iso": la
 RPM_VERIFICATION = "rpm"  # KickstartSignature.kind of a tree's RPMs checked against a keyring
 
 
+@dataclass(frozen=True)
+class StoredPackage:
+    """An RPM a stored tree records in its ``source``: enough to fetch and check it again."""
+
+    nevra: str
+    location: str
+    checksum_type: str
+    checksum: str
+    size: int | None = None  # not recorded: the checksum pins the bytes
+
+
 class DnfFirstStage(TreeFirstStage):
     """One dnf tree root (the directory holding .treeinfo) -> one tree."""
 
     remote_type = KickstartDnfRemote
     source_errors = (DnfError,)
+    source_type = "dnf"
 
     def __init__(self, remote):
         super().__init__(remote)
@@ -408,16 +421,89 @@ class DnfFirstStage(TreeFirstStage):
                     os.unlink(result.path)
                 await report.aincrement()
 
-    async def _verify_kept(self, packages):
-        """Under a signature policy, a tree Pulp already has is kept only if its RPMs pass now.
+    async def _check_packages(self, packages, files, what):
+        """Fetch a stored tree's RPMs again (size-capped, checksum- and, under a policy,
+        signature-checked) and unpack them: each of ``files`` taken from a package must be
+        that package's boot file, byte for byte.
 
-        The stored tree may have been synced without keys, or by another remote
-        with other keys: its RPMs are fetched again and checked, not unpacked.
+        The stored tree may have been synced without keys, by another remote with other
+        keys, or by another Pulp (an import, a replication): only what is checked here
+        lets a verification of its RPMs vouch for its files.
         """
-        keyring = self.keyring
+        expected = {}  # NEVRA -> {tree path: sha256} of the files taken from it
+        for item in files:
+            if item.package:
+                expected.setdefault(item.package, {})[item.path] = item.sha256
         message = _("Verifying package signatures of a stored tree")
-        async for _checked in self._fetched(packages, keyring, message, "sync.verifying.packages"):
-            pass  # fetching checks the signature
+        async for package, package_what, result in self._fetched(
+            packages, self.keyring, message, "sync.verifying.packages"
+        ):
+            wanted = expected.pop(package.nevra, None)
+            if not wanted:
+                continue  # every file of it skipped (skip_files)
+            about = _("{where}: {what}").format(where=self.where, what=package_what)
+            with tempfile.TemporaryDirectory(prefix="verified-", dir=".") as destination:
+                held = {
+                    item.path: item.sha256
+                    for item in rpm.extract_boot_files(result.path, destination, about)
+                }
+            for path, sha256 in sorted(wanted.items()):
+                if held.get(path) != sha256:
+                    raise DnfError(
+                        _("{where}: {what}: {path} is not the file {package} holds").format(
+                            where=self.where, what=what, path=path, package=package.nevra
+                        )
+                    )
+        if expected:
+            raise DnfError(
+                _(
+                    "{where}: {what}: files taken from {packages}, which the tree does not list"
+                ).format(where=self.where, what=what, packages=", ".join(sorted(expected)))
+            )
+
+    def checks_signatures(self):
+        return self.trusted is not None
+
+    async def verify_trees(self, trees, version, label):
+        """What vouches for each dnf tree under the remote's keyring now.
+
+        A stored check of the tree's RPMs that this Pulp made with keys all trusted now
+        stands; otherwise its RPMs (as its ``source`` lists them) are fetched from this
+        remote again and checked (``_check_packages``). Under 'if_present' a tree with an
+        unsigned RPM is accepted, and nothing vouches for it.
+        """
+        if not self.trusted:
+            return []
+        found = []
+        for tree in trees:
+            verified = await sync_to_async(self._verified_for_us)(tree)
+            if verified is None:
+                what = label.format(version=tree.version, arch=tree.arch)
+                accepted_unsigned = len(self.unsigned)
+                files = [TreeFile.from_record(record) for record in tree.files]
+                await self._check_packages(self._packages_of(tree, what), files, what)
+                if len(self.unsigned) == accepted_unsigned:
+                    verified = self._keyring_verification(tree.digest)
+            if verified is not None:
+                found.append((tree, verified))
+        return found
+
+    def _packages_of(self, tree, what):
+        """The RPMs a stored dnf tree was built from, as its ``source`` records them."""
+        packages = []
+        for entry in (tree.source or {}).get("packages") or []:
+            sums = {key: value for key, value in entry.items() if key not in ("nevra", "location")}
+            if not isinstance(entry.get("nevra"), str) or len(sums) != 1:
+                raise DnfError(
+                    _("{where}: {what}: its source does not say which RPMs it came from").format(
+                        where=self.where, what=what
+                    )
+                )
+            ((checksum_type, checksum),) = sums.items()
+            packages.append(
+                StoredPackage(entry["nevra"], entry.get("location") or "", checksum_type, checksum)
+            )
+        return packages
 
     async def _unpack(self, packages):
         """The boot files of each package, unpacked and placed in the tree."""
@@ -465,7 +551,10 @@ class DnfFirstStage(TreeFirstStage):
             if self.trusted:
                 verified = await sync_to_async(self._verified_for_us)(existing)
                 if verified is None:
-                    await self._verify_kept(packages)
+                    what = _("stored tree {version}/{arch}").format(
+                        version=existing.version, arch=existing.arch
+                    )
+                    await self._check_packages(packages, existing.files, what)
                     # Unsigned RPMs (if_present) are accepted, but nothing vouches for them.
                     verified = None if self.unsigned else self._keyring_verification(digest)
                 existing.signatures = [verified] if verified else []

@@ -37,7 +37,8 @@ from ..netboot.treefile import TreeFile
 from ..registry.auth import RegistryAuthError
 from ..registry.client import RegistryClient, RegistryError
 from ..signatures import SignatureError, remote_repository
-from ..signatures.policy import PublisherCheck, Trust, checks, holds_kept
+from ..signatures import policy as signature_policy
+from ..signatures.policy import PublisherCheck, Trust, checks
 from .base import TreeFirstStage, TreePlan
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class RegistryFirstStage(TreeFirstStage):
 
     remote_type = KickstartOciRemote
     source_errors = (RegistryError, RegistryAuthError)
+    source_type = "oci"
 
     def __init__(self, remote):
         super().__init__(remote)
@@ -401,27 +403,91 @@ class RegistryFirstStage(TreeFirstStage):
                 plan.signatures = await self._vouch(check, what, plan.digest, index)
                 await report.aincrement()
 
-    async def verify_kept(self, trees, version):
-        """Under 'required', a tree the sync keeps must be vouched for by a key trusted now.
+    def checks_signatures(self):
+        return self._publisher_check() is not None
 
-        A stored verification of the tree (a KickstartSignature of this domain, checked
-        when a sync made it) by a key the remote trusts now stands; otherwise the tree's
-        signatures are fetched and verified again (no reuse bypass). What vouches goes
-        into the new version (``kept_verifications``).
+    def holds_kept(self):
+        """Under 'required', a tree the sync keeps must be vouched for by a key trusted now."""
+        check = self._publisher_check()
+        return check is not None and signature_policy.holds_kept(check.policy)
+
+    async def verify_trees(self, trees, version, label):
+        """What vouches for each tree under the remote's keys and policy now.
+
+        A stored verification of the tree that this Pulp made in this domain, by a key the
+        remote trusts now, stands. Otherwise the tree's manifest is read again by digest
+        (its files must be the tree's: ``_confirmed``) and its signatures are fetched and
+        verified (no reuse bypass); ``decide`` says what the policy makes of them.
         """
         check = self._publisher_check()
-        if check is None or not holds_kept(check.policy):
-            return
+        if check is None:
+            return []
         stored = await sync_to_async(_stored_verifications)(trees, version)
+        found = []
         for tree in trees:
             vouching = [record for record in stored.get(tree.pk, []) if check.vouches([record])]
             if vouching:
-                self.kept_verifications.append((tree, vouching[0]))
+                found.append((tree, vouching[0]))
                 continue
-            what = _("kept tree {version}/{arch}").format(version=tree.version, arch=tree.arch)
-            index = (tree.source.get("index") or {}).get("digest")
+            what = label.format(version=tree.version, arch=tree.arch)
+            index = await self._confirmed(tree, what)
             for record in await self._vouch(check, what, tree.digest, index):
-                self.kept_verifications.append((tree, record))
+                found.append((tree, record))
+        return found
+
+    @contextlib.contextmanager
+    def _confirming(self, what):
+        """A manifest or index of a stored tree, read again, that cannot be parsed: named."""
+        try:
+            yield
+        except artifact.InvalidArtifact as exc:
+            raise RegistryError(
+                _("{where}: {what}: {problem}").format(where=self.where, what=what, problem=exc)
+            ) from None
+
+    async def _confirmed(self, tree, what):
+        """Read a stored tree's manifest again, by digest: its files must be the tree's.
+
+        A signature vouches for a digest; a tree another Pulp exported or replicated says
+        which digest its files came from, and that is checked here before a signature of
+        the digest may vouch for the tree. Returns the index digest whose signatures also
+        cover the tree (the index the tree came from, when it still lists the manifest for
+        the tree's architecture), or None.
+        """
+        fetched = await self.client.get_manifest(
+            tree.digest,
+            expected_digest=tree.digest,
+            what=_("{what}, manifest {digest}").format(what=what, digest=tree.digest),
+        )
+        with self._confirming(what):
+            manifest = artifact.parse_manifest(fetched.raw, tree.digest)
+        records = [item.record() for item in manifest.files]
+        if tree_identity(tree.version, tree.arch, tree.digest, records) != tree.identity:
+            raise RegistryError(
+                _(
+                    "{where}: {what}: manifest {digest} lists other files than the tree "
+                    "holds; no signature of it vouches for this tree"
+                ).format(where=self.where, what=what, digest=tree.digest)
+            )
+        self._raw[tree.digest] = fetched.raw  # a bundle over Ed25519 signs the bytes
+        index = ((tree.source or {}).get("index") or {}).get("digest")
+        if not grammar.matches(grammar.DIGEST, index):
+            return None
+        fetched = await self.client.get_manifest(
+            index,
+            expected_digest=index,
+            missing_ok=True,
+            what=_("{what}, index {digest}").format(what=what, digest=index),
+        )
+        if fetched is None:
+            return None  # gone upstream: its signatures cannot cover the tree any more
+        with self._confirming(what):
+            entries, _annotations = artifact.parse_index(fetched.raw, index)
+        listed = any(
+            entry.digest == tree.digest and archs.oci_name(entry.oci_arch) == tree.oci_arch
+            for entry in entries
+        )
+        return index if listed else None
 
     def _plan(self, tree):
         manifest = tree.manifest

@@ -1,2 +1,3 @@
 from .exporting import export_distribution  # noqa: F401
 from .synchronizing import synchronize  # noqa: F401
+from .verifying import verify_signatures  # noqa: F401
