@@ -11,6 +11,7 @@ from pulp_glue.common.context import (
     PluginRequirement,
     PulpContentContext,
     PulpDistributionContext,
+    PulpEntityContext,
     PulpRemoteContext,
     PulpRepositoryContext,
     PulpRepositoryVersionContext,
@@ -120,9 +121,15 @@ class PulpKickstartRepositoryContext(PulpRepositoryContext):
     HREF = "kickstart_kickstart_repository_href"
     ID_PREFIX = "repositories_kickstart_kickstart"
     VERSION_CONTEXT = PulpKickstartRepositoryVersionContext
-    CAPABILITIES = {"sync": [], "roles": []}
+    # pulpexport: `pulp exporter pulp create --repository kickstart:kickstart:<name>` and
+    # `pulp export pulp run --start-versions kickstart:kickstart:<name> N` take it.
+    CAPABILITIES = {"sync": [], "roles": [], "pulpexport": []}
     NULLABLES = PulpRepositoryContext.NULLABLES | {"remote"}
     NEEDS_PLUGINS = NEEDS
+
+    def verify_signatures(self, body: EntityDefinition) -> t.Any:
+        """Check the latest version's trees again with a remote's keys (a task)."""
+        return self.call("verify_signatures", parameters={self.HREF: self.pulp_href}, body=body)
 
 
 class PulpKickstartDistributionContext(PulpDistributionContext):
@@ -179,3 +186,18 @@ class PulpKickstartDistributionContext(PulpDistributionContext):
         if origin is not None:
             body["origin"] = origin
         return self.call("export", parameters={self.HREF: self.pulp_href}, body=body)
+
+
+class PulpImportContext(PulpEntityContext):
+    """Imports of a Pulp importer (pulpcore's), for `pulp import pulp run` (see
+    pulpcore.cli.kickstart.pulp_import: pulp-cli has no such command yet)."""
+
+    ENTITY = _("Pulp import")
+    ENTITIES = _("Pulp imports")
+    HREF = "pulp_pulp_import_href"
+    ID_PREFIX = "importers_core_pulp_imports"
+    importer: EntityDefinition
+
+    @property
+    def scope(self) -> dict[str, t.Any]:
+        return {"pulp_importer_href": self.importer["pulp_href"]}

@@ -9,6 +9,7 @@ import click
 from pulp_cli.generic import pulp_group
 
 from pulpcore.cli.kickstart.distribution import distribution
+from pulpcore.cli.kickstart.pulp_import import pulp_import
 from pulpcore.cli.kickstart.remote import remote
 from pulpcore.cli.kickstart.repository import repository
 from pulpcore.cli.kickstart.signature import signature
@@ -30,3 +31,5 @@ def mount(main: click.Group, **kwargs: t.Any) -> None:
     kickstart_group.add_command(signature)
     kickstart_group.add_command(distribution)
     main.add_command(kickstart_group)
+    if "import" not in main.commands:  # pulp-cli runs no import yet: `pulp import pulp run`
+        main.add_command(pulp_import)

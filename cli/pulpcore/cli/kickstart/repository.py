@@ -52,6 +52,22 @@ remote_option = resource_option(
 )
 
 
+verify_remote_option = resource_option(
+    "--remote",
+    default_plugin="kickstart",
+    default_type="oci",
+    context_table={
+        "kickstart:oci": PulpKickstartOciRemoteContext,
+        "kickstart:dnf": PulpKickstartDnfRemoteContext,
+    },
+    href_pattern=PulpRemoteContext.HREF_PATTERN,
+    help=_(
+        "Remote whose signature_keys and signature_policy verify the trees, and whose "
+        "upstream serves their signatures: '[[kickstart:]oci|dnf:]<name>' or an href."
+    ),
+)
+
+
 @pulp_group()
 @type_option(choices={"kickstart": PulpKickstartRepositoryContext}, default="kickstart")
 def repository() -> None:
@@ -155,3 +171,26 @@ def sync(
             )
         )
     repository_ctx.sync(body=body)
+
+
+@repository.command(name="verify-signatures")
+@name_option
+@href_option
+@repository_lookup_option
+@verify_remote_option
+@pass_repository_context
+def verify_signatures(
+    repository_ctx: PulpKickstartRepositoryContext,
+    /,
+    remote: EntityFieldDefinition,
+) -> None:
+    """Check the latest version's trees again with a remote's keys and policy.
+
+    Signature records an import or a replication carried (checked_here false) never count;
+    the new verifications are added in a new version.
+    """
+    if not remote:
+        raise click.ClickException(
+            _("Give --remote: an OCI or dnf remote whose signature_keys apply.")
+        )
+    repository_ctx.verify_signatures(body={"remote": remote})
