@@ -1,0 +1,567 @@
+"""Pulp export/import (Inter-Server Sync, issue 20 §1): the stack exports, a second Pulp imports.
+
+The stack syncs a repository of three signed trees: release 42 for amd64 and arm64 from the
+test registry (cosign signatures on the index and on the amd64 manifest, policy
+'required') and release 41 from a real dnf tree (rpmsign-signed RPMs, a keyring
+check). pulpcore's PulpExporter writes it in chunks below ``.run/exports`` (the stack's
+ALLOWED_EXPORT_PATHS and ALLOWED_IMPORT_PATHS, inherited by the second Pulp). The second
+Pulp (tests/support/second_pulp.py: its own database, storage and ports) imports it and
+must serve the same trees byte for byte, with the exporter's signature records carried
+as ``checked_here`` false until its own ``verify_signatures`` checks the trees again.
+
+The tests run in this order, on one second Pulp: broken archives first (nothing may
+change, and nothing is imported yet), then the import and what follows from it. Serial:
+the module starts a whole Pulp (as test_domains.py does), and its tests share it.
+"""
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from pulp_kickstart_oci.pytest_plugin import unique
+from pulp_kickstart_oci.testing import dnf
+from pulp_kickstart_oci.testing.oci import Pusher, cosign_payload
+from tests.support import database, signing
+from tests.support.pulp import PulpAPI
+from tests.support.second_pulp import SecondPulp
+
+pytestmark = pytest.mark.serial
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPORTS = ROOT / ".run" / "exports" / "pulp"
+PULP_CLI = str(Path(sys.executable).with_name("pulp"))
+TREE_FILE = "pulp_kickstart_oci.app.modelresource.KickstartTreeResource.json"
+TAG_FILE = "pulp_kickstart_oci.app.modelresource.KickstartTagResource.json"
+SIGNATURE_FILE = "pulp_kickstart_oci.app.modelresource.KickstartSignatureResource.json"
+CA_FILE = "pulpcore.app.modelresource.ContentArtifactResource.json"
+# What a tree is, as the API shows it: everything but where this Pulp keeps it.
+TREE_FIELDS = (
+    "version",
+    "arch",
+    "oci_arch",
+    "digest",
+    "identity",
+    "source",
+    "annotations",
+    "files",
+    "warnings",
+)
+RECORD_FIELDS = ("kind", "key", "signed_digest", "reference", "tlog_checked")
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def tree_identity(version, arch, digest, files):
+    """models.tree_identity's definition, computed apart from the plugin (an archive forger's
+    view): the import recomputes it and refuses a tree whose identity is not this."""
+    canonical = json.dumps(
+        {
+            "version": version,
+            "arch": arch,
+            "digest": digest,
+            "files": sorted([item["path"], item["sha256"]] for item in files),
+        },
+        separators=(",", ":"),
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def wait_for_group(api, group_href, timeout=300):
+    """Poll an import's task group until none of its tasks waits or runs; the group."""
+    deadline = time.monotonic() + timeout
+    while True:
+        group = api.get(group_href)
+        if group["tasks"] and group["waiting"] + group["running"] + group["canceling"] == 0:
+            return group
+        assert time.monotonic() < deadline, f"task group {group_href} still running"
+        time.sleep(0.2)  # polling interval
+
+
+def group_errors(api, group):
+    return [
+        api.get(task["pulp_href"])["error"]["description"]
+        for task in group["tasks"]
+        if task["state"] == "failed"
+    ]
+
+
+def run_import(api, importer, *, toc=None, path=None, create_repositories=False):
+    """Start an import with ``importer`` and wait for its task group; the group."""
+    body = {"toc": toc} if toc else {"path": path}
+    if create_repositories:
+        body["create_repositories"] = True
+    started = api.post(f"{importer['pulp_href']}imports/", body)
+    return wait_for_group(api, started["task_group"])
+
+
+def footprint(db):
+    """What an import could change in a Pulp's database: versions, kickstart content, its
+    ContentArtifacts, artifacts and repositories."""
+    return json.loads(
+        database.psql(
+            """SELECT json_build_object(
+              'versions', (SELECT json_agg(pulp_id ORDER BY pulp_id) FROM core_repositoryversion),
+              'kickstart', (SELECT json_agg(pulp_id ORDER BY pulp_id) FROM core_content
+                            WHERE pulp_type LIKE 'kickstart.%'),
+              'content_artifacts', (SELECT count(*) FROM core_contentartifact),
+              'artifacts', (SELECT json_agg(sha256 ORDER BY sha256) FROM core_artifact),
+              'repositories', (SELECT json_agg(name ORDER BY name) FROM core_repository))""",
+            database=db,
+        )
+    )
+
+
+def tree_of(api, version, release, arch):
+    (tree,) = [t for t in api.trees(version) if (t["version"], t["arch"]) == (release, arch)]
+    return tree
+
+
+def tree_facts(trees):
+    """{identity: the tree's facts} of API tree dicts."""
+    return {tree["identity"]: {name: tree[name] for name in TREE_FIELDS} for tree in trees}
+
+
+def tags_of(api, version):
+    trees = {tree["pulp_href"]: tree["identity"] for tree in api.trees(version)}
+    found = api.list("content/kickstart/tags/", repository_version=version)
+    return {(tag["name"], tag["arch"], trees[tag["tree"]]) for tag in found}
+
+
+def records_of(api, version):
+    """{(tree identity, kind, key, signed digest, reference, tlog checked): checked_here}."""
+    trees = {tree["pulp_href"]: tree["identity"] for tree in api.trees(version)}
+    found = api.list("content/kickstart/signatures/", repository_version=version)
+    records = {}
+    for unit in found:
+        key = (trees[unit["tree"]], *(unit[name] for name in RECORD_FIELDS))
+        records.setdefault(key, set()).add(unit["checked_here"])
+    return records
+
+
+def served_files(base_url, trees):
+    """{(release/arch, path): bytes} of every file of ``trees`` as a distribution serves it."""
+    served = {}
+    for tree in trees:
+        root = f"{tree['version']}/{tree['arch']}"
+        for item in tree["files"]:
+            response = requests.get(f"{base_url}{root}/{item['path']}", timeout=60)
+            assert response.status_code == 200, (root, item["path"], response.status_code)
+            served[(root, item["path"])] = response.content
+    return served
+
+
+def chunks_of(toc_path):
+    toc = json.loads(Path(toc_path).read_text())
+    return [Path(toc_path).parent / name for name in sorted(toc["files"])]
+
+
+def copy_export(toc_path, destination):
+    """A copy of an export (its chunks and table of contents) in ``destination``."""
+    for item in [Path(toc_path), *chunks_of(toc_path)]:
+        shutil.copy(item, destination / item.name)
+    return destination / Path(toc_path).name
+
+
+def reassembled(toc_path, destination):
+    """The export's chunks as one plain tar file in ``destination`` (as an unchunked export)."""
+    tar_path = destination / "export.tar"
+    with open(tar_path, "wb") as whole:
+        for chunk in chunks_of(toc_path):
+            whole.write(chunk.read_bytes())
+    return tar_path
+
+
+def rewrite_tar(tar_path, change):
+    """Rewrite the tar file's members: ``change(name, data)`` returns the new bytes."""
+    members = []
+    with tarfile.open(tar_path) as tar:
+        for member in tar.getmembers():
+            data = tar.extractfile(member).read() if member.isfile() else None
+            members.append((member, data))
+    with tarfile.open(tar_path, "w") as tar:
+        for member, data in members:
+            if data is None:
+                tar.addfile(member)
+                continue
+            data = change(member.name, data)
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+
+
+def cosign_sign(pusher, digest, key):
+    reference = f"{pusher.base.split('://', 1)[1]}/{pusher.name}"
+    payload = cosign_payload(reference, digest)
+    pusher.cosign_signatures(digest, [(payload, signing.cosign_signature(key, payload), None)])
+
+
+# -- the two Pulps and the exported repository --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def second():
+    """The importing Pulp. Its settings are the stack's (ALLOWED_IMPORT_PATHS: .run/exports)
+    plus its own database, storage and ports."""
+    with SecondPulp("impexp") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def stack():
+    return PulpAPI()
+
+
+@pytest.fixture
+def scratch():
+    """``scratch(name)``: a new directory below .run/exports (inside ALLOWED_IMPORT_PATHS),
+    removed after the test."""
+    made = []
+
+    def _make(name):
+        made.append(EXPORTS / unique(name))
+        made[-1].mkdir(parents=True)
+        return made[-1]
+
+    yield _make
+    for directory in made:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def gpg_key(kickstart_workdir):
+    key = dnf.make_key("Import Export Signer", kickstart_workdir)
+    yield key
+    key.close()
+
+
+@pytest.fixture(scope="module")
+def dnf_upstream(kickstart_workdir, gpg_key):
+    """A signed dnf tree (release 41) served over HTTP, for the stack and the second Pulp."""
+    tree = dnf.fedora_tree(kickstart_workdir, release="41", key=gpg_key, salt=unique("-impexp"))
+    server = dnf.StaticServer(tree.root).__enter__()
+    yield server
+    server.__exit__(None, None, None)
+
+
+class Source:
+    """The stack's exported repository and what it came from."""
+
+    def __init__(self, **facts):
+        self.__dict__.update(facts)
+
+
+@pytest.fixture(scope="class")
+def source(
+    stack,
+    kickstart_registry,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_dnf_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    dnf_upstream,
+    gpg_key,
+):
+    """Release 42 (amd64, arm64; cosign on the index and on amd64) and 41 (dnf) on the stack,
+    verified under 'required', exported in chunks of 64 KiB."""
+    pusher = Pusher(kickstart_registry.url, unique("fedora/impexp"))
+    published = kickstart_publish_release(pusher, "42")
+    key = signing.generate_key("p256")
+    cosign_sign(pusher, published["index"], key)
+    cosign_sign(pusher, published["manifests"]["amd64"], key)
+    oci = kickstart_oci_remote_factory(
+        pusher, signature_keys=signing.public_pem(key), signature_policy="required"
+    )
+    dnf_remote = kickstart_dnf_remote_factory(
+        dnf_upstream, signature_keys=gpg_key.public_armored, signature_policy="required"
+    )
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, oci)
+    kickstart_sync(repository, dnf_remote)
+    repository = stack.get(repository.pulp_href)
+    exporter = stack.create(
+        "exporters/core/pulp/",
+        {
+            "name": unique("exporter"),
+            "path": str(EXPORTS / unique("export")),
+            "repositories": [repository["pulp_href"]],
+        },
+    )
+    task = stack.wait(
+        stack.post(f"{exporter['pulp_href']}exports/", {"chunk_size": "64KB"})["task"]
+    )
+    export = stack.get(task["created_resources"][0])
+    yield Source(
+        pusher=pusher,
+        published=published,
+        key=key,
+        repository=repository,
+        version=repository["latest_version_href"],
+        exporter=exporter,
+        toc=export["toc_info"]["file"],
+    )
+    stack.delete(exporter["pulp_href"])
+    shutil.rmtree(exporter["path"], ignore_errors=True)
+
+
+@pytest.fixture(scope="class")
+def imported(second, source):
+    """The export imported on the second Pulp (create_repositories): its repository."""
+    api = second.api()
+    importer = api.create("importers/core/pulp/", {"name": unique("importer")})
+    group = run_import(api, importer, toc=source.toc, create_repositories=True)
+    assert group["failed"] == 0, group_errors(api, group)
+    (repository,) = api.list("repositories/kickstart/kickstart/", name=source.repository["name"])
+    return repository
+
+
+class TestPulpExportImport:
+    def test_a_corrupted_or_truncated_chunk_fails_the_import_and_changes_nothing(
+        self, second, source, scratch
+    ):
+        chunks = chunks_of(source.toc)
+        assert len(chunks) >= 3, chunks  # 64 KiB chunks of three trees
+        api = second.api()
+        importer = api.create("importers/core/pulp/", {"name": unique("importer")})
+        before = footprint(second.database)
+
+        corrupted = copy_export(source.toc, scratch("corrupted"))
+        victim = chunks_of(corrupted)[1]
+        data = bytearray(victim.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        victim.write_bytes(bytes(data))
+        truncated = copy_export(source.toc, scratch("truncated"))
+        short = chunks_of(truncated)[-1]
+        short.write_bytes(short.read_bytes()[:-100])
+
+        for toc, chunk in ((corrupted, victim), (truncated, short)):
+            group = run_import(api, importer, toc=str(toc), create_repositories=True)
+            (error,) = group_errors(api, group)
+            assert "Import chunk hash mismatch" in error and chunk.name in error, error
+            assert footprint(second.database) == before
+
+    def test_an_archive_with_altered_bytes_is_refused_and_the_bytes_are_not_kept(
+        self, second, source, stack, scratch
+    ):
+        """An archive whose CRCs match but whose kernel bytes were changed (imported by path,
+        no table of contents): pulpcore copies artifacts without reading them; the plugin
+        hashes what it stored before making a tree of it, refuses the tree naming the file,
+        and removes the bytes, so no later sync or import takes them for the kernel."""
+        tree = tree_of(stack, source.version, "42", "x86_64")
+        kernel = next(f for f in tree["files"] if f["path"] == "images/pxeboot/vmlinuz")
+        member = f"artifact/{kernel['sha256'][:2]}/{kernel['sha256'][2:]}"
+        tar_path = reassembled(source.toc, scratch("altered"))
+
+        def alter(name, data):
+            return data[:-1] + bytes([data[-1] ^ 0xFF]) if name == member else data
+
+        rewrite_tar(tar_path, alter)
+        api = second.api()
+        importer = api.create("importers/core/pulp/", {"name": unique("importer")})
+        before = footprint(second.database)
+
+        group = run_import(api, importer, path=str(tar_path), create_repositories=True)
+
+        (error,) = group_errors(api, group)
+        assert "images/pxeboot/vmlinuz" in error and kernel["sha256"] in error, error
+        assert f"tree {tree['version']}/{tree['arch']}" in error, error
+        assert "No repository version was created" in error, error
+        after = footprint(second.database)
+        for part in ("versions", "kickstart", "content_artifacts"):
+            assert after[part] == before[part], part
+        assert kernel["sha256"] not in after["artifacts"]
+
+    def test_an_import_serves_the_same_trees_byte_for_byte(
+        self, second, source, imported, stack, kickstart_distribution_factory
+    ):
+        api = second.api()
+        version = imported["latest_version_href"]
+        assert version.endswith("/versions/1/")
+        exported, carried = stack.trees(source.version), api.trees(version)
+        assert len(exported) == 3
+        assert tree_facts(carried) == tree_facts(exported)
+        assert tags_of(api, version) == tags_of(stack, source.version)
+        assert {"42", "42-amd64", "42-arm64"} <= {name for name, _, _ in tags_of(api, version)}
+        # The exporter's verifications travel as its own: never this Pulp's.
+        mine, theirs = records_of(stack, source.version), records_of(api, version)
+        assert set(theirs) == set(mine) and len(mine) == 4  # cosign x3, rpm x1
+        assert all(checked == {True} for checked in mine.values())
+        assert all(checked == {False} for checked in theirs.values())
+        # Sync bookkeeping stays behind.
+        details = database.psql(
+            "SELECT last_sync_details FROM kickstart_kickstartrepository r JOIN core_repository c"
+            f" ON c.pulp_id = r.repository_ptr_id WHERE c.name = '{imported['name']}'",
+            database=second.database,
+        )
+        assert json.loads(details) == {}
+
+        # Served: every file, byte for byte, and the same trees.json facts.
+        here = kickstart_distribution_factory(source.repository).base_url
+        base_path = unique("imported")
+        api.create(
+            "distributions/kickstart/kickstart/",
+            {"name": base_path, "base_path": base_path, "repository": imported["pulp_href"]},
+        )
+        there = f"{second.content}/pulp/content/{base_path}/"
+        served_there = served_files(there, carried)
+        assert served_there == served_files(here, exported)
+        for tree in carried:
+            for item in tree["files"]:
+                data = served_there[(f"{tree['version']}/{tree['arch']}", item["path"])]
+                assert sha256(data) == item["sha256"] and len(data) == item["size"]
+        listed = requests.get(f"{there}trees.json", timeout=60).json()["trees"]
+        assert {(t["version"], t["arch"]): sorted(t["tags"]) for t in listed} == {
+            ("42", "x86_64"): ["42", "42-amd64"],
+            ("42", "aarch64"): ["42", "42-arm64"],
+            ("41", "x86_64"): [],
+        }
+        assert all(s["checked_here"] is False for t in listed for s in t["signatures"])
+
+    def test_verify_signatures_checks_imported_trees_with_this_pulps_keys(
+        self, second, source, imported, dnf_upstream, gpg_key
+    ):
+        api = second.api()
+        before = api.get(imported["pulp_href"])["latest_version_href"]
+
+        def remote(key, policy="required"):
+            return api.create(
+                "remotes/kickstart/oci/",
+                {
+                    "name": unique("oci"),
+                    "url": source.pusher.base,
+                    "upstream_name": source.pusher.name,
+                    "signature_keys": signing.public_pem(key),
+                    "signature_policy": policy,
+                },
+            )
+
+        def verify(remote):
+            response = api.request(
+                "POST",
+                f"{imported['pulp_href']}verify_signatures/",
+                json={"remote": remote["pulp_href"]},
+                expect=None,
+            )
+            return response
+
+        # A remote that trusts nothing cannot verify: 400 saying why.
+        plain = api.create(
+            "remotes/kickstart/oci/",
+            {"name": unique("oci"), "url": source.pusher.base, "upstream_name": "x/y"},
+        )
+        refused = verify(plain)
+        assert refused.status_code == 400 and "signature_policy 'none'" in refused.text
+
+        # A key that signed nothing, under 'required': the task names the tree, no version.
+        wrong = verify(remote(signing.generate_key("p256")))
+        task = api.wait(wrong.json()["task"], raise_on_failure=False)
+        assert task["state"] == "failed"
+        error = task["error"]["description"]
+        assert "tree 42/aarch64" in error and "no signature" in error, error
+        assert "No repository version was created" in error
+        assert api.get(imported["pulp_href"])["latest_version_href"] == before
+
+        # The right key: this Pulp's own verifications join a new version, beside the
+        # exporter's records; the dnf tree's RPMs are fetched, checked and unpacked again.
+        task = api.wait(verify(remote(source.key)).json()["task"])
+        dnf_remote = api.create(
+            "remotes/kickstart/dnf/",
+            {
+                "name": unique("dnf"),
+                "url": dnf_upstream.url,
+                "signature_keys": gpg_key.public_armored,
+                "signature_policy": "required",
+            },
+        )
+        dnf_upstream.requests.clear()
+        api.wait(verify(dnf_remote).json()["task"])
+        assert [path for path in dnf_upstream.requests if path.endswith(".rpm")]
+        after = api.get(imported["pulp_href"])["latest_version_href"]
+        assert after.endswith("/versions/3/")
+        records = records_of(api, after)
+        assert set(records) == set(records_of(api, before))
+        assert all(checked == {False, True} for checked in records.values()), records
+        assert task["progress_reports"][0]["done"] == 2  # the OCI trees only
+
+    def test_verify_signatures_refuses_a_tree_whose_files_are_not_its_manifests(
+        self, second, source, imported, stack, scratch
+    ):
+        """An archive in which 42/x86_64's kernel and initrd are swapped, with the identity
+        (and the tags', records' and ContentArtifacts' references) recomputed: it imports
+        as a tree of its own, carrying the real tree's signature records. Checking it again
+        reads manifest 42-amd64 by digest: its files are not the tree's, so no signature of
+        it vouches for the tree."""
+        tree = tree_of(stack, source.version, "42", "x86_64")
+        files = {f["path"]: f for f in tree["files"]}
+        kernel, initrd = "images/pxeboot/vmlinuz", "images/pxeboot/initrd.img"
+        swapped = [dict(f) for f in tree["files"]]
+        for item in swapped:
+            other = {kernel: initrd, initrd: kernel}.get(item["path"])
+            if other:
+                item.update(sha256=files[other]["sha256"], size=files[other]["size"])
+        forged = tree_identity(tree["version"], tree["arch"], tree["digest"], swapped)
+        by_sha = {files[kernel]["sha256"]: files[initrd]["sha256"]}
+        by_sha[files[initrd]["sha256"]] = files[kernel]["sha256"]
+        tar_path = reassembled(source.toc, scratch("forged"))
+
+        def forge(name, data):
+            if name.endswith((TREE_FILE, TAG_FILE, SIGNATURE_FILE, CA_FILE)):
+                rows = json.loads(data)
+                for row in rows:
+                    if name.endswith(TREE_FILE) and row["identity"] == tree["identity"]:
+                        row["identity"] = forged
+                        row["files"] = json.dumps(swapped)
+                    elif row.get("tree") == tree["identity"]:
+                        row["tree"] = forged
+                    elif name.endswith(CA_FILE) and row["relative_path"] in (
+                        f"42/x86_64/{kernel}",
+                        f"42/x86_64/{initrd}",
+                    ):
+                        row["artifact"] = by_sha[row["artifact"]]
+                return json.dumps(rows).encode()
+            return data
+
+        rewrite_tar(tar_path, forge)
+        api = second.api()
+        target = api.create("repositories/kickstart/kickstart/", {"name": unique("forged")})
+        importer = api.create(
+            "importers/core/pulp/",
+            {
+                "name": unique("importer"),
+                "repo_mapping": {source.repository["name"]: target["name"]},
+            },
+        )
+        group = run_import(api, importer, path=str(tar_path))
+        assert group["failed"] == 0, group_errors(api, group)
+        version = api.get(target["pulp_href"])["latest_version_href"]
+        assert forged in {t["identity"] for t in api.trees(version)}
+
+        checking = api.create(
+            "remotes/kickstart/oci/",
+            {
+                "name": unique("oci"),
+                "url": source.pusher.base,
+                "upstream_name": source.pusher.name,
+                "signature_keys": signing.public_pem(source.key),
+                "signature_policy": "required",
+            },
+        )
+        started = api.post(
+            f"{target['pulp_href']}verify_signatures/", {"remote": checking["pulp_href"]}
+        )
+        task = api.wait(started["task"], raise_on_failure=False)
+        error = task["error"]["description"]
+        assert "tree 42/x86_64" in error and tree["digest"] in error, error
+        assert "lists other files than the tree holds" in error, error
+        assert api.get(target["pulp_href"])["latest_version_href"] == version
