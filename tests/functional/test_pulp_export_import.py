@@ -24,6 +24,7 @@ import sys
 import tarfile
 import time
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 import requests
@@ -515,20 +516,23 @@ class TestPulpExportImport:
         by_sha[files[initrd]["sha256"]] = files[kernel]["sha256"]
         tar_path = reassembled(source.toc, scratch("forged"))
 
+        # The forged tree is a unit of its own in the archive too: its own upstream id.
+        exported_pk, forged_pk = tree["pulp_href"].rstrip("/").rsplit("/", 1)[1], str(uuid4())
+
         def forge(name, data):
             if name.endswith((TREE_FILE, TAG_FILE, SIGNATURE_FILE, CA_FILE)):
                 rows = json.loads(data)
                 for row in rows:
                     if name.endswith(TREE_FILE) and row["identity"] == tree["identity"]:
-                        row["identity"] = forged
-                        row["files"] = json.dumps(swapped)
+                        row.update(
+                            identity=forged, files=json.dumps(swapped), upstream_id=forged_pk
+                        )
                     elif row.get("tree") == tree["identity"]:
                         row["tree"] = forged
-                    elif name.endswith(CA_FILE) and row["relative_path"] in (
-                        f"42/x86_64/{kernel}",
-                        f"42/x86_64/{initrd}",
-                    ):
-                        row["artifact"] = by_sha[row["artifact"]]
+                    elif name.endswith(CA_FILE) and row["content"] == exported_pk:
+                        row["content"] = forged_pk
+                        if row["relative_path"] in (f"42/x86_64/{kernel}", f"42/x86_64/{initrd}"):
+                            row["artifact"] = by_sha[row["artifact"]]
                 return json.dumps(rows).encode()
             return data
 
@@ -565,3 +569,158 @@ class TestPulpExportImport:
         assert "tree 42/x86_64" in error and tree["digest"] in error, error
         assert "lists other files than the tree holds" in error, error
         assert api.get(target["pulp_href"])["latest_version_href"] == version
+
+    def test_an_incremental_export_carries_only_the_new_files(
+        self,
+        second,
+        source,
+        imported,
+        stack,
+        kickstart_publish_release,
+        kickstart_oci_remote_factory,
+        kickstart_sync,
+    ):
+        """Release 43 joins the stack's repository; an export from the exported version on
+        (``start_versions``) carries 43's files only, and imports on top of the full one."""
+        new = kickstart_publish_release(source.pusher, "43", archs=("amd64",))
+        # Policy 'none': under 'required' an OCI remote cannot vouch for the kept dnf tree.
+        kickstart_sync(source.repository, kickstart_oci_remote_factory(source.pusher))
+        latest = stack.get(source.repository["pulp_href"])["latest_version_href"]
+        assert latest != source.version
+        task = stack.wait(
+            stack.post(
+                f"{source.exporter['pulp_href']}exports/",
+                {"full": False, "start_versions": [source.version]},
+            )["task"]
+        )
+        toc = stack.get(task["created_resources"][0])["toc_info"]["file"]
+        (tar_path,) = chunks_of(toc)
+        with tarfile.open(tar_path) as tar:
+            carried = {
+                name.split("/", 1)[1].replace("/", "")
+                for name in tar.getnames()
+                if name.startswith("artifact/")
+            }
+        assert carried == {sha256(data) for _name, data in new["files"]["amd64"]}
+
+        api = second.api()
+        importer = api.create("importers/core/pulp/", {"name": unique("importer")})
+        group = run_import(api, importer, toc=toc)
+        assert group["failed"] == 0, group_errors(api, group)
+        version = api.get(imported["pulp_href"])["latest_version_href"]
+        assert tree_facts(api.trees(version)) == tree_facts(stack.trees(latest))
+        assert tags_of(api, version) == tags_of(stack, latest)
+
+    def test_pulp_cli_exports_and_imports(self, second, source, stack, tmp_path):
+        """pulp-cli end to end: exporter and export on the stack, importer and import (the
+        plugin's ``pulp import pulp run``) and verify-signatures on the second Pulp."""
+        env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+        def pulp(base, *args):
+            argv = [PULP_CLI, "--base-url", base, "--username", "admin", "--password", "password"]
+            done = subprocess.run(
+                [*argv, *args], capture_output=True, text=True, timeout=300, env=env
+            )
+            assert done.returncode == 0, f"pulp {' '.join(args)}:\n{done.stdout}{done.stderr}"
+            return json.loads(done.stdout) if done.stdout.strip() else None
+
+        exporter, path = unique("cli-exporter"), EXPORTS / unique("cli")
+        name = source.repository["name"]
+        pulp(
+            stack.base,
+            "exporter",
+            "pulp",
+            "create",
+            "--name",
+            exporter,
+            "--path",
+            str(path),
+            "--repository",
+            f"kickstart:kickstart:{name}",
+        )
+        try:
+            export = pulp(
+                stack.base, "export", "pulp", "run", "--exporter", exporter, "--chunk-size", "100KB"
+            )
+            toc = export["toc_info"]["file"]
+            assert len(chunks_of(toc)) > 1
+            dest, importer = unique("cli-dest"), unique("cli-importer")
+            pulp(second.base, "kickstart", "repository", "create", "--name", dest)
+            pulp(
+                second.base,
+                "importer",
+                "pulp",
+                "create",
+                "--name",
+                importer,
+                "--repo-map",
+                name,
+                dest,
+            )
+            group = pulp(second.base, "import", "pulp", "run", "--importer", importer, "--toc", toc)
+            assert group["failed"] == 0 and group["completed"] == 2, group
+            repository = pulp(second.base, "kickstart", "repository", "show", "--name", dest)
+            version = repository["latest_version_href"]
+            latest = stack.get(source.repository["pulp_href"])["latest_version_href"]
+            api = second.api()
+            assert tree_facts(api.trees(version)) == tree_facts(stack.trees(latest))
+
+            remote = api.create(
+                "remotes/kickstart/oci/",
+                {
+                    "name": unique("cli-oci"),
+                    "url": source.pusher.base,
+                    "upstream_name": source.pusher.name,
+                    "signature_keys": signing.public_pem(source.key),
+                    "signature_policy": "if_present",
+                },
+            )
+            pulp(
+                second.base,
+                "kickstart",
+                "repository",
+                "verify-signatures",
+                "--name",
+                dest,
+                "--remote",
+                remote["name"],
+            )
+            verified = api.get(repository["pulp_href"])["latest_version_href"]
+            assert verified != version
+            assert any(True in checked for checked in records_of(api, verified).values())
+        finally:
+            pulp(stack.base, "exporter", "pulp", "destroy", "--name", exporter)
+            shutil.rmtree(path, ignore_errors=True)
+
+    def test_an_import_into_another_repository_of_the_same_pulp(
+        self, source, stack, kickstart_repository_factory, kickstart_distribution_factory
+    ):
+        """The walk-through on one Pulp (the dev stack): the export imports into another
+        repository. The trees and tags are the same units; the records are carried again as
+        an import's (checked_here false), beside the sync's own in the source repository."""
+        target = kickstart_repository_factory()
+        importer = stack.create(
+            "importers/core/pulp/",
+            {
+                "name": unique("importer"),
+                "repo_mapping": {source.repository["name"]: target.name},
+            },
+        )
+        try:
+            group = run_import(stack, importer, toc=source.toc)
+            assert group["failed"] == 0, group_errors(stack, group)
+        finally:
+            stack.delete(importer["pulp_href"])
+        version = stack.get(target.pulp_href)["latest_version_href"]
+        assert version.endswith("/versions/1/")
+        exported = {t["pulp_href"] for t in stack.trees(source.version)}
+        assert {t["pulp_href"] for t in stack.trees(version)} == exported
+        assert tags_of(stack, version) == tags_of(stack, source.version)
+        records = records_of(stack, version)
+        assert set(records) == set(records_of(stack, source.version))
+        assert all(checked == {False} for checked in records.values())
+        tree = tree_of(stack, version, "42", "x86_64")
+        base = kickstart_distribution_factory(target).base_url
+        kernel = requests.get(f"{base}42/x86_64/images/pxeboot/vmlinuz", timeout=60)
+        expected = next(f for f in tree["files"] if f["path"] == "images/pxeboot/vmlinuz")
+        assert sha256(kernel.content) == expected["sha256"]

@@ -430,6 +430,13 @@ class RegistryFirstStage(TreeFirstStage):
                 found.append((tree, vouching[0]))
                 continue
             what = label.format(version=tree.version, arch=tree.arch)
+            if not self.verifies(tree):
+                raise RegistryError(
+                    _(
+                        "{where}: {what} ({digest}) did not come from a registry: no "
+                        "signature of a manifest vouches for it"
+                    ).format(where=self.where, what=what, digest=tree.digest)
+                )
             index = await self._confirmed(tree, what)
             for record in await self._vouch(check, what, tree.digest, index):
                 found.append((tree, record))
