@@ -96,7 +96,10 @@ class StrictJSONWidget(widgets.Widget):
         self.kind = kind
 
     def clean(self, value, row=None, **kwargs):
-        parsed = json.loads(value) if isinstance(value, str) else value
+        try:
+            parsed = json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            parsed = None
         if not isinstance(parsed, self.kind):
             raise ValueError(_("not a JSON {kind}").format(kind=self.kind.__name__))
         return parsed
@@ -212,15 +215,17 @@ def check_tree_row(row):
         digest = grammar.check(grammar.DIGEST, row.get("digest"), "digest")
         identity = grammar.check(grammar.DIGEST, row.get("identity"), "identity")
         what = _("{what} ({identity})").format(what=what, identity=identity)
-        parsed = {
-            name: StrictJSONWidget(kind).clean(row.get(name))
-            for name, kind in (
-                ("files", list),
-                ("source", dict),
-                ("annotations", dict),
-                ("warnings", list),
-            )
-        }
+        parsed = {}
+        for name, kind in (
+            ("files", list),
+            ("source", dict),
+            ("annotations", dict),
+            ("warnings", list),
+        ):
+            try:
+                parsed[name] = StrictJSONWidget(kind).clean(row.get(name))
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         files = parsed["files"]
         _check_files(files)
         for warning in parsed["warnings"]:
