@@ -45,7 +45,9 @@ fixture::
 
 ``pulp.api(domain=None)`` is a ``tests.support.pulp.PulpAPI`` on its REST API (under
 ``/pulp/<domain>/api/v3/`` when a domain is given); ``pulp.content`` is its content
-app's URL; ``pulp.timings`` says what the start cost.
+app's URL; ``pulp.timings`` says what the start cost. ``SecondPulp(..., guest_boot=True)``
+lets its distributions send QEMU guests to it: ``pulp.guest_origin`` (10.0.2.2 and its
+content port) is in its KICKSTART_BOOT_HOSTS, for a ``boot_origin``.
 """
 
 import contextlib
@@ -76,6 +78,7 @@ REDIS_DATABASES = range(8, 16)
 SLOTS = 4
 ADMIN = ("admin", "password")
 STARTUP_SECONDS = 180
+GUEST_GATEWAY = "10.0.2.2"  # the host, as QEMU's user network shows it to a guest
 
 # Run with the template's settings: migrate everything, create the admin.
 PREPARE_TEMPLATE = textwrap.dedent(
@@ -224,12 +227,15 @@ class SecondPulpError(RuntimeError):
 class SecondPulp:
     """One more Pulp beside the dev stack (see the module's docstring)."""
 
-    def __init__(self, name, settings=None, cache=True):
+    def __init__(self, name, settings=None, cache=True, guest_boot=False):
         if not name.replace("_", "").isalnum() or not name.islower():
             raise ValueError(f"a second Pulp's name is lower-case letters, digits and _: {name!r}")
         self.name = name
         self.overrides = dict(settings or {})
         self.cache = cache
+        # QEMU guests may boot from it: its content port as the guests see the host is in
+        # KICKSTART_BOOT_HOSTS (the port is only known at start), see ``guest_origin``.
+        self.guest_boot = guest_boot
         self.slot = None
         self.redis_db = None
         self.processes = {}
@@ -254,6 +260,11 @@ class SecondPulp:
     @property
     def content(self):
         return f"http://127.0.0.1:{self.content_port}"
+
+    @property
+    def guest_origin(self):
+        """Its content app as a QEMU guest reaches it (user network: the host is 10.0.2.2)."""
+        return f"http://{GUEST_GATEWAY}:{self.content_port}"
 
     @property
     def exports(self):
@@ -323,8 +334,11 @@ class SecondPulp:
             cache_line = f"CACHE_ENABLED = True\nREDIS_URL = {self.redis_url!r}\n"
         else:
             cache_line = "CACHE_ENABLED = False\n"
+        overrides = dict(self.overrides)
+        if self.guest_boot:
+            overrides.setdefault("KICKSTART_BOOT_HOSTS", [f"{GUEST_GATEWAY}:{self.content_port}"])
         (self.dir / "settings.py").write_text(
-            settings_file(self.database, self.dir, self.content, cache_line, self.overrides)
+            settings_file(self.database, self.dir, self.content, cache_line, overrides)
         )
         self._new_database()
         if self.cache:
