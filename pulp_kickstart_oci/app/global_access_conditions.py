@@ -51,6 +51,38 @@ def kickstart_has_repo_or_repo_ver_param_perms(request, view, action, permission
     )
 
 
+def kickstart_has_upload_repo_perms(request, view, action, permission):
+    """An upload's ``repository``: required unless the user is an admin, and one on which
+    the user holds ``permission`` (e.g. ``modify``) of that repository's own type.
+
+    pulpcore's ``has_required_repo_perms_on_upload`` for a repository of any type: a tree
+    uploaded into no repository is content that only admins see (content is scoped by the
+    repositories a user may view), so anyone else names one (HTTP 400 otherwise).
+    """
+    if request.user.is_superuser:
+        return True
+    repository = _named(request, view, "repository")
+    if repository is None:
+        raise ValidationError(
+            {"repository": [_("Destination upload repository was not provided.")]}
+        )
+    return _holds(request, repository, permission)
+
+
+def kickstart_has_upload_params_perms(request, view, action, permission):
+    """True unless an entry of the body's ``files`` names an upload on which the user lacks
+    ``permission`` (e.g. ``change``: ``core.change_upload``), at model, domain or object level.
+
+    pulpcore's ``has_upload_param_model_or_domain_or_obj_perms`` for each upload of a list.
+    """
+    if request.user.is_superuser:
+        return True  # holds every permission: the view validates the body, naming every field
+    return all(
+        _holds(request, entry.get("upload"), permission)
+        for entry in _named(request, view, "files") or []
+    )
+
+
 def _named(request, view, name):
     """The object the body's field ``name`` names, or None (absent, null, or no such field).
 
@@ -105,7 +137,8 @@ def _holds(request, obj, permission):
         return True
     if isinstance(obj, RepositoryVersion):
         obj = obj.repository
-    obj = obj.cast()
+    if hasattr(obj, "cast"):  # a master model's detail type (an upload has none)
+        obj = obj.cast()
     perm = f"{obj._meta.app_label}.{permission}_{obj._meta.model_name}"
     user = request.user
     return (

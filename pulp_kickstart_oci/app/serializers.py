@@ -12,10 +12,12 @@ from pulpcore.plugin.serializers import (
     DetailRelatedField,
     DistributionSerializer,
     NoArtifactContentSerializer,
+    RelatedField,
     RemoteSerializer,
     RepositorySerializer,
     RepositorySyncURLSerializer,
     ValidateFieldsMixin,
+    validate_unknown_fields,
 )
 
 from .boot.configs import SCRIPT_SYNTAX
@@ -34,7 +36,7 @@ from .models import (
     SignatureTrust,
 )
 from .netboot import arch as archs
-from .netboot import grammar, layout
+from .netboot import grammar, layout, served
 from .serving import MAX_ORIGIN_LENGTH, allowed_boot_hosts, origin_host, parse_origin
 from .signatures import SignatureError, parse_keys
 from .signatures import policy as signature_policy
@@ -237,7 +239,7 @@ class KickstartSignatureSerializer(NoArtifactContentSerializer):
 
 
 class KickstartTreeSerializer(NoArtifactContentSerializer):
-    """A release/architecture netboot tree, created by sync."""
+    """A release/architecture netboot tree, created by a sync or an upload."""
 
     version = serializers.CharField(read_only=True, help_text=_("Release, e.g. '42'."))
     arch = serializers.CharField(
@@ -260,7 +262,8 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
     source = serializers.JSONField(
         read_only=True,
         help_text=_(
-            "Where the tree came from: registry and repository, or the dnf tree's URL. "
+            "Where the tree came from ('type'): registry and repository, the dnf tree's URL, "
+            "or an upload and who uploaded it ('uploaded_by'). "
             "Which tags name it is a fact of a repository version: see the tags content."
         ),
     )
@@ -289,6 +292,162 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
             "files",
             "warnings",
         )
+
+
+MAX_UPLOAD_FILES = 1000  # files of one uploaded tree (a Fedora tree has about ten)
+
+
+class TreeUploadFileSerializer(ValidateFieldsMixin, serializers.Serializer):
+    """One file of an uploaded tree: its path in the tree, and its bytes (an artifact or an
+    upload)."""
+
+    path = serializers.CharField(
+        help_text=_(
+            "Where the tree serves the file, e.g. 'images/pxeboot/vmlinuz', "
+            "'images/pxeboot/initrd.img', 'images/install.img', 'EFI/BOOT/BOOTX64.EFI'. It "
+            "decides the file's role, as a sync places a file of that name; files of no "
+            "known name go under 'extra/'."
+        )
+    )
+    artifact = RelatedField(
+        view_name="artifacts-detail",
+        queryset=core_models.Artifact.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("An artifact Pulp holds (e.g. a committed upload's)."),
+    )
+    upload = RelatedField(
+        view_name="uploads-detail",
+        queryset=core_models.Upload.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "An uncommitted upload (pulpcore's chunked uploads) holding every chunk: the "
+            "task turns it into an artifact and deletes it."
+        ),
+    )
+
+    def to_internal_value(self, data):
+        """Refuse keys of no field (a nested item has no ``initial_data`` to check)."""
+        if isinstance(data, dict):
+            validate_unknown_fields(data, self.fields)
+        return super().to_internal_value(data)
+
+    def validate_path(self, value):
+        """A path of the tree layout (netboot/layout.py ``locate``)."""
+        try:
+            layout.locate(value)
+        except layout.InvalidTitle as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
+
+    def validate(self, data):
+        data = super().validate(data)
+        given = [name for name in ("artifact", "upload") if data.get(name) is not None]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                _("{path}: give exactly one of artifact and upload").format(path=data["path"])
+            )
+        return data
+
+
+class KickstartTreeUploadSerializer(ValidateFieldsMixin, serializers.Serializer):
+    """A tree of files a site built: its release, arch, and each file's path and bytes."""
+
+    # Values are checked here (grammars, the layout, one kernel and one initrd); the files'
+    # sizes and first bytes by tasks.uploading.check_sources before the task is dispatched,
+    # their whole bytes by the task.
+
+    version = serializers.CharField(help_text=_("Release, e.g. '42'."))
+    arch = serializers.CharField(
+        help_text=_("Architecture, Fedora (x86_64) or OCI (amd64) name; kept as the Fedora name.")
+    )
+    files = TreeUploadFileSerializer(
+        many=True,
+        min_length=1,
+        max_length=MAX_UPLOAD_FILES,
+        help_text=_(
+            "The tree's files, each with its path in the tree; a kernel "
+            "(images/pxeboot/vmlinuz) and an initrd (images/pxeboot/initrd.img) are required."
+        ),
+    )
+    repository = DetailRelatedField(
+        required=False,
+        view_name_pattern=r"repositories(-.*/.*)-detail",
+        queryset=core_models.Repository.objects.all(),
+        help_text=_(
+            "A kickstart repository to add the tree to, in a new version (required unless "
+            "you are an admin: a tree in no repository is content only admins see)."
+        ),
+    )
+    overwrite = serializers.BooleanField(
+        default=True,
+        help_text=_(
+            "With a repository: replace a tree of the same release and arch it holds "
+            "(default), or fail the task if it holds one."
+        ),
+    )
+
+    def validate_version(self, value):
+        try:
+            return grammar.check(grammar.RELEASE, value, _("release"))
+        except grammar.GrammarError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_arch(self, value):
+        """A known architecture in either naming, kept as the Fedora name trees use."""
+        try:
+            return archs.to_fedora(value)
+        except archs.UnknownArchitecture:
+            raise serializers.ValidationError(
+                _("Unknown architecture {arch!r}; known: {known}.").format(
+                    arch=value, known=", ".join(archs.known_names())
+                )
+            ) from None
+
+    def validate_repository(self, value):
+        if value is not None and not isinstance(value, KickstartRepository):
+            raise serializers.ValidationError(_("Content is not supported by this repository."))
+        return value
+
+    def validate(self, data):
+        """Each path and upload once; one kernel and one initrd."""
+        data = super().validate(data)
+        paths, uploads, roles = set(), set(), set()
+        for entry in data["files"]:
+            path = entry["path"]
+            if path in paths:
+                raise serializers.ValidationError(
+                    {"files": [_("{path} is listed twice").format(path=path)]}
+                )
+            paths.add(path)
+            upload = entry.get("upload")
+            if upload is not None:
+                if upload.pk in uploads:
+                    raise serializers.ValidationError(
+                        {"files": [_("{path}: its upload is named twice").format(path=path)]}
+                    )
+                uploads.add(upload.pk)
+            roles.add(layout.locate(path)[1].role)
+        for role in served.BOOT_ROLES:
+            if role not in roles:
+                raise serializers.ValidationError(
+                    {
+                        "files": [
+                            _("the tree has no {role}: a tree boots from {path}").format(
+                                role=role, path=_BOOT_PATHS[role]
+                            )
+                        ]
+                    }
+                )
+        return data
+
+
+# Where a tree's kernel and initrd are (named in the error when one is missing).
+_BOOT_PATHS = {
+    layout.KERNEL: layout.place("vmlinuz").path,
+    layout.INITRD: layout.place("initrd.img").path,
+}
 
 
 def _http_url(value, wrong_scheme):

@@ -29,6 +29,10 @@ KICKSTART_MAX_IMAGE_BYTES = 8192 * _MiB  # an image without a sha256, downloaded
 # default admits ~10,000 trees (KICKSTART_SYNC_MAX_TREES).
 KICKSTART_MAX_TREES_JSON_BYTES = 32 * _MiB
 
+# One file of a tree a client uploads (POST content/kickstart/trees/, tasks/uploading.py):
+# an upload or artifact larger than this is refused, naming the file.
+KICKSTART_MAX_UPLOAD_FILE_BYTES = 8192 * _MiB
+
 # Unpacking RPM payloads: caps on what decompression produces.
 KICKSTART_MAX_UNPACKED_FILE_BYTES = 256 * _MiB  # one extracted boot file
 KICKSTART_MAX_UNPACKED_TOTAL_BYTES = 1024 * _MiB  # everything decompressed from one payload

@@ -4,6 +4,7 @@ from django_filters import CharFilter
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from pulpcore.plugin.actions import ModifyRepositoryActionMixin
@@ -11,6 +12,7 @@ from pulpcore.plugin.serializers import AsyncOperationResponseSerializer
 from pulpcore.plugin.tasking import dispatch
 from pulpcore.plugin.viewsets import (
     ContentFilter,
+    ContentViewSet,
     DistributionViewSet,
     HyperlinkRelatedFilter,
     OperationPostponedResponse,
@@ -45,6 +47,7 @@ from .serializers import (
     KickstartSignatureSerializer,
     KickstartTagSerializer,
     KickstartTreeSerializer,
+    KickstartTreeUploadSerializer,
     ServedTreesSerializer,
 )
 
@@ -61,6 +64,26 @@ CONTENT_ACCESS_POLICY = {
         },
     ],
     "queryset_scoping": {"function": "scope_queryset"},
+}
+
+# Trees are also created by uploads, as pulpcore's content uploads are allowed: a user who
+# is not an admin names a repository they may modify and view (an uploaded tree in no
+# repository would be content they cannot see), and may change each upload they name.
+TREE_ACCESS_POLICY = {
+    **CONTENT_ACCESS_POLICY,
+    "statements": CONTENT_ACCESS_POLICY["statements"]
+    + [
+        {
+            "action": ["create"],
+            "principal": "authenticated",
+            "effect": "allow",
+            "condition": [
+                "kickstart_has_upload_repo_perms:modify",
+                "kickstart_has_repo_or_repo_ver_param_perms:view",
+                "kickstart_has_upload_params_perms:change",
+            ],
+        },
+    ],
 }
 
 
@@ -87,12 +110,12 @@ class KickstartTreeFilter(ContentFilter):
         }
 
 
-class KickstartTreeViewSet(ReadOnlyContentViewSet):
+class KickstartTreeViewSet(ContentViewSet):
     """
     <!-- User-facing documentation, rendered as html-->
     A KickstartTree is one release and architecture of network-install boot files
     (kernel, initrd, installer image, bootloaders), created by syncing a
-    kickstart remote.
+    kickstart remote, or by uploading the files of a tree a site built.
     """
 
     endpoint_name = "trees"
@@ -110,7 +133,69 @@ class KickstartTreeViewSet(ReadOnlyContentViewSet):
             super().get_queryset().prefetch_related(None).select_related("core_vulnerabilityreport")
         )
 
-    DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY
+    def get_parsers(self):
+        """JSON only for create: ``files`` is a list of objects, which no form can carry.
+
+        Called before DRF sets ``action``: the action is read from the request's method.
+        """
+        method = getattr(getattr(self, "request", None), "method", None) or ""
+        action = getattr(self, "action", None) or (getattr(self, "action_map", None) or {}).get(
+            method.lower()
+        )
+        if action == "create":
+            return [JSONParser()]
+        return super().get_parsers()
+
+    def get_serializer_class(self):
+        """The upload's fields for create (the access conditions read them too)."""
+        if self.action == "create":
+            return KickstartTreeUploadSerializer
+        return super().get_serializer_class()
+
+    @extend_schema(
+        description=(
+            "Trigger an asynchronous task to create a tree from uploaded files or artifacts, "
+            "each named by its path in the tree, optionally in a new repository version."
+        ),
+        summary="Upload a tree",
+        request=KickstartTreeUploadSerializer,
+        responses={202: AsyncOperationResponseSerializer},
+    )
+    def create(self, request, **kwargs):
+        """Check the values and each file's size and first bytes (HTTP 400 naming the file),
+        then dispatch the upload, exclusive on the repository and on each upload."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            tasks.uploading.check_sources(data["files"])
+        except tasks.uploading.UploadRefused as exc:
+            raise ValidationError({"files": [exc.message]}) from None
+        repository = data.get("repository")
+        uploads = [entry["upload"] for entry in data["files"] if entry.get("upload") is not None]
+        files = [
+            {
+                "path": entry["path"],
+                "artifact": str(entry["artifact"].pk) if entry.get("artifact") else None,
+                "upload": str(entry["upload"].pk) if entry.get("upload") else None,
+            }
+            for entry in data["files"]
+        ]
+        task = dispatch(
+            tasks.upload_tree,
+            exclusive_resources=[repository, *uploads] if repository else uploads,
+            kwargs={
+                "version": data["version"],
+                "arch": data["arch"],
+                "files": files,
+                "uploaded_by": request.user.username,
+                "repository_pk": str(repository.pk) if repository else None,
+                "overwrite": data["overwrite"],
+            },
+        )
+        return OperationPostponedResponse(task, request)
+
+    DEFAULT_ACCESS_POLICY = TREE_ACCESS_POLICY
 
 
 class KickstartTagFilter(ContentFilter):

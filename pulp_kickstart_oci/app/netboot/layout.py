@@ -99,3 +99,31 @@ def place(title):
             if fnmatch.fnmatchcase(lowered, pattern):
                 return Placement(f"{directory}/{title}" if directory else title, role)
     return Placement(f"{EXTRA_DIR}/{title}", OTHER)
+
+
+def locate(path):
+    """``(title, placement)`` of a file named by its path in the tree (an uploaded tree).
+
+    A path is in the layout when a sync would put a file there: a name placed at that
+    path (``images/pxeboot/vmlinuz`` is where ``vmlinuz`` goes, so its role is a
+    kernel's), or ``extra/<title>`` for a title a sync keeps under ``extra/``. The role
+    is the one a sync gives; any other path raises InvalidTitle naming where the name
+    belongs.
+    """
+    try:
+        grammar.tree_path(path, _("path"))
+    except grammar.GrammarError as exc:
+        raise InvalidTitle(str(exc)) from None
+    name = path.rsplit("/", 1)[-1]
+    titles = [name]
+    if path.startswith(EXTRA_DIR + "/"):
+        titles.append(path[len(EXTRA_DIR) + 1 :])
+    for title in titles:
+        placement = place(title)
+        if placement.path == path:
+            return title, placement
+    raise InvalidTitle(
+        _(
+            "{path} is not a path of the tree layout: a file named {name} is served at {where}"
+        ).format(path=path, name=name, where=place(name).path)
+    )
