@@ -8,8 +8,8 @@ pulp_file and pulp_rpm do, and adds:
   (``make bindings``), e.g. ``kickstart_bindings.RepositoriesKickstartApi.sync(href, body)``;
 * factories that create Pulp objects with unique names and delete them afterwards:
   ``kickstart_oci_remote_factory``, ``kickstart_dnf_remote_factory``,
-  ``kickstart_repository_factory``, ``kickstart_distribution_factory``,
-  plus ``kickstart_sync`` (sync, wait, return the task);
+  ``kickstart_pulp_remote_factory``, ``kickstart_repository_factory``,
+  ``kickstart_distribution_factory``, plus ``kickstart_sync`` (sync, wait, return the task);
 * upstreams: ``kickstart_registry`` (a real docker-registry on a free port),
   ``kickstart_upstream`` (a fresh repository in it), ``kickstart_publish_release``,
   ``kickstart_token_registry_factory`` (a registry behind a bearer-token issuer),
@@ -103,6 +103,24 @@ def kickstart_dnf_remote_factory(kickstart_bindings, gen_object_with_cleanup):
             body["url"] = server.url.rstrip("/") + "/"
         body.update(fields)
         return gen_object_with_cleanup(kickstart_bindings.RemotesDnfApi, body)
+
+    return _factory
+
+
+@pytest.fixture(scope="class")
+def kickstart_pulp_remote_factory(kickstart_bindings, gen_object_with_cleanup):
+    """Create a Pulp remote (another Pulp's distribution): ``factory(url=None, **fields)``.
+
+    ``url``: the distribution's base URL (its ``base_url``, or a server serving a copy of
+    one); ``fields`` are any other KickstartPulpRemote field.
+    """
+
+    def _factory(url=None, **fields):
+        body = {"name": unique("pulp")}
+        if url is not None:
+            body["url"] = url.rstrip("/") + "/"
+        body.update(fields)
+        return gen_object_with_cleanup(kickstart_bindings.RemotesPulpApi, body)
 
     return _factory
 
