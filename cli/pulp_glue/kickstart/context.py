@@ -18,6 +18,7 @@ from pulp_glue.common.context import (
 )
 from pulp_glue.common.exceptions import PulpException
 from pulp_glue.common.i18n import get_translation
+from pulp_glue.core.context import PulpUploadContext
 
 translation = get_translation(__package__)
 _ = translation.gettext
@@ -26,7 +27,7 @@ NEEDS = [PluginRequirement("kickstart")]
 
 
 class PulpKickstartTreeContext(PulpContentContext):
-    """Kickstart trees: one release and architecture each (read-only content)."""
+    """Kickstart trees: one release and architecture each, synced or uploaded."""
 
     PLUGIN = "kickstart"
     RESOURCE_TYPE = "tree"
@@ -35,6 +36,40 @@ class PulpKickstartTreeContext(PulpContentContext):
     HREF = "kickstart_kickstart_tree_href"
     ID_PREFIX = "content_kickstart_trees"
     NEEDS_PLUGINS = NEEDS
+    UPLOAD_CHUNK_SIZE = 1_000_000  # pulp-glue's own default for a chunked upload
+
+    def upload_tree(
+        self,
+        version: str,
+        arch: str,
+        files: t.Sequence[tuple[str, t.IO[bytes]]],
+        chunk_size: int | None = None,
+        repository: PulpRepositoryContext | None = None,
+    ) -> t.Any:
+        """Create a tree of local files, each ``(path in the tree, open file)``.
+
+        Every file goes through pulpcore's chunked uploads (``/uploads/``, the way
+        pulp-glue uploads content), which any user who may create uploads can use; the
+        server's task turns each upload into an artifact and deletes it. Uploads the server
+        did not take (a refused request, a failed task) are deleted here.
+        """
+        size = chunk_size or self.pulp_ctx.chunk_size or self.UPLOAD_CHUNK_SIZE
+        uploaded: list[dict[str, str]] = []
+        try:
+            for path, file in files:
+                upload_href = PulpUploadContext(self.pulp_ctx).upload_file(file, size)
+                uploaded.append({"path": path, "upload": upload_href})
+            body: dict[str, t.Any] = {"version": version, "arch": arch, "files": uploaded}
+            if repository is not None:
+                body["repository"] = repository
+            return self.create(body=body)
+        except Exception:
+            for entry in uploaded:
+                try:
+                    PulpUploadContext(self.pulp_ctx, pulp_href=entry["upload"]).delete()
+                except PulpException:
+                    pass  # taken by the task already
+            raise
 
 
 class PulpKickstartTagContext(PulpContentContext):
