@@ -429,6 +429,55 @@ class TestPulpExportImport:
         }
         assert all(s["checked_here"] is False for t in listed for s in t["signatures"])
 
+    def test_an_archive_cannot_change_what_a_stored_tree_serves(
+        self, second, source, imported, stack, scratch
+    ):
+        """An archive that names 42/x86_64 (stored here by the import) with its kernel's
+        ContentArtifact pointing at the initrd: pulpcore would update the stored link; the
+        plugin refuses any ContentArtifact of a tree that is not one of its files, so the
+        import fails and every repository holding the tree still serves its kernel."""
+        tree = tree_of(stack, source.version, "42", "x86_64")
+        files = {f["path"]: f["sha256"] for f in tree["files"]}
+        kernel, initrd = "images/pxeboot/vmlinuz", "images/pxeboot/initrd.img"
+        tar_path = reassembled(source.toc, scratch("relinked"))
+
+        def relink(name, data):
+            if not name.endswith(CA_FILE):
+                return data
+            rows = json.loads(data)
+            for row in rows:
+                if row["relative_path"] == f"42/x86_64/{kernel}":
+                    row["artifact"] = files[initrd]
+            return json.dumps(rows).encode()
+
+        rewrite_tar(tar_path, relink)
+        api = second.api()
+        target = api.create("repositories/kickstart/kickstart/", {"name": unique("relinked")})
+        importer = api.create(
+            "importers/core/pulp/",
+            {
+                "name": unique("importer"),
+                "repo_mapping": {source.repository["name"]: target["name"]},
+            },
+        )
+        before = footprint(second.database)
+
+        group = run_import(api, importer, path=str(tar_path))
+
+        (error,) = group_errors(api, group)
+        assert f"42/x86_64/{kernel}" in error and "is not the tree's file" in error, error
+        after = footprint(second.database)
+        for part in ("versions", "kickstart", "content_artifacts", "artifacts"):
+            assert after[part] == before[part], part
+        linked = database.psql(
+            "SELECT a.sha256 FROM core_contentartifact ca JOIN core_artifact a"
+            " ON a.pulp_id = ca.artifact_id JOIN kickstart_kickstarttree t"
+            " ON t.content_ptr_id = ca.content_id"
+            f" WHERE t.identity = '{tree['identity']}' AND ca.relative_path = '42/x86_64/{kernel}'",
+            database=second.database,
+        )
+        assert linked == files[kernel]
+
     def test_verify_signatures_checks_imported_trees_with_this_pulps_keys(
         self, second, source, imported, dnf_upstream, gpg_key
     ):
