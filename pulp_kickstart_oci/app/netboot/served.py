@@ -11,14 +11,19 @@ elsewhere. Keys a replica does not keep are ignored.
 A low layer: no Django, no pulpcore, nothing of the plugin but ``netboot``.
 """
 
+import functools
+import gettext
 import json
 import re
 from dataclasses import dataclass, field
-from gettext import gettext as _
 
 from . import arch as archs
 from . import grammar, layout
 from .treefile import TreeFile
+
+# Each message translated once per process: gettext looks for catalogs on every call
+# (four stats), and a document of 10,000 trees names hundreds of thousands of values.
+_ = functools.cache(gettext.gettext)
 
 MAX_TEXT = 4096  # a name, media type, warning, annotation or provenance string
 MAX_KEY = 256  # a key of an annotation or of the provenance
