@@ -773,3 +773,56 @@ class TestPulpExportImport:
         kernel = requests.get(f"{base}42/x86_64/images/pxeboot/vmlinuz", timeout=60)
         expected = next(f for f in tree["files"] if f["path"] == "images/pxeboot/vmlinuz")
         assert sha256(kernel.content) == expected["sha256"]
+
+
+def test_verify_signatures_needs_sync_on_the_repository_and_view_on_the_remote(
+    kickstart_bindings,
+    pulpcore_bindings,
+    gen_user,
+    monitor_task,
+    kickstart_registry,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+):
+    """Like a sync: it reads the remote's upstream with its stored credentials and makes a
+    version, so it needs kickstart.sync_kickstartrepository and view on the repository, and
+    view on the remote (of its own type)."""
+    repositories = kickstart_bindings.RepositoriesKickstartApi
+    key = signing.generate_key("p256")
+    remote = kickstart_oci_remote_factory(
+        Pusher(kickstart_registry.url, unique("fedora/verify")),
+        signature_keys=signing.public_pem(key),
+        signature_policy="if_present",
+    )
+    repository = kickstart_repository_factory()
+    body = {"remote": remote.pulp_href}
+    alice = gen_user()
+
+    def grant(role, obj):
+        pulpcore_bindings.UsersRolesApi.create(
+            auth_user_href=alice.user.pulp_href,
+            user_role={"role": role, "domain": None, "content_object": obj},
+        )
+
+    def status():
+        with alice, pytest.raises(kickstart_bindings.ApiException) as refused:
+            repositories.verify_signatures(repository.pulp_href, body)
+        return refused.value.status
+
+    assert status() == 404  # a repository alice may not view
+    grant("kickstart.kickstartrepository_viewer", repository.pulp_href)
+    grant("kickstart.kickstartociremote_viewer", remote.pulp_href)
+    assert status() == 403  # viewing is not syncing
+    grant("kickstart.kickstartrepository_owner", repository.pulp_href)
+    other = kickstart_oci_remote_factory(
+        Pusher(kickstart_registry.url, unique("fedora/verify")),
+        signature_keys=signing.public_pem(key),
+        signature_policy="if_present",
+    )
+    with alice, pytest.raises(kickstart_bindings.ApiException) as refused:
+        repositories.verify_signatures(repository.pulp_href, {"remote": other.pulp_href})
+    assert refused.value.status == 403  # a remote alice may not view: its credentials
+    with alice:
+        task = monitor_task(repositories.verify_signatures(repository.pulp_href, body).task)
+    assert task.state == "completed"
+    assert repositories.read(repository.pulp_href).latest_version_href.endswith("/versions/0/")
