@@ -76,8 +76,9 @@ def check_sources(files):
         path = entry["path"]
         _title, placement = layout.locate(path)
         if entry.get("upload") is not None:
-            chunks = _chunks(entry["upload"], path)
-            _check(path, placement.role, entry["upload"].size, _head_of_chunks(chunks))
+            upload = entry["upload"]
+            _check_size(path, upload.size)  # the size it declares: before reading a chunk
+            _check(path, placement.role, upload.size, _head_of_chunks(_chunks(upload, path)))
         else:
             artifact = entry["artifact"]
             _check(path, placement.role, artifact.size, _head_of_artifact(artifact))
@@ -186,8 +187,7 @@ def _stored(plan):
     return tree
 
 
-def _check(path, role, size, head):
-    """Refuse a file past the cap, or whose size and first bytes are not its role's."""
+def _check_size(path, size):
     limit = settings.KICKSTART_MAX_UPLOAD_FILE_BYTES
     if size > limit:
         raise UploadRefused(
@@ -195,6 +195,11 @@ def _check(path, role, size, head):
                 "{path}: {size} bytes, larger than KICKSTART_MAX_UPLOAD_FILE_BYTES ({limit} bytes)"
             ).format(path=path, size=size, limit=limit)
         )
+
+
+def _check(path, role, size, head):
+    """Refuse a file past the cap, or whose size and first bytes are not its role's."""
+    _check_size(path, size)
     problem = inspect.check(path, role, size, head)
     if problem is not None:
         raise UploadRefused(problem)
@@ -240,6 +245,7 @@ def _head_of_artifact(artifact):
 def _artifact_of(upload, path, role):
     """The artifact of an upload's bytes: its chunks copied in order into one file (a buffer
     at a time), checked, then stored, or the artifact Pulp holds with those bytes."""
+    _check_size(path, upload.size)
     chunks = _chunks(upload, path)
     with tempfile.NamedTemporaryFile(dir=".", delete=False) as assembled:
         for chunk in chunks:
