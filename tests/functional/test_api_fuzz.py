@@ -39,6 +39,7 @@ COLLECTIONS = {
     "/distributions/kickstart/kickstart/": "distribution",
     "/remotes/kickstart/dnf/": "dnf_remote",
     "/remotes/kickstart/oci/": "oci_remote",
+    "/remotes/kickstart/pulp/": "pulp_remote",
     "/repositories/kickstart/kickstart/": "repository",
 }
 # The bindings API that deletes an object of a collection the fuzzing may create into.
@@ -46,6 +47,7 @@ DELETERS = {
     "/distributions/kickstart/kickstart/": "DistributionsKickstartApi",
     "/remotes/kickstart/dnf/": "RemotesDnfApi",
     "/remotes/kickstart/oci/": "RemotesOciApi",
+    "/remotes/kickstart/pulp/": "RemotesPulpApi",
     "/repositories/kickstart/kickstart/": "RepositoriesKickstartApi",
 }
 
@@ -75,6 +77,7 @@ def targets(
     kickstart_upstream,
     kickstart_oci_remote_factory,
     kickstart_dnf_remote_factory,
+    kickstart_pulp_remote_factory,
     kickstart_repository_factory,
     kickstart_distribution_factory,
     kickstart_sync,
@@ -85,6 +88,7 @@ def targets(
     digest, _ = pusher.netboot("42-amd64", fedora.tree_files("42", "amd64", salt=pusher.name))
     oci = kickstart_oci_remote_factory(pusher)
     dnf = kickstart_dnf_remote_factory(url=f"{CLOSED}/os/")
+    pulp = kickstart_pulp_remote_factory(url=f"{CLOSED}/pulp/content/fedora/")
     repo = kickstart_repository_factory(remote=oci)
     kickstart_sync(repo)
     # From now on the remote answers nothing: fuzzed syncs fail fast.
@@ -98,6 +102,7 @@ def targets(
         "distribution": _pulp_id(distribution.pulp_href),
         "dnf_remote": _pulp_id(dnf.pulp_href),
         "oci_remote": _pulp_id(oci.pulp_href),
+        "pulp_remote": _pulp_id(pulp.pulp_href),
         "repository": _pulp_id(repo.pulp_href),
     }
 

@@ -70,6 +70,11 @@ REMOTES = {
         "kickstartdnfremote",
         {"url": "http://127.0.0.1:9/fedora/42/Everything/x86_64/os/"},
     ),
+    "pulp": (
+        "RemotesPulpApi",
+        "kickstartpulpremote",
+        {"url": "http://127.0.0.1:9/pulp/content/fedora/"},
+    ),
 }
 
 
