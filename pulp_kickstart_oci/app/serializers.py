@@ -362,6 +362,13 @@ class KickstartTreeUploadSerializer(ValidateFieldsMixin, serializers.Serializer)
     arch = serializers.CharField(
         help_text=_("Architecture, Fedora (x86_64) or OCI (amd64) name; kept as the Fedora name.")
     )
+    family = serializers.CharField(
+        required=False,
+        help_text=_(
+            "The release name .treeinfo gives ([release] name), e.g. 'CentOS Stream' "
+            "(default: 'Fedora'); kept in the tree's source."
+        ),
+    )
     files = TreeUploadFileSerializer(
         many=True,
         min_length=1,
@@ -391,6 +398,12 @@ class KickstartTreeUploadSerializer(ValidateFieldsMixin, serializers.Serializer)
     def validate_version(self, value):
         try:
             return grammar.check(grammar.RELEASE, value, _("release"))
+        except grammar.GrammarError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_family(self, value):
+        try:
+            return grammar.check(grammar.FAMILY, value, _("release name"))
         except grammar.GrammarError as exc:
             raise serializers.ValidationError(str(exc)) from None
 

@@ -187,6 +187,7 @@ class KickstartTreeViewSet(ContentViewSet):
             kwargs={
                 "version": data["version"],
                 "arch": data["arch"],
+                "family": data.get("family"),
                 "files": files,
                 "uploaded_by": request.user.username,
                 "repository_pk": str(repository.pk) if repository else None,

@@ -102,14 +102,15 @@ def upload_tree(kickstart_bindings, monitor_task):
 
 @pytest.fixture
 def uploaded_into(chunked_upload, upload_tree, kickstart_bindings):
-    """``uploaded_into(repository, salt)``: a tree of ``tree_files(salt)`` uploaded in chunks
-    into a new version of ``repository``; (the tree, its files' bytes)."""
+    """``uploaded_into(repository, salt, **fields)``: a tree of ``tree_files(salt)`` uploaded
+    in chunks into a new version of ``repository``; (the tree, its files' bytes)."""
 
-    def _uploaded(repository, salt):
+    def _uploaded(repository, salt, **fields):
         files = tree_files(salt)
         task = upload_tree(
             {path: {"upload": chunked_upload(data)} for path, data in files.items()},
             repository=repository.pulp_href,
+            **fields,
         )
         (href,) = [h for h in task.created_resources if "/content/kickstart/trees/" in h]
         return kickstart_bindings.ContentTreesApi.read(href), files
@@ -171,7 +172,8 @@ def test_an_upload_into_a_repository_is_served_like_a_synced_tree(
     trees,
 ):
     repository = kickstart_repository_factory()
-    tree, files = uploaded_into(repository, unique("served"))
+    tree, files = uploaded_into(repository, unique("served"), family="CentOS Stream")
+    assert tree.source == {"type": "upload", "uploaded_by": "admin", "family": "CentOS Stream"}
     assert latest_version(repository).endswith("/versions/1/")
     assert [t.pulp_href for t in trees(latest_version(repository))] == [tree.pulp_href]
 
@@ -184,6 +186,7 @@ def test_an_upload_into_a_repository_is_served_like_a_synced_tree(
 
     info = productmd.treeinfo.TreeInfo()
     info.loads(requests.get(root + ".treeinfo", timeout=60).text)
+    assert (info.release.name, info.release.version) == ("CentOS Stream", "42")
     assert info.stage2.mainimage == "images/install.img"
     assert info.images.images["x86_64"]["kernel"] == "images/pxeboot/vmlinuz"
     assert info.images.images["x86_64"]["initrd"] == "images/pxeboot/initrd.img"
@@ -315,6 +318,7 @@ def test_paths_versions_and_arches_are_checked_naming_the_field(kickstart_bindin
     for fields, field, says in (
         ({"version": "42 ; reboot"}, "version", "'42 ; reboot' is not a release"),
         ({"arch": "x86-64"}, "arch", "Unknown architecture 'x86-64'"),
+        ({"family": "Fedora\n[tree]"}, "family", "is not a release name"),
     ):
         errors = _refusal(trees_api.create, body(**fields))
         assert says in errors[field][0], errors

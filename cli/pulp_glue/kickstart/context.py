@@ -45,6 +45,7 @@ class PulpKickstartTreeContext(PulpContentContext):
         files: t.Sequence[tuple[str, t.IO[bytes]]],
         chunk_size: int | None = None,
         repository: PulpRepositoryContext | None = None,
+        family: str | None = None,
     ) -> t.Any:
         """Create a tree of local files, each ``(path in the tree, open file)``.
 
@@ -62,6 +63,8 @@ class PulpKickstartTreeContext(PulpContentContext):
             body: dict[str, t.Any] = {"version": version, "arch": arch, "files": uploaded}
             if repository is not None:
                 body["repository"] = repository
+            if family is not None:
+                body["family"] = family
             return self.create(body=body)
         except Exception:
             for entry in uploaded:

@@ -6,7 +6,8 @@ tree is made the way a sync makes one (sources/base.py): the path decides the ro
 TreePlan whose digest covers their paths and sha256 (``digest_of_sources``), and the
 plan's ``content()`` is the tree. So the same files uploaded again are the same tree
 (one ``identity``), and an uploaded tree is served, exported, replicated and booted as
-a synced one. Its provenance is ``source = {"type": "upload", "uploaded_by": <user>}``.
+a synced one. Its provenance is ``source = {"type": "upload", "uploaded_by": <user>}``
+(and ``family`` when given).
 
 The bytes come from pulpcore's chunked uploads (each assembled here, chunk by chunk,
 into an artifact; the upload is deleted once the tree is stored) or from artifacts Pulp
@@ -84,11 +85,12 @@ def check_sources(files):
             _check(path, placement.role, artifact.size, _head_of_artifact(artifact))
 
 
-def upload_tree(version, arch, files, uploaded_by, repository_pk=None, overwrite=True):
+def upload_tree(version, arch, files, uploaded_by, family=None, repository_pk=None, overwrite=True):
     """Store the tree of ``files`` (each ``path`` and the pk of an ``artifact`` or an
     ``upload``), and add it to a new version of the repository when one is given.
 
-    ``version`` and ``arch`` are checked by the serializer. With ``overwrite`` False, a
+    ``version``, ``arch`` and ``family`` (the release name .treeinfo gives, as a dnf
+    tree's source keeps it) are checked by the serializer. With ``overwrite`` False, a
     repository already holding another tree of that release and arch fails the task
     (pulpcore's ContentOverwriteError), as pulpcore's uploads do.
     """
@@ -124,7 +126,11 @@ def upload_tree(version, arch, files, uploaded_by, repository_pk=None, overwrite
         arch=arch,
         oci_arch=archs.oci_name(arch),
         digest=digest_of_sources(version, arch, sources),
-        source={"type": UPLOAD, "uploaded_by": uploaded_by},
+        source={
+            "type": UPLOAD,
+            "uploaded_by": uploaded_by,
+            **({"family": family} if family else {}),
+        },
         annotations={},
         files=items,
     )

@@ -86,6 +86,10 @@ upload_repository_option = resource_option(
 @click.option("--version", "release", required=True, help=_("Release, e.g. 42."))
 @click.option("--arch", required=True, help=_("Architecture, Fedora (x86_64) or OCI (amd64) name."))
 @click.option(
+    "--family",
+    help=_("Release name .treeinfo gives, e.g. 'CentOS Stream' (default: Fedora)."),
+)
+@click.option(
     "--file",
     "files",
     multiple=True,
@@ -112,6 +116,7 @@ def upload(
     /,
     release: str,
     arch: str,
+    family: str | None,
     files: list[tuple[str, str]],
     chunk_size: int | None,
     repository: PulpRepositoryContext | None,
@@ -132,6 +137,6 @@ def upload(
                     param_hint="--file",
                 ) from None
         result = entity_ctx.upload_tree(
-            release, arch, opened, chunk_size=chunk_size, repository=repository
+            release, arch, opened, chunk_size=chunk_size, repository=repository, family=family
         )
     pulp_ctx.output_result(result)
