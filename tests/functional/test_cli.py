@@ -403,3 +403,57 @@ def test_signature_list_shows_what_a_version_vouches_for(
         pulp("kickstart", "signature", "list", "--repository-version", version, "--kind", "rpm")
         == []
     )
+
+
+def test_a_pulp_remote_names_another_pulps_distribution_and_a_repository_syncs_from_it(
+    pulp, kickstart_distribution_factory
+):
+    """--type pulp: another Pulp's distribution (here the stack's own, empty) as the upstream."""
+    upstream = kickstart_distribution_factory()
+    name, repo = unique("cli-pulp"), unique("cli-pulp-repo")
+    remote = pulp(
+        "kickstart",
+        "remote",
+        "--type",
+        "pulp",
+        "create",
+        "--name",
+        name,
+        "--url",
+        upstream.base_url.rstrip("/"),
+        "--architectures",
+        '["amd64"]',
+        "--redirect-origin",
+        "https://cdn.example.com",
+    )
+    try:
+        assert remote["url"] == upstream.base_url  # a directory: the slash is added
+        assert remote["architectures"] == ["amd64"]
+        assert remote["redirect_origins"] == ["https://cdn.example.com"]
+        pulp(
+            "kickstart",
+            "remote",
+            "--type",
+            "pulp",
+            "update",
+            "--name",
+            name,
+            "--redirect-origin",
+            "",
+        )
+        assert (
+            pulp("kickstart", "remote", "--type", "pulp", "show", "--name", name)[
+                "redirect_origins"
+            ]
+            is None
+        )
+        created = pulp("kickstart", "repository", "create", "--name", repo)
+        pulp(
+            "kickstart", "repository", "sync", "--name", repo, "--remote", f"kickstart:pulp:{name}"
+        )
+        synced = pulp("kickstart", "repository", "show", "--name", repo)
+        assert synced["latest_version_href"].endswith("/versions/0/")  # nothing served: no version
+        assert created["pulp_href"] == synced["pulp_href"]
+    finally:
+        pulp("kickstart", "repository", "destroy", "--name", repo, check=False)
+        pulp("kickstart", "remote", "--type", "pulp", "destroy", "--name", name, check=False)

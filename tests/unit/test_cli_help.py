@@ -76,6 +76,7 @@ def test_help_page(path):
                 "--bootloader-packages",
             ],
         ),
+        ("pulp", ["--architectures", "--redirect-origin"]),
     ],
 )
 def test_remote_options_of_each_type_are_documented(remote_type, options):

@@ -141,6 +141,20 @@ class PulpKickstartDnfRemoteContext(PulpRemoteContext):
     NEEDS_PLUGINS = NEEDS
 
 
+class PulpKickstartPulpRemoteContext(PulpRemoteContext):
+    """Kickstart Pulp remotes: another Pulp's kickstart distribution (a replica's upstream)."""
+
+    PLUGIN = "kickstart"
+    RESOURCE_TYPE = "pulp"
+    ENTITY = _("kickstart Pulp remote")
+    ENTITIES = _("kickstart Pulp remotes")
+    HREF = "kickstart_kickstart_pulp_remote_href"
+    ID_PREFIX = "remotes_kickstart_pulp"
+    NULLABLES = PulpRemoteContext.NULLABLES | {"architectures", "redirect_origins"}
+    CAPABILITIES = {"roles": []}
+    NEEDS_PLUGINS = NEEDS
+
+
 class PulpKickstartRepositoryVersionContext(PulpRepositoryVersionContext):
     """Versions of a kickstart repository."""
 

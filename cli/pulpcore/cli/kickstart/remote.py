@@ -25,6 +25,7 @@ from pulp_glue.common.i18n import get_translation
 from pulp_glue.kickstart.context import (
     PulpKickstartDnfRemoteContext,
     PulpKickstartOciRemoteContext,
+    PulpKickstartPulpRemoteContext,
 )
 
 translation = get_translation(__package__)
@@ -33,7 +34,8 @@ _ = translation.gettext
 
 OCI = (PulpKickstartOciRemoteContext,)
 DNF = (PulpKickstartDnfRemoteContext,)
-EVERY = OCI + DNF  # one trust model: the same signature options on every remote
+PULP = (PulpKickstartPulpRemoteContext,)
+EVERY = OCI + DNF  # one trust model: the same signature options on every remote that checks
 
 
 def load_signature_keys_callback(
@@ -61,9 +63,16 @@ def _origins(values: t.Iterable[str] | None) -> list[str] | str | None:
 
 
 @pulp_group()
-@type_option(choices={"oci": PulpKickstartOciRemoteContext, "dnf": PulpKickstartDnfRemoteContext})
+@type_option(
+    choices={
+        "oci": PulpKickstartOciRemoteContext,
+        "dnf": PulpKickstartDnfRemoteContext,
+        "pulp": PulpKickstartPulpRemoteContext,
+    }
+)
 def remote() -> None:
-    """Where trees come from: an OCI registry repository (--type oci) or a dnf tree (--type dnf)."""
+    """Where trees come from: an OCI registry repository (--type oci), a dnf tree (--type dnf)
+    or another Pulp's kickstart distribution (--type pulp, its base URL as --url)."""
 
 
 lookup_options = [href_option, name_option, remote_lookup_option]
@@ -96,7 +105,7 @@ kickstart_remote_options = [
         "--architectures",
         callback=load_json_callback,
         help=_('JSON list of architectures, Fedora or OCI names, e.g. \'["x86_64", "arm64"]\'.'),
-        allowed_with_contexts=OCI,
+        allowed_with_contexts=OCI + PULP,
     ),
     pulp_option(
         "--signature-key",

@@ -29,6 +29,7 @@ from pulp_glue.common.i18n import get_translation
 from pulp_glue.kickstart.context import (
     PulpKickstartDnfRemoteContext,
     PulpKickstartOciRemoteContext,
+    PulpKickstartPulpRemoteContext,
     PulpKickstartRepositoryContext,
     PulpKickstartTreeContext,
 )
@@ -46,9 +47,12 @@ remote_option = resource_option(
     context_table={
         "kickstart:oci": PulpKickstartOciRemoteContext,
         "kickstart:dnf": PulpKickstartDnfRemoteContext,
+        "kickstart:pulp": PulpKickstartPulpRemoteContext,
     },
     href_pattern=PulpRemoteContext.HREF_PATTERN,
-    help=_("Remote to sync from: '[[kickstart:]oci|dnf:]<name>' or an href (default type: oci)."),
+    help=_(
+        "Remote to sync from: '[[kickstart:]oci|dnf|pulp:]<name>' or an href (default type: oci)."
+    ),
 )
 
 
