@@ -163,7 +163,8 @@ def _named(model, pk, path):
 def _stored(plan):
     """The stored tree of ``plan``: the one of the same identity, or a new one.
 
-    A tree whose files were reclaimed (ContentArtifacts without artifact) gets them back.
+    As pulpcore's content create: the stored tree's ContentArtifacts are set to the
+    artifacts again (one without an artifact gets it back).
     """
     content = plan.content()
     artifacts = {f"{content.tree_root}/{item.path}": item.artifact for item in plan.files}
