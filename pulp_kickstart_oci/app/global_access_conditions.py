@@ -17,6 +17,7 @@ action's serializer checks that field (the same href or PRN grammar, queryset an
 the body once, as without a condition.
 """
 
+from collections.abc import Mapping
 from gettext import gettext as _
 
 from django.conf import settings
@@ -97,7 +98,9 @@ def _named(request, view, name):
     if name not in resolved:
         serializer = view.get_serializer()
         field = serializer.fields.get(name)
-        value = empty if field is None or field.read_only else field.get_value(request.data)
+        # A body that is no object (a JSON string) names nothing: the view's 400 says why.
+        data = request.data if isinstance(request.data, Mapping) else {}
+        value = empty if field is None or field.read_only else field.get_value(data)
         try:
             if value is empty:
                 resolved[name] = None

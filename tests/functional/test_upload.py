@@ -286,7 +286,9 @@ def test_files_unfit_for_their_paths_are_a_400_naming_the_file(
     assert latest_version(repository).endswith("/versions/0/")
 
 
-def test_paths_versions_and_arches_are_checked_naming_the_field(kickstart_bindings, chunked_upload):
+def test_paths_versions_and_arches_are_checked_naming_the_field(
+    kickstart_bindings, bindings_cfg, chunked_upload
+):
     trees_api = kickstart_bindings.ContentTreesApi
     files = tree_files(unique("names"))
     kernel = chunked_upload(files["images/pxeboot/vmlinuz"])
@@ -324,6 +326,23 @@ def test_paths_versions_and_arches_are_checked_naming_the_field(kickstart_bindin
         assert says in errors[field][0], errors
     errors = _refusal(trees_api.create, body([{"path": "images/pxeboot/vmlinuz", "upload": shim}]))
     assert "images/pxeboot/vmlinuz is listed twice" in errors["files"][0]
+
+    # Not an object, or a file with a field of no meaning: a 400, never a 500.
+    # (Bodies the bindings would not send, so plain requests.)
+    def raw(body):
+        return requests.post(
+            f"{bindings_cfg.host}/pulp/api/v3/content/kickstart/trees/",
+            json=body,
+            auth=(bindings_cfg.username, bindings_cfg.password),
+            timeout=60,
+        )
+
+    not_an_object = raw("a string")
+    assert not_an_object.status_code == 400, not_an_object.text
+    unknown = raw(body([{"path": "extra/x", "upload": shim, "sha256": "0" * 64}]))
+    assert unknown.status_code == 400, unknown.text
+    (item,) = unknown.json()["files"].values()
+    assert item == {"sha256": "Unexpected field"}, unknown.text
 
 
 def test_an_upload_must_hold_its_bytes_and_fit_the_cap(kickstart_bindings, chunked_upload):

@@ -112,3 +112,9 @@ def test_a_value_the_field_refuses_is_a_400_naming_the_field():
     with pytest.raises(ValidationError) as refused:
         conditions._named(request, view, "remote")
     assert set(refused.value.detail) == {"remote"}
+
+
+def test_a_body_that_is_no_object_names_nothing():
+    """A JSON string or list as the body: no field to resolve (the view's 400 says why)."""
+    for body in ("a string", ["a", "list"]):
+        assert conditions._named(_Request(body), _View(_Field({})), "remote") is None
