@@ -328,9 +328,14 @@ class TreeUploadFileSerializer(ValidateFieldsMixin, serializers.Serializer):
     )
 
     def to_internal_value(self, data):
-        """Refuse keys of no field (a nested item has no ``initial_data`` to check)."""
+        """Refuse keys of no field (a nested item has no ``initial_data`` to check), and an
+        ``artifact`` or ``upload`` that is no string (pulpcore's related field fails on one
+        with a 500)."""
         if isinstance(data, dict):
             validate_unknown_fields(data, self.fields)
+            for name in ("artifact", "upload"):
+                if data.get(name) is not None and not isinstance(data[name], str):
+                    raise serializers.ValidationError({name: [_("Expected an href or a PRN.")]})
         return super().to_internal_value(data)
 
     def validate_path(self, value):

@@ -343,6 +343,12 @@ def test_paths_versions_and_arches_are_checked_naming_the_field(
     assert unknown.status_code == 400, unknown.text
     (item,) = unknown.json()["files"].values()
     assert item == {"sha256": "Unexpected field"}, unknown.text
+    for value in (5, [shim], {"href": shim}, True):
+        for field in ("upload", "artifact"):
+            odd = raw(body([{"path": "extra/x", field: value}]))
+            assert odd.status_code == 400, odd.text
+            (item,) = odd.json()["files"].values()
+            assert item == {field: ["Expected an href or a PRN."]}, odd.text
 
 
 def test_an_upload_must_hold_its_bytes_and_fit_the_cap(kickstart_bindings, chunked_upload):

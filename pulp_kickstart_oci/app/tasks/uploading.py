@@ -79,10 +79,10 @@ def check_sources(files):
         if entry.get("upload") is not None:
             upload = entry["upload"]
             _check_size(path, upload.size)  # the size it declares: before reading a chunk
-            _check(path, placement.role, upload.size, _head_of_chunks(_chunks(upload, path)))
+            _check(path, placement.role, upload.size, _head_of_chunks(_chunks(upload, path), path))
         else:
             artifact = entry["artifact"]
-            _check(path, placement.role, artifact.size, _head_of_artifact(artifact))
+            _check(path, placement.role, artifact.size, _head_of_artifact(artifact, path))
 
 
 def upload_tree(version, arch, files, uploaded_by, family=None, repository_pk=None, overwrite=True):
@@ -108,7 +108,7 @@ def upload_tree(version, arch, files, uploaded_by, family=None, repository_pk=No
                 consumed.append(upload)
             else:
                 artifact = _named(Artifact, entry["artifact"], path)
-                _check(path, placement.role, artifact.size, _head_of_artifact(artifact))
+                _check(path, placement.role, artifact.size, _head_of_artifact(artifact, path))
             items.append(
                 TreeFile(
                     name=title,
@@ -233,20 +233,31 @@ def _chunks(upload, path):
     return chunks
 
 
-def _head_of_chunks(chunks):
+def _head_of_chunks(chunks, path):
     """The first bytes inspect.check looks at, from the first chunks."""
     head = b""
     for chunk in chunks:
         if len(head) >= inspect.HEAD_SIZE:
             break
-        with chunk.file.open("rb") as part:
+        with _opened(chunk.file, path) as part:
             head += part.read(inspect.HEAD_SIZE - len(head))
     return head
 
 
-def _head_of_artifact(artifact):
-    with artifact.file.open("rb") as stored:
+def _head_of_artifact(artifact, path):
+    with _opened(artifact.file, path) as stored:
         return stored.read(inspect.HEAD_SIZE)
+
+
+def _opened(stored, path):
+    """A stored file (an artifact's, a chunk's) opened, or UploadRefused naming the file when
+    the storage has lost it (never the storage's path)."""
+    try:
+        return stored.open("rb")
+    except (OSError, ValueError):
+        raise UploadRefused(
+            _("{path}: its stored bytes cannot be read; upload the file again").format(path=path)
+        ) from None
 
 
 def _artifact_of(upload, path, role):
@@ -256,7 +267,7 @@ def _artifact_of(upload, path, role):
     chunks = _chunks(upload, path)
     with tempfile.NamedTemporaryFile(dir=".", delete=False) as assembled:
         for chunk in chunks:
-            with chunk.file.open("rb") as part:
+            with _opened(chunk.file, path) as part:
                 shutil.copyfileobj(part, assembled, _COPY_BUFFER)
     with open(assembled.name, "rb") as written:
         head = written.read(inspect.HEAD_SIZE)
