@@ -619,6 +619,29 @@ class TestPulpExportImport:
         assert "lists other files than the tree holds" in error, error
         assert api.get(target["pulp_href"])["latest_version_href"] == version
 
+    def test_a_sync_never_takes_an_imported_tree_for_the_manifest_it_names(
+        self, second, source, stack
+    ):
+        """The forged 42/x86_64 (the test above) and the real one, both imported, name the
+        same manifest. A sync with optimize (which lets stored trees stand for manifests it
+        then does not read) reads that manifest again: only trees this Pulp built stand for
+        one, and the synced tree is the registry's."""
+        api = second.api()
+        remote = api.create(
+            "remotes/kickstart/oci/",
+            {"name": unique("oci"), "url": source.pusher.base, "upstream_name": source.pusher.name},
+        )
+        repository = api.create("repositories/kickstart/kickstart/", {"name": unique("synced")})
+        task = api.sync(repository, remote)
+        # The per-arch tags named imported trees of this upstream: they are asked for their
+        # digest only (HEAD), and both manifests are then read by digest, not taken from
+        # the stored trees: 3 tags + 2 manifests read.
+        reads = {p["code"]: p["done"] for p in task["progress_reports"]}
+        assert reads["sync.parsing.manifests"] == 5, task["progress_reports"]
+        version = api.get(repository["pulp_href"])["latest_version_href"]
+        genuine = tree_of(stack, source.version, "42", "x86_64")
+        assert tree_of(api, version, "42", "x86_64")["identity"] == genuine["identity"]
+
     def test_an_incremental_export_carries_only_the_new_files(
         self,
         second,

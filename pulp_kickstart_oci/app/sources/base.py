@@ -22,6 +22,7 @@ from pulpcore.plugin.models import Artifact, Remote
 from pulpcore.plugin.stages import DeclarativeArtifact, DeclarativeContent, Stage
 
 from ..models import KickstartSignature, KickstartTag, KickstartTree, tree_identity
+from ..netboot.served import REPLICATED_FROM
 
 _SOURCES = {}  # remote model -> its TreeFirstStage subclass
 
@@ -108,6 +109,17 @@ def verification_key(record):
         record.get("reference") or "",
         record.get("checked_here", True) is not False,
     ]
+
+
+def built_here(trees):
+    """The trees of a queryset that this Pulp's own syncs made from upstream.
+
+    Not those a Pulp import brought (pulpcore sets their ``upstream_id``) nor those a
+    replication brought (their ``source`` says where from): another Pulp says which
+    manifest or RPMs their files came from. Only trees built here may stand for upstream
+    metadata a sync does not read again (a manifest, unpacked RPMs).
+    """
+    return trees.filter(upstream_id__isnull=True).exclude(source__has_key=REPLICATED_FROM)
 
 
 def digest_of_sources(version, arch, sources):

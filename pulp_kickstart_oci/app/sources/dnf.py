@@ -33,7 +33,7 @@ from ..netboot.treefile import TreeFile
 from ..signatures import SignatureError
 from ..signatures.policy import Trust
 from ..upstream_errors import REQUEST_ERRORS, message, status_of
-from .base import TreeFirstStage, TreePlan, digest_of_sources
+from .base import TreeFirstStage, TreePlan, built_here, digest_of_sources
 
 log = logging.getLogger(__name__)
 
@@ -286,8 +286,10 @@ class DnfFirstStage(TreeFirstStage):
         return [found[name] for name in names]
 
     def _existing(self, digest):
-        """Reuse a tree Pulp already stores with every file, instead of unpacking RPMs again."""
-        tree = KickstartTree.objects.filter(digest=digest, _pulp_domain=get_domain_pk()).first()
+        """Reuse a tree this Pulp built (``built_here``) and stores with every file, instead of
+        unpacking RPMs again: the digest does not cover the files unpacked from RPMs."""
+        stored = KickstartTree.objects.filter(digest=digest, _pulp_domain=get_domain_pk())
+        tree = built_here(stored).first()
         if tree is None:
             return None
         by_path = {

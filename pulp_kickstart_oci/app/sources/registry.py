@@ -39,7 +39,7 @@ from ..registry.client import RegistryClient, RegistryError
 from ..signatures import SignatureError, remote_repository
 from ..signatures import policy as signature_policy
 from ..signatures.policy import PublisherCheck, Trust, checks
-from .base import TreeFirstStage, TreePlan
+from .base import TreeFirstStage, TreePlan, built_here
 
 log = logging.getLogger(__name__)
 
@@ -602,12 +602,14 @@ def _stored_manifests(digests, sources, blob_url):
     """The manifests of ``digests`` as stored trees of the wanted ``sources`` hold them.
 
     ``sources`` are (release, arch, digest) triples. A stored tree stands for
-    its manifest only when it is exactly that triple and its identity is what its
-    stored files give (so a plan built from it is the same unit again). Its files
-    are located at ``blob_url(digest)`` of the registry synced now.
+    its manifest only when this Pulp built it (``built_here``: not imported or
+    replicated), it is exactly that triple and its identity is what its stored files
+    give (so a plan built from it is the same unit again). Its files are located at
+    ``blob_url(digest)`` of the registry synced now.
     """
     stored = {}
-    rows = KickstartTree.objects.filter(digest__in=digests, _pulp_domain=get_domain_pk()).values(
+    candidates = KickstartTree.objects.filter(digest__in=digests, _pulp_domain=get_domain_pk())
+    rows = built_here(candidates).values(
         "version", "arch", "digest", "identity", "source", "annotations", "files", "warnings"
     )
     for row in rows.iterator():
