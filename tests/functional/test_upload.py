@@ -25,7 +25,7 @@ from pulp_kickstart_oci.app.netboot import served as served_trees
 from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import fedora
 from tests.functional.test_cli import cli_env, pulp, pulp_argv  # noqa: F401 (fixtures)
-from tests.functional.test_rbac import grant  # noqa: F401 (fixture)
+from tests.functional.test_rbac import file_repository, grant  # noqa: F401 (fixtures)
 from tests.support import guest
 
 EXPORTS = Path(__file__).resolve().parents[2] / ".run" / "exports"
@@ -287,7 +287,10 @@ def test_files_unfit_for_their_paths_are_a_400_naming_the_file(
 
 
 def test_paths_versions_and_arches_are_checked_naming_the_field(
-    kickstart_bindings, bindings_cfg, chunked_upload
+    kickstart_bindings,
+    bindings_cfg,
+    chunked_upload,
+    file_repository,  # noqa: F811
 ):
     trees_api = kickstart_bindings.ContentTreesApi
     files = tree_files(unique("names"))
@@ -318,6 +321,7 @@ def test_paths_versions_and_arches_are_checked_naming_the_field(
         (item,) = errors["files"].values()
         assert path in item["path"][0] and says in item["path"][0], errors
     for fields, field, says in (
+        ({"repository": file_repository}, "repository", "not supported by this repository"),
         ({"version": "42 ; reboot"}, "version", "'42 ; reboot' is not a release"),
         ({"arch": "x86-64"}, "arch", "Unknown architecture 'x86-64'"),
         ({"family": "Fedora\n[tree]"}, "family", "is not a release name"),

@@ -61,9 +61,9 @@ class UploadRefused(PulpException):
         self.message = message
 
     def __str__(self):
-        return f"[{self.error_code}] " + _("Upload refused: {message}. Nothing was stored.").format(
-            message=self.message.rstrip(". ")
-        )
+        return f"[{self.error_code}] " + _(
+            "Upload refused: {message}. No tree or repository version was created."
+        ).format(message=self.message.rstrip(". "))
 
 
 def check_sources(files):
