@@ -22,7 +22,13 @@ PLACES = {  # title -> (tree path, role)
     "vmlinuz": ("images/pxeboot/vmlinuz", "kernel"),
     "initrd.img": ("images/pxeboot/initrd.img", "initrd"),
     "install.img": ("images/install.img", "stage2"),
+    "boot.iso": ("images/boot.iso", "iso"),
 }
+# What the upstream flagged: a 196-byte placeholder boot.iso (a replica flags it once).
+PLACEHOLDER = (
+    "boot.iso: 196 bytes, too small to be an ISO 9660 image ('CD001' at 0x8001); "
+    "probably a placeholder"
+)
 
 
 def sha256(data):
@@ -47,7 +53,8 @@ class StandIn:
         self.root = root
         self.files = {}  # tree path -> bytes
         records = []
-        for title, data in fedora.tree_files(RELEASE, "amd64", salt=salt):
+        placeholder = ("boot.iso", b"\0" * 180 + salt.encode()[:16].ljust(16, b"-"))
+        for title, data in fedora.tree_files(RELEASE, "amd64", salt=salt) + [placeholder]:
             if title not in PLACES:
                 continue
             path, role = PLACES[title]
@@ -76,7 +83,7 @@ class StandIn:
                     "source": {"type": "oci", "registry": "https://quay.io", "repository": salt},
                     "annotations": {"org.pulpproject.netboot.version": "1"},
                     "files": records,
-                    "warnings": [],
+                    "warnings": [PLACEHOLDER],
                     "signatures": [
                         {
                             "kind": "cosign",
@@ -145,6 +152,7 @@ def test_files_come_from_below_the_remotes_url_never_from_where_trees_json_point
     assert stored.identity == tree["identity"]
     assert [f.to_dict() for f in stored.files] == tree["files"]  # without their "url"
     assert stored.source == {**tree["source"], "replicated_from": [{"url": remote.url}]}
+    assert stored.warnings == [PLACEHOLDER]  # the upstream's flag, not a second one
     assert elsewhere.requests == []
     wanted = {f"/{RELEASE}/{ARCH}/{path}" for path in stand_in.files}
     assert set(upstream.requests) == wanted | {"/trees.json"}
