@@ -28,7 +28,9 @@ from tests.functional.test_cli import cli_env, pulp, pulp_argv  # noqa: F401 (fi
 from tests.functional.test_rbac import file_repository, grant  # noqa: F401 (fixtures)
 from tests.support import guest
 
-EXPORTS = Path(__file__).resolve().parents[2] / ".run" / "exports"
+RUN = Path(__file__).resolve().parents[2] / ".run"
+EXPORTS = RUN / "exports"
+MEDIA = RUN / "media"  # the dev stack's MEDIA_ROOT
 GiB = 1024**3
 
 
@@ -355,16 +357,18 @@ def test_paths_versions_and_arches_are_checked_naming_the_field(
             assert item == {field: ["Expected an href or a PRN."]}, odd.text
 
 
-def test_an_upload_must_hold_its_bytes_and_fit_the_cap(kickstart_bindings, chunked_upload):
+def test_an_upload_must_hold_its_bytes_and_fit_the_cap(
+    kickstart_bindings, pulpcore_bindings, chunked_upload, monitor_task
+):
     files = tree_files(unique("partial"))
     initrd = chunked_upload(files["images/pxeboot/initrd.img"])
 
-    def refused(kernel):
+    def refused(kernel, given="upload"):
         body = {
             "version": "42",
             "arch": "x86_64",
             "files": [
-                {"path": "images/pxeboot/vmlinuz", "upload": kernel},
+                {"path": "images/pxeboot/vmlinuz", given: kernel},
                 {"path": "images/pxeboot/initrd.img", "upload": initrd},
             ],
         }
@@ -383,6 +387,19 @@ def test_an_upload_must_hold_its_bytes_and_fit_the_cap(kickstart_bindings, chunk
     assert refused(huge) == (
         f"images/pxeboot/vmlinuz: {9 * GiB} bytes, larger than "
         f"KICKSTART_MAX_UPLOAD_FILE_BYTES ({8 * GiB} bytes)"
+    )
+    # A committed upload is an artifact (pulpcore's commit); one whose stored file is gone
+    # is refused naming the file, never with the storage's path.
+    committed = chunked_upload(kernel)
+    task = monitor_task(
+        pulpcore_bindings.UploadsApi.commit(committed, {"sha256": sha256(kernel)}).task
+    )
+    (artifact,) = task.created_resources
+    digest = sha256(kernel)
+    (MEDIA / "artifact" / digest[:2] / digest[2:]).unlink()
+    message = refused(artifact, given="artifact")
+    assert message == (
+        "images/pxeboot/vmlinuz: its stored bytes cannot be read; upload the file again"
     )
 
 
