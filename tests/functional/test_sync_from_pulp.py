@@ -223,3 +223,36 @@ def test_a_hostile_upstream_pulp_fails_the_sync_naming_what_and_stores_nothing(
 
     assert f"Pulp distribution {remote.url}" in message
     assert message.endswith("No repository version was created.")
+
+
+def test_trees_past_the_trees_budget_fail_the_sync_before_any_file_is_fetched(
+    pulp_settings,
+    stand_in,
+    kickstart_tree_server_factory,
+    kickstart_pulp_remote_factory,
+    kickstart_repository_factory,
+    fails_and_changes_nothing,
+):
+    limit = pulp_settings.KICKSTART_SYNC_MAX_TREES
+    one = stand_in.tree
+    stand_in.document["trees"] = [
+        {
+            **one,
+            "version": str(number),
+            "identity": identity(str(number), ARCH, one["digest"], one["files"]),
+            "tags": [],
+        }
+        for number in range(limit + 1)
+    ]
+    stand_in.write()
+    upstream = kickstart_tree_server_factory(stand_in.root)
+    remote = kickstart_pulp_remote_factory(upstream.url)
+    repository = kickstart_repository_factory()
+
+    fails_and_changes_nothing(
+        repository,
+        remote,
+        f"tree {limit}/{ARCH}: the sync went past KICKSTART_SYNC_MAX_TREES ({limit})",
+    )
+
+    assert upstream.requests == ["/trees.json"]
