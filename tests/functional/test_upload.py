@@ -63,14 +63,16 @@ def sha256(data):
 
 
 @pytest.fixture
-def chunked_upload(pulpcore_bindings):
+def chunked_upload(pulpcore_bindings, add_to_cleanup):
     """``chunked_upload(data, chunk_size=4096)``: an uncommitted upload holding ``data`` in
-    chunks (pulpcore's UploadsApi), its href. ``declared`` overrides the size it declares."""
+    chunks (pulpcore's UploadsApi), its href; deleted after the test unless a task took it.
+    ``declared`` overrides the size it declares, ``chunks`` picks which chunks are sent."""
 
     def _upload(data, chunk_size=4096, declared=None, chunks=None):
         uploads = pulpcore_bindings.UploadsApi
         total = len(data) if declared is None else declared
         href = uploads.create({"size": total}).pulp_href
+        add_to_cleanup(uploads, href)
         starts = list(range(0, len(data), chunk_size))
         for start in starts if chunks is None else [starts[i] for i in chunks]:
             part = data[start : start + chunk_size]
