@@ -11,6 +11,7 @@ import pytest
 
 from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import fedora
+from tests.support import database
 
 from .conftest import progress
 
@@ -227,3 +228,36 @@ def test_an_unwanted_architecture_is_never_requested(
     for method in ("GET", "HEAD"):
         assert not unwanted & set(_manifest_reads(proxy, upstream, method))
     assert "42-amd64" in _manifest_reads(proxy, upstream)
+
+
+def test_only_a_registry_syncs_own_tree_stands_for_the_manifest_it_names(
+    kickstart_upstream, kickstart_publish_release, proxied, kickstart_sync, latest_version, trees
+):
+    """A stored tree of another kind (an upload, source type "upload") with the release,
+    arch and digest a tag names never stands for that manifest: the sync reads it by
+    digest. An upload's digest is no manifest's, so only a registry announcing a false
+    digest for a tag could name one; the synced tree, relabelled in the database as an
+    upload, stands for such a tree here."""
+    upstream = kickstart_upstream
+    amd64 = kickstart_publish_release(upstream, "42", archs=("amd64",))["manifests"]["amd64"]
+    proxy, remote, repository = proxied(upstream)
+    kickstart_sync(repository, remote)
+    (tree,) = trees(latest_version(repository))
+
+    def relabel(kind):
+        database.psql(
+            "UPDATE kickstart_kickstarttree SET source = jsonb_set(source, '{type}',"
+            f" '\"{kind}\"') WHERE identity = '{tree.identity}'"
+        )
+
+    proxy.served.clear()
+    relabel("upload")
+    try:
+        kickstart_sync(repository, remote)
+    finally:
+        relabel("oci")
+
+    # The N-ARCH tag named a stored tree, so it was only asked for its digest (HEAD); that
+    # tree is not the registry's, so the manifest was then read by digest.
+    assert _manifest_reads(proxy, upstream, "HEAD") == ["42-amd64"]
+    assert sorted(_manifest_reads(proxy, upstream)) == sorted(["42", amd64])

@@ -111,15 +111,17 @@ def verification_key(record):
     ]
 
 
-def built_here(trees):
-    """The trees of a queryset that this Pulp's own syncs made from upstream.
+def built_here(trees, source_type):
+    """The trees of a queryset that this Pulp's own syncs of ``source_type`` made from upstream.
 
-    Not those a Pulp import brought (pulpcore sets their ``upstream_id``) nor those a
-    replication brought (their ``source`` says where from): another Pulp says which
-    manifest or RPMs their files came from. Only trees built here may stand for upstream
-    metadata a sync does not read again (a manifest, unpacked RPMs).
+    Not those of another kind (an uploaded tree's files stand for no manifest or RPMs,
+    whatever its digest), nor those a Pulp import brought (pulpcore sets their
+    ``upstream_id``) or a replication brought (their ``source`` says where from): another
+    Pulp says which manifest or RPMs their files came from. Only trees built here may stand
+    for upstream metadata a sync does not read again (a manifest, unpacked RPMs).
     """
-    return trees.filter(upstream_id__isnull=True).exclude(source__has_key=REPLICATED_FROM)
+    own = trees.filter(upstream_id__isnull=True, source__type=source_type)
+    return own.exclude(source__has_key=REPLICATED_FROM)
 
 
 def digest_of_sources(version, arch, sources):

@@ -286,10 +286,10 @@ class DnfFirstStage(TreeFirstStage):
         return [found[name] for name in names]
 
     def _existing(self, digest):
-        """Reuse a tree this Pulp built (``built_here``) and stores with every file, instead of
-        unpacking RPMs again: the digest does not cover the files unpacked from RPMs."""
+        """Reuse a dnf tree this Pulp built (``built_here``) and stores with every file, instead
+        of unpacking RPMs again: the digest does not cover the files unpacked from RPMs."""
         stored = KickstartTree.objects.filter(digest=digest, _pulp_domain=get_domain_pk())
-        tree = built_here(stored).first()
+        tree = built_here(stored, self.source_type).first()
         if tree is None:
             return None
         by_path = {

@@ -601,15 +601,16 @@ def _stored_verifications(trees, version):
 def _stored_manifests(digests, sources, blob_url):
     """The manifests of ``digests`` as stored trees of the wanted ``sources`` hold them.
 
-    ``sources`` are (release, arch, digest) triples. A stored tree stands for
-    its manifest only when this Pulp built it (``built_here``: not imported or
-    replicated), it is exactly that triple and its identity is what its stored files
-    give (so a plan built from it is the same unit again). Its files are located at
+    ``sources`` are (release, arch, digest) triples. A stored tree stands for its
+    manifest only when this Pulp's registry syncs built it (``built_here``: of source type
+    "oci", not uploaded, imported or replicated), it is exactly that triple and its
+    identity is what its stored files give (so a plan built from it is the same unit
+    again). Its files are located at
     ``blob_url(digest)`` of the registry synced now.
     """
     stored = {}
     candidates = KickstartTree.objects.filter(digest__in=digests, _pulp_domain=get_domain_pk())
-    rows = built_here(candidates).values(
+    rows = built_here(candidates, RegistryFirstStage.source_type).values(
         "version", "arch", "digest", "identity", "source", "annotations", "files", "warnings"
     )
     for row in rows.iterator():
