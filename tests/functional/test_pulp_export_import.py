@@ -3,7 +3,8 @@
 The stack syncs a repository of three signed trees: release 42 for amd64 and arm64 from the
 test registry (cosign signatures on the index and on the amd64 manifest, policy
 'required') and release 41 from a real dnf tree (rpmsign-signed RPMs, a keyring
-check). pulpcore's PulpExporter writes it in chunks below ``.run/exports`` (the stack's
+check); a fourth tree, 40/x86_64, is uploaded into it (POST content/kickstart/trees/).
+pulpcore's PulpExporter writes it in chunks below ``.run/exports`` (the stack's
 ALLOWED_EXPORT_PATHS and ALLOWED_IMPORT_PATHS, inherited by the second Pulp). The second
 Pulp (tests/support/second_pulp.py: its own database, storage and ports) imports it and
 must serve the same trees byte for byte, with the exporter's signature records carried
@@ -32,9 +33,11 @@ import requests
 from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import dnf
 from pulp_kickstart_oci.testing.oci import Pusher, cosign_payload
+from tests.functional.test_upload import ROLES, tree_files
 from tests.support import database, signing
 from tests.support.pulp import PulpAPI
 from tests.support.second_pulp import SecondPulp
+from tests.support.uploads import upload_tree
 
 pytestmark = pytest.mark.serial
 
@@ -275,7 +278,7 @@ def source(
     gpg_key,
 ):
     """Release 42 (amd64, arm64; cosign on the index and on amd64) and 41 (dnf) on the stack,
-    verified under 'required', exported in chunks of 64 KiB."""
+    verified under 'required', and an uploaded 40/x86_64, exported in chunks of 64 KiB."""
     pusher = Pusher(kickstart_registry.url, unique("fedora/impexp"))
     published = kickstart_publish_release(pusher, "42")
     key = signing.generate_key("p256")
@@ -290,6 +293,8 @@ def source(
     repository = kickstart_repository_factory()
     kickstart_sync(repository, oci)
     kickstart_sync(repository, dnf_remote)
+    uploaded_files = tree_files(unique("impexp-upload"))
+    uploaded = upload_tree(stack, uploaded_files, "40", "x86_64", repository=repository.pulp_href)
     repository = stack.get(repository.pulp_href)
     exporter = stack.create(
         "exporters/core/pulp/",
@@ -311,6 +316,8 @@ def source(
         version=repository["latest_version_href"],
         exporter=exporter,
         toc=export["toc_info"]["file"],
+        uploaded=uploaded,
+        uploaded_files=uploaded_files,
     )
     stack.delete(exporter["pulp_href"])
     shutil.rmtree(exporter["path"], ignore_errors=True)
@@ -390,7 +397,7 @@ class TestPulpExportImport:
         version = imported["latest_version_href"]
         assert version.endswith("/versions/1/")
         exported, carried = stack.trees(source.version), api.trees(version)
-        assert len(exported) == 3
+        assert len(exported) == 4
         assert tree_facts(carried) == tree_facts(exported)
         assert tags_of(api, version) == tags_of(stack, source.version)
         assert {"42", "42-amd64", "42-arm64"} <= {name for name, _, _ in tags_of(api, version)}
@@ -426,8 +433,20 @@ class TestPulpExportImport:
             ("42", "x86_64"): ["42", "42-amd64"],
             ("42", "aarch64"): ["42", "42-arm64"],
             ("41", "x86_64"): [],
+            ("40", "x86_64"): [],
         }
         assert all(s["checked_here"] is False for t in listed for s in t["signatures"])
+
+        # The uploaded tree is the same tree there: identity, files and their roles, an
+        # upload's provenance, no verification; served byte for byte.
+        uploaded = tree_of(api, version, "40", "x86_64")
+        assert tree_facts([uploaded]) == tree_facts([source.uploaded])
+        assert uploaded["source"] == {"type": "upload", "uploaded_by": "admin"}
+        assert {item["path"]: item["role"] for item in uploaded["files"]} == ROLES
+        (entry,) = [t for t in listed if (t["version"], t["arch"]) == ("40", "x86_64")]
+        assert entry["identity"] == source.uploaded["identity"] and entry["signatures"] == []
+        for path, data in source.uploaded_files.items():
+            assert served_there[("40/x86_64", path)] == data, path
 
     def test_an_archive_cannot_change_what_a_stored_tree_serves(
         self, second, source, imported, stack, scratch

@@ -2,14 +2,16 @@
 
 The dev stack is the upstream (it has the registry and the fixtures): a tree of a real
 kernel and a busybox initramfs (tests/support/guest.py), signed with cosign and synced
-under signature_policy 'required', so the upstream holds a verification record. A
+under signature_policy 'required', so the upstream holds a verification record, and a
+tree uploaded into the same repository (41/x86_64, POST content/kickstart/trees/). A
 SecondPulp is the downstream: an upstream-pulp naming the stack, replicated with
 ``POST /upstream-pulps/<id>/replicate/``, restricted by a label to this module's
 distributions. The replica must hold the same trees (identity, files, tags, annotations,
-warnings), the upstream's verification records as another Pulp's (``checked_here``
-false), serve the same bytes, write the same boot configs apart from its own origin, and
-boot in QEMU; a change upstream reaches it on the next replication; an upstream serving
-a wrong byte is refused, naming the file, without a new version.
+warnings; the uploaded one still an upload), the upstream's verification records as
+another Pulp's (``checked_here`` false), serve the same bytes, write the same boot configs
+apart from its own origin, and boot in QEMU; a change upstream reaches it on the next
+replication; an upstream serving a wrong byte is refused, naming the file, without a new
+version.
 
 One second Pulp for the module; serial, since it starts processes and boots QEMU.
 """
@@ -25,15 +27,18 @@ import requests
 from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import fedora
 from pulp_kickstart_oci.testing.oci import Pusher, cosign_payload
+from tests.functional.test_upload import ROLES, tree_files
 from tests.support import guest, signing
 from tests.support.pulp import API, CONTENT, PulpAPI
 from tests.support.second_pulp import SecondPulp
+from tests.support.uploads import upload_tree
 
 pytestmark = pytest.mark.serial
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_MEDIA = ROOT / ".run" / "media"
 TREE = "42/x86_64/"
+UPLOADED = ("41", "x86_64")  # the tree uploaded into the replicated repository
 BOOT_CONFIGS = ("boot.ipxe", "grub.cfg", "pxelinux.cfg/default")
 TASK_GROUP_SECONDS = 600
 
@@ -170,8 +175,8 @@ def _replica_of(downstream, upstream_distribution):
 
 @pytest.fixture(scope="module")
 def replicated(stack, kickstart_registry, downstream):
-    """The upstream's signed, bootable release 42 replicated once; the replica's distribution
-    then gets the boot origin QEMU guests reach it by."""
+    """The upstream's signed, bootable release 42 and an uploaded 41 replicated once; the
+    replica's distribution then gets the boot origin QEMU guests reach it by."""
     label = unique("replication")
     marker = unique("kickstart.replica")
     files = guest.boot_files()
@@ -190,6 +195,8 @@ def replicated(stack, kickstart_registry, downstream):
         kickstart_url=guest.KICKSTART_URL,
         boot_origin=guest.GUEST_ORIGIN,
     )
+    uploaded_files = tree_files(unique("replicated-upload"))
+    upload_tree(stack, uploaded_files, *UPLOADED, repository=published["repository"]["pulp_href"])
     upstream_pulp = _upstream_pulp(downstream, label)
     tasks = replicate(downstream, upstream_pulp)
     assert [task for task in tasks if task["state"] != "completed"] == [], tasks
@@ -205,6 +212,7 @@ def replicated(stack, kickstart_registry, downstream):
         "upstream_pulp": upstream_pulp,
         "replica": replica,
         "tasks": tasks,
+        "uploaded_files": uploaded_files,
     }
 
 
@@ -225,15 +233,23 @@ def test_the_replica_holds_the_upstreams_trees_and_carries_its_records(
 
     served_up = _trees(stack, upstream)
     served_down = _trees(downstream.api(), replica)
-    assert list(served_down) == list(served_up) == [("42", "x86_64")]
-    up, down = served_up[("42", "x86_64")], served_down[("42", "x86_64")]
-    for fact in ("identity", "digest", "oci_arch", "tags", "warnings", "annotations"):
-        assert down[fact] == up[fact], fact
-    assert up["tags"] == ["42-amd64"]
+    assert sorted(served_down) == sorted(served_up) == [UPLOADED, ("42", "x86_64")]
     drop_url = lambda files: [{k: v for k, v in f.items() if k != "url"} for f in files]  # noqa: E731
-    assert drop_url(down["files"]) == drop_url(up["files"])
-    # Provenance: the upstream's, plus where it was replicated from.
-    assert down["source"] == {**up["source"], "replicated_from": [{"url": upstream["base_url"]}]}
+    for key in served_up:
+        up, down = served_up[key], served_down[key]
+        for fact in ("identity", "digest", "oci_arch", "tags", "warnings", "annotations"):
+            assert down[fact] == up[fact], (key, fact)
+        assert drop_url(down["files"]) == drop_url(up["files"]), key
+        # Provenance: the upstream's, plus where it was replicated from.
+        replicated_from = [{"url": upstream["base_url"]}]
+        assert down["source"] == {**up["source"], "replicated_from": replicated_from}, key
+    # The uploaded tree stays an upload, with its roles; nothing vouches for it.
+    up, down = served_up[UPLOADED], served_down[UPLOADED]
+    assert up["source"] == {"type": "upload", "uploaded_by": "admin"}
+    assert {item["path"]: item["role"] for item in down["files"]} == ROLES
+    assert up["signatures"] == down["signatures"] == [] and up["tags"] == []
+    up, down = served_up[("42", "x86_64")], served_down[("42", "x86_64")]
+    assert up["tags"] == ["42-amd64"]
     # The upstream's verification, carried as another Pulp's check.
     (record_up,) = up["signatures"]
     (record_down,) = down["signatures"]
@@ -250,12 +266,17 @@ def test_the_replica_serves_the_same_bytes_and_boot_configs_apart_from_its_origi
     stack, downstream, replicated
 ):
     upstream, replica = replicated["distribution"], replicated["replica"]
-    (tree,) = _trees(stack, upstream).values()
+    trees = _trees(stack, upstream)
     up_root = f"{CONTENT}/pulp/content/{upstream['base_path']}/"
     down_root = f"{downstream.content}/pulp/content/{replica['base_path']}/"
-    for item in tree["files"]:
+    for item in trees[("42", "x86_64")]["files"]:
         mine = get(down_root + TREE + item["path"]).content
         assert sha256(mine) == item["sha256"] == sha256(get(up_root + TREE + item["path"]).content)
+    # The uploaded tree: the very bytes uploaded upstream.
+    uploaded_root = down_root + "/".join(UPLOADED) + "/"
+    assert {item["path"] for item in trees[UPLOADED]["files"]} == set(replicated["uploaded_files"])
+    for path, data in replicated["uploaded_files"].items():
+        assert get(uploaded_root + path).content == data, path
     # The content root at each origin, as URLs (http://host/...) and GRUB ((http,host)/...)
     # write it; the kickstart URL, copied from upstream, stays the same.
     up_host, down_host = guest.GUEST_HOST, downstream.guest_origin.split("://", 1)[1]
@@ -301,7 +322,9 @@ def test_a_change_upstream_reaches_the_replica_on_the_next_replication(
 ):
     pusher, repository = replicated["pusher"], replicated["repository"]
     _push(pusher, "43", fedora.tree_files("43", "amd64", salt=pusher.name), replicated["key"])
-    stack.sync(repository)
+    # A mirror sync: under 'required' an additive one refuses to keep the uploaded tree
+    # (nothing vouches for it), so 43 arrives and the uploaded 41 leaves.
+    stack.sync(repository, mirror=True)
     before = replicated["replica"]["repository_version"]
 
     tasks = replicate(downstream, replicated["upstream_pulp"])
