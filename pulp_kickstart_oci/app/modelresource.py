@@ -15,7 +15,8 @@ action checks the trees again with this Pulp's keys).
 
 An archive is input from elsewhere (carried across an air gap). Each resource checks
 its whole batch before a row of it is written (``import_data``, outside any
-transaction): the grammars a sync applies, a tree's identity recomputed from its
+transaction): the rules a replica's trees.json passes too (netboot/stored.py, one
+checker of a tree another Pulp stored), a tree's identity recomputed from its
 files, and every file of a tree new to this Pulp stored here with its size and sha256,
 its bytes read back and hashed (pulpcore copies artifacts out of the archive without
 reading them). A refused batch fails the import task with an error naming the tree,
@@ -44,12 +45,10 @@ from .models import (
     KickstartTree,
     tree_identity,
 )
-from .netboot import grammar, layout
-from .netboot.treefile import PROVENANCE_FIELDS, RECORD_FIELDS
+from .netboot import grammar, stored
 from .serializers import SIGNATURE_KINDS
 
 HASH_CHUNK = 1024 * 1024  # stored bytes are read back this much at a time
-MAX_TEXT = 4096  # a name, key, reference, media type or warning in an archive
 
 
 class ImportRefused(Exception):
@@ -62,25 +61,6 @@ def _refused(what, problem):
             what=what, problem=problem
         )
     )
-
-
-def _text(value, what, *, empty=True):
-    """A string of at most MAX_TEXT printable characters (no line break or control)."""
-    if not isinstance(value, str) or len(value) > MAX_TEXT or not value.isprintable():
-        raise ValueError(
-            _("{what} is not text of at most {limit} printable characters").format(
-                what=what, limit=MAX_TEXT
-            )
-        )
-    if not empty and not value:
-        raise ValueError(_("{what} is empty").format(what=what))
-    return value
-
-
-def _sha256_hex(value, what):
-    if not isinstance(value, str) or not grammar.matches(grammar.DIGEST, f"sha256:{value}"):
-        raise ValueError(_("{what} is not a sha256 (64 lower-case hex digits)").format(what=what))
-    return value
 
 
 class StrictJSONWidget(widgets.Widget):
@@ -195,85 +175,48 @@ class KickstartTreeResource(KickstartContentResource):
         import_id_fields = model.natural_key_fields()
 
 
-def _named(row):
-    version, arch = row.get("version"), row.get("arch")
-    if grammar.matches(grammar.RELEASE, version) and grammar.matches(grammar.ARCH, arch):
-        return _("tree {version}/{arch}").format(version=version, arch=arch)
-    return _("a tree")
-
-
 def check_tree_row(row):
     """The tree of an archive's row, as a sync would store it; ImportRefused naming it if not.
 
-    Returns ``{version, arch, digest, identity, files}`` with ``files`` parsed.
+    The rules are netboot/stored.py's, which a replica's trees.json passes too: one tree,
+    one set of rules, whichever way it comes from another Pulp. Returns ``{version, arch,
+    digest, identity, files}`` with ``files`` the records as the tree stores them.
     """
-    what = _named(row)
-    try:
-        version = grammar.check(grammar.RELEASE, row.get("version"), "release")
-        arch = grammar.check(grammar.ARCH, row.get("arch"), "architecture")
-        grammar.check(grammar.ARCH, row.get("oci_arch"), "OCI architecture")
-        digest = grammar.check(grammar.DIGEST, row.get("digest"), "digest")
-        identity = grammar.check(grammar.DIGEST, row.get("identity"), "identity")
+    name = stored.name_of(row)
+    what = _("tree {name}").format(name=name) if name else _("a tree")
+    identity = row.get("identity")
+    if grammar.matches(grammar.DIGEST, identity):
         what = _("{what} ({identity})").format(what=what, identity=identity)
+    try:
         parsed = {}
-        for name, kind in (
+        for column, kind in (
             ("files", list),
             ("source", dict),
             ("annotations", dict),
             ("warnings", list),
         ):
             try:
-                parsed[name] = StrictJSONWidget(kind).clean(row.get(name))
+                parsed[column] = StrictJSONWidget(kind).clean(row.get(column))
             except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from None
-        files = parsed["files"]
-        _check_files(files)
-        for warning in parsed["warnings"]:
-            _text(warning, _("a warning"))
+                raise ValueError(f"{column}: {exc}") from None
+        tree = stored.check_tree({**row, **parsed})
     except (ValueError, TypeError) as exc:
         raise _refused(what, exc) from None
-    if tree_identity(version, arch, digest, files) != identity:
+    files = tree.records()
+    if files != parsed["files"]:  # the row's records are stored as they are: no stray None
+        raise _refused(what, _("its file records are not in the form a tree stores them"))
+    if tree_identity(tree.version, tree.arch, tree.digest, files) != tree.identity:
         raise _refused(
             what,
             _("its identity is not the one its release, architecture, digest and files give"),
         )
     return {
-        "version": version,
-        "arch": arch,
-        "digest": digest,
-        "identity": identity,
+        "version": tree.version,
+        "arch": tree.arch,
+        "digest": tree.digest,
+        "identity": tree.identity,
         "files": files,
     }
-
-
-def _check_files(files):
-    """Each file record has the shape and values TreeFile.record() writes; paths are unique."""
-    if not files:
-        raise ValueError(_("it has no files"))
-    allowed = set(RECORD_FIELDS) | set(PROVENANCE_FIELDS)
-    paths = set()
-    for record in files:
-        if not isinstance(record, dict) or set(record) - allowed:
-            raise ValueError(_("a file record has fields a tree never stores"))
-        path = grammar.tree_path(record.get("path"), _("file path"))
-        if path in paths:
-            raise ValueError(_("{path} is listed twice").format(path=path))
-        paths.add(path)
-        if record.get("role") not in layout.ROLES:
-            raise ValueError(
-                _("{path}: role is not one of {roles}").format(
-                    path=path, roles=", ".join(layout.ROLES)
-                )
-            )
-        _sha256_hex(record.get("sha256"), path)
-        size = record.get("size")
-        if size is not None and (type(size) is not int or size < 0):
-            raise ValueError(_("{path}: size is not a number of bytes").format(path=path))
-        _text(record.get("name"), _("{path}: name").format(path=path), empty=False)
-        _text(record.get("media_type") or "", _("{path}: media type").format(path=path))
-        for name in PROVENANCE_FIELDS:
-            if name in record:
-                _text(record[name], f"{path}: {name}", empty=False)
 
 
 def check_stored_files(tree):
@@ -362,7 +305,7 @@ class KickstartTagResource(KickstartContentResource):
                 else _("a tag")
             )
             try:
-                grammar.check(grammar.TAG, name, "tag")
+                stored.check_tag(name)
                 grammar.check(grammar.ARCH, row.get("arch"), "architecture")
             except ValueError as exc:
                 raise _refused(what, exc) from None
@@ -393,13 +336,7 @@ class KickstartSignatureResource(KickstartContentResource):
                 kind=kind if kind in SIGNATURE_KINDS else _("unknown kind")
             )
             try:
-                if kind not in SIGNATURE_KINDS:
-                    raise ValueError(
-                        _("kind is not one of {kinds}").format(kinds=", ".join(SIGNATURE_KINDS))
-                    )
-                _text(row.get("key"), _("key"), empty=False)
-                grammar.check(grammar.DIGEST, row.get("signed_digest"), "signed digest")
-                _text(row.get("reference") or "", _("reference"))
+                stored.check_signature(_native_booleans(row), SIGNATURE_KINDS)
             except ValueError as exc:
                 raise _refused(what, exc) from None
             _check_tree_of(row, known, what)
@@ -408,6 +345,15 @@ class KickstartSignatureResource(KickstartContentResource):
         model = KickstartSignature
         exclude = KickstartContentResource.Meta.exclude
         import_id_fields = model.natural_key_fields()
+
+
+def _native_booleans(row):
+    """A signature row with ``tlog_checked`` as JSON writes it (import-export renders a
+    boolean as "1" or "0"); any other value stays, for the check to refuse."""
+    value = row.get("tlog_checked")
+    if isinstance(value, str):
+        value = {"1": True, "0": False}.get(value, value)
+    return {**row, "tlog_checked": value}
 
 
 class KickstartRepositoryResource(RepositoryResource):

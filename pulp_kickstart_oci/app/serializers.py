@@ -36,7 +36,7 @@ from .models import (
     SignatureTrust,
 )
 from .netboot import arch as archs
-from .netboot import grammar, layout, served
+from .netboot import grammar, layout, stored
 from .serving import MAX_ORIGIN_LENGTH, allowed_boot_hosts, origin_host, parse_origin
 from .signatures import SignatureError, parse_keys
 from .signatures import policy as signature_policy
@@ -447,7 +447,7 @@ class KickstartTreeUploadSerializer(ValidateFieldsMixin, serializers.Serializer)
                     )
                 uploads.add(upload.pk)
             roles.add(layout.locate(path)[1].role)
-        for role in served.BOOT_ROLES:
+        for role in stored.BOOT_ROLES:
             if role not in roles:
                 raise serializers.ValidationError(
                     {

@@ -168,8 +168,10 @@ def _break_identity(stand_in):
     stand_in.tree["identity"] = "sha256:" + "0" * 64
 
 
-def _drop_kernel(stand_in):
-    stand_in.tree["files"] = [f for f in stand_in.tree["files"] if f["role"] != "kernel"]
+def _second_kernel(stand_in):
+    """A tree without a kernel is replicated as stored; one with two is no stored tree."""
+    (kernel,) = [f for f in stand_in.tree["files"] if f["role"] == "kernel"]
+    stand_in.tree["files"].append({**kernel, "name": "vmlinuz2", "path": "extra/vmlinuz2"})
 
 
 def _escape_the_tree(stand_in):
@@ -192,7 +194,7 @@ def _flip_a_byte(stand_in):
 
 HOSTILE = {
     "identity": (_break_identity, None, ["trees.json says identity", "42/x86_64"]),
-    "no kernel": (_drop_kernel, None, ["42/x86_64", "role kernel"]),
+    "two kernels": (_second_kernel, None, ["42/x86_64", "2 files of role kernel"]),
     "path": (_escape_the_tree, None, ["42/x86_64", "file path", "etc/passwd"]),
     "release": (_script_in_the_release, None, ["release", "is not a release"]),
     "key": (_forge_a_key, None, ["42/x86_64", "signature key"]),

@@ -2,6 +2,8 @@
 
 No database: ``check_tree_row`` is what every tree row of an archive passes before any row
 of its batch is written; the functional proof is tests/functional/test_pulp_export_import.py.
+A tree an archive carries and one a replica reads in trees.json pass the same checker
+(netboot/stored.py): the same tree is taken or refused by both, for the same reason.
 """
 
 import json
@@ -11,6 +13,8 @@ import pytest
 from pulp_kickstart_oci.app import modelresource
 from pulp_kickstart_oci.app.modelresource import ImportRefused, StrictJSONWidget, check_tree_row
 from pulp_kickstart_oci.app.models import tree_identity
+from pulp_kickstart_oci.app.netboot import served, stored
+from pulp_kickstart_oci.app.serializers import SIGNATURE_KINDS
 
 SHA = "a" * 64
 
@@ -62,7 +66,7 @@ def test_a_tree_a_sync_could_store_is_taken():
         (_row(files=[_file(sha256="A" * 64)]), "sha256"),
         (_row(files=[_file(size=-1)]), "size"),
         (_row(files=[_file(), _file()]), "listed twice"),
-        (_row(files=[_file(url="http://elsewhere/")]), "fields a tree never stores"),
+        (_row(files=[_file(url="http://elsewhere/")]), "not a field a tree stores"),
         (_row(files=[]), "no files"),
         (_row(warnings=json.dumps(["two\nlines"])), "warning"),
         (_row(annotations="['not', 'a', 'dict']"), "JSON"),
@@ -112,3 +116,91 @@ def test_an_imported_signature_record_is_never_this_pulps():
     modelresource.KickstartSignatureResource().before_import_row(row)
     assert row["checked_here"] is False
     assert row["pulp_type"] == "kickstart.signature"
+
+
+# --- one set of rules: an archive's row and a replica's trees.json entry -----------------------
+
+WHERE = "Pulp distribution https://pulp.example/pulp/content/fedora/"
+INITRD = _file("images/pxeboot/initrd.img", "initrd", sha256="c" * 64)
+
+
+def _served_entry(row):
+    """The row's tree as another Pulp's trees.json serves it (JSON columns parsed, URLs)."""
+    entry = {key: json.loads(row[key]) for key in ("files", "source", "annotations", "warnings")}
+    entry.update({key: row[key] for key in ("version", "arch", "oci_arch", "digest", "identity")})
+    entry["files"] = [{**item, "url": "https://elsewhere.example/x"} for item in entry["files"]]
+    return entry
+
+
+def _both_paths(row):
+    """What each path says of one tree: None when it takes it, else its message."""
+    said = []
+    try:
+        check_tree_row(row)
+        said.append(None)
+    except ImportRefused as exc:
+        said.append(str(exc))
+    raw = json.dumps({"trees": [_served_entry(row)]}).encode()
+    try:
+        served.parse(raw, WHERE, SIGNATURE_KINDS)
+        said.append(None)
+    except served.ServedTreesError as exc:
+        said.append(str(exc))
+    return said
+
+
+@pytest.mark.parametrize(
+    ("files", "fields", "problem"),
+    [
+        ([_file()], {}, None),  # no initrd: an OCI sync stores it
+        ([_file("images/boot.iso", "iso")], {}, None),  # no kernel either
+        ([_file(), INITRD, _file("extra/vmlinuz", "kernel")], {}, "2 files of role kernel"),
+        ([_file(media_type="text/html; charset=x")], {}, "media type"),
+        ([_file(rpm_sha256="x")], {}, "rpm_sha256"),
+        ([_file(package="")], {}, "package is empty"),
+        ([_file(size=2**60)], {}, "not a number of bytes"),
+        ([_file()], {"oci_arch": "arm64"}, "is not the one of x86_64"),
+        ([_file()], {"annotations": json.dumps({"k": "\x00"})}, "control character"),
+        ([_file()], {"source": json.dumps({"bad key!": 1})}, "has a key"),
+        ([_file()], {"source": json.dumps({"family": "Fedora;reboot"})}, "source family"),
+        ([_file()], {"warnings": json.dumps([""])}, "a warning is empty"),
+    ],
+)
+def test_an_archive_and_a_trees_json_hold_a_tree_to_the_same_rules(files, fields, problem):
+    row = _row(files=files, **fields)
+    archive, replica = _both_paths(row)
+    if problem is None:
+        assert (archive, replica) == (None, None)
+        return
+    assert archive is not None and replica is not None, (archive, replica)
+    assert problem in archive and problem in replica, (archive, replica)
+    assert "42/x86_64" in archive and replica.startswith(f"{WHERE}: tree 42/x86_64: ")
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({}, None),
+        ({"tlog_checked": "1"}, None),  # import-export writes a boolean as "1" or "0"
+        ({"key": "trust me"}, "signature key"),
+        ({"reference": "quay.io/x y"}, "signature reference"),
+        ({"kind": "x509"}, "signature kind"),
+        ({"tlog_checked": "yes"}, "tlog_checked"),
+    ],
+)
+def test_a_signature_row_passes_the_rules_a_replica_applies(changes, problem):
+    row = {
+        "kind": "cosign",
+        "key": "sha256:" + "f" * 64,
+        "signed_digest": "sha256:" + "b" * 64,
+        "reference": "quay.io/fedora/kickstart",
+        "tlog_checked": "0",
+        "tree": "sha256:" + "e" * 64,
+        **changes,
+    }
+    resource = modelresource.KickstartSignatureResource()
+    if problem is None:
+        assert stored.check_signature(modelresource._native_booleans(row), SIGNATURE_KINDS)
+        return
+    with pytest.raises(ImportRefused, match=problem):
+        resource.check_rows([row])

@@ -209,10 +209,10 @@ def _record(**changes):
         (_file(name="vmlinuz\nx"), "printable"),
         (_file(media_type="text/html; charset=x"), "media type"),
         (_file(rpm_sha256="x"), "rpm_sha256"),
-        (_tree(files=FILES[1:]), "0 files of role kernel"),
         (_tree(files=FILES + [{**FILES[0], "path": "extra/vmlinuz"}]), "2 files of role kernel"),
         (_tree(files=FILES + [FILES[0]]), "listed twice"),
-        (_tree(files=[]), "role kernel"),
+        (_tree(files=[]), "no files"),
+        (_file(bootcmd="x"), "'bootcmd' is not a field a tree stores"),
         (_tree(warnings=["a\x1b[2Jb"]), "printable"),
         (_tree(source={"type": "oci", "family": "Fedora\n[evil]"}), "source.family"),
         (_tree(source={"type": "dnf", "family": "Fedora;reboot"}), "source family"),
@@ -253,6 +253,16 @@ def test_a_value_outside_its_grammar_is_refused_naming_the_tree(tree, problem):
 def test_a_document_that_is_not_one_is_refused(raw, problem):
     with pytest.raises(served.ServedTreesError, match=problem):
         _parse(raw)
+
+
+def test_a_tree_without_a_kernel_or_an_initrd_is_replicated_as_stored():
+    """An OCI sync stores a tree whose manifest lacks them (served without boot configs):
+    a replica holds what its upstream holds (netboot/stored.py)."""
+    files = FILES[2:]
+    (tree,) = _parse(
+        _raw(_tree(files=files, identity=tree_identity("42", "x86_64", DIGEST, files)))
+    )
+    assert [item.role for item in tree.files] == ["shim"]
 
 
 def test_trees_of_other_arches_may_share_tags_and_files():
@@ -325,3 +335,25 @@ def test_a_near_valid_document_gives_plain_trees_or_served_trees_error(
         assert all(grammar.matches(grammar.TAG, tag) for tag in parsed.tags)
         for record in parsed.signatures:
             assert grammar.matches(grammar.SIGNATURE_KEY, record["key"])
+
+
+def test_an_oci_sync_refuses_what_another_pulp_would_refuse_of_the_tree_it_stores():
+    """Annotations and layer media types are stored with the tree: the sync holds them to
+    the checker's rules where they enter, so every synced tree can be exported or replicated."""
+    from pulp_kickstart_oci.app.netboot import artifact
+
+    def manifest(annotations, media_type):
+        layer = {
+            "mediaType": media_type,
+            "digest": "sha256:" + "1" * 64,
+            "size": 3,
+            "annotations": {artifact.TITLE: "vmlinuz"},
+        }
+        document = {"schemaVersion": 2, "annotations": annotations, "layers": [layer]}
+        return json.dumps(document).encode()
+
+    assert artifact.parse_manifest(manifest({"k": "a\nb"}, artifact.NETBOOT_FILE), DIGEST).files
+    with pytest.raises(artifact.InvalidArtifact, match="control character"):
+        artifact.parse_manifest(manifest({"k": "\x1b[2J"}, artifact.NETBOOT_FILE), DIGEST)
+    with pytest.raises(artifact.InvalidArtifact, match="layer 0 .* not type/subtype"):
+        artifact.parse_manifest(manifest({}, "text/html; charset=x"), DIGEST)

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from gettext import gettext as _
 
-from . import grammar, layout
+from . import grammar, layout, stored
 from .treefile import TreeFile
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -206,6 +206,10 @@ def parse_manifest(raw, digest):
             )
         warnings.append(_("{what} has no artifactType (an older upstream push)").format(what=what))
     annotations = _annotations(document, what)
+    try:  # stored with the tree: what another Pulp checks them against (netboot/stored.py)
+        stored.check_annotations(annotations)
+    except ValueError as exc:
+        raise InvalidArtifact(_("{what}: {reason}").format(what=what, reason=exc)) from None
     if NETBOOT_VERSION not in annotations:
         warnings.append(
             _("{what} lacks the {annotation} annotation").format(
@@ -218,6 +222,12 @@ def parse_manifest(raw, digest):
         layer_what = _("{what} layer {position}").format(what=what, position=position)
         layer_digest, size = _descriptor(layer, layer_what)
         layer_type = str(layer.get("mediaType") or "")
+        if layer_type and not grammar.matches(grammar.MEDIA_TYPE, layer_type):
+            raise InvalidArtifact(
+                _("{what} ({digest}) has media type {media_type!r}, not type/subtype").format(
+                    what=layer_what, digest=layer_digest, media_type=layer_type[:200]
+                )
+            )
         if layer_type.endswith(("+zstd", "+gzip")):
             raise InvalidArtifact(
                 _(
