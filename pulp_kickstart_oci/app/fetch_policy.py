@@ -77,10 +77,27 @@ def shown(url):
     return f"{parsed.scheme}://{host}{parsed.raw_path}"
 
 
+_NOT_URL_TEXT = re.compile(r"[^\x21-\x7e]")
+
+
 def normalized(url):
-    """The URL as aiohttp will send it, or FetchRefused when it is not a plain http(s) URL."""
+    """The URL as aiohttp will send it, or FetchRefused when it is not a plain http(s) URL.
+
+    Its text is printable ASCII: a URL parser drops tabs and line breaks and encodes
+    spaces or other characters, so the URL stored (and shown, and copied by a
+    replication) would not be the URL fetched.
+    """
+    text = str(url)
+    if _NOT_URL_TEXT.search(text):
+        raise FetchRefused(
+            url,
+            _(
+                "a URL holds only printable ASCII: percent-encode spaces, line breaks and "
+                "other characters"
+            ),
+        )
     try:
-        parsed = yarl.URL(str(url))
+        parsed = yarl.URL(text)
     except (ValueError, TypeError, UnicodeError) as exc:
         raise FetchRefused(url, _("not a valid URL ({reason})").format(reason=exc)) from None
     if parsed.scheme not in DEFAULT_PORTS or not parsed.raw_host:

@@ -35,7 +35,7 @@ from import_export import fields, widgets
 
 from pulpcore.plugin.importexport import BaseContentResource
 from pulpcore.plugin.modelresources import RepositoryResource
-from pulpcore.plugin.models import Artifact, ContentArtifact
+from pulpcore.plugin.models import Artifact, ContentArtifact, ProgressReport, Task
 from pulpcore.plugin.util import get_domain_pk
 
 from .models import (
@@ -49,6 +49,9 @@ from .netboot import grammar, stored
 from .serializers import SIGNATURE_KINDS
 
 HASH_CHUNK = 1024 * 1024  # stored bytes are read back this much at a time
+# The task pulpcore's import runs first: it copies the archive's artifacts into storage.
+ARCHIVE_TASK = "pulpcore.app.tasks.importer.pulp_import"
+ARTIFACTS_CHECKED = "kickstart.import.artifacts"  # the progress report of the check below
 
 
 class ImportRefused(Exception):
@@ -157,6 +160,7 @@ class KickstartTreeResource(KickstartContentResource):
 
     def check_rows(self, rows):
         rows = list(rows)
+        check_archive_artifacts(_files_named(rows))
         identities = [row.get("identity") for row in rows]
         stored = set(
             KickstartTree.objects.filter(
@@ -168,6 +172,18 @@ class KickstartTreeResource(KickstartContentResource):
             tree = check_tree_row(row)
             if tree["identity"] not in stored:
                 check_stored_files(tree)
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        """A new tree is stored with its files linked, as a sync stores one.
+
+        pulpcore links files later (its ContentArtifact rows, after every resource): an
+        import failing in between would leave a tree without files, which a later sync of
+        the same tree would take as stored. pulpcore's rows then find these links and
+        must agree with them (``_tree_files_only``).
+        """
+        super().save_instance(instance, is_create, row, **kwargs)
+        if is_create:
+            link_files(instance)
 
     class Meta:
         model = KickstartTree
@@ -220,12 +236,11 @@ def check_tree_row(row):
 
 
 def check_stored_files(tree):
-    """Every file of a tree new to this Pulp is an artifact here, with its size and sha256.
+    """Every file of a tree new to this Pulp is an artifact here, with its size.
 
-    pulpcore's import copies each artifact out of the archive without reading it: the
-    stored bytes are hashed here. An artifact whose bytes are not its sha256 and that no
-    content uses (it came with this archive) is deleted, so that no later sync or import
-    takes it for those bytes.
+    Its bytes are known to be its sha256: it was stored by a download or an upload
+    (which hash what they store) or it came with this archive, whose artifacts
+    ``check_archive_artifacts`` hashed.
     """
     what = _("tree {version}/{arch} ({identity})").format(**tree)
     for record in tree["files"]:
@@ -247,15 +262,101 @@ def check_stored_files(tree):
                     path=path, actual=artifact.size, size=size
                 ),
             )
-        if _stored_sha256(artifact) != sha256:
-            if not ContentArtifact.objects.filter(artifact=artifact).exists():
+
+
+def link_files(tree):
+    """The ContentArtifacts of a tree stored by an import: each file, its artifact here."""
+    artifacts = dict(
+        Artifact.objects.filter(
+            sha256__in=[item["sha256"] for item in tree.files], pulp_domain_id=get_domain_pk()
+        ).values_list("sha256", "pk")
+    )
+    ContentArtifact.objects.bulk_create(
+        [
+            ContentArtifact(
+                content_id=tree.pk,
+                artifact_id=artifacts[item["sha256"]],
+                relative_path=f"{tree.tree_root}/{item['path']}",
+            )
+            for item in tree.files
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _files_named(rows):
+    """{sha256: "tree V/A, path"} of the files the rows name (for errors; rows unchecked)."""
+    named = {}
+    for row in rows:
+        try:
+            files = StrictJSONWidget(list).clean(row.get("files"))
+            root = stored.name_of(row)
+            for item in files:
+                if root and grammar.matches(grammar.PATH, item["path"]):
+                    named.setdefault(item["sha256"], f"tree {root}, {item['path']}")
+        except (ValueError, TypeError, KeyError):
+            continue
+    return named
+
+
+def check_archive_artifacts(named):
+    """Hash the bytes of every artifact this import's archive brought; ImportRefused if one
+    is not the bytes its sha256 names.
+
+    pulpcore copies an archive's artifacts into storage without reading them, all of
+    them, named by a content unit or not, before any repository is imported. A later
+    sync or upload of the real file would take a stored artifact for its bytes: an
+    archive could plant bytes for a file no tree of it names. So every artifact the
+    import task created is read back and hashed, once per import (the first kickstart
+    repository of the archive does it; a progress report on its task says so), and one
+    whose bytes are wrong is deleted when no content uses it yet.
+    """
+    task = Task.current()
+    group = task.task_group if task is not None else None
+    if group is None:
+        return  # not pulpcore's import (e.g. a unit test): no archive was unpacked
+    archive_task = (
+        group.tasks.filter(name=ARCHIVE_TASK, started_at__isnull=False)
+        .order_by("pulp_created")
+        .first()
+    )
+    if archive_task is None:
+        return
+    done = ProgressReport.objects.filter(
+        code=ARTIFACTS_CHECKED, task__task_group=group, state="completed"
+    )
+    if done.exists():
+        return
+    brought = Artifact.objects.filter(
+        pulp_domain_id=get_domain_pk(),
+        pulp_created__gte=archive_task.started_at,
+        pulp_created__lte=task.pulp_created,
+    ).order_by("pk")
+    report = ProgressReport(
+        message=_("Checking the bytes of the archive's artifacts"),
+        code=ARTIFACTS_CHECKED,
+        total=brought.count(),
+    )
+    with report:
+        for artifact in report.iter(brought.iterator()):
+            if _stored_sha256(artifact) == artifact.sha256:
+                continue
+            kept = ContentArtifact.objects.filter(artifact=artifact).exists()
+            if not kept:
                 artifact.delete()
             raise _refused(
-                what,
+                _("{file} (sha256 {sha256})").format(
+                    file=named.get(artifact.sha256, _("an artifact no tree of it names")),
+                    sha256=artifact.sha256,
+                ),
                 _(
-                    "{path}: the bytes stored for sha256 {sha256} are not those bytes (a "
-                    "damaged or altered archive); they were not kept"
-                ).format(path=path, sha256=sha256),
+                    "the bytes the archive holds for it are not those bytes (a damaged or "
+                    "altered archive); {fate}"
+                ).format(
+                    fate=_("another plugin's content already uses them")
+                    if kept
+                    else _("they were not kept")
+                ),
             )
 
 
@@ -269,12 +370,12 @@ def _stored_sha256(artifact):
 
 
 def _known_trees(rows):
-    """{identity: True} of the rows' trees this domain stores (one query per batch)."""
+    """{identity: arch} of the rows' trees this domain stores (one query per batch)."""
     identities = {row.get("tree") for row in rows if isinstance(row.get("tree"), str)}
-    return set(
+    return dict(
         KickstartTree.objects.filter(
             identity__in=identities, _pulp_domain=get_domain_pk()
-        ).values_list("identity", flat=True)
+        ).values_list("identity", "arch")
     )
 
 
@@ -295,8 +396,11 @@ class KickstartTagResource(KickstartContentResource):
     tree = _tree_field()
 
     def check_rows(self, rows):
+        """Each tag as a sync stores it: its tree's architecture, one tree per name and arch
+        (in a repository version a tag names one tree)."""
         rows = list(rows)
         known = _known_trees(rows)
+        seen = {}
         for row in rows:
             name = row.get("name")
             what = (
@@ -310,6 +414,21 @@ class KickstartTagResource(KickstartContentResource):
             except ValueError as exc:
                 raise _refused(what, exc) from None
             _check_tree_of(row, known, what)
+            arch = row["arch"]
+            if known[row["tree"]] != arch:
+                raise _refused(
+                    what,
+                    _("it is for {arch}, the tree it names is for {tree_arch}").format(
+                        arch=arch, tree_arch=known[row["tree"]]
+                    ),
+                )
+            if seen.setdefault((name, arch), row["tree"]) != row["tree"]:
+                raise _refused(
+                    what,
+                    _("two rows name two trees with tag {name} for {arch}").format(
+                        name=name, arch=arch
+                    ),
+                )
 
     class Meta:
         model = KickstartTag
@@ -326,6 +445,7 @@ class KickstartSignatureResource(KickstartContentResource):
     def before_import_row(self, row, **kwargs):
         super().before_import_row(row, **kwargs)
         row["checked_here"] = False  # a key field: the same record carried is its own unit
+        row["tlog_checked"] = False  # nor was a transparency log consulted here
 
     def check_rows(self, rows):
         rows = list(rows)

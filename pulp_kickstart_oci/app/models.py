@@ -350,6 +350,14 @@ class KickstartRepository(Repository, AutoAddObjPermsMixin):
         validate_repo_version(new_version)
 
 
+# What every response of a kickstart distribution carries: a browser neither guesses a
+# type nor runs anything it serves (files and generated documents alike).
+PASSIVE_CONTENT = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
+
+
 class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
     """Serves a repository (its latest version) or a fixed version as netboot trees."""
 
@@ -411,8 +419,22 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
         if document is None:
             return None  # this tree has no such document: a file of that name, or 404
         # Range is ignored (RFC 9110 allows it): a part must never be cached as the document.
-        headers = {"Content-Type": document.content_type, "Accept-Ranges": "none"}
+        headers = {
+            "Content-Type": document.content_type,
+            "Accept-Ranges": "none",
+            **PASSIVE_CONTENT,
+        }
         return web.Response(body=document.body, headers=headers)
+
+    def content_headers_for(self, path):
+        """pulpcore's hook for the files it serves: bytes to boot, never a page to run.
+
+        A tree's files come from upstreams and uploaders (``extra/`` holds files of any
+        name): served as ``application/octet-stream`` whatever their name, not sniffed,
+        and sandboxed, a browser never runs an ``.html`` or ``.svg`` among them in this
+        Pulp's origin. Boot loaders and installers ignore the type.
+        """
+        return {"Content-Type": "application/octet-stream", **PASSIVE_CONTENT}
 
     def content_handler_list_directory(self, rel_path):
         """pulpcore's hook: the generated documents appear in directory listings."""

@@ -40,6 +40,7 @@ from .netboot import grammar, layout, stored
 from .serving import MAX_ORIGIN_LENGTH, allowed_boot_hosts, origin_host, parse_origin
 from .signatures import SignatureError, parse_keys
 from .signatures import policy as signature_policy
+from .signatures.result import RECORDED_KINDS
 
 
 class TreeFileSerializer(serializers.Serializer):
@@ -76,7 +77,7 @@ class StoredRecordsSerializer(serializers.ListSerializer):
         return [{name: record[name] for name in names if name in record} for record in data]
 
 
-SIGNATURE_KINDS = ("cosign", "sigstore-bundle", "openpgp", "rpm")
+SIGNATURE_KINDS = RECORDED_KINDS
 SIGNATURE_HELP = {
     "kind": _(
         "How it was verified: a cosign signature, a sigstore bundle or an OpenPGP simple "
@@ -302,12 +303,13 @@ class TreeUploadFileSerializer(ValidateFieldsMixin, serializers.Serializer):
     upload)."""
 
     path = serializers.CharField(
+        trim_whitespace=False,
         help_text=_(
             "Where the tree serves the file, e.g. 'images/pxeboot/vmlinuz', "
             "'images/pxeboot/initrd.img', 'images/install.img', 'EFI/BOOT/BOOTX64.EFI'. It "
             "decides the file's role, as a sync places a file of that name; files of no "
             "known name go under 'extra/'."
-        )
+        ),
     )
     artifact = RelatedField(
         view_name="artifacts-detail",
@@ -363,12 +365,15 @@ class KickstartTreeUploadSerializer(ValidateFieldsMixin, serializers.Serializer)
     # sizes and first bytes by tasks.uploading.check_sources before the task is dispatched,
     # their whole bytes by the task.
 
-    version = serializers.CharField(help_text=_("Release, e.g. '42'."))
+    # Not trimmed: a value is the grammar's or refused, never quietly another value.
+    version = serializers.CharField(trim_whitespace=False, help_text=_("Release, e.g. '42'."))
     arch = serializers.CharField(
-        help_text=_("Architecture, Fedora (x86_64) or OCI (amd64) name; kept as the Fedora name.")
+        trim_whitespace=False,
+        help_text=_("Architecture, Fedora (x86_64) or OCI (amd64) name; kept as the Fedora name."),
     )
     family = serializers.CharField(
         required=False,
+        trim_whitespace=False,
         help_text=_(
             "The release name .treeinfo gives ([release] name), e.g. 'CentOS Stream' "
             "(default: 'Fedora'); kept in the tree's source."

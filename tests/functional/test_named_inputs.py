@@ -56,6 +56,31 @@ def test_a_dnf_url_query_never_shows_in_the_sync_error(
     assert latest_version(repository).endswith("/versions/0/")
 
 
+# -- a URL is stored as it is fetched: printable ASCII only -------------------------------
+
+
+@pytest.mark.parametrize("kind", ["oci", "dnf", "pulp"])
+@pytest.mark.parametrize(
+    "tail", ["\n", "\r\nX-Injected: 1", "\t", " ", "%20 x", "\u202egpj", "\u00e9"]
+)
+def test_a_remote_url_holds_printable_ascii_only(bindings_cfg, kind, tail):
+    """A URL parser drops tabs and line breaks and encodes the rest: a URL stored with them
+    is not the URL fetched, and a replication would copy it on (attack finding F8). Every
+    kind of remote refuses it, naming ``url``, through the one fetch policy's check."""
+    url = "http://127.0.0.1:9/base" + tail + "/"
+    body = {"name": unique("url"), "url": url}
+    if kind == "oci":
+        body.update(url="http://reg" + tail + "istry.example", upstream_name="fedora/kickstart")
+    response = requests.post(
+        f"{bindings_cfg.host}/pulp/api/v3/remotes/kickstart/{kind}/",
+        json=body,
+        auth=(bindings_cfg.username, bindings_cfg.password),
+        timeout=60,
+    )
+    assert response.status_code == 400, response.text
+    assert "printable ASCII" in " ".join(response.json()["url"]), response.text
+
+
 # -- a PRN the field cannot resolve is a 400 naming the field, never a 500 -----------------
 
 

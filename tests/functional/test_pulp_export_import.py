@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 from uuid import uuid4
 
@@ -48,6 +47,7 @@ TREE_FILE = "pulp_kickstart_oci.app.modelresource.KickstartTreeResource.json"
 TAG_FILE = "pulp_kickstart_oci.app.modelresource.KickstartTagResource.json"
 SIGNATURE_FILE = "pulp_kickstart_oci.app.modelresource.KickstartSignatureResource.json"
 CA_FILE = "pulpcore.app.modelresource.ContentArtifactResource.json"
+ARTIFACT_FILE = "pulpcore.app.modelresource.ArtifactResource.json"
 # What a tree is, as the API shows it: everything but where this Pulp keeps it.
 TREE_FIELDS = (
     "version",
@@ -82,17 +82,6 @@ def tree_identity(version, arch, digest, files):
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def wait_for_group(api, group_href, timeout=300):
-    """Poll an import's task group until none of its tasks waits or runs; the group."""
-    deadline = time.monotonic() + timeout
-    while True:
-        group = api.get(group_href)
-        if group["tasks"] and group["waiting"] + group["running"] + group["canceling"] == 0:
-            return group
-        assert time.monotonic() < deadline, f"task group {group_href} still running"
-        time.sleep(0.2)  # polling interval
-
-
 def group_errors(api, group):
     return [
         api.get(task["pulp_href"])["error"]["description"]
@@ -107,7 +96,7 @@ def run_import(api, importer, *, toc=None, path=None, create_repositories=False)
     if create_repositories:
         body["create_repositories"] = True
     started = api.post(f"{importer['pulp_href']}imports/", body)
-    return wait_for_group(api, started["task_group"])
+    return api.wait_group(started["task_group"], timeout=300)
 
 
 def footprint(db):
@@ -187,8 +176,9 @@ def reassembled(toc_path, destination):
     return tar_path
 
 
-def rewrite_tar(tar_path, change):
-    """Rewrite the tar file's members: ``change(name, data)`` returns the new bytes."""
+def rewrite_tar(tar_path, change, added=None):
+    """Rewrite the tar file's members: ``change(name, data)`` returns the new bytes;
+    ``added``: {name: bytes} of members to add."""
     members = []
     with tarfile.open(tar_path) as tar:
         for member in tar.getmembers():
@@ -202,6 +192,32 @@ def rewrite_tar(tar_path, change):
             data = change(member.name, data)
             member.size = len(data)
             tar.addfile(member, io.BytesIO(data))
+        for name, data in (added or {}).items():
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+
+
+def rewrite_rows(tar_path, file_name, change):
+    """Rewrite the rows of one resource file of the archive: ``change(rows)`` edits them."""
+
+    def _change(name, data):
+        if not name.endswith(file_name):
+            return data
+        rows = json.loads(data)
+        change(rows)
+        return json.dumps(rows).encode()
+
+    rewrite_tar(tar_path, _change)
+
+
+def trees_without_all_files(db):
+    """Kickstart trees of a Pulp's database holding fewer ContentArtifacts than files."""
+    return database.psql(
+        """SELECT count(*) FROM kickstart_kickstarttree t WHERE jsonb_array_length(t.files) >
+           (SELECT count(*) FROM core_contentartifact ca WHERE ca.content_id = t.content_ptr_id)""",
+        database=db,
+    )
 
 
 def cosign_sign(pusher, digest, key):
@@ -390,6 +406,99 @@ class TestPulpExportImport:
             assert after[part] == before[part], part
         assert kernel["sha256"] not in after["artifacts"]
 
+    def test_an_archive_cannot_plant_bytes_for_a_file_no_tree_of_it_names(
+        self, second, source, scratch
+    ):
+        """pulpcore imports every artifact of an archive, named by content or not. An archive
+        carrying, beside genuine trees, bytes under the sha256 of a kernel it does not hold
+        would have a later sync or upload of that kernel serve the planted bytes: the import
+        hashes every artifact it brought, fails naming the planted one, and deletes it; the
+        real kernel uploaded later is served as it is (attack finding F1)."""
+        genuine = tree_files(unique("planted"))
+        kernel = genuine["images/pxeboot/vmlinuz"]
+        planted = bytes(len(kernel))  # same size: only reading the bytes tells them apart
+        digest = sha256(kernel)
+        tar_path = reassembled(source.toc, scratch("planted"))
+
+        def plant(rows):
+            row = dict(rows[0])
+            for name in ("md5", "sha1", "sha224", "sha384", "sha512"):
+                if name in row:
+                    row[name] = ""
+            row.update(sha256=digest, size=len(planted), file=f"artifact/{digest[:2]}/{digest[2:]}")
+            rows.append(row)
+
+        rewrite_rows(tar_path, ARTIFACT_FILE, plant)
+        rewrite_tar(
+            tar_path, lambda name, data: data, {f"artifact/{digest[:2]}/{digest[2:]}": planted}
+        )
+        api = second.api()
+        importer = api.create("importers/core/pulp/", {"name": unique("importer")})
+        before = footprint(second.database)
+
+        group = run_import(api, importer, path=str(tar_path), create_repositories=True)
+
+        (error,) = group_errors(api, group)
+        assert f"an artifact no tree of it names (sha256 {digest})" in error, error
+        assert "they were not kept" in error, error
+        after = footprint(second.database)
+        for part in ("versions", "kickstart", "content_artifacts"):
+            assert after[part] == before[part], part
+        assert digest not in after["artifacts"]
+
+        repository = api.create("repositories/kickstart/kickstart/", {"name": unique("real")})
+        upload_tree(api, genuine, "39", "x86_64", repository=repository["pulp_href"])
+        base_path = unique("real")
+        api.create(
+            "distributions/kickstart/kickstart/",
+            {"name": base_path, "base_path": base_path, "repository": repository["pulp_href"]},
+        )
+        served = requests.get(
+            f"{second.content}/pulp/content/{base_path}/39/x86_64/images/pxeboot/vmlinuz",
+            timeout=60,
+        )
+        assert served.status_code == 200 and served.content == kernel
+
+    def test_a_failed_import_leaves_no_tree_without_its_files(self, second, source, stack, scratch):
+        """An archive whose ContentArtifact rows add a file to a tree fails when pulpcore links
+        files, after the trees were stored: each tree was stored with its own files linked,
+        so none is left without them for a later sync or import to take as stored (attack
+        finding F4; the import below this test reuses these trees and serves every byte)."""
+        tree = tree_of(stack, source.version, "42", "x86_64")
+        tar_path = reassembled(source.toc, scratch("extra-file"))
+
+        def add_file(rows):
+            (kernel,) = [
+                r for r in rows if r["relative_path"] == "42/x86_64/images/pxeboot/vmlinuz"
+            ]
+            rows.append({**kernel, "relative_path": "42/x86_64/extra/planted"})
+
+        rewrite_rows(tar_path, CA_FILE, add_file)
+        api = second.api()
+        importer = api.create("importers/core/pulp/", {"name": unique("importer")})
+        before = footprint(second.database)
+
+        group = run_import(api, importer, path=str(tar_path), create_repositories=True)
+
+        (error,) = group_errors(api, group)
+        assert "42/x86_64/extra/planted is not a file of tree 42/x86_64" in error, error
+        after = footprint(second.database)
+        new_versions = set(after["versions"]) - set(before["versions"])
+        numbers = database.psql(
+            "SELECT coalesce(json_agg(number), '[]') FROM core_repositoryversion"
+            f" WHERE pulp_id::text IN ({', '.join(repr(v) for v in new_versions) or 'NULL'})",
+            database=second.database,
+        )
+        assert json.loads(numbers) in ([], [0])  # at most the new repository's empty version 0
+        assert len(after["kickstart"]) > len(before["kickstart"])  # the trees were stored...
+        assert trees_without_all_files(second.database) == "0"  # ...each with its files
+        linked = database.psql(
+            "SELECT count(*) FROM core_contentartifact ca JOIN kickstart_kickstarttree t"
+            f" ON t.content_ptr_id = ca.content_id WHERE t.identity = '{tree['identity']}'",
+            database=second.database,
+        )
+        assert linked == str(len(tree["files"]))
+
     def test_an_import_serves_the_same_trees_byte_for_byte(
         self, second, source, imported, stack, kickstart_distribution_factory
     ):
@@ -496,6 +605,47 @@ class TestPulpExportImport:
             database=second.database,
         )
         assert linked == files[kernel]
+
+    def test_tags_keep_their_trees_architecture_and_one_tree_per_name(
+        self, second, source, imported, stack, scratch
+    ):
+        """A tag row for another architecture than its tree's, or two rows giving one tag
+        name and arch two trees, are refused naming the tag before any row is written
+        (attack finding F3), rather than a repository version pulpcore refuses later."""
+        other = tree_of(stack, source.version, "41", "x86_64")["identity"]
+        cases = (
+            (
+                lambda rows: [r.update(arch="aarch64") for r in rows if r["name"] == "42-amd64"],
+                "tag 42-amd64: it is for aarch64, the tree it names is for x86_64",
+            ),
+            (
+                lambda rows: rows.extend(
+                    {**r, "tree": other} for r in list(rows) if r["name"] == "42-amd64"
+                ),
+                "tag 42-amd64: two rows name two trees with tag 42-amd64 for x86_64",
+            ),
+        )
+        api = second.api()
+        for change, says in cases:
+            tar_path = reassembled(source.toc, scratch("tags"))
+            rewrite_rows(tar_path, TAG_FILE, change)
+            target = api.create("repositories/kickstart/kickstart/", {"name": unique("tags")})
+            importer = api.create(
+                "importers/core/pulp/",
+                {
+                    "name": unique("importer"),
+                    "repo_mapping": {source.repository["name"]: target["name"]},
+                },
+            )
+            before = footprint(second.database)
+
+            group = run_import(api, importer, path=str(tar_path))
+
+            (error,) = group_errors(api, group)
+            assert says in error and "No repository version was created" in error, error
+            after = footprint(second.database)
+            for part in ("versions", "kickstart"):
+                assert after[part] == before[part], part
 
     def test_verify_signatures_checks_imported_trees_with_this_pulps_keys(
         self, second, source, imported, dnf_upstream, gpg_key

@@ -18,7 +18,6 @@ One second Pulp for the module; serial, since it starts processes and boots QEMU
 
 import contextlib
 import hashlib
-import time
 from pathlib import Path
 
 import pytest
@@ -152,17 +151,14 @@ def replicate(downstream, upstream_pulp):
     """
     api = downstream.api()
     group_href = api.post(f"{upstream_pulp['pulp_href']}replicate/")["task_group"]
-    deadline = time.monotonic() + TASK_GROUP_SECONDS
-    while True:
-        group = api.get(group_href)
+
+    def ended(group):
         states = {task["name"].rsplit(".", 1)[1]: task["state"] for task in group["tasks"]}
         listing_failed = states.get("replicate_distributions") in ("failed", "canceled")
-        finalized = states.get("finalize_replication") in FINAL
-        idle = not group["waiting"] + group["running"] + group["canceling"]
-        if (listing_failed or finalized) and idle:
-            return [api.get(task["pulp_href"]) for task in group["tasks"]]
-        assert time.monotonic() < deadline, f"replication still running: {group['tasks']}"
-        time.sleep(0.5)  # polling interval of the task group
+        return listing_failed or states.get("finalize_replication") in FINAL
+
+    group = api.wait_group(group_href, ended, timeout=TASK_GROUP_SECONDS)
+    return [api.get(task["pulp_href"]) for task in group["tasks"]]
 
 
 def _replica_of(downstream, upstream_distribution):
@@ -296,24 +292,7 @@ def test_the_replica_serves_the_same_bytes_and_boot_configs_apart_from_its_origi
 def test_qemu_boots_the_replicas_tree(downstream, replicated):
     replica = replicated["replica"]
     tree_url = f"{downstream.guest_origin}/pulp/content/{replica['base_path']}/{TREE}"
-    console = guest.run_console(
-        [
-            "qemu-system-x86_64",
-            "-machine",
-            "accel=tcg",  # /dev/kvm may exist yet not work under nesting
-            "-m",
-            "512",
-            "-nographic",
-            "-no-reboot",
-            "-boot",
-            "n",
-            "-netdev",
-            f"user,id=n0,bootfile={tree_url}boot.ipxe",
-            "-device",
-            "virtio-net-pci,netdev=n0",
-        ],
-        timeout=300,
-    )
+    console = guest.ipxe_boot(f"{tree_url}boot.ipxe")
     guest.check_install_cmdline(console.cmdline(), tree_url, replicated["marker"], console.tail())
 
 

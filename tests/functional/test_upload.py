@@ -236,6 +236,59 @@ def test_a_new_upload_replaces_the_release_unless_overwrite_is_false(
     assert latest_version(repository).endswith("/versions/2/")
 
 
+def test_the_same_files_with_another_release_name_are_refused_not_renamed(
+    kickstart_bindings, pulpcore_bindings, chunked_upload, upload_tree
+):
+    """The identity leaves the release name out: a second upload of the same files naming
+    another one fails, rather than getting the first uploader's name (attack finding F6)."""
+    files = tree_files(unique("family"))
+    task = upload_tree(_uploads_of(chunked_upload, files), family="CentOS Stream")
+    (href,) = task.created_resources
+    artifacts = {
+        path: {
+            "artifact": pulpcore_bindings.ArtifactsApi.list(sha256=sha256(data))
+            .results[0]
+            .pulp_href
+        }
+        for path, data in files.items()
+    }
+    for family, stored in (("AlmaLinux", "'CentOS Stream'"), (None, "'CentOS Stream'")):
+        fields = {"family": family} if family else {}
+        with pytest.raises(PulpTaskError) as failed:
+            upload_tree(artifacts, **fields)
+        error = failed.value.task.error["description"]
+        assert f"tree 42/x86_64 of these files is stored already with release name {stored}" in (
+            error
+        ), error
+    assert upload_tree(artifacts, family="CentOS Stream").created_resources == [href]
+    tree = kickstart_bindings.ContentTreesApi.read(href)
+    assert tree.source["family"] == "CentOS Stream"
+
+
+def test_files_are_served_as_bytes_a_browser_never_runs(
+    kickstart_repository_factory, kickstart_distribution_factory, chunked_upload, upload_tree
+):
+    """An uploaded (or synced, or replicated) tree may hold extra/*.html or *.svg: the content
+    app serves every file of a tree as application/octet-stream, not sniffed, sandboxed;
+    generated documents keep their own type with the same two headers (attack finding F5)."""
+    files = tree_files(unique("active"))
+    files["extra/site/index.html"] = b"<html><script>alert(document.cookie)</script></html>"
+    files["extra/site/logo.svg"] = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'
+    repository = kickstart_repository_factory()
+    upload_tree(_uploads_of(chunked_upload, files), repository=repository.pulp_href)
+    root = f"{kickstart_distribution_factory(repository).base_url.rstrip('/')}/42/x86_64/"
+    for path, data in files.items():
+        response = requests.get(root + path, timeout=60)
+        assert response.content == data, path
+        assert response.headers["Content-Type"] == "application/octet-stream", path
+        assert response.headers["X-Content-Type-Options"] == "nosniff", path
+        assert "sandbox" in response.headers["Content-Security-Policy"], path
+    document = requests.get(root + "boot.ipxe", timeout=60)
+    assert document.headers["Content-Type"].startswith("text/plain"), document.headers
+    assert document.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in document.headers["Content-Security-Policy"]
+
+
 def _uploads_of(chunked_upload, files):
     return {path: {"upload": chunked_upload(data)} for path, data in files.items()}
 
@@ -329,6 +382,10 @@ def test_paths_versions_and_arches_are_checked_naming_the_field(
         ({"version": "42 ; reboot"}, "version", "'42 ; reboot' is not a release"),
         ({"arch": "x86-64"}, "arch", "Unknown architecture 'x86-64'"),
         ({"family": "Fedora\n[tree]"}, "family", "is not a release name"),
+        # Never trimmed into another value (attack finding F11).
+        ({"version": " 42"}, "version", "' 42' is not a release"),
+        ({"family": "Fedora "}, "family", "is not a release name"),
+        ({"arch": "x86_64 "}, "arch", "Unknown architecture 'x86_64 '"),
     ):
         errors = _refusal(trees_api.create, body(**fields))
         assert says in errors[field][0], errors
@@ -564,14 +621,5 @@ def test_qemu_boots_an_uploaded_tree(
     )
     tree_url = f"{guest.GUEST_ORIGIN}/pulp/content/{distribution.base_path}/42/x86_64/"
     assert shutil.which("qemu-system-x86_64"), "no QEMU: install qemu-system-x86 (make test does)"
-    console = guest.run_console(
-        [
-            "qemu-system-x86_64", "-machine", "accel=tcg", "-m", "512", "-nographic",
-            "-no-reboot", "-boot", "n",
-            "-netdev", f"user,id=n0,bootfile={tree_url}boot.ipxe",
-            "-device", "virtio-net-pci,netdev=n0",
-        ],
-        timeout=300,
-        give_up=("No more network devices", "Could not boot"),
-    )  # fmt: skip
+    console = guest.ipxe_boot(f"{tree_url}boot.ipxe")
     guest.check_install_cmdline(console.cmdline(), tree_url, marker, console.tail())

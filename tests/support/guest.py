@@ -124,6 +124,30 @@ def run_console(argv, timeout, give_up=()):
     return Console(text, timed_out, seen[0] if seen else "", proc.returncode)
 
 
+# What iPXE prints when it cannot boot: nothing will follow, so QEMU is stopped there.
+IPXE_GIVES_UP = ("No more network devices", "Could not boot")
+
+
+def ipxe_boot(boot_url, timeout=300):
+    """Boot a BIOS guest with QEMU's iPXE ROM from ``boot_url`` (a served boot.ipxe)."""
+    argv = [
+        "qemu-system-x86_64",
+        "-machine",
+        "accel=tcg",  # /dev/kvm may exist yet not work under nesting
+        "-m",
+        "512",
+        "-nographic",
+        "-no-reboot",
+        "-boot",
+        "n",
+        "-netdev",
+        f"user,id=n0,bootfile={boot_url}",
+        "-device",
+        "virtio-net-pci,netdev=n0",
+    ]
+    return run_console(argv, timeout, give_up=IPXE_GIVES_UP)
+
+
 def check_install_cmdline(cmdline, tree_url, marker, explain=""):
     """The guest kernel got what an Anaconda install needs, in order: stage2 URL, the
     distribution's kernel_args (with ``marker``), then the kickstart URL."""

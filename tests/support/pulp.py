@@ -74,6 +74,22 @@ class PulpAPI:
                 raise TimeoutError(f"task {task_href} still {task['state']} after {timeout}s")
             time.sleep(0.2)
 
+    def wait_group(self, group_href, ended=None, timeout=600):
+        """Poll a task group until no task of it waits or runs (and ``ended(group)`` holds).
+
+        ``ended`` says when a group pulpcore never marks all dispatched is done: its tasks
+        may be idle between one dispatching the next (replication).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            group = self.get(group_href)
+            idle = not group["waiting"] + group["running"] + group["canceling"]
+            if group["tasks"] and idle and (ended is None or ended(group)):
+                return group
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"task group {group_href} still running: {group['tasks']}")
+            time.sleep(0.2)
+
     def create(self, path, body):
         """Create a resource, waiting for the task when creation is asynchronous."""
         response = self.request("POST", path, json=body)

@@ -112,9 +112,15 @@ def test_every_kickstart_content_type_and_the_repository_travel_in_order():
 
 
 def test_an_imported_signature_record_is_never_this_pulps():
-    row = {"checked_here": True, "_pulp_domain": "theirs", "pulp_type": "kickstart.tree"}
+    row = {
+        "checked_here": True,
+        "tlog_checked": "1",
+        "_pulp_domain": "theirs",
+        "pulp_type": "kickstart.tree",
+    }
     modelresource.KickstartSignatureResource().before_import_row(row)
     assert row["checked_here"] is False
+    assert row["tlog_checked"] is False  # no transparency log was consulted here (F7)
     assert row["pulp_type"] == "kickstart.signature"
 
 

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from pulp_kickstart_oci.app.models import KickstartPulpRemote, tree_identity
 from pulp_kickstart_oci.app.netboot import grammar, layout, served
-from pulp_kickstart_oci.app.sources.pulp import SIGNATURE_KINDS, PulpFirstStage, PulpSourceError
+from pulp_kickstart_oci.app.signatures.result import RECORDED_KINDS as SIGNATURE_KINDS
+from pulp_kickstart_oci.app.sources.pulp import PulpFirstStage, PulpSourceError
 
 PROPERTY = settings(
     derandomize=True,
@@ -253,6 +254,15 @@ def test_a_value_outside_its_grammar_is_refused_naming_the_tree(tree, problem):
 def test_a_document_that_is_not_one_is_refused(raw, problem):
     with pytest.raises(served.ServedTreesError, match=problem):
         _parse(raw)
+
+
+def test_a_transparency_log_check_never_travels():
+    """tlog_checked says this Pulp consulted a transparency log: another Pulp's claim that
+    it did is not carried (attack finding F7)."""
+    records = _tree()["signatures"]
+    records[0]["tlog_checked"] = True
+    (tree,) = _parse(_raw(_tree(signatures=records)))
+    assert [record["tlog_checked"] for record in tree.signatures] == [False, False]
 
 
 def test_a_tree_without_a_kernel_or_an_initrd_is_replicated_as_stored():

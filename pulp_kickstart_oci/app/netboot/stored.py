@@ -307,7 +307,8 @@ def check_signature(record, kinds):
     """A verification record of a tree, kept as another Pulp's check: ``checked_here`` is
     the receiving Pulp's to set, ``verified_at`` its own. ``kinds``: those this Pulp knows.
 
-    Returns ``{kind, key, signed_digest, reference, tlog_checked}``.
+    Returns ``{kind, key, signed_digest, reference, tlog_checked}``, ``tlog_checked``
+    False whatever the record says: no transparency log was consulted here.
     """
     record = check_object(record, _("a signature record"))
     kind = record.get("kind")
@@ -330,5 +331,5 @@ def check_signature(record, kinds):
             grammar.DIGEST, record.get("signed_digest"), _("signed digest")
         ),
         "reference": reference or None,
-        "tlog_checked": tlog_checked,
+        "tlog_checked": False,
     }

@@ -6,6 +6,9 @@ COSIGN = "cosign"
 SIGSTORE_BUNDLE = "sigstore-bundle"
 OPENPGP = "openpgp"
 KINDS = (COSIGN, SIGSTORE_BUNDLE, OPENPGP)
+# A dnf tree's RPMs checked against a keyring (sources/dnf.py): recorded, not a signature format.
+RPM = "rpm"
+RECORDED_KINDS = KINDS + (RPM,)  # every kind of verification a Pulp records
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from ..netboot import layout
 from ..netboot.treefile import TreeFile
 from ..signatures import SignatureError
 from ..signatures.policy import Trust
+from ..signatures.result import RPM
 from ..upstream_errors import REQUEST_ERRORS, message, status_of
 from .base import TreeFirstStage, TreePlan, built_here, digest_of_sources
 
@@ -46,7 +47,7 @@ DEFAULT_BOOTLOADER_PACKAGES = {
 KNOWN_CHECKSUMS = frozenset(treeinfo.CHECKSUM_TYPES)
 _ALGORITHM_NAMES = {"sha": "sha1"}
 _ROLE_BY_KEY = {"kernel": layout.KERNEL, "initrd": layout.INITRD, "boot.iso": layout.ISO}
-RPM_VERIFICATION = "rpm"  # KickstartSignature.kind of a tree's RPMs checked against a keyring
+RPM_VERIFICATION = RPM  # KickstartSignature.kind of a tree's RPMs checked against a keyring
 
 
 @dataclass(frozen=True)

@@ -26,15 +26,13 @@ from ..downloads import cap
 from ..models import KickstartPulpRemote
 from ..netboot import arch as archs
 from ..netboot import served
-from ..signatures.result import KINDS
+from ..signatures.result import RECORDED_KINDS
 from ..upstream_errors import REQUEST_ERRORS, message
 from .base import TreeFirstStage, TreePlan
-from .dnf import RPM_VERIFICATION
 
 log = logging.getLogger(__name__)
 
 TREES_JSON = "trees.json"
-SIGNATURE_KINDS = KINDS + (RPM_VERIFICATION,)  # every verification a Pulp records
 
 
 class PulpSourceError(Exception):
@@ -58,7 +56,7 @@ class PulpFirstStage(TreeFirstStage):
         async with ProgressReport(
             message=_("Reading trees.json"), code="sync.parsing.metadata"
         ) as report:
-            trees = served.parse(await self._trees_json(), self.where, SIGNATURE_KINDS)
+            trees = served.parse(await self._trees_json(), self.where, RECORDED_KINDS)
             report.total = report.done = len(trees)
         plans = []
         for tree in trees:

@@ -164,7 +164,9 @@ def _stored(plan):
     """The stored tree of ``plan``: the one of the same identity, or a new one.
 
     As pulpcore's content create: the stored tree's ContentArtifacts are set to the
-    artifacts again (one without an artifact gets it back).
+    artifacts again (one without an artifact gets it back). The identity leaves out the
+    release name (``family``): an upload naming another one than the stored tree's is
+    refused, not quietly given the stored one.
     """
     content = plan.content()
     artifacts = {f"{content.tree_root}/{item.path}": item.artifact for item in plan.files}
@@ -181,6 +183,19 @@ def _stored(plan):
             return content
         except IntegrityError:
             tree = found.get()  # another upload of the same files stored it first
+    stored_family = tree.source.get("family")
+    if tree.source.get("type") == UPLOAD and stored_family != plan.source.get("family"):
+        raise UploadRefused(
+            _(
+                "tree {root} of these files is stored already with {stored}; upload it with "
+                "that release name, or change a file"
+            ).format(
+                root=tree.tree_root,
+                stored=_("release name {family!r}").format(family=stored_family)
+                if stored_family
+                else _("no release name"),
+            )
+        )
     tree.touch()
     ContentArtifact.objects.bulk_create(
         [
