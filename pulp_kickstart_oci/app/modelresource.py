@@ -46,7 +46,7 @@ from .models import (
     tree_identity,
 )
 from .netboot import grammar, stored
-from .serializers import SIGNATURE_KINDS
+from .signatures.result import RECORDED_KINDS
 
 HASH_CHUNK = 1024 * 1024  # stored bytes are read back this much at a time
 # The task pulpcore's import runs first: it copies the archive's artifacts into storage.
@@ -453,10 +453,10 @@ class KickstartSignatureResource(KickstartContentResource):
         for row in rows:
             kind = row.get("kind")
             what = _("signature record ({kind})").format(
-                kind=kind if kind in SIGNATURE_KINDS else _("unknown kind")
+                kind=kind if kind in RECORDED_KINDS else _("unknown kind")
             )
             try:
-                stored.check_signature(_native_booleans(row), SIGNATURE_KINDS)
+                stored.check_signature(_native_booleans(row), RECORDED_KINDS)
             except ValueError as exc:
                 raise _refused(what, exc) from None
             _check_tree_of(row, known, what)

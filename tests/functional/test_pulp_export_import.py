@@ -82,6 +82,16 @@ def tree_identity(version, arch, digest, files):
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def importer_into_new_repository(api, source, name):
+    """A new kickstart repository and an importer mapping the exported repository to it."""
+    target = api.create("repositories/kickstart/kickstart/", {"name": unique(name)})
+    importer = api.create(
+        "importers/core/pulp/",
+        {"name": unique("importer"), "repo_mapping": {source.repository["name"]: target["name"]}},
+    )
+    return target, importer
+
+
 def group_errors(api, group):
     return [
         api.get(task["pulp_href"])["error"]["description"]
@@ -580,14 +590,7 @@ class TestPulpExportImport:
 
         rewrite_tar(tar_path, relink)
         api = second.api()
-        target = api.create("repositories/kickstart/kickstart/", {"name": unique("relinked")})
-        importer = api.create(
-            "importers/core/pulp/",
-            {
-                "name": unique("importer"),
-                "repo_mapping": {source.repository["name"]: target["name"]},
-            },
-        )
+        target, importer = importer_into_new_repository(api, source, "relinked")
         before = footprint(second.database)
 
         group = run_import(api, importer, path=str(tar_path))
@@ -629,14 +632,7 @@ class TestPulpExportImport:
         for change, says in cases:
             tar_path = reassembled(source.toc, scratch("tags"))
             rewrite_rows(tar_path, TAG_FILE, change)
-            target = api.create("repositories/kickstart/kickstart/", {"name": unique("tags")})
-            importer = api.create(
-                "importers/core/pulp/",
-                {
-                    "name": unique("importer"),
-                    "repo_mapping": {source.repository["name"]: target["name"]},
-                },
-            )
+            target, importer = importer_into_new_repository(api, source, "tags")
             before = footprint(second.database)
 
             group = run_import(api, importer, path=str(tar_path))
@@ -756,14 +752,7 @@ class TestPulpExportImport:
 
         rewrite_tar(tar_path, forge)
         api = second.api()
-        target = api.create("repositories/kickstart/kickstart/", {"name": unique("forged")})
-        importer = api.create(
-            "importers/core/pulp/",
-            {
-                "name": unique("importer"),
-                "repo_mapping": {source.repository["name"]: target["name"]},
-            },
-        )
+        target, importer = importer_into_new_repository(api, source, "forged")
         group = run_import(api, importer, path=str(tar_path))
         assert group["failed"] == 0, group_errors(api, group)
         version = api.get(target["pulp_href"])["latest_version_href"]
