@@ -9,3 +9,7 @@ class PulpKickstartOciPluginAppConfig(PulpPluginAppConfig):
     version = "0.1.0.dev0"
     python_package_name = "pulp-kickstart-oci"
     domain_compatible = True
+
+    def ready(self):
+        super().ready()
+        from . import archive_bytes  # noqa: F401  (registers the mark of an import's artifacts)

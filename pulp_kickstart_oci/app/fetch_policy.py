@@ -77,24 +77,19 @@ def shown(url):
     return f"{parsed.scheme}://{host}{parsed.raw_path}"
 
 
-_NOT_URL_TEXT = re.compile(r"[^\x21-\x7e]")
-
-
 def normalized(url):
     """The URL as aiohttp will send it, or FetchRefused when it is not a plain http(s) URL.
 
-    Its text is printable ASCII: a URL parser drops tabs and line breaks and encodes
-    spaces or other characters, so the URL stored (and shown, and copied by a
-    replication) would not be the URL fetched.
+    Its text has no whitespace and no invisible character: a URL parser drops tabs and
+    line breaks and encodes spaces, so the URL stored (and shown, and copied by a
+    replication) would not be the URL fetched, and a bidirectional override shows one
+    URL and names another. (A host in another script is fine: IDNA spells it one way.)
     """
     text = str(url)
-    if _NOT_URL_TEXT.search(text):
+    if not text.isprintable() or any(character.isspace() for character in text):
         raise FetchRefused(
             url,
-            _(
-                "a URL holds only printable ASCII: percent-encode spaces, line breaks and "
-                "other characters"
-            ),
+            _("a URL holds no spaces, line breaks or invisible characters: percent-encode them"),
         )
     try:
         parsed = yarl.URL(text)

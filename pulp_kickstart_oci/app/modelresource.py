@@ -25,7 +25,6 @@ exporter's unit (``upstream_id``, which pulpcore's ContentArtifact import goes b
 a ContentArtifact of a tree must be one of the tree's files (``_tree_files_only``).
 """
 
-import hashlib
 import json
 from gettext import gettext as _
 
@@ -38,6 +37,7 @@ from pulpcore.plugin.modelresources import RepositoryResource
 from pulpcore.plugin.models import Artifact, ContentArtifact, ProgressReport, Task
 from pulpcore.plugin.util import get_domain_pk
 
+from . import archive_bytes
 from .models import (
     KickstartRepository,
     KickstartSignature,
@@ -48,9 +48,6 @@ from .models import (
 from .netboot import grammar, stored
 from .signatures.result import RECORDED_KINDS
 
-HASH_CHUNK = 1024 * 1024  # stored bytes are read back this much at a time
-# The task pulpcore's import runs first: it copies the archive's artifacts into storage.
-ARCHIVE_TASK = "pulpcore.app.tasks.importer.pulp_import"
 ARTIFACTS_CHECKED = "kickstart.import.artifacts"  # the progress report of the check below
 
 
@@ -103,7 +100,7 @@ class TreeByIdentity(widgets.ForeignKeyWidget):
         super().__init__(KickstartTree, field="identity")
 
     def get_queryset(self, value, row, *args, **kwargs):
-        return KickstartTree.objects.filter(_pulp_domain=get_domain_pk())
+        return KickstartTree.objects.filter(_pulp_domain=get_domain_pk(), made_here=False)
 
     def render(self, value, obj=None, **kwargs):
         return value.identity if value else ""
@@ -165,6 +162,7 @@ class KickstartTreeResource(KickstartContentResource):
         stored = set(
             KickstartTree.objects.filter(
                 identity__in=[i for i in identities if isinstance(i, str)],
+                made_here=False,
                 _pulp_domain=get_domain_pk(),
             ).values_list("identity", flat=True)
         )
@@ -172,6 +170,11 @@ class KickstartTreeResource(KickstartContentResource):
             tree = check_tree_row(row)
             if tree["identity"] not in stored:
                 check_stored_files(tree)
+
+    def before_import_row(self, row, **kwargs):
+        """Another Pulp made it: its own unit here, never the one a sync or upload makes."""
+        super().before_import_row(row, **kwargs)
+        row["made_here"] = False
 
     def save_instance(self, instance, is_create, row, **kwargs):
         """A new tree is stored with its files linked, as a sync stores one.
@@ -239,8 +242,8 @@ def check_stored_files(tree):
     """Every file of a tree new to this Pulp is an artifact here, with its size.
 
     Its bytes are known to be its sha256: it was stored by a download or an upload
-    (which hash what they store) or it came with this archive, whose artifacts
-    ``check_archive_artifacts`` hashed.
+    (which hash what they store), or it came with an import, and app/archive_bytes.py
+    reads it back once (this archive's artifacts: ``check_archive_artifacts``).
     """
     what = _("tree {version}/{arch} ({identity})").format(**tree)
     for record in tree["files"]:
@@ -261,6 +264,18 @@ def check_stored_files(tree):
                 _("{path}: the archive's artifact has {actual} bytes, the tree says {size}").format(
                     path=path, actual=artifact.size, size=size
                 ),
+            )
+        try:
+            right = archive_bytes.check(artifact)  # brought by an earlier import, unread
+        except archive_bytes.WrongArchiveBytes as exc:
+            raise _refused(what, f"{path}: {exc}") from None
+        if not right:
+            raise _refused(
+                what,
+                _(
+                    "{path}: the bytes an earlier Pulp import stored for sha256 {sha256} were "
+                    "not those bytes and are deleted; import an archive that carries the file"
+                ).format(path=path, sha256=sha256),
             )
 
 
@@ -301,82 +316,58 @@ def _files_named(rows):
 
 def check_archive_artifacts(named):
     """Hash the bytes of every artifact this import's archive brought; ImportRefused if one
-    is not the bytes its sha256 names.
+    is not the bytes its sha256 names (app/archive_bytes.py marks them).
 
-    pulpcore copies an archive's artifacts into storage without reading them, all of
-    them, named by a content unit or not, before any repository is imported. A later
-    sync or upload of the real file would take a stored artifact for its bytes: an
-    archive could plant bytes for a file no tree of it names. So every artifact the
-    import task created is read back and hashed, once per import (the first kickstart
-    repository of the archive does it; a progress report on its task says so), and one
-    whose bytes are wrong is deleted when no content uses it yet.
+    Done by the first kickstart repository of the import (once: a checked artifact loses
+    its mark), so a wrong byte fails the import that brought it, not a later sync.
+    ``named``: {sha256: which tree file of the batch it is}, for the error.
     """
     task = Task.current()
     group = task.task_group if task is not None else None
     if group is None:
         return  # not pulpcore's import (e.g. a unit test): no archive was unpacked
     archive_task = (
-        group.tasks.filter(name=ARCHIVE_TASK, started_at__isnull=False)
+        group.tasks.filter(name=archive_bytes.ARCHIVE_TASK, started_at__isnull=False)
         .order_by("pulp_created")
         .first()
     )
     if archive_task is None:
         return
-    done = ProgressReport.objects.filter(
-        code=ARTIFACTS_CHECKED, task__task_group=group, state="completed"
-    )
-    if done.exists():
-        return
-    brought = Artifact.objects.filter(
-        pulp_domain_id=get_domain_pk(),
-        pulp_created__gte=archive_task.started_at,
-        pulp_created__lte=task.pulp_created,
-    ).order_by("pk")
-    report = ProgressReport(
+    brought = archive_bytes.marked_since(archive_task.started_at, task.pulp_created)
+    with ProgressReport(
         message=_("Checking the bytes of the archive's artifacts"),
         code=ARTIFACTS_CHECKED,
         total=brought.count(),
-    )
-    with report:
+    ) as report:
         for artifact in report.iter(brought.iterator()):
-            if _stored_sha256(artifact) == artifact.sha256:
-                continue
-            kept = ContentArtifact.objects.filter(artifact=artifact).exists()
-            if not kept:
-                artifact.delete()
-            raise _refused(
-                _("{file} (sha256 {sha256})").format(
-                    file=named.get(artifact.sha256, _("an artifact no tree of it names")),
-                    sha256=artifact.sha256,
-                ),
-                _(
-                    "the bytes the archive holds for it are not those bytes (a damaged or "
-                    "altered archive); {fate}"
-                ).format(
-                    fate=_("another plugin's content already uses them")
-                    if kept
-                    else _("they were not kept")
-                ),
+            what = _("{file} (sha256 {sha256})").format(
+                file=named.get(artifact.sha256, _("an artifact no tree of it names")),
+                sha256=artifact.sha256,
             )
-
-
-def _stored_sha256(artifact):
-    """The sha256 of an artifact's stored bytes, read back in chunks (flat memory)."""
-    digest = hashlib.sha256()
-    with artifact.file.open("rb") as stored:
-        while chunk := stored.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+            try:
+                right = archive_bytes.check(artifact)
+            except archive_bytes.WrongArchiveBytes as exc:
+                raise _refused(what, exc) from None
+            if not right:
+                raise _refused(
+                    what,
+                    _(
+                        "the bytes the archive holds for it are not those bytes (a damaged or "
+                        "altered archive); they were not kept"
+                    ),
+                )
 
 
 def _known_trees(rows):
-    """{identity: arch} of the rows' trees this domain stores (one query per batch)."""
+    """{identity: (arch, version)} of the rows' trees this domain stores (one query per batch)."""
     identities = {row.get("tree") for row in rows if isinstance(row.get("tree"), str)}
-    return dict(
-        KickstartTree.objects.filter(
-            identity__in=identities, _pulp_domain=get_domain_pk()
-        ).values_list("identity", "arch")
+    trees = KickstartTree.objects.filter(
+        identity__in=identities, made_here=False, _pulp_domain=get_domain_pk()
     )
+    return {
+        identity: (arch, version)
+        for identity, arch, version in trees.values_list("identity", "arch", "version")
+    }
 
 
 def _check_tree_of(row, known, what):
@@ -415,13 +406,18 @@ class KickstartTagResource(KickstartContentResource):
                 raise _refused(what, exc) from None
             _check_tree_of(row, known, what)
             arch = row["arch"]
-            if known[row["tree"]] != arch:
+            tree_arch, version = known[row["tree"]]
+            if tree_arch != arch:
                 raise _refused(
                     what,
                     _("it is for {arch}, the tree it names is for {tree_arch}").format(
-                        arch=arch, tree_arch=known[row["tree"]]
+                        arch=arch, tree_arch=tree_arch
                     ),
                 )
+            try:
+                stored.check_tag_of(name, version)
+            except ValueError as exc:
+                raise _refused(what, exc) from None
             if seen.setdefault((name, arch), row["tree"]) != row["tree"]:
                 raise _refused(
                     what,
@@ -523,4 +519,10 @@ def _tree_files_only(sender, instance, raw=False, **kwargs):
             _("{path}: the artifact is not the tree's file (sha256 {sha256})").format(
                 path=path, sha256=expected[path]
             )
+        )
+    if instance.artifact_id is not None and not archive_bytes.check(instance.artifact):
+        raise ValueError(
+            _(
+                "{path}: the bytes a Pulp import stored for sha256 {sha256} were not those bytes"
+            ).format(path=path, sha256=expected[path])
         )

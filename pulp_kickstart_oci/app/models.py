@@ -13,6 +13,7 @@ from django.db.models import Q
 from django_lifecycle import AFTER_UPDATE, hook
 
 from pulpcore.plugin.models import (
+    Artifact,
     AutoAddObjPermsMixin,
     BaseModel,
     Content,
@@ -56,6 +57,12 @@ class KickstartTree(Content):
     repository version serves them as an Anaconda tree. ``digest`` is the
     upstream manifest digest; ``identity`` (see tree_identity) is the unit's
     key, so one manifest synced twice as the same tree is one unit.
+
+    ``made_here``: True for a tree this Pulp made (a sync from upstream, an upload);
+    False for one another Pulp made and an import or a replication carried here. It is
+    part of the unit key: the identity covers a tree's files, not every fact another
+    Pulp states about them (roles, release name, provenance), so a sync or upload here
+    never takes a carried unit for the tree it makes, nor the other way round.
     """
 
     TYPE = "tree"
@@ -70,6 +77,7 @@ class KickstartTree(Content):
     files = models.JSONField(default=list)
     warnings = models.JSONField(default=list)
     identity = models.TextField()
+    made_here = models.BooleanField(default=True)
     _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
 
     @property
@@ -79,7 +87,7 @@ class KickstartTree(Content):
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
-        unique_together = ("identity", "_pulp_domain")
+        unique_together = ("identity", "made_here", "_pulp_domain")
 
 
 class KickstartTag(Content):
@@ -576,3 +584,15 @@ def _named(distribution):
             name=distribution.name, domain=distribution.pulp_domain.name
         )
     return _("distribution '{name}'").format(name=distribution.name)
+
+
+class KickstartArchiveArtifact(BaseModel):
+    """An artifact a Pulp import brought, whose bytes this Pulp has not read yet.
+
+    pulpcore copies an archive's artifacts into storage without reading them, named by
+    content or not; a later sync or upload would take one for the file its sha256 names.
+    Every place the plugin links an artifact to a tree reads such an artifact first
+    (app/archive_bytes.py); this row goes once its bytes are found to be its sha256.
+    """
+
+    artifact = models.OneToOneField(Artifact, on_delete=models.CASCADE, related_name="+")

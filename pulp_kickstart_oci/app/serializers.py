@@ -1,7 +1,7 @@
 import os
 import re
 from gettext import gettext as _
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_serializer
@@ -268,6 +268,14 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
             "Which tags name it is a fact of a repository version: see the tags content."
         ),
     )
+    made_here = serializers.BooleanField(
+        read_only=True,
+        help_text=_(
+            "True when this Pulp made the tree (a sync, an upload); false when a Pulp import "
+            "or a replication carried it from another Pulp. Part of the unit key: a sync "
+            "or upload here never reuses a carried tree of the same identity."
+        ),
+    )
     annotations = serializers.JSONField(
         read_only=True, help_text=_("Annotations of the upstream manifest.")
     )
@@ -288,6 +296,7 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
             "oci_arch",
             "digest",
             "identity",
+            "made_here",
             "source",
             "annotations",
             "files",
@@ -486,7 +495,22 @@ def _http_url(value, wrong_scheme):
         normalized(value)
     except FetchRefused as exc:
         raise serializers.ValidationError(exc.detail) from None
+    if any(unquote(segment) in (".", "..") for segment in parsed.path.split("/")):
+        # A parser removes them: the URL stored and shown would not be the one fetched.
+        raise serializers.ValidationError(_("Give the URL without '.' or '..' path segments."))
     return parsed
+
+
+class ProxyUrlMixin:
+    """A remote's ``proxy_url`` passes the checks of a remote's ``url`` (no whitespace or
+    invisible character, http(s)), and has no credentials (proxy_username and
+    proxy_password hold them)."""
+
+    def validate_proxy_url(self, value):
+        value = super().validate_proxy_url(value)
+        if value:
+            _http_url(value, _("Give the proxy's http(s) URL."))
+        return value
 
 
 class OriginListField(serializers.ListField):
@@ -617,7 +641,7 @@ class SignatureTrustSerializer(serializers.Serializer):
         return data
 
 
-class KickstartOciRemoteSerializer(SignatureTrustSerializer, RemoteSerializer):
+class KickstartOciRemoteSerializer(ProxyUrlMixin, SignatureTrustSerializer, RemoteSerializer):
     """A registry repository publishing netboot trees as OCI artifacts."""
 
     url = serializers.CharField(
@@ -776,7 +800,7 @@ class DeprecatedGpgKeysField(serializers.CharField):
 
 
 @extend_schema_serializer(deprecate_fields=["gpg_keys"])
-class KickstartDnfRemoteSerializer(SignatureTrustSerializer, RemoteSerializer):
+class KickstartDnfRemoteSerializer(ProxyUrlMixin, SignatureTrustSerializer, RemoteSerializer):
     """A dnf install tree to assemble a netboot tree from."""
 
     url = serializers.CharField(
@@ -892,7 +916,7 @@ def distribution_url(value):
     return value if value.endswith("/") else value + "/"
 
 
-class KickstartPulpRemoteSerializer(RemoteSerializer):
+class KickstartPulpRemoteSerializer(ProxyUrlMixin, RemoteSerializer):
     """Another Pulp's kickstart distribution: what a replica syncs from."""
 
     url = serializers.CharField(

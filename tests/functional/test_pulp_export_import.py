@@ -48,6 +48,7 @@ TAG_FILE = "pulp_kickstart_oci.app.modelresource.KickstartTagResource.json"
 SIGNATURE_FILE = "pulp_kickstart_oci.app.modelresource.KickstartSignatureResource.json"
 CA_FILE = "pulpcore.app.modelresource.ContentArtifactResource.json"
 ARTIFACT_FILE = "pulpcore.app.modelresource.ArtifactResource.json"
+OTHER_DIGESTS = ("md5", "sha1", "sha224", "sha384", "sha512")
 # What a tree is, as the API shows it: everything but where this Pulp keeps it.
 TREE_FIELDS = (
     "version",
@@ -228,6 +229,22 @@ def trees_without_all_files(db):
            (SELECT count(*) FROM core_contentartifact ca WHERE ca.content_id = t.content_ptr_id)""",
         database=db,
     )
+
+
+def registry_file(pusher, manifest_digest, title):
+    """The bytes of the layer titled ``title`` of a manifest in the test registry."""
+    base = f"{pusher.base}/v2/{pusher.name}"
+    manifest = requests.get(
+        f"{base}/manifests/{manifest_digest}",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        timeout=60,
+    ).json()
+    (layer,) = [
+        layer
+        for layer in manifest["layers"]
+        if layer.get("annotations", {}).get("org.opencontainers.image.title") == title
+    ]
+    return requests.get(f"{base}/blobs/{layer['digest']}", timeout=60).content
 
 
 def cosign_sign(pusher, digest, key):
@@ -432,7 +449,7 @@ class TestPulpExportImport:
 
         def plant(rows):
             row = dict(rows[0])
-            for name in ("md5", "sha1", "sha224", "sha384", "sha512"):
+            for name in OTHER_DIGESTS:
                 if name in row:
                     row[name] = ""
             row.update(sha256=digest, size=len(planted), file=f"artifact/{digest[:2]}/{digest[2:]}")
@@ -508,6 +525,107 @@ class TestPulpExportImport:
             database=second.database,
         )
         assert linked == str(len(tree["files"]))
+
+    def test_bytes_an_archive_without_kickstart_trees_planted_are_read_before_any_use(
+        self, second, source, scratch, kickstart_registry, kickstart_publish_release
+    ):
+        """An archive whose kickstart repository holds no tree (so no kickstart row is read)
+        still brings every artifact it carries. Planted bytes under the sha256 of a kernel
+        are read back by whatever needs that kernel first: an upload here stores the
+        uploaded bytes, and an OCI sync downloads the manifest's; both serve the real
+        kernel (re-attack finding F1: the check is a mark every import artifact gets)."""
+        uploaded = tree_files(unique("planted-upload"))
+        pusher = Pusher(kickstart_registry.url, unique("fedora/planted"))
+        published = kickstart_publish_release(pusher, "38")
+        synced_kernel = registry_file(pusher, published["manifests"]["amd64"], "vmlinuz")
+        kernels = {
+            sha256(uploaded["images/pxeboot/vmlinuz"]): len(uploaded["images/pxeboot/vmlinuz"]),
+            sha256(synced_kernel): len(synced_kernel),
+        }
+        tar_path = reassembled(source.toc, scratch("planted-empty"))
+        planted = {f"artifact/{d[:2]}/{d[2:]}": bytes(size) for d, size in kernels.items()}
+
+        def plant(rows):
+            model = dict(rows[0])
+            for digest, size in kernels.items():
+                row = {
+                    name: "" if name in OTHER_DIGESTS else value for name, value in model.items()
+                }
+                row.update(sha256=digest, size=size, file=f"artifact/{digest[:2]}/{digest[2:]}")
+                rows.append(row)
+
+        for name in (TREE_FILE, TAG_FILE, SIGNATURE_FILE, CA_FILE):
+            rewrite_rows(tar_path, name, lambda rows: rows.clear())
+        rewrite_rows(tar_path, ARTIFACT_FILE, plant)
+        rewrite_tar(tar_path, lambda name, data: data, planted)
+        api = second.api()
+        target, importer = importer_into_new_repository(api, source, "empty")
+
+        group = run_import(api, importer, path=str(tar_path))
+
+        assert group["failed"] == 0, group_errors(api, group)
+        assert set(kernels) <= set(footprint(second.database)["artifacts"])  # planted, unread
+
+        repository = api.create("repositories/kickstart/kickstart/", {"name": unique("real")})
+        upload_tree(api, uploaded, "39", "x86_64", repository=repository["pulp_href"])
+        remote = api.create(
+            "remotes/kickstart/oci/",
+            {
+                "name": unique("planted"),
+                "url": pusher.base,
+                "upstream_name": pusher.name,
+                "architectures": ["amd64"],
+            },
+        )
+        api.wait(
+            api.post(f"{repository['pulp_href']}sync/", {"remote": remote["pulp_href"]})["task"]
+        )
+        base_path = unique("real")
+        api.create(
+            "distributions/kickstart/kickstart/",
+            {"name": base_path, "base_path": base_path, "repository": repository["pulp_href"]},
+        )
+        root = f"{second.content}/pulp/content/{base_path}"
+        for tree_root, kernel in (
+            ("39/x86_64", uploaded["images/pxeboot/vmlinuz"]),
+            ("38/x86_64", synced_kernel),
+        ):
+            served = requests.get(f"{root}/{tree_root}/images/pxeboot/vmlinuz", timeout=60)
+            assert served.status_code == 200 and served.content == kernel, tree_root
+
+    def test_a_carried_tree_never_stands_for_the_tree_this_pulp_makes(
+        self, second, source, stack, scratch
+    ):
+        """An archive bringing the uploaded tree 40/x86_64 with its kernel and initrd roles
+        swapped (same files, so the same identity): the carried tree is its own unit
+        (``made_here`` false); the same files uploaded here make this Pulp's own unit, whose
+        roles and boot configs are the layout's (re-attack finding F2; a replica's trees are
+        carried the same way, F3)."""
+        tar_path = reassembled(source.toc, scratch("roles"))
+        kernel, initrd = "images/pxeboot/vmlinuz", "images/pxeboot/initrd.img"
+        swap = {kernel: "initrd", initrd: "kernel"}
+
+        def swap_roles(rows):
+            for row in rows:
+                if (row["version"], row["arch"]) == ("40", "x86_64"):
+                    files = json.loads(row["files"])
+                    for item in files:
+                        item["role"] = swap.get(item["path"], item["role"])
+                    row["files"] = json.dumps(files, separators=(",", ":"), sort_keys=True)
+
+        rewrite_rows(tar_path, TREE_FILE, swap_roles)
+        api = second.api()
+        target, importer = importer_into_new_repository(api, source, "roles")
+        group = run_import(api, importer, path=str(tar_path))
+        assert group["failed"] == 0, group_errors(api, group)
+        carried = tree_of(api, api.get(target["pulp_href"])["latest_version_href"], "40", "x86_64")
+        assert carried["made_here"] is False
+        assert carried["identity"] == source.uploaded["identity"]
+
+        own = upload_tree(api, source.uploaded_files, "40", "x86_64")
+        assert own["made_here"] is True and own["pulp_href"] != carried["pulp_href"]
+        assert own["identity"] == carried["identity"]
+        assert {item["path"]: item["role"] for item in own["files"]} == ROLES
 
     def test_an_import_serves_the_same_trees_byte_for_byte(
         self, second, source, imported, stack, kickstart_distribution_factory
@@ -612,9 +730,10 @@ class TestPulpExportImport:
     def test_tags_keep_their_trees_architecture_and_one_tree_per_name(
         self, second, source, imported, stack, scratch
     ):
-        """A tag row for another architecture than its tree's, or two rows giving one tag
-        name and arch two trees, are refused naming the tag before any row is written
-        (attack finding F3), rather than a repository version pulpcore refuses later."""
+        """A tag row for another architecture or release than its tree's (a second row giving
+        the tag to another tree names another release) is refused naming the tag before any
+        row is written (attack findings F3, and F4 of the second attack), rather than a
+        repository version pulpcore refuses later."""
         other = tree_of(stack, source.version, "41", "x86_64")["identity"]
         cases = (
             (
@@ -625,7 +744,12 @@ class TestPulpExportImport:
                 lambda rows: rows.extend(
                     {**r, "tree": other} for r in list(rows) if r["name"] == "42-amd64"
                 ),
-                "tag 42-amd64: two rows name two trees with tag 42-amd64 for x86_64",
+                # A second row naming another tree: that tree's release is not the tag's.
+                "tag 42-amd64: tag 42-amd64 names release 42, not this tree's 41",
+            ),
+            (
+                lambda rows: [r.update(name="41-amd64") for r in rows if r["name"] == "42-amd64"],
+                "tag 41-amd64: tag 41-amd64 names release 41, not this tree's 42",
             ),
         )
         api = second.api()
@@ -926,8 +1050,9 @@ class TestPulpExportImport:
         self, source, stack, kickstart_repository_factory, kickstart_distribution_factory
     ):
         """The walk-through on one Pulp (the dev stack): the export imports into another
-        repository. The trees and tags are the same units; the records are carried again as
-        an import's (checked_here false), beside the sync's own in the source repository."""
+        repository. The trees are carried units (``made_here`` false) with the same identities
+        and facts, beside the ones this Pulp made; the records are carried as an import's
+        (checked_here false)."""
         target = kickstart_repository_factory()
         importer = stack.create(
             "importers/core/pulp/",
@@ -943,8 +1068,11 @@ class TestPulpExportImport:
             stack.delete(importer["pulp_href"])
         version = stack.get(target.pulp_href)["latest_version_href"]
         assert version.endswith("/versions/1/")
-        exported = {t["pulp_href"] for t in stack.trees(source.version)}
-        assert {t["pulp_href"] for t in stack.trees(version)} == exported
+        exported, carried = stack.trees(source.version), stack.trees(version)
+        assert tree_facts(carried) == tree_facts(exported)
+        assert {t["made_here"] for t in exported} == {True}
+        assert {t["made_here"] for t in carried} == {False}
+        assert not {t["pulp_href"] for t in carried} & {t["pulp_href"] for t in exported}
         assert tags_of(stack, version) == tags_of(stack, source.version)
         records = records_of(stack, version)
         assert set(records) == set(records_of(stack, source.version))

@@ -252,14 +252,15 @@ def test_the_same_files_with_another_release_name_are_refused_not_renamed(
         }
         for path, data in files.items()
     }
-    for family, stored in (("AlmaLinux", "'CentOS Stream'"), (None, "'CentOS Stream'")):
+    for family in ("AlmaLinux", None):
         fields = {"family": family} if family else {}
         with pytest.raises(PulpTaskError) as failed:
             upload_tree(artifacts, **fields)
         error = failed.value.task.error["description"]
-        assert f"tree 42/x86_64 of these files is stored already with release name {stored}" in (
+        assert "tree 42/x86_64 of these files is stored already with another release name" in (
             error
         ), error
+        assert "CentOS Stream" not in error  # another uploader's value is not shown (F7)
     assert upload_tree(artifacts, family="CentOS Stream").created_resources == [href]
     tree = kickstart_bindings.ContentTreesApi.read(href)
     assert tree.source["family"] == "CentOS Stream"

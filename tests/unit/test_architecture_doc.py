@@ -45,6 +45,8 @@ def _imports_by_unit():
         name = ".".join(relative[:-1] if relative[-1] == "__init__" else relative)
         package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
         unit = _unit_of(name)
+        if unit is None:
+            continue  # app/__init__.py: the Django app config, which loads signal receivers
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 base = importlib.util.resolve_name("." * node.level + (node.module or ""), package)

@@ -199,6 +199,8 @@ def _record(**changes):
         (_without("source"), "older than replication"),
         (_tree(tags=["42", "42;reboot"]), "is not a tag"),
         (_tree(tags=["42", "42"]), "listed twice"),
+        (_tree(tags=["42", "41-amd64"]), "tag 41-amd64 names release 41, not this tree's 42"),
+        (_tree(tags=["latest"]), "tag latest names release latest"),
         (_file(path="../../etc/passwd"), "file path"),
         (_file(path="/etc/passwd"), "file path"),
         (_file(path="images/pxeboot/vmlinuz initrd=x"), "file path"),
@@ -247,7 +249,7 @@ def test_a_value_outside_its_grammar_is_refused_naming_the_tree(tree, problem):
         (b'{"trees": [{"size": NaN}]}', "not a JSON number"),
         (b'{"trees": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "not valid JSON"),
         (_raw(_tree(), _tree()), "42/x86_64 is listed twice"),
-        (_raw(_tree(), _tree(version="43", tags=["42"])), "tag 42 names both 42/x86_64 and 43"),
+        (_raw(_tree(), _tree(version="43", tags=["42"])), "tag 42 names release 42, not this"),
     ],
     ids=["empty", "utf-16", "list", "no trees", "twice", "NaN", "deep", "tree twice", "tag twice"],
 )

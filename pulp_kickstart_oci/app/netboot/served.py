@@ -123,7 +123,7 @@ def _tree(entry, where, position, signature_kinds):
         files = stored.check_list(entry.get("files"), _("files"))
         records = [_stored_record(record) for record in files]
         tree = stored.check_tree({**entry, "files": records})
-        tags = stored.check_tags(entry.get("tags", []))
+        tags = stored.check_tags(entry.get("tags", []), tree.version)
         signatures = [
             stored.check_signature(record, signature_kinds)
             for record in stored.check_list(entry.get("signatures", []), _("signatures"))

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 from . import arch as archs
 from . import grammar, layout
+from . import tags as tag_names
 from .treefile import PROVENANCE_FIELDS, RECORD_FIELDS, TreeFile
 
 # Each message translated once per process: gettext looks for catalogs on every call
@@ -291,12 +292,27 @@ def _optional_text(value, what):
     return None if value is None else text(value, what)
 
 
-def check_tags(value):
-    """A tree's tags as trees.json lists them: each of the tag grammar, once."""
-    tags = [check_tag(tag) for tag in check_list(value, _("tags"))]
+def check_tags(value, version):
+    """A tree's tags as trees.json lists them: each of the tag grammar, once, naming this
+    tree's release."""
+    tags = [check_tag_of(tag, version) for tag in check_list(value, _("tags"))]
     if len(set(tags)) != len(tags):
         raise StoredTreeError(_("a tag is listed twice"))
     return tags
+
+
+def check_tag_of(name, version):
+    """A tag of a tree of release ``version`` as a registry sync stores one: the release it
+    names (``42`` of ``42`` or ``42-amd64``) is the tree's."""
+    check_tag(name)
+    release = tag_names.split(name)[0]
+    if release != version:
+        raise StoredTreeError(
+            _("tag {name} names release {release}, not this tree's {version}").format(
+                name=name, release=release, version=version
+            )
+        )
+    return name
 
 
 def check_tag(name):

@@ -22,7 +22,6 @@ from pulpcore.plugin.models import Artifact, Remote
 from pulpcore.plugin.stages import DeclarativeArtifact, DeclarativeContent, Stage
 
 from ..models import KickstartSignature, KickstartTag, KickstartTree, tree_identity
-from ..netboot.served import REPLICATED_FROM
 
 _SOURCES = {}  # remote model -> its TreeFirstStage subclass
 
@@ -45,6 +44,7 @@ class TreePlan:
     warnings: list = field(default_factory=list)
     tags: list = field(default_factory=list)  # upstream tags naming this tree now
     signatures: list = field(default_factory=list)  # verifications (records, see verification)
+    made_here: bool = True  # False: another Pulp made it (models.KickstartTree.made_here)
 
     @property
     def identity(self):
@@ -67,6 +67,7 @@ class TreePlan:
             files=self.records(),
             warnings=list(self.warnings),
             identity=self.identity,
+            made_here=self.made_here,
         )
 
     def owners_of(self, url):
@@ -115,13 +116,12 @@ def built_here(trees, source_type):
     """The trees of a queryset that this Pulp's own syncs of ``source_type`` made from upstream.
 
     Not those of another kind (an uploaded tree's files stand for no manifest or RPMs,
-    whatever its digest), nor those a Pulp import brought (pulpcore sets their
-    ``upstream_id``) or a replication brought (their ``source`` says where from): another
-    Pulp says which manifest or RPMs their files came from. Only trees built here may stand
-    for upstream metadata a sync does not read again (a manifest, unpacked RPMs).
+    whatever its digest), nor those an import or a replication carried here
+    (``made_here`` False): another Pulp says which manifest or RPMs their files came
+    from. Only trees built here may stand for upstream metadata a sync does not read
+    again (a manifest, unpacked RPMs).
     """
-    own = trees.filter(upstream_id__isnull=True, source__type=source_type)
-    return own.exclude(source__has_key=REPLICATED_FROM)
+    return trees.filter(made_here=True, source__type=source_type)
 
 
 def digest_of_sources(version, arch, sources):

@@ -111,6 +111,7 @@ class PulpFirstStage(TreeFirstStage):
             tags=sorted(tree.tags),
             # Another Pulp's checks: kept, never taken as vouching here (base.verification).
             signatures=[{**record, "checked_here": False} for record in tree.signatures],
+            made_here=False,  # never the unit a sync or upload of this Pulp makes
         )
         if plan.identity != tree.identity:
             raise PulpSourceError(

@@ -16,8 +16,14 @@ from asgiref.sync import sync_to_async
 
 from pulpcore.plugin.exceptions import SyncError
 from pulpcore.plugin.models import ContentArtifact, ProgressReport, Remote
-from pulpcore.plugin.stages import DeclarativeVersion, QueryExistingContents, Stage
+from pulpcore.plugin.stages import (
+    DeclarativeVersion,
+    QueryExistingArtifacts,
+    QueryExistingContents,
+    Stage,
+)
 
+from .. import archive_bytes
 from ..budget import BudgetExceeded, SyncBudget
 from ..models import KickstartRepository, KickstartTree
 from ..netboot import inspect
@@ -221,8 +227,46 @@ def _head(artifact):
         return stored.read(inspect.HEAD_SIZE)
 
 
+class CheckArchiveBytes(Stage):
+    """Reads back a stored artifact a Pulp import brought before pulpcore takes it for a file.
+
+    pulpcore's QueryExistingArtifacts links a planned file to the stored artifact of its
+    sha256 without reading it; an import stores bytes unread (app/archive_bytes.py). Wrong
+    bytes are deleted here, so the file is downloaded as if they had never been stored.
+    """
+
+    async def run(self):
+        async for batch in self.batches():
+            wanted = {
+                d_artifact.artifact.sha256: (d_content, d_artifact)
+                for d_content in batch
+                for d_artifact in d_content.d_artifacts
+                if d_artifact.artifact._state.adding and d_artifact.artifact.sha256
+            }
+            if wanted:
+                await sync_to_async(self._check)(wanted)
+            for d_content in batch:
+                await self.put(d_content)
+
+    @staticmethod
+    def _check(wanted):
+        for artifact in archive_bytes.marked(list(wanted)):
+            try:
+                archive_bytes.check(artifact)
+            except archive_bytes.WrongArchiveBytes as exc:
+                d_content, d_artifact = wanted[artifact.sha256]
+                raise UpstreamError(
+                    _("{path} of {tree}: {problem}").format(
+                        path=d_artifact.relative_path,
+                        tree=getattr(d_content.content, "tree_root", ""),
+                        problem=exc,
+                    )
+                ) from None
+
+
 class TreeDeclarativeVersion(DeclarativeVersion):
-    """The standard pipeline with CheckTreeFiles before new trees are saved."""
+    """The standard pipeline with CheckArchiveBytes before stored artifacts are matched and
+    CheckTreeFiles before new trees are saved."""
 
     def pipeline_stages(self, new_version):
         """pulpcore's stages, with CheckTreeFiles right after existing content is matched."""
@@ -231,4 +275,8 @@ class TreeDeclarativeVersion(DeclarativeVersion):
             index for index, stage in enumerate(stages) if isinstance(stage, QueryExistingContents)
         )
         stages.insert(position + 1, CheckTreeFiles())
+        position = next(
+            index for index, stage in enumerate(stages) if isinstance(stage, QueryExistingArtifacts)
+        )
+        stages.insert(position, CheckArchiveBytes())
         return stages

@@ -39,6 +39,8 @@ from pulpcore.plugin.models import (
 )
 from pulpcore.plugin.util import get_domain_pk
 
+from .. import archive_bytes
+from ..boot.treeinfo import release_name
 from ..models import KickstartRepository, KickstartTree
 from ..netboot import arch as archs
 from ..netboot import inspect, layout
@@ -108,6 +110,13 @@ def upload_tree(version, arch, files, uploaded_by, family=None, repository_pk=No
                 consumed.append(upload)
             else:
                 artifact = _named(Artifact, entry["artifact"], path)
+                if not _archive_bytes_right(artifact, path):
+                    raise UploadRefused(
+                        _(
+                            "{path}: the artifact's bytes, stored by a Pulp import, are not "
+                            "its sha256 and are deleted; upload the file"
+                        ).format(path=path)
+                    )
                 _check(path, placement.role, artifact.size, _head_of_artifact(artifact, path))
             items.append(
                 TreeFile(
@@ -149,6 +158,14 @@ def upload_tree(version, arch, files, uploaded_by, family=None, repository_pk=No
     log.info("uploaded tree %s (%s) by %s", tree.tree_root, tree.identity, uploaded_by)
 
 
+def _archive_bytes_right(artifact, path):
+    """app/archive_bytes.py's check, its refusal naming the file."""
+    try:
+        return archive_bytes.check(artifact)
+    except archive_bytes.WrongArchiveBytes as exc:
+        raise UploadRefused(f"{path}: {exc}") from None
+
+
 def _named(model, pk, path):
     """The upload or artifact a file was given by, if it still exists (an upload may be
     deleted, an artifact cleaned up as an orphan, between the request and the task)."""
@@ -170,7 +187,9 @@ def _stored(plan):
     """
     content = plan.content()
     artifacts = {f"{content.tree_root}/{item.path}": item.artifact for item in plan.files}
-    found = KickstartTree.objects.filter(identity=content.identity, _pulp_domain=get_domain_pk())
+    found = KickstartTree.objects.filter(
+        identity=content.identity, made_here=True, _pulp_domain=get_domain_pk()
+    )
     tree = found.first()
     if tree is None:
         try:
@@ -183,18 +202,12 @@ def _stored(plan):
             return content
         except IntegrityError:
             tree = found.get()  # another upload of the same files stored it first
-    stored_family = tree.source.get("family")
-    if tree.source.get("type") == UPLOAD and stored_family != plan.source.get("family"):
+    if tree.source.get("type") == UPLOAD and release_name(tree) != release_name(plan):
         raise UploadRefused(
             _(
-                "tree {root} of these files is stored already with {stored}; upload it with "
-                "that release name, or change a file"
-            ).format(
-                root=tree.tree_root,
-                stored=_("release name {family!r}").format(family=stored_family)
-                if stored_family
-                else _("no release name"),
-            )
+                "tree {root} of these files is stored already with another release name "
+                "(family); upload it with the same one, or change a file"
+            ).format(root=tree.tree_root)
         )
     tree.touch()
     ContentArtifact.objects.bulk_create(
@@ -289,6 +302,8 @@ def _artifact_of(upload, path, role):
     _check(path, role, os.path.getsize(assembled.name), head)
     artifact = Artifact.init_and_validate(assembled.name)
     stored = Artifact.objects.filter(sha256=artifact.sha256, pulp_domain=get_domain_pk()).first()
+    if stored is not None and not _archive_bytes_right(stored, path):
+        stored = None  # an import's wrong bytes, deleted: these are the bytes
     if stored is None:
         try:
             with transaction.atomic():
