@@ -78,6 +78,7 @@ class KickstartTree(Content):
     warnings = models.JSONField(default=list)
     identity = models.TextField()
     made_here = models.BooleanField(default=True)
+    kind = models.TextField(default="anaconda")  # netboot/layout.TREE_KINDS; boot/kinds.py
     _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
 
     @property

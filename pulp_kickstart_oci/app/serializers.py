@@ -131,6 +131,13 @@ class ServedTreeSerializer(serializers.Serializer):
     version = serializers.CharField(help_text=_("Release, e.g. '42'."))
     arch = serializers.CharField(help_text=_("Fedora architecture name."))
     oci_arch = serializers.CharField(help_text=_("OCI architecture name."))
+    kind = serializers.ChoiceField(
+        choices=layout.TREE_KINDS,
+        help_text=_("What the tree boots into: an Anaconda install tree, or a CoreOS live system."),
+    )
+    stream = serializers.CharField(
+        allow_null=True, help_text=_("A CoreOS tree's stream ('stable'); null for Anaconda.")
+    )
     digest = serializers.CharField(help_text=_("Upstream digest of the tree."))
     identity = serializers.CharField(
         help_text=_(
@@ -142,8 +149,10 @@ class ServedTreeSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text=_("Upstream tags naming the tree in the served repository version."),
     )
-    url = serializers.CharField(help_text=_("The tree's URL: an Anaconda install tree."))
-    treeinfo = serializers.CharField(help_text=_("URL of the tree's .treeinfo."))
+    url = serializers.CharField(help_text=_("The tree's URL (its files and documents)."))
+    treeinfo = serializers.CharField(
+        allow_null=True, help_text=_("URL of the tree's .treeinfo; null for a CoreOS tree.")
+    )
     boot = serializers.DictField(
         child=serializers.CharField(),
         help_text=_("URLs of the generated boot configs: ipxe, grub, pxelinux (bootable trees)."),
@@ -268,6 +277,13 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
             "Which tags name it is a fact of a repository version: see the tags content."
         ),
     )
+    kind = serializers.CharField(
+        read_only=True,
+        help_text=_(
+            "What the tree boots into: 'anaconda' (an install tree with a .treeinfo) or "
+            "'coreos' (a CoreOS live system: kernel, initramfs and root filesystem)."
+        ),
+    )
     made_here = serializers.BooleanField(
         read_only=True,
         help_text=_(
@@ -296,6 +312,7 @@ class KickstartTreeSerializer(NoArtifactContentSerializer):
             "oci_arch",
             "digest",
             "identity",
+            "kind",
             "made_here",
             "source",
             "annotations",

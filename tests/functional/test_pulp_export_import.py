@@ -54,6 +54,7 @@ TREE_FIELDS = (
     "version",
     "arch",
     "oci_arch",
+    "kind",
     "digest",
     "identity",
     "source",

@@ -233,7 +233,7 @@ def test_the_replica_holds_the_upstreams_trees_and_carries_its_records(
     drop_url = lambda files: [{k: v for k, v in f.items() if k != "url"} for f in files]  # noqa: E731
     for key in served_up:
         up, down = served_up[key], served_down[key]
-        for fact in ("identity", "digest", "oci_arch", "tags", "warnings", "annotations"):
+        for fact in ("identity", "digest", "oci_arch", "kind", "tags", "warnings", "annotations"):
             assert down[fact] == up[fact], (key, fact)
         assert drop_url(down["files"]) == drop_url(up["files"]), key
         # Provenance: the upstream's, plus where it was replicated from.

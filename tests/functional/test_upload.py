@@ -204,6 +204,9 @@ def test_an_upload_into_a_repository_is_served_like_a_synced_tree(
     raw = requests.get(distribution.base_url.rstrip("/") + "/trees.json", timeout=60).content
     (entry,) = json.loads(raw)["trees"]
     assert (entry["identity"], entry["source"]) == (tree.identity, tree.source)
+    # An uploaded tree is an install tree (issue 21: a tree has a kind).
+    assert (entry["kind"], entry["stream"], tree.kind) == ("anaconda", None, "anaconda")
+    assert entry["treeinfo"] == root + ".treeinfo"
     # What a replica of this distribution reads (sources/pulp.py) takes the uploaded tree.
     (replicated,) = served_trees.parse(raw, "upstream", ("rpm",))
     assert replicated.identity == tree.identity

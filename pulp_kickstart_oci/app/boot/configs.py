@@ -1,11 +1,12 @@
 """iPXE, GRUB2 and PXELINUX configs that boot a tree's kernel and initrd over HTTP."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from gettext import gettext as _
 from urllib.parse import urlparse
 
 from ..netboot import grammar, layout
+from . import kinds
 
 # Characters iPXE, GRUB or PXELINUX read as syntax: expansion, quoting, separators,
 # comments, redirection. A URL, path or argument holding one is refused, never escaped
@@ -38,7 +39,8 @@ def _arguments(value, what):
 
 @dataclass(frozen=True)
 class BootTarget:
-    """What a boot config needs: where the tree is and what to pass the kernel."""
+    """What a boot config needs: where the tree is, what it boots into (its kind, see
+    boot/kinds.py) and what to pass the kernel."""
 
     title: str
     tree_url: str  # absolute, ends with "/"
@@ -46,6 +48,8 @@ class BootTarget:
     initrd_path: str
     kernel_args: str = ""
     kickstart_url: str = ""
+    kind: kinds.TreeKind = kinds.KINDS[kinds.ANACONDA]
+    paths: dict = field(default_factory=dict)  # role -> path of each role the kind boots from
 
     @property
     def kernel_url(self):
@@ -58,13 +62,18 @@ class BootTarget:
         return self.tree_url + self.initrd_path
 
     @property
+    def action(self):
+        """What a menu entry does: "Install" (Anaconda) or "Boot" (a live system)."""
+        return self.kind.action
+
+    @property
     def cmdline(self):
-        """The kernel command line: inst.stage2, the distribution's arguments, then inst.ks."""
-        parts = [f"inst.stage2={self.tree_url}"]
+        """The kernel command line: the kind's arguments (inst.stage2, or the CoreOS live
+        root filesystem), the distribution's arguments, then the kind's last (inst.ks)."""
+        parts = self.kind.arguments(self)
         if self.kernel_args.strip():
             parts.append(self.kernel_args.strip())
-        if self.kickstart_url:
-            parts.append(f"inst.ks={self.kickstart_url}")
+        parts += self.kind.trailing(self)
         return " ".join(parts)
 
 
@@ -74,8 +83,9 @@ def roles(tree):
 
 
 def is_bootable(tree):
-    """Boot configs exist only for trees with a kernel and an initrd."""
-    return {layout.KERNEL, layout.INITRD} <= roles(tree)
+    """Boot configs exist only for trees with every file their kind boots from (a kernel
+    and an initrd; and a root filesystem for a CoreOS live system)."""
+    return set(kinds.of(tree).boot_roles) <= roles(tree)
 
 
 def target_for(tree, tree_url, kernel_args="", kickstart_url=""):
@@ -83,10 +93,11 @@ def target_for(tree, tree_url, kernel_args="", kickstart_url=""):
 
     Raises NotBootable for a tree without kernel or initrd, or holding an unsafe value.
     """
+    kind = kinds.of(tree)
     if not is_bootable(tree):
         raise NotBootable(
-            _("{version}/{arch} has no kernel or no initrd").format(
-                version=tree.version, arch=tree.arch
+            _("{version}/{arch} lacks one of {roles}").format(
+                version=tree.version, arch=tree.arch, roles=", ".join(kind.boot_roles)
             )
         )
     if not grammar.plain_tree(tree):
@@ -97,13 +108,24 @@ def target_for(tree, tree_url, kernel_args="", kickstart_url=""):
         )
     paths = {item["role"]: item["path"] for item in tree.files}
     return BootTarget(
-        title=f"{tree.version} {tree.arch}",
+        title=_plain_title(kind.title(tree)),
         tree_url=_plain(tree_url, _("tree URL")),
         kernel_path=paths[layout.KERNEL],
         initrd_path=paths[layout.INITRD],
         kernel_args=_arguments((kernel_args or "").strip(), "kernel_args"),
         kickstart_url=_plain(kickstart_url, "kickstart_url") if kickstart_url else "",
+        kind=kind,
+        paths={role: paths[role] for role in kind.boot_roles},
     )
+
+
+def _plain_title(title):
+    """A title is words of the grammars' characters: the release, arch and (CoreOS) stream."""
+    if SCRIPT_SYNTAX.search(title) or _WHITESPACE.sub(" ", title) != title:
+        raise NotBootable(
+            _("the tree's title {title!r} cannot go into a boot script").format(title=title)
+        )
+    return title
 
 
 def ipxe(target):
@@ -111,7 +133,7 @@ def ipxe(target):
     initrd_name = target.initrd_path.rsplit("/", 1)[-1]
     return (
         "#!ipxe\n"
-        f"# Install {target.title}, served by Pulp\n"
+        f"# {target.action} {target.title}, served by Pulp\n"
         f"kernel {target.kernel_url} initrd={initrd_name} {target.cmdline}\n"
         f"initrd {target.initrd_url}\n"
         "boot\n"
@@ -129,7 +151,7 @@ def grub(target):
     return (
         "set default=0\n"
         "set timeout=5\n"
-        f"menuentry 'Install {target.title}' {{\n"
+        f"menuentry '{target.action} {target.title}' {{\n"
         f"  linux {_grub_http(target.kernel_url)} {target.cmdline}\n"
         f"  initrd {_grub_http(target.initrd_url)}\n"
         "}\n"
@@ -143,7 +165,7 @@ def pxelinux(target):
         "PROMPT 0\n"
         "TIMEOUT 50\n"
         "LABEL install\n"
-        f"  MENU LABEL Install {target.title}\n"
+        f"  MENU LABEL {target.action} {target.title}\n"
         f"  KERNEL {target.kernel_url}\n"
         f"  APPEND initrd={target.initrd_url} {target.cmdline}\n"
     )
@@ -157,7 +179,7 @@ def ipxe_menu(targets, title="Pulp kickstart trees"):
     """One iPXE menu for many trees, so a machine can pick one; each chains to its boot.ipxe."""
     lines = ["#!ipxe", f"menu {title}"]
     for target in targets:
-        lines.append(f"item {_label(target)} Install {target.title}")
+        lines.append(f"item {_label(target)} {target.action} {target.title}")
     lines += ["item --gap", "item shell iPXE shell", "choose selected || goto shell"]
     lines.append("goto ${selected}")
     for target in targets:

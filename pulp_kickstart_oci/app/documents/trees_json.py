@@ -9,6 +9,7 @@ tags, verification records).
 
 import json
 
+from ..boot import kinds
 from .base import ROOT, DocumentKind
 
 
@@ -28,16 +29,19 @@ class TreesIndex(DocumentKind):
         entries = []
         for tree in context.trees:
             tree_url = context.tree_url(tree)
+            kind = kinds.of(tree)
             entries.append(
                 {
                     "version": tree.version,
                     "arch": tree.arch,
                     "oci_arch": tree.oci_arch,
+                    "kind": kind.name,
+                    "stream": tree.source.get("stream") if kind.name == kinds.COREOS else None,
                     "digest": tree.digest,
                     "identity": tree.identity,
                     "tags": sorted(tags.get(tree.pk, [])),
                     "url": tree_url,
-                    "treeinfo": f"{tree_url}.treeinfo",
+                    "treeinfo": f"{tree_url}.treeinfo" if kind.has_treeinfo else None,
                     "boot": {
                         "ipxe": f"{tree_url}boot.ipxe",
                         "grub": f"{tree_url}grub.cfg",

@@ -18,8 +18,17 @@ ISO = "iso"
 SHIM = "shim"
 GRUB = "grub"
 PXELINUX = "pxelinux"
+ROOTFS = "rootfs"  # a CoreOS live system's root filesystem (coreos.live.rootfs_url)
+DISK = "disk"  # a CoreOS metal disk image (coreos.inst.image_url)
+SIGNATURE = "signature"  # a detached signature served beside its file (<file>.sig)
 OTHER = "other"
-ROLES = (KERNEL, INITRD, STAGE2, ISO, SHIM, GRUB, PXELINUX, OTHER)
+ROLES = (KERNEL, INITRD, STAGE2, ISO, SHIM, GRUB, PXELINUX, ROOTFS, DISK, SIGNATURE, OTHER)
+
+# Kinds of tree (boot/kinds.py says how each boots): an Anaconda install tree, a CoreOS
+# live system. A tree stored before kinds existed is an Anaconda tree.
+ANACONDA = "anaconda"
+COREOS = "coreos"
+TREE_KINDS = (ANACONDA, COREOS)
 
 EXTRA_DIR = "extra"
 

@@ -18,10 +18,9 @@ A low layer: no Django, no pulpcore, nothing of the plugin but ``netboot``.
 
 import functools
 import gettext
-import json
 from dataclasses import dataclass, field
 
-from . import stored
+from . import jsondoc, stored
 from .stored import REPLICATED_FROM  # noqa: F401  (sources/pulp.py adds a hop)
 
 # Each message translated once per process: gettext looks for catalogs on every call.
@@ -84,34 +83,13 @@ def parse(raw, where, signature_kinds):
     return parsed
 
 
-def _refuse_constant(name):
-    raise ValueError(_("{name} is not a JSON number").format(name=name))
-
-
-def _unique_keys(pairs):
-    """An object whose keys are unique (two values for one key: which one counts?)."""
-    found = {}
-    for key, value in pairs:
-        if key in found:
-            raise ValueError(_("key {key!r} appears twice in an object").format(key=key))
-        found[key] = value
-    return found
-
-
 def _load(raw, where):
     try:
-        document = json.loads(
-            raw.decode("utf-8"),
-            object_pairs_hook=_unique_keys,
-            parse_constant=_refuse_constant,
-        )
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        return jsondoc.load_object(raw)
+    except jsondoc.NotJson as exc:
         raise ServedTreesError(
-            _("{where}: trees.json is not valid JSON: {problem}").format(where=where, problem=exc)
+            _("{where}: trees.json is {problem}").format(where=where, problem=exc)
         ) from None
-    if not isinstance(document, dict):
-        raise ServedTreesError(_("{where}: trees.json is not a JSON object").format(where=where))
-    return document
 
 
 def _tree(entry, where, position, signature_kinds):

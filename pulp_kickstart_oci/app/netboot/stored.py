@@ -75,6 +75,7 @@ class StoredTree:
     annotations: dict
     files: list  # of TreeFile, not located
     warnings: list = field(default_factory=list)
+    kind: str = layout.ANACONDA  # layout.TREE_KINDS
 
     @property
     def name(self):
@@ -110,10 +111,18 @@ def check_tree(entry):
                 oci_arch=oci_arch, arch=arch
             )
         )
+    kind = entry.get("kind", layout.ANACONDA)  # trees.json before kinds: an Anaconda tree
+    if kind not in layout.TREE_KINDS:
+        raise StoredTreeError(
+            _("kind {kind!r} is not one of {kinds}").format(
+                kind=kind if isinstance(kind, str) else None, kinds=", ".join(layout.TREE_KINDS)
+            )
+        )
     return StoredTree(
         version=version,
         arch=arch,
         oci_arch=oci_arch,
+        kind=kind,
         digest=grammar.check(grammar.DIGEST, entry.get("digest"), _("digest")),
         identity=grammar.check(grammar.DIGEST, entry.get("identity"), _("identity")),
         source=check_source(entry.get("source")),

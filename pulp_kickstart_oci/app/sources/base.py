@@ -22,6 +22,7 @@ from pulpcore.plugin.models import Artifact, Remote
 from pulpcore.plugin.stages import DeclarativeArtifact, DeclarativeContent, Stage
 
 from ..models import KickstartSignature, KickstartTag, KickstartTree, tree_identity
+from ..netboot import layout
 
 _SOURCES = {}  # remote model -> its TreeFirstStage subclass
 
@@ -45,6 +46,7 @@ class TreePlan:
     tags: list = field(default_factory=list)  # upstream tags naming this tree now
     signatures: list = field(default_factory=list)  # verifications (records, see verification)
     made_here: bool = True  # False: another Pulp made it (models.KickstartTree.made_here)
+    kind: str = layout.ANACONDA  # what it boots into (netboot/layout.TREE_KINDS)
 
     @property
     def identity(self):
@@ -68,6 +70,7 @@ class TreePlan:
             warnings=list(self.warnings),
             identity=self.identity,
             made_here=self.made_here,
+            kind=self.kind,
         )
 
     def owners_of(self, url):

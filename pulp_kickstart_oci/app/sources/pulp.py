@@ -112,6 +112,7 @@ class PulpFirstStage(TreeFirstStage):
             # Another Pulp's checks: kept, never taken as vouching here (base.verification).
             signatures=[{**record, "checked_here": False} for record in tree.signatures],
             made_here=False,  # never the unit a sync or upload of this Pulp makes
+            kind=tree.kind,
         )
         if plan.identity != tree.identity:
             raise PulpSourceError(
