@@ -107,6 +107,9 @@ class KickstartTreeFilter(ContentFilter):
             "oci_arch": ["exact"],
             "digest": ["exact", "in"],
             "identity": ["exact", "in"],
+            # One identity may name this Pulp's tree and a carried one (an import's, a replica's).
+            "made_here": ["exact"],
+            "kind": ["exact"],
         }
 
 

@@ -1048,7 +1048,7 @@ class TestPulpExportImport:
             shutil.rmtree(path, ignore_errors=True)
 
     def test_an_import_into_another_repository_of_the_same_pulp(
-        self, source, stack, kickstart_repository_factory, kickstart_distribution_factory
+        self, source, stack, kickstart_repository_factory, kickstart_distribution_factory, tmp_path
     ):
         """The walk-through on one Pulp (the dev stack): the export imports into another
         repository. The trees are carried units (``made_here`` false) with the same identities
@@ -1074,6 +1074,35 @@ class TestPulpExportImport:
         assert {t["made_here"] for t in exported} == {True}
         assert {t["made_here"] for t in carried} == {False}
         assert not {t["pulp_href"] for t in carried} & {t["pulp_href"] for t in exported}
+        # One identity names both; made_here tells them apart (API filter and pulp-cli option).
+        identity = carried[0]["identity"]
+        both = stack.list("content/kickstart/trees/", identity=identity)
+        assert {t["made_here"] for t in both} == {True, False}
+        (only,) = stack.list("content/kickstart/trees/", identity=identity, made_here=False)
+        assert only["pulp_href"] in {t["pulp_href"] for t in carried}
+        listed = subprocess.run(
+            [
+                PULP_CLI,
+                "--base-url",
+                stack.base,
+                "--username",
+                "admin",
+                "--password",
+                "password",
+                "kickstart",
+                "tree",
+                "list",
+                "--identity",
+                identity,
+                "--carried",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert [t["pulp_href"] for t in json.loads(listed.stdout)] == [only["pulp_href"]]
         assert tags_of(stack, version) == tags_of(stack, source.version)
         records = records_of(stack, version)
         assert set(records) == set(records_of(stack, source.version))

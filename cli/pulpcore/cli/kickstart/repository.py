@@ -99,9 +99,18 @@ tree_options = [
     click.option(
         "--identity", help=_("Identity of the tree, when one digest names several (releases).")
     ),
+    click.option(
+        "--made-here/--carried",
+        "made_here",
+        default=None,
+        help=_(
+            "This Pulp's tree, or one an import or a replication carried, when an identity "
+            "names both."
+        ),
+    ),
     option_group(
         "tree",
-        ["digest", "identity"],
+        ["digest", "identity", "made_here"],
         callback=_tree_callback,
         expose_value=False,
         require_all=False,

@@ -38,6 +38,16 @@ filter_options = [
     pulp_option("--arch", help=_("Architecture, Fedora (x86_64) or OCI (amd64) name.")),
     pulp_option("--digest", help=_("Upstream manifest digest (or computed digest of a dnf tree).")),
     pulp_option("--identity", help=_("The tree's identity (release, arch, digest and files).")),
+    pulp_option(
+        "--made-here/--carried",
+        "made_here",
+        default=None,
+        help=_(
+            "Only trees this Pulp made (a sync, an upload), or only those an import or a "
+            "replication carried from another Pulp."
+        ),
+    ),
+    pulp_option("--kind", type=click.Choice(["anaconda", "coreos"]), help=_("Tree kind.")),
     pulp_option("--repository-version", help=_("Only trees in this repository version (href).")),
 ]
 
