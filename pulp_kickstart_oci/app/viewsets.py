@@ -1,6 +1,7 @@
 from gettext import gettext as _
 
-from django_filters import CharFilter
+from django.conf import settings
+from django_filters import CharFilter, NumberFilter
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -87,7 +88,39 @@ TREE_ACCESS_POLICY = {
 }
 
 
-class KickstartTreeFilter(ContentFilter):
+class OrphanedForFilter(NumberFilter):
+    """pulpcore's ``orphaned_for`` (minutes; -1: ORPHAN_PROTECTION_TIME), bounded.
+
+    pulpcore's own filter turns any number into a time delta: one of a hundred years or
+    more overflows, and the request fails with a 500 instead of a 400 naming the field.
+    """
+
+    MAX_MINUTES = 60 * 24 * 365 * 100
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        if value > self.MAX_MINUTES:
+            raise ValidationError(
+                {
+                    "orphaned_for": [
+                        _("At most {limit} minutes (100 years).").format(limit=self.MAX_MINUTES)
+                    ]
+                }
+            )
+        minutes = settings.ORPHAN_PROTECTION_TIME if value < 0 else value
+        return qs.orphaned(int(minutes))
+
+
+class KickstartContentFilter(ContentFilter):
+    """What the filters of every kickstart content type share."""
+
+    orphaned_for = OrphanedForFilter(
+        help_text=_("Minutes Content has been orphaned for. -1 uses ORPHAN_PROTECTION_TIME.")
+    )
+
+
+class KickstartTreeFilter(KickstartContentFilter):
     """Filter trees by release, architecture (either naming) and upstream digest."""
 
     arch = CharFilter(method="filter_arch", help_text=_("Fedora (x86_64) or OCI (amd64) name."))
@@ -202,7 +235,7 @@ class KickstartTreeViewSet(ContentViewSet):
     DEFAULT_ACCESS_POLICY = TREE_ACCESS_POLICY
 
 
-class KickstartTagFilter(ContentFilter):
+class KickstartTagFilter(KickstartContentFilter):
     """Filter tags by name and architecture (Fedora name)."""
 
     class Meta:
@@ -226,7 +259,7 @@ class KickstartTagViewSet(ReadOnlyContentViewSet):
     DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY
 
 
-class KickstartSignatureFilter(ContentFilter):
+class KickstartSignatureFilter(KickstartContentFilter):
     """Filter verifications by the tree they cover, kind, key and signed digest."""
 
     tree = HyperlinkRelatedFilter(help_text=_("The tree's href."))

@@ -121,6 +121,21 @@ def test_a_proxy_url_and_dot_segments_are_refused_as_a_url_is(bindings_cfg, kind
         requests.delete(href, auth=auth, timeout=60)
 
 
+@pytest.mark.parametrize("content", ["trees", "tags", "signatures"])
+def test_an_orphaned_for_beyond_a_century_is_a_400_naming_it(bindings_cfg, content):
+    """pulpcore's orphaned_for filter overflowed a time delta (found by the schema fuzzing
+    once the tree filters grew): the kickstart content lists bound it."""
+    auth = (bindings_cfg.username, bindings_cfg.password)
+    url = f"{bindings_cfg.host}/pulp/api/v3/content/kickstart/{content}/"
+    huge = requests.get(url, params={"orphaned_for": "3.3e16"}, auth=auth, timeout=60)
+    assert huge.status_code == 400 and "orphaned_for" in huge.json(), huge.text
+    for minutes in ("-1", "0", "525600"):
+        fine = requests.get(
+            url, params={"orphaned_for": minutes, "limit": 1}, auth=auth, timeout=60
+        )
+        assert fine.status_code == 200, (minutes, fine.text)
+
+
 # -- a PRN the field cannot resolve is a 400 naming the field, never a 500 -----------------
 
 
