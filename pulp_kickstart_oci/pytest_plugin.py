@@ -126,6 +126,25 @@ def kickstart_pulp_remote_factory(kickstart_bindings, gen_object_with_cleanup):
 
 
 @pytest.fixture(scope="class")
+def kickstart_coreos_remote_factory(kickstart_bindings, gen_object_with_cleanup):
+    """Create a CoreOS remote: ``factory(url=None, **fields)``.
+
+    ``url``: a stream metadata document's URL (``CoreosUpstream.stream_url`` of
+    ``pulp_kickstart_oci.testing.coreos``); ``fields`` are any other KickstartCoreosRemote
+    field.
+    """
+
+    def _factory(url=None, **fields):
+        body = {"name": unique("coreos")}
+        if url is not None:
+            body["url"] = url
+        body.update(fields)
+        return gen_object_with_cleanup(kickstart_bindings.RemotesCoreosApi, body)
+
+    return _factory
+
+
+@pytest.fixture(scope="class")
 def kickstart_repository_factory(kickstart_bindings, gen_object_with_cleanup):
     """Create a kickstart repository: ``factory(**fields)`` (``remote`` may be an object)."""
 

@@ -7,6 +7,12 @@ is one middleware on pulpcore's public ``app``: a request of a kickstart
 distribution whose path or Host no kickstart distribution could serve gets a 4xx
 before pulpcore's cache or its base-path match sees it, so what one request costs
 is bounded by the caps in settings (docs/serving.md, "HTTP behaviour").
+
+One route reads the request's query: a CoreOS update graph (Cincinnati,
+``<base_path>/v1/graph?basearch=&stream=&oci=``, what Zincati asks), rendered from the
+release index the served version holds (documents/update_graph.py). It matches the
+distribution by its exact base path, applies its content guard as pulpcore does, and is
+never cached: the query decides the body, and pulpcore's cache keys ignore queries.
 """
 
 from gettext import gettext as _
@@ -18,7 +24,8 @@ from django.conf import settings
 from pulpcore.plugin.content import app
 from pulpcore.plugin.util import get_domain
 
-from .models import KickstartDistribution
+from .documents import update_graph
+from .models import PASSIVE_CONTENT, KickstartDistribution
 from .serving import base_path_candidates, is_host_name, path_problem
 
 
@@ -84,3 +91,45 @@ async def refuse_what_no_distribution_serves(request, handler):
 
 
 app.middlewares.append(refuse_what_no_distribution_serves)
+
+
+def _distribution_at(base_path):
+    """The kickstart distribution of the request's domain at exactly ``base_path``, or None."""
+    return (
+        KickstartDistribution.objects.filter(pulp_domain=get_domain(), base_path=base_path)
+        .select_related("repository", "repository_version", "content_guard")
+        .first()
+    )
+
+
+def _permit(request, distribution):
+    """The distribution's content guard decides, as for its files (403 when it refuses)."""
+    guard = distribution.content_guard
+    if guard is not None:
+        try:
+            guard.cast().permit(request)
+        except PermissionError as exc:
+            raise web.HTTPForbidden(reason=str(exc)) from None
+
+
+async def serve_update_graph(request):
+    """``<base_path>/v1/graph``: the update graph of a kickstart distribution, as JSON.
+
+    Errors have the shape Zincati reads (``{"kind": ..., "value": ...}``).
+    """
+    base_path = request.match_info["path"]
+    problem = path_problem(base_path + "/v1/graph")
+    if problem is not None:
+        raise _refusal(*problem)
+    distribution = await sync_to_async(_distribution_at)(base_path)
+    if distribution is None:
+        raise web.HTTPNotFound()
+    await sync_to_async(_permit)(request, distribution)
+    status, body = await sync_to_async(update_graph.respond)(distribution, request.query)
+    headers = {"Cache-Control": "no-store", **PASSIVE_CONTENT}
+    return web.json_response(body, status=status, headers=headers)
+
+
+_PREFIX = settings.CONTENT_PATH_PREFIX + ("{pulp_domain}/" if settings.DOMAIN_ENABLED else "")
+# Added when pulpcore-content imports this module, before its catch-all file route.
+app.add_routes([web.get(_PREFIX + r"{path:[^?]+?}/v1/graph", serve_update_graph)])

@@ -186,9 +186,10 @@ class FetchPolicy:
 
     @classmethod
     def for_remote(cls, remote):
-        """The policy of a kickstart remote (its URL and the origins its admin allowed)."""
+        """The policy of a kickstart remote (its URL, or the wider ``fetch_base`` a remote
+        type declares, and the origins its admin allowed)."""
         return cls(
-            remote.url,
+            getattr(remote, "fetch_base", None) or remote.url,
             redirect_origins=getattr(remote, "redirect_origins", None) or (),
             token_origins=getattr(remote, "token_origins", None) or (),
         )

@@ -4,6 +4,7 @@ import os
 from functools import cached_property
 from gettext import gettext as _
 from logging import getLogger
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from django.conf import settings
@@ -180,6 +181,36 @@ class KickstartSignature(Content):
         )
 
 
+class KickstartReleaseIndex(Content):
+    """A CoreOS stream's release history and update policy, as a repository version saw it.
+
+    What a distribution's update graph (Cincinnati, ``<base>/v1/graph``) is built from:
+    every release of the stream (not only those whose trees are synced), its OSTree commit
+    and OCI image per architecture, and its barrier, dead end or rollout
+    (netboot/cincinnati.py). ``record`` is that module's record, checked again wherever it
+    is read; ``identity`` its sha256, so the same index synced twice is one unit. A version
+    holds at most one per stream.
+    """
+
+    TYPE = "release_index"
+    repo_key_fields = ("stream",)
+
+    stream = models.TextField()
+    record = models.JSONField(default=dict)
+    identity = models.TextField()
+    _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
+
+    @staticmethod
+    def identity_of(record):
+        """The unit key of a record: the sha256 of its canonical JSON."""
+        canonical = json.dumps(record, sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+    class Meta:
+        default_related_name = "%(app_label)s_%(model_name)s"
+        unique_together = ("identity", "_pulp_domain")
+
+
 class SignatureTrust(models.Model):
     """What a remote trusts its publisher's signatures by: keys and a policy (one trust model).
 
@@ -324,12 +355,61 @@ class KickstartPulpRemote(Remote, AutoAddObjPermsMixin):
         ]
 
 
+class KickstartCoreosRemote(SignatureTrust, Remote, AutoAddObjPermsMixin):
+    """A CoreOS stream metadata document (Fedora's ``streams/stable.json``; RHCOS and SCOS
+    streams of the same schema): one tree per architecture of the stream's current release.
+
+    Requests go under the document's origin (``fetch_base``): Fedora publishes the document
+    at ``/streams/`` and the files at ``/prod/streams/`` of the same origin. Files are pinned
+    by the document's sha256, so ``redirect_origins`` may name where they are mirrored.
+    Each file's detached OpenPGP signature (``<file>.sig``) is checked under the remote's
+    policy and served beside it (sources/coreos.py).
+    """
+
+    TYPE = "coreos"
+    SIGNATURE_KEY_KINDS = (OPENPGP,)  # detached OpenPGP signatures over each file
+    SIGNATURE_KEY_USE = _("CoreOS release signatures")
+
+    architectures = ArrayField(models.TextField(), null=True)
+    # Files beyond the live PXE ones (netboot/coreos.EXTRAS): the metal disk image, the ISO.
+    extras = ArrayField(models.TextField(), null=True)
+    # Where the stream's release index and update policy are (Fedora CoreOS only): the
+    # update graph a distribution serves is built from them (netboot/cincinnati.py).
+    release_index_url = models.TextField(null=True)
+    updates_url = models.TextField(null=True)
+    redirect_origins = ArrayField(models.TextField(), null=True)
+
+    @property
+    def fetch_base(self):
+        """What the fetch policy keeps requests under: the origin of the stream document."""
+        parsed = urlsplit(self.url)
+        return f"{parsed.scheme}://{parsed.netloc}/"
+
+    @property
+    def download_factory(self):
+        """pulpcore's HTTP downloader with byte caps (see downloads.py)."""
+        from .downloads import CappedHttpDownloader
+
+        return _download_factory(self, CappedHttpDownloader)
+
+    class Meta:
+        default_related_name = "%(app_label)s_%(model_name)s"
+        permissions = [
+            ("manage_roles_kickstartcoreosremote", "Can manage roles on kickstart CoreOS remotes"),
+        ]
+
+
 class KickstartRepository(Repository, AutoAddObjPermsMixin):
     """Versioned netboot trees; a version holds at most one tree per release and arch."""
 
     TYPE = "kickstart"
-    CONTENT_TYPES = [KickstartTree, KickstartTag, KickstartSignature]
-    REMOTE_TYPES = [KickstartOciRemote, KickstartDnfRemote, KickstartPulpRemote]
+    CONTENT_TYPES = [KickstartTree, KickstartTag, KickstartSignature, KickstartReleaseIndex]
+    REMOTE_TYPES = [
+        KickstartOciRemote,
+        KickstartDnfRemote,
+        KickstartPulpRemote,
+        KickstartCoreosRemote,
+    ]
 
     # What the last successful sync depended on (see tasks.synchronizing.sync_details).
     last_sync_details = models.JSONField(default=dict)
@@ -373,12 +453,32 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
     TYPE = "kickstart"
     SERVE_FROM_PUBLICATION = False
 
+    COREOS_LIVE = "live"
+    COREOS_INSTALL = "install"
+    COREOS_BOOTS = ((COREOS_LIVE, COREOS_LIVE), (COREOS_INSTALL, COREOS_INSTALL))
+
     kernel_args = models.TextField(default="", blank=True)
     kickstart_url = models.TextField(null=True)
     # Where generated documents send machines (scheme://host[:port]); None: CONTENT_ORIGIN.
     boot_origin = models.TextField(null=True)
+    # How CoreOS trees boot (boot/kinds.py): the live system, or coreos-installer to disk.
+    coreos_boot = models.TextField(choices=COREOS_BOOTS, default=COREOS_LIVE)
+    ignition_url = models.TextField(null=True)
+    install_device = models.TextField(null=True)
+    # The update graph's OCI payloads name this repository instead of upstream's (None: keep).
+    graph_payload_repository = models.TextField(null=True)
 
-    @hook(AFTER_UPDATE, when_any=["kernel_args", "kickstart_url", "boot_origin"], has_changed=True)
+    BOOT_FIELDS = (
+        "kernel_args",
+        "kickstart_url",
+        "boot_origin",
+        "coreos_boot",
+        "ignition_url",
+        "install_device",
+        "graph_payload_repository",
+    )
+
+    @hook(AFTER_UPDATE, when_any=list(BOOT_FIELDS), has_changed=True)
     def invalidate_boot_configs(self):
         """Boot configs carry these fields: drop what the content cache holds for them."""
         self.invalidate_cache()
@@ -398,6 +498,13 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
     def served_signatures(self, version):
         """{tree pk: [verification records]}: the signatures ``version`` holds for each tree."""
         return KickstartSignature.of_version(version)
+
+    def served_release_index(self, stream):
+        """The release index of ``stream`` in the served version (the update graph's), or None."""
+        version = self.served_version()
+        if version is None:
+            return None
+        return KickstartReleaseIndex.objects.filter(pk__in=version.content, stream=stream).first()
 
     def served_tags(self, version):
         """{tree pk: [tag names]}: the upstream tags naming each tree in ``version``."""
@@ -427,6 +534,14 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
             raise web.HTTPNotFound() from None
         if document is None:
             return None  # this tree has no such document: a file of that name, or 404
+        if isinstance(document, documents.Redirect):
+            # An alias path's file: the newest tree's own URL (cached until a new version).
+            # A body, since pulpcore's content cache stores one for every response.
+            return web.Response(
+                status=302,
+                text=document.location + "\n",
+                headers={"Location": document.location, **PASSIVE_CONTENT},
+            )
         # Range is ignored (RFC 9110 allows it): a part must never be cached as the document.
         headers = {
             "Content-Type": document.content_type,

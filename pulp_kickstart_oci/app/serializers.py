@@ -24,11 +24,13 @@ from .boot.configs import SCRIPT_SYNTAX
 from .fetch_policy import FetchRefused, normalized, parse_origins
 from .models import (
     ExportDirectoryRefused,
+    KickstartCoreosRemote,
     KickstartDistribution,
     KickstartDnfRemote,
     KickstartExportDirectory,
     KickstartOciRemote,
     KickstartPulpRemote,
+    KickstartReleaseIndex,
     KickstartRepository,
     KickstartSignature,
     KickstartTag,
@@ -36,7 +38,8 @@ from .models import (
     SignatureTrust,
 )
 from .netboot import arch as archs
-from .netboot import grammar, layout, stored
+from .netboot import cincinnati, grammar, layout, stored
+from .netboot import coreos as coreos_stream
 from .serving import MAX_ORIGIN_LENGTH, allowed_boot_hosts, origin_host, parse_origin
 from .signatures import SignatureError, parse_keys
 from .signatures import policy as signature_policy
@@ -82,19 +85,21 @@ SIGNATURE_HELP = {
     "kind": _(
         "How it was verified: a cosign signature, a sigstore bundle or an OpenPGP simple "
         "signature on the tree's manifest or index; 'rpm': every RPM the dnf tree was "
-        "built from verified against a keyring."
+        "built from verified against a keyring; 'openpgp-detached': every file of a "
+        "CoreOS tree verified against its detached OpenPGP signature."
     ),
     "key": _(
         "The trusted key that verified it: 'sha256:<hex>' of a PEM key's DER, or an "
-        "OpenPGP fingerprint; for 'rpm', the keyring's fingerprints, sorted, comma-separated."
+        "OpenPGP fingerprint; for 'rpm' and 'openpgp-detached', the fingerprints of the keys "
+        "that signed, sorted, comma-separated."
     ),
     "signed_digest": _(
         "The digest the signature covers: the tree's manifest, or its index (the dnf "
-        "tree's digest for 'rpm')."
+        "tree's digest for 'rpm', the CoreOS tree's digest for 'openpgp-detached')."
     ),
     "reference": _(
         "The docker-reference the publisher signed (null for sigstore bundles); for "
-        "'rpm', the dnf tree's URL."
+        "'rpm', the dnf tree's URL; for 'openpgp-detached', the stream document's URL."
     ),
     "checked_here": _(
         "True when this Pulp made the check. False for another Pulp's check carried here "
@@ -980,6 +985,179 @@ class KickstartPulpRemoteSerializer(ProxyUrlMixin, RemoteSerializer):
         model = KickstartPulpRemote
 
 
+def _coreos_url(value, what):
+    """An http(s) document URL without credentials, query or fragment (a signed URL's token
+    would reach task errors, and every file is named by the document, not joined to it)."""
+    parsed = _http_url(value, _("Give the {what}'s http(s) URL.").format(what=what))
+    if parsed.query or parsed.fragment or "?" in value or "#" in value:
+        raise serializers.ValidationError(
+            _(
+                "Give the {what}'s URL without a query or fragment (credentials go in "
+                "'username' and 'password', or a header in 'headers')."
+            ).format(what=what)
+        )
+    return parsed
+
+
+class KickstartCoreosRemoteSerializer(ProxyUrlMixin, SignatureTrustSerializer, RemoteSerializer):
+    """A CoreOS stream metadata document: one tree per architecture of its current release."""
+
+    url = serializers.CharField(
+        help_text=_(
+            "URL of the stream metadata document, e.g. "
+            "'https://builds.coreos.fedoraproject.org/streams/stable.json'. Every request "
+            "stays on its origin (files are fetched where the document names them, checked "
+            "against its sha256), unless redirect_origins allows a mirror."
+        )
+    )
+    architectures = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        allow_null=True,
+        help_text=_("Architectures to sync, Fedora (x86_64) or OCI (amd64) names. Default: all."),
+    )
+    extras = serializers.ListField(
+        child=serializers.ChoiceField(choices=coreos_stream.EXTRAS),
+        required=False,
+        allow_null=True,
+        max_length=len(coreos_stream.EXTRAS),
+        help_text=_(
+            "Files to take beyond the live PXE kernel, initramfs and rootfs: 'disk' (the metal "
+            "raw.xz image, or raw.gz for RHCOS/SCOS; what coreos.inst.image_url installs) and "
+            "'iso' (the live ISO). Default: none."
+        ),
+    )
+    release_index_url = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "URL of the stream's release index (Fedora CoreOS: 'https://builds.coreos."
+            "fedoraproject.org/prod/streams/stable/releases.json'), on the stream document's "
+            "origin. When set, a sync stores the stream's release history: the update graph "
+            "and each tree's OCI image come from it."
+        ),
+    )
+    updates_url = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "URL of the stream's update policy (barriers, dead ends, rollouts; Fedora CoreOS: "
+            "'https://builds.coreos.fedoraproject.org/updates/stable.json'), on the stream "
+            "document's origin. Needs release_index_url."
+        ),
+    )
+    headers = _secret_headers()
+    redirect_origins = OriginListField(
+        _(
+            "Origins (scheme://host[:port]; '*.' allows any subdomain) where the document's "
+            "files may be (a mirror network, RHCOS's artifact host): they are pinned by the "
+            "document's sha256. Nothing identifying the remote is sent there; signatures "
+            "are only taken from the document's origin. Default: none."
+        )
+    )
+    policy = _policy_field(
+        _(
+            "'immediate' (default) downloads and verifies every file during sync; "
+            "'on_demand' and 'streamed' fetch a file on its first request (sha256 checked "
+            "while streaming), and need signature_policy 'none': a detached signature covers "
+            "a file's bytes, so verifying it needs the file at sync."
+        )
+    )
+
+    def validate_url(self, value):
+        _coreos_url(value, _("stream metadata document"))
+        return value
+
+    def validate_release_index_url(self, value):
+        if value is not None:
+            _coreos_url(value, _("release index"))
+        return value
+
+    def validate_updates_url(self, value):
+        if value is not None:
+            _coreos_url(value, _("update policy document"))
+        return value
+
+    def validate_architectures(self, value):
+        """Accept only known architecture names, Fedora or OCI."""
+        return known_architectures(value)
+
+    def validate_extras(self, value):
+        """Each extra once, in a stable order."""
+        return None if value is None else sorted(set(value))
+
+    def validate(self, data):
+        """Release index and updates on the document's origin; a verifying policy needs
+        the files at sync (immediate)."""
+        data = super().validate(data)
+
+        def current(name, default=None):
+            return data.get(name, getattr(self.instance, name, default))
+
+        origin = urlparse(current("url") or "")
+        for name in ("release_index_url", "updates_url"):
+            value = current(name)
+            if value and urlparse(value)[:2] != origin[:2]:
+                raise serializers.ValidationError(
+                    {
+                        name: _(
+                            "Give a URL on the stream document's origin ({origin}): every "
+                            "request of this remote stays there."
+                        ).format(origin=f"{origin.scheme}://{origin.netloc}")
+                    }
+                )
+        if current("updates_url") and not current("release_index_url"):
+            raise serializers.ValidationError(
+                {"updates_url": _("The update policy needs release_index_url too.")}
+            )
+        policy = current("policy", core_models.Remote.IMMEDIATE)
+        checking = signature_policy.checks(current("signature_policy"))
+        if checking and policy != core_models.Remote.IMMEDIATE:
+            raise serializers.ValidationError(
+                {
+                    "signature_policy": _(
+                        "A CoreOS file's detached signature covers the file's bytes: checking "
+                        "it needs the file at sync, so a verifying signature_policy needs "
+                        "policy 'immediate' (got {policy!r})."
+                    ).format(policy=policy)
+                }
+            )
+        return data
+
+    class Meta:
+        fields = RemoteSerializer.Meta.fields + (
+            "architectures",
+            "extras",
+            "release_index_url",
+            "updates_url",
+            *SignatureTrustSerializer.TRUST_FIELDS,
+            "redirect_origins",
+        )
+        model = KickstartCoreosRemote
+
+
+class KickstartReleaseIndexSerializer(NoArtifactContentSerializer):
+    """A CoreOS stream's release history and update policy (what the update graph serves)."""
+
+    stream = serializers.CharField(read_only=True, help_text=_("The stream, e.g. 'stable'."))
+    record = serializers.JSONField(
+        read_only=True,
+        help_text=_(
+            "Every release of the stream, oldest first: its OSTree commit and OCI image per "
+            "architecture, and its barrier, dead end or rollout."
+        ),
+    )
+    identity = serializers.CharField(
+        read_only=True, help_text=_("The sha256 of the record: the unit's key.")
+    )
+
+    class Meta:
+        model = KickstartReleaseIndex
+        fields = NoArtifactContentSerializer.Meta.fields + ("stream", "record", "identity")
+
+
 class KickstartRepositorySerializer(RepositorySerializer):
     """A versioned set of netboot trees."""
 
@@ -1020,9 +1198,10 @@ class KickstartRepositoryVerifySerializer(ValidateFieldsMixin, serializers.Seria
         view_name_pattern=r"remotes(-.*/.*)-detail",
         queryset=core_models.Remote.objects.all(),
         help_text=_(
-            "A kickstart OCI or dnf remote whose signature_keys and signature_policy apply: "
-            "the latest version's trees of its kind are verified again against signatures "
-            "(or RPMs, for dnf trees) fetched from its upstream. Records another Pulp made "
+            "A kickstart OCI, dnf or CoreOS remote whose signature_keys and signature_policy "
+            "apply: the latest version's trees of its kind are verified again against "
+            "signatures (or RPMs, for dnf trees) fetched from its upstream (CoreOS trees: the "
+            "detached signatures each tree keeps beside its files). Records another Pulp made "
             "(checked_here false, carried by an import or a replication) never count."
         ),
     )
@@ -1030,10 +1209,10 @@ class KickstartRepositoryVerifySerializer(ValidateFieldsMixin, serializers.Seria
     def validate_remote(self, value):
         """An OCI or dnf remote whose policy checks signatures (so it has keys)."""
         remote = value.cast()
-        if not isinstance(remote, (KickstartOciRemote, KickstartDnfRemote)):
+        if not isinstance(remote, (KickstartOciRemote, KickstartDnfRemote, KickstartCoreosRemote)):
             raise serializers.ValidationError(
                 _(
-                    "Signatures are verified with a kickstart OCI or dnf remote's keys; "
+                    "Signatures are verified with a kickstart OCI, dnf or CoreOS remote's keys; "
                     "{name} is not one."
                 ).format(name=remote.name)
             )
@@ -1058,6 +1237,10 @@ ORIGIN_GRAMMAR = _(
     "address, and a port from 1 to 65535; no credentials, path or other characters."
 )
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# What Ignition fetches a config from (ignition.config.url): http(s), tftp, s3, gs.
+IGNITION_URL = re.compile(r"(https?|tftp|s3|gs)://[^\s/]+\S*")
+# The disk coreos-installer writes to: a /dev path of plain segments.
+INSTALL_DEVICE = re.compile(r"/dev/[A-Za-z0-9_.:-]+(/[A-Za-z0-9_.:-]+){0,7}")
 
 
 def _may_change(user, distribution):
@@ -1198,6 +1381,46 @@ class KickstartDistributionSerializer(DistributionSerializer):
         ),
     )
 
+    coreos_boot = serializers.ChoiceField(
+        choices=KickstartDistribution.COREOS_BOOTS,
+        default=KickstartDistribution.COREOS_LIVE,
+        help_text=_(
+            "How CoreOS trees boot: 'live' (default) runs the live system from RAM, with "
+            "Ignition from ignition_url; 'install' runs coreos-installer to write the tree's "
+            "release to install_device (coreos.inst.install_dev, coreos.inst.ignition_url, "
+            "coreos.inst.image_url when the tree holds the metal disk image), then reboots."
+        ),
+    )
+    ignition_url = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "The Ignition config CoreOS machines apply: ignition.config.url (live) or "
+            "coreos.inst.ignition_url (install). An http(s), tftp, s3 or gs URL."
+        ),
+    )
+    install_device = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "The disk coreos-installer writes to when coreos_boot is 'install', e.g. "
+            "'/dev/sda' or '/dev/disk/by-id/...' (coreos.inst.install_dev)."
+        ),
+    )
+    graph_payload_repository = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "The update graph (<base_url>v1/graph) names OCI payloads in this repository "
+            "(host[:port]/path, e.g. 'mirror.example.com/fedora/fedora-coreos') instead of "
+            "upstream's. null (default): upstream's names, which Zincati matches the booted "
+            "release by; mirror them with registries.conf instead (docs/sync-from-coreos.md)."
+        ),
+    )
+
     def validate_repository(self, value):
         """Accept only a kickstart repository."""
         if value is not None and not isinstance(value.cast(), KickstartRepository):
@@ -1257,6 +1480,57 @@ class KickstartDistributionSerializer(DistributionSerializer):
             )
         return value
 
+    def validate_ignition_url(self, value):
+        """Accept an http(s), tftp, s3 or gs URL safe in boot scripts (what Ignition fetches)."""
+        if value is None:
+            return value
+        if not IGNITION_URL.fullmatch(value) or SCRIPT_SYNTAX.search(value):
+            raise serializers.ValidationError(
+                _(
+                    "Give an http(s)://, tftp://, s3:// or gs:// URL without spaces, quotes or "
+                    "; { } $ | & < > #."
+                )
+            )
+        return value
+
+    def validate_install_device(self, value):
+        """Accept a /dev path of plain segments (what coreos.inst.install_dev names)."""
+        if value is None:
+            return value
+        if not INSTALL_DEVICE.fullmatch(value) or "/../" in value + "/" or "/./" in value + "/":
+            raise serializers.ValidationError(
+                _(
+                    "Give the disk as /dev/<name> (letters, digits and / . _ : - only), e.g. "
+                    "'/dev/sda' or '/dev/disk/by-id/wwn-0x5000c500a0b1c2d3'."
+                )
+            )
+        return value
+
+    def validate_graph_payload_repository(self, value):
+        """Accept a registry repository as host[:port]/path (what replaces upstream's names)."""
+        if value is None:
+            return value
+        try:
+            return cincinnati.payload_repository(value)
+        except cincinnati.CincinnatiError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate(self, data):
+        """An install to disk needs the disk."""
+        data = super().validate(data)
+        boot = data.get("coreos_boot", getattr(self.instance, "coreos_boot", None))
+        device = data.get("install_device", getattr(self.instance, "install_device", None))
+        if boot == KickstartDistribution.COREOS_INSTALL and not device:
+            raise serializers.ValidationError(
+                {
+                    "install_device": _(
+                        "coreos_boot 'install' needs install_device: the disk coreos-installer "
+                        "writes to."
+                    )
+                }
+            )
+        return data
+
     def validate_boot_origin(self, value):
         """An origin of the strict grammar whose host[:port] the administrator allows.
 
@@ -1282,5 +1556,9 @@ class KickstartDistributionSerializer(DistributionSerializer):
             "kernel_args",
             "kickstart_url",
             "boot_origin",
+            "coreos_boot",
+            "ignition_url",
+            "install_device",
+            "graph_payload_repository",
         )
         model = KickstartDistribution

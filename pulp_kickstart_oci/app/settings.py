@@ -28,6 +28,8 @@ KICKSTART_MAX_IMAGE_BYTES = 8192 * _MiB  # an image without a sha256, downloaded
 # trees.json, read whole and parsed in memory. About 3 KiB per tree of six files: the
 # default admits ~10,000 trees (KICKSTART_SYNC_MAX_TREES).
 KICKSTART_MAX_TREES_JSON_BYTES = 32 * _MiB
+# A CoreOS stream document, its release index or its update policy (sources/coreos.py).
+KICKSTART_MAX_STREAM_METADATA_BYTES = 16 * _MiB
 
 # One file of a tree a client uploads (POST content/kickstart/trees/, tasks/uploading.py):
 # an upload or artifact larger than this is refused, naming the file.

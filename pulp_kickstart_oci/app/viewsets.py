@@ -26,10 +26,12 @@ from pulpcore.plugin.viewsets import (
 
 from . import documents, tasks
 from .models import (
+    KickstartCoreosRemote,
     KickstartDistribution,
     KickstartDnfRemote,
     KickstartOciRemote,
     KickstartPulpRemote,
+    KickstartReleaseIndex,
     KickstartRepository,
     KickstartSignature,
     KickstartTag,
@@ -37,11 +39,13 @@ from .models import (
 )
 from .netboot import arch as archs
 from .serializers import (
+    KickstartCoreosRemoteSerializer,
     KickstartDistributionExportSerializer,
     KickstartDistributionSerializer,
     KickstartDnfRemoteSerializer,
     KickstartOciRemoteSerializer,
     KickstartPulpRemoteSerializer,
+    KickstartReleaseIndexSerializer,
     KickstartRepositorySerializer,
     KickstartRepositorySyncSerializer,
     KickstartRepositoryVerifySerializer,
@@ -291,6 +295,31 @@ class KickstartSignatureViewSet(ReadOnlyContentViewSet):
     DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY
 
 
+class KickstartReleaseIndexFilter(KickstartContentFilter):
+    """Filter release indexes by stream."""
+
+    class Meta:
+        model = KickstartReleaseIndex
+        fields = {"stream": ["exact", "in"]}
+
+
+class KickstartReleaseIndexViewSet(ReadOnlyContentViewSet):
+    """
+    <!-- User-facing documentation, rendered as html-->
+    A KickstartReleaseIndex is a CoreOS stream's release history and update policy
+    (barriers, dead ends, rollouts) as a sync from a CoreOS remote with
+    `release_index_url` read it: what a distribution's update graph (`<base_url>v1/graph`)
+    serves. A repository version holds at most one per stream. Created by sync only.
+    """
+
+    endpoint_name = "release_indexes"
+    queryset = KickstartReleaseIndex.objects.all()
+    serializer_class = KickstartReleaseIndexSerializer
+    filterset_class = KickstartReleaseIndexFilter
+
+    DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY
+
+
 class KickstartOciRemoteViewSet(RemoteViewSet, RolesMixin):
     """
     <!-- User-facing documentation, rendered as html-->
@@ -512,6 +541,85 @@ class KickstartPulpRemoteViewSet(RemoteViewSet, RolesMixin):
             "kickstart.manage_roles_kickstartpulpremote",
         ],
         "kickstart.kickstartpulpremote_viewer": ["kickstart.view_kickstartpulpremote"],
+    }
+
+
+class KickstartCoreosRemoteViewSet(RemoteViewSet, RolesMixin):
+    """
+    <!-- User-facing documentation, rendered as html-->
+    A kickstart CoreOS remote names a CoreOS stream metadata document (Fedora's
+    `https://builds.coreos.fedoraproject.org/streams/stable.json`; RHCOS and SCOS
+    streams of the same schema). A sync stores one tree per architecture of the
+    stream's current release (live PXE kernel, initramfs, rootfs; the metal disk image
+    and the ISO on request), each file checked against the document's sha256 and,
+    under a signature policy, its detached OpenPGP signature. With `release_index_url`
+    (and `updates_url`) it also stores the stream's release history, from which a
+    distribution serves an update graph for Zincati.
+    """
+
+    endpoint_name = "coreos"
+    queryset = KickstartCoreosRemote.objects.all()
+    serializer_class = KickstartCoreosRemoteSerializer
+    queryset_filtering_required_permission = "kickstart.view_kickstartcoreosremote"
+    DEFAULT_ACCESS_POLICY = {
+        "statements": [
+            {
+                "action": ["list", "retrieve", "my_permissions"],
+                "principal": "authenticated",
+                "effect": "allow",
+            },
+            {
+                "action": ["create"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_perms:kickstart.add_kickstartcoreosremote",
+                ],
+            },
+            {
+                "action": ["update", "partial_update", "set_label", "unset_label"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.change_kickstartcoreosremote",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartcoreosremote",
+                ],
+            },
+            {
+                "action": ["destroy"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.delete_kickstartcoreosremote",
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartcoreosremote",
+                ],
+            },
+            {
+                "action": ["list_roles", "add_role", "remove_role"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.manage_roles_kickstartcoreosremote",
+                ],
+            },
+        ],
+        "creation_hooks": [
+            {
+                "function": "add_roles_for_object_creator",
+                "parameters": {"roles": "kickstart.kickstartcoreosremote_owner"},
+            },
+        ],
+        "queryset_scoping": {"function": "scope_queryset"},
+    }
+    LOCKED_ROLES = {
+        "kickstart.kickstartcoreosremote_creator": ["kickstart.add_kickstartcoreosremote"],
+        "kickstart.kickstartcoreosremote_owner": [
+            "kickstart.view_kickstartcoreosremote",
+            "kickstart.change_kickstartcoreosremote",
+            "kickstart.delete_kickstartcoreosremote",
+            "kickstart.manage_roles_kickstartcoreosremote",
+        ],
+        "kickstart.kickstartcoreosremote_viewer": ["kickstart.view_kickstartcoreosremote"],
     }
 
 

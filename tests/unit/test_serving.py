@@ -70,6 +70,7 @@ class _Distribution:
         self.kernel_args = "console=ttyS0"
         self.kickstart_url = None
         self.boot_origin = boot_origin
+        self.coreos_boot, self.ignition_url, self.install_device = "live", None, None
         self.pulp_domain = SimpleNamespace(name=domain)
         self._trees = list(trees)
         self.version = SimpleNamespace(pulp_created=datetime.datetime(2026, 1, 1))

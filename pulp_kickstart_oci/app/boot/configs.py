@@ -50,6 +50,11 @@ class BootTarget:
     kickstart_url: str = ""
     kind: kinds.TreeKind = kinds.KINDS[kinds.ANACONDA]
     paths: dict = field(default_factory=dict)  # role -> path of each role the kind boots from
+    signed: frozenset = frozenset()  # paths of files with a detached signature beside them
+    # How a CoreOS tree boots (the distribution's choice): "live" or "install" to a disk.
+    coreos_boot: str = "live"
+    ignition_url: str = ""
+    install_device: str = ""
 
     @property
     def kernel_url(self):
@@ -63,8 +68,8 @@ class BootTarget:
 
     @property
     def action(self):
-        """What a menu entry does: "Install" (Anaconda) or "Boot" (a live system)."""
-        return self.kind.action
+        """What a menu entry does: "Install" (Anaconda, a CoreOS install) or "Boot" (live)."""
+        return self.kind.action_of(self)
 
     @property
     def cmdline(self):
@@ -88,11 +93,14 @@ def is_bootable(tree):
     return set(kinds.of(tree).boot_roles) <= roles(tree)
 
 
-def target_for(tree, tree_url, kernel_args="", kickstart_url=""):
+def target_for(tree, tree_url, kernel_args="", kickstart_url="", coreos=None):
     """Gather and re-check everything a renderer writes for one tree, so renderers stay dumb.
 
-    Raises NotBootable for a tree without kernel or initrd, or holding an unsafe value.
+    ``coreos``: how the distribution boots CoreOS trees (``boot``, ``ignition_url``,
+    ``install_device``). Raises NotBootable for a tree without kernel or initrd, or
+    holding an unsafe value.
     """
+    coreos = coreos or {}
     kind = kinds.of(tree)
     if not is_bootable(tree):
         raise NotBootable(
@@ -115,7 +123,21 @@ def target_for(tree, tree_url, kernel_args="", kickstart_url=""):
         kernel_args=_arguments((kernel_args or "").strip(), "kernel_args"),
         kickstart_url=_plain(kickstart_url, "kickstart_url") if kickstart_url else "",
         kind=kind,
-        paths={role: paths[role] for role in kind.boot_roles},
+        paths={
+            role: paths[role] for role in kind.boot_roles + kind.optional_roles if role in paths
+        },
+        signed=frozenset(
+            item["path"][: -len(".sig")]
+            for item in tree.files
+            if item["role"] == layout.SIGNATURE and item["path"].endswith(".sig")
+        ),
+        coreos_boot=coreos.get("boot") or "live",
+        ignition_url=_plain(coreos["ignition_url"], "ignition_url")
+        if coreos.get("ignition_url")
+        else "",
+        install_device=_plain(coreos["install_device"], "install_device")
+        if coreos.get("install_device")
+        else "",
     )
 
 

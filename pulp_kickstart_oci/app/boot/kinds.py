@@ -21,7 +21,12 @@ class TreeKind:
     name = None
     has_treeinfo = False
     boot_roles = (layout.KERNEL, layout.INITRD)
+    optional_roles = ()  # roles the command line names when the tree has them
     action = _("Boot")
+
+    def action_of(self, target):
+        """What a menu entry for ``target`` does."""
+        return self.action
 
     def title(self, tree):
         """How menus and boot configs name the tree."""
@@ -50,10 +55,20 @@ class Anaconda(TreeKind):
 
 class CoreOS(TreeKind):
     """A live PXE boot (docs.fedoraproject.org, Fedora CoreOS "Live reference"): kernel,
-    initramfs and a root filesystem of the same release, Ignition on first boot."""
+    initramfs and a root filesystem of the same release, Ignition on first boot. Or, as
+    the distribution chooses (``coreos_boot`` "install"), the same live system running
+    coreos-installer (its ``coreos.inst.*`` arguments) to write the release to a disk:
+    from the tree's metal image when it holds one (its ``.sig`` beside it, which
+    coreos-installer checks with the keys it embeds; without one the install must say
+    ``coreos.inst.insecure``), else from the live system's own copy."""
 
     name = COREOS
     boot_roles = (layout.KERNEL, layout.INITRD, layout.ROOTFS)
+    optional_roles = (layout.DISK,)
+    INSTALL = "install"
+
+    def action_of(self, target):
+        return _("Install") if target.coreos_boot == self.INSTALL else self.action
 
     def title(self, tree):
         """``CoreOS <stream> <release> <arch>``: Fedora's, RHCOS's and SCOS's streams alike."""
@@ -62,11 +77,24 @@ class CoreOS(TreeKind):
         return f"{name} {tree.version} {tree.arch}"
 
     def arguments(self, target):
-        return [
-            f"coreos.live.rootfs_url={target.tree_url}{target.paths[layout.ROOTFS]}",
-            "ignition.firstboot",
-            "ignition.platform.id=metal",
-        ]
+        rootfs = f"coreos.live.rootfs_url={target.tree_url}{target.paths[layout.ROOTFS]}"
+        if target.coreos_boot != self.INSTALL:
+            return [rootfs, "ignition.firstboot", "ignition.platform.id=metal"]
+        parts = [rootfs, f"coreos.inst.install_dev={target.install_device}"]
+        disk = target.paths.get(layout.DISK)
+        if disk:
+            parts.append(f"coreos.inst.image_url={target.tree_url}{disk}")
+            if disk not in target.signed:
+                parts.append("coreos.inst.insecure")  # upstream signs nothing (RHCOS, SCOS)
+        return parts
+
+    def trailing(self, target):
+        """The site's Ignition config: the live system's, or the installed system's."""
+        if not target.ignition_url:
+            return []
+        if target.coreos_boot == self.INSTALL:
+            return [f"coreos.inst.ignition_url={target.ignition_url}"]
+        return [f"ignition.config.url={target.ignition_url}"]
 
 
 KINDS = {kind.name: kind for kind in (Anaconda(), CoreOS())}

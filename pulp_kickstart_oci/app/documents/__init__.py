@@ -9,7 +9,10 @@ API's trees view go through the functions below.
 
 import importlib
 import pkgutil
+from dataclasses import dataclass
 
+from ..netboot import grammar
+from ..netboot.layout import ANACONDA, COREOS
 from ..serving import root_url
 from .base import ROOT, TREE, Context, DocumentKind, kinds
 
@@ -31,9 +34,66 @@ class Document:
         self.content_type = content_type
 
 
+class Redirect:
+    """Where an alias path's file is: the newest tree's own URL (a 302, cached like a
+    document until the served version changes)."""
+
+    def __init__(self, location):
+        self.location = location
+
+
+# Alias directories: the newest Anaconda tree of an arch, the newest release of a CoreOS
+# stream and arch (docs/serving.md, "Stable paths"). A release named like the first
+# segment is shadowed by its alias.
+LATEST = "latest"
+COREOS_ALIAS = "coreos"
+
+
+@dataclass(frozen=True)
+class Alias:
+    """``latest/<arch>/<rest>`` or ``coreos/<stream>/<arch>/<rest>``: a path naming whichever
+    tree is newest in the served version."""
+
+    arch: str
+    rest: str
+    stream: str | None = None  # None: the newest Anaconda tree
+
+    def pick(self, trees):
+        """The newest of ``trees`` (in version order) this alias names, or None."""
+        chosen = None
+        for tree in trees:
+            if self.stream is None:
+                wanted = tree.kind == ANACONDA
+            else:
+                wanted = tree.kind == COREOS and (tree.source or {}).get("stream") == self.stream
+            if wanted and tree.arch == self.arch:
+                chosen = tree
+        return chosen
+
+
+def _alias(rel_path):
+    parts = rel_path.split("/")
+    if parts[0] == LATEST and len(parts) >= 3:
+        arch, rest = parts[1], "/".join(parts[2:])
+        stream = None
+    elif parts[0] == COREOS_ALIAS and len(parts) >= 4:
+        stream, arch, rest = parts[1], parts[2], "/".join(parts[3:])
+    else:
+        return None
+    if not grammar.matches(grammar.ARCH, arch) or (
+        stream is not None and not grammar.matches(grammar.TAG, stream)
+    ):
+        return None
+    return Alias(arch=arch, rest=rest, stream=stream)
+
+
 def locate(rel_path):
     """``(kind, release, arch)`` when ``rel_path`` (below the base path) names a document kind,
-    else None. Reads the path only: no query, so every other path costs nothing here."""
+    an ``Alias`` when it is below an alias directory, else None. Reads the path only: no
+    query, so every other path costs nothing here."""
+    alias = _alias(rel_path)
+    if alias is not None:
+        return alias
     for kind in kinds(ROOT):
         if rel_path in kind.names:
             return kind, None, None
@@ -70,6 +130,8 @@ def render(distribution, located):
     None when the tree has no such document (pulpcore then serves a file of that name
     or answers 404); TreeNotServed when the served version has no such tree.
     """
+    if isinstance(located, Alias):
+        return _through_alias(distribution, located)
     kind, release, arch = located
     context = context_for(distribution)
     if kind.scope == TREE:
@@ -78,6 +140,28 @@ def render(distribution, located):
             raise TreeNotServed(f"{release}/{arch}")
         context = context.for_tree(tree)
     return _rendered(kind, context)
+
+
+def _through_alias(distribution, alias):
+    """The newest tree's document, or a Redirect to its file; TreeNotServed otherwise.
+
+    A boot config read through an alias names the tree's own URLs: a machine that
+    started booting one release fetches the rest of that release, whatever a new
+    version serves meanwhile (a CoreOS initramfs only takes its own release's rootfs).
+    """
+    context = context_for(distribution)
+    tree = alias.pick(context.trees) if context.version is not None else None
+    if tree is None:
+        raise TreeNotServed(alias.rest)
+    for kind in kinds(TREE):
+        if alias.rest in kind.names:
+            document = _rendered(kind, context.for_tree(tree))
+            if document is None:
+                raise TreeNotServed(alias.rest)
+            return document
+    if alias.rest in {item["path"] for item in tree.files}:
+        return Redirect(context.tree_url(tree) + alias.rest)
+    raise TreeNotServed(alias.rest)
 
 
 def listing(distribution, rel_path):
@@ -135,6 +219,8 @@ def index(distribution):
 
 
 __all__ = [
+    "Alias",
+    "Redirect",
     "Context",
     "Document",
     "DocumentKind",

@@ -119,6 +119,11 @@ class Context:
                 self.tree_url(tree),
                 self.distribution.kernel_args,
                 self.distribution.kickstart_url,
+                coreos={
+                    "boot": self.distribution.coreos_boot,
+                    "ignition_url": self.distribution.ignition_url,
+                    "install_device": self.distribution.install_device,
+                },
             )
         except configs.NotBootable:
             return None

@@ -12,7 +12,7 @@ from .bundle import verify_bundle
 from .cosign import verify_cosign, verify_payload_signature
 from .errors import KeyBlockError, NotASignature, SignatureError
 from .keys import OpenPgpKey, PemKey, TrustedKeys, parse_keys
-from .openpgp import verify_message, verify_openpgp
+from .openpgp import verify_detached, verify_message, verify_openpgp
 from .result import Verification
 from .simplesigning import Payload, check_payload, parse_payload, remote_repository, repository_of
 
@@ -29,6 +29,7 @@ __all__ = [
     "parse_keys",
     "parse_payload",
     "remote_repository",
+    "verify_detached",
     "repository_of",
     "verify_bundle",
     "verify_cosign",

@@ -51,10 +51,49 @@ def verify_message(signature, keys, *, max_bytes=MAX_SIGNATURE_BYTES):
                 problem=_first_line(exc)
             )
         ) from None
+    if result.bytes is None:
+        raise SignatureError(_("the OpenPGP signature does not verify with any trusted key"))
+    return result.bytes, _live_signer(result, keys)
+
+
+def verify_detached(signature, path, keys, *, max_bytes=MAX_SIGNATURE_BYTES):
+    """The signer's primary fingerprint (upper hex) of a detached OpenPGP ``signature``
+    (binary or armoured bytes) over the file at ``path``, read as a stream.
+
+    What a CoreOS release signs each file with (``<file>.sig``). The same rules as
+    ``verify_message``: the remote's OpenPGP certificates only, sequoia's policy, and a
+    key that has expired since it signed verifies nothing. Raises ``SignatureError``.
+    """
+    if not keys.openpgp:
+        raise SignatureError(
+            _("no OpenPGP public key is trusted, so no OpenPGP signature can verify")
+        )
+    if len(signature) > max_bytes:
+        raise SignatureError(
+            _("the OpenPGP signature is {size} bytes, more than the limit of {limit}").format(
+                size=len(signature), limit=max_bytes
+            )
+        )
+    certs = [key.cert for key in keys.openpgp]
+    try:
+        detached = pysequoia.Sig.from_bytes(bytes(signature))
+        result = pysequoia.verify(file=str(path), store=lambda _key_ids: certs, signature=detached)
+    except Exception as exc:  # pysequoia raises RuntimeError, ValueError and its own types
+        raise SignatureError(
+            _(
+                "the detached OpenPGP signature does not verify with any trusted key: {problem}"
+            ).format(problem=_first_line(exc))
+        ) from None
+    return _live_signer(result, keys)
+
+
+def _live_signer(result, keys):
+    """The fingerprint of a trusted key whose valid signature is in ``result``, if that key
+    has not expired since; SignatureError otherwise."""
     trusted = {key.id: key.cert for key in keys.openpgp}
     signers = [str(valid.certificate).upper() for valid in result.valid_sigs]
     signers = [fingerprint for fingerprint in signers if fingerprint in trusted]
-    if not signers or result.bytes is None:
+    if not signers:
         raise SignatureError(_("the OpenPGP signature does not verify with any trusted key"))
     now = datetime.now(timezone.utc)
     for fingerprint in signers:
@@ -62,7 +101,7 @@ def verify_message(signature, keys, *, max_bytes=MAX_SIGNATURE_BYTES):
         # containers/image with gpgme, a key that has expired since verifies nothing.
         expiration = trusted[fingerprint].expiration
         if expiration is None or _aware(expiration) > now:
-            return result.bytes, fingerprint
+            return fingerprint
     raise SignatureError(
         _("the OpenPGP signature was made by key {fingerprint}, which expired on {date}").format(
             fingerprint=signers[0], date=_aware(trusted[signers[0]].expiration).isoformat()

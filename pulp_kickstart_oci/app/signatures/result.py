@@ -8,7 +8,9 @@ OPENPGP = "openpgp"
 KINDS = (COSIGN, SIGSTORE_BUNDLE, OPENPGP)
 # A dnf tree's RPMs checked against a keyring (sources/dnf.py): recorded, not a signature format.
 RPM = "rpm"
-RECORDED_KINDS = KINDS + (RPM,)  # every kind of verification a Pulp records
+# Every file of a CoreOS tree checked against its detached OpenPGP signature (sources/coreos.py).
+DETACHED = "openpgp-detached"
+RECORDED_KINDS = KINDS + (RPM, DETACHED)  # every kind of verification a Pulp records
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,9 @@ class TreeFirstStage(Stage):
         # False (a sync with optimize=false): read and check everything upstream offers
         # again, even what stored content already stands for.
         self.optimize = True
+        # Units about the upstream rather than one tree (a CoreOS stream's release index),
+        # unsaved, each with an ``identity``: put into the new version after the trees.
+        self.upstream_units = []
 
     async def resolve(self):
         """Read upstream into TreePlans (kept on the stage); raise UpstreamError if unusable."""
@@ -265,7 +268,10 @@ class TreeFirstStage(Stage):
         kept = sorted(
             [tree.identity, verification_key(record)] for tree, record in self.kept_verifications
         )
-        return hashlib.sha256(json.dumps([offered, kept]).encode()).hexdigest()
+        compared = [offered, kept]
+        if self.upstream_units:  # (the same fingerprint as before for sources without any)
+            compared.append(sorted([unit.TYPE, unit.identity] for unit in self.upstream_units))
+        return hashlib.sha256(json.dumps(compared).encode()).hexdigest()
 
     def _declare(self, item, relative_path, deferred):
         if item.artifact is not None:
@@ -326,3 +332,5 @@ class TreeFirstStage(Stage):
             if key not in seen:
                 seen.add(key)
                 await self.put(DeclarativeContent(content=verification(tree, record)))
+        for unit in self.upstream_units:
+            await self.put(DeclarativeContent(content=unit))

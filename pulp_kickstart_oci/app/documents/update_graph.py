@@ -1,0 +1,41 @@
+"""``<base_path>/v1/graph``: a CoreOS update graph (Cincinnati), for Zincati on a site's fleet.
+
+Not a DocumentKind: its body depends on the request's query (``basearch``, ``stream``,
+``oci``), so the content app serves it from its own route (content.py) and never
+caches it. It is still a function of the served repository version: the release index
+of the asked stream that the version holds (a KickstartReleaseIndex a CoreOS sync
+stored), rendered by netboot/cincinnati.py as Fedora's graph is, with OCI payloads
+in the distribution's ``graph_payload_repository`` when the admin names one.
+"""
+
+from gettext import gettext as _
+
+from ..netboot import cincinnati
+
+
+def _error(kind, value):
+    """Cincinnati's error body, which Zincati reads and logs."""
+    return {"kind": kind, "value": value}
+
+
+def respond(distribution, query):
+    """``(status, body)`` of the graph ``query`` asks ``distribution`` for."""
+    try:
+        basearch, stream, oci = cincinnati.query(query)
+    except cincinnati.GraphQueryError as exc:
+        return 400, exc.body()
+    index = distribution.served_release_index(stream)
+    if index is None:
+        return 404, _error(
+            "unknown_stream",
+            _("this distribution serves no release index of stream {stream!r}").format(
+                stream=stream
+            ),
+        )
+    try:
+        record = cincinnati.from_record(index.record)
+    except cincinnati.CincinnatiError as exc:
+        return 500, _error("invalid_release_index", str(exc))
+    return 200, cincinnati.graph(
+        record, basearch, oci, payload_repository=distribution.graph_payload_repository
+    )
