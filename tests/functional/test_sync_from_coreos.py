@@ -381,3 +381,57 @@ def test_coreos_remote_validation(kickstart_bindings, signer, fields, field, rea
     errors = json.loads(raised.value.body)
     assert field in errors, errors
     assert reason in str(errors[field]), errors
+
+
+def test_the_update_graph_is_served_from_the_version_s_release_index(
+    upstream,
+    kickstart_coreos_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+):
+    built = upstream()
+    remote = kickstart_coreos_remote_factory(
+        built.stream_url,
+        architectures=["x86_64"],
+        release_index_url=built.release_index_url,
+        updates_url=built.updates_url,
+    )
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    site = "mirror.example:5000/fedora/fedora-coreos"
+    upstream_names = kickstart_distribution_factory(repository)
+    renamed = kickstart_distribution_factory(repository, graph_payload_repository=site)
+    before = kickstart_distribution_factory()  # serves nothing yet
+    graph_url = upstream_names.base_url + "v1/graph"
+
+    # Zincati's query (it also sends os_version, node_uuid, ...): an OCI graph.
+    query = {"basearch": "x86_64", "stream": "stable", "oci": "true", "node_uuid": "0" * 32}
+    response = requests.get(graph_url, params=query, timeout=60)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    graph = response.json()
+    # OLD has a commit only, so the OCI graph has NEW alone; the checksum graph has OLD
+    # (the barrier) and NEW, with the edge OLD -> barrier only (NEW is neither).
+    assert [node["version"] for node in graph["nodes"]] == [NEW]
+    (node,) = graph["nodes"]
+    assert node["payload"] == f"{coreos.OCI_REPOSITORY}@sha256:{'e' * 64}"
+    assert node["metadata"]["org.fedoraproject.coreos.scheme"] == "oci"
+    assert node["metadata"]["org.fedoraproject.coreos.releases.age_index"] == "1"
+    checksum = requests.get(graph_url, params={**query, "oci": "false"}, timeout=60).json()
+    assert [n["version"] for n in checksum["nodes"]] == [OLD, NEW]
+    assert [n["payload"] for n in checksum["nodes"]] == ["c" * 64, "d" * 64]
+    assert checksum["nodes"][0]["metadata"]["org.fedoraproject.coreos.updates.barrier"] == "true"
+    assert checksum["edges"] == []  # nothing precedes the barrier; NEW is no rollout
+
+    # The site's registry instead of upstream's names, when the admin asks.
+    renamed_graph = requests.get(renamed.base_url + "v1/graph", params=query, timeout=60).json()
+    assert renamed_graph["nodes"][0]["payload"] == f"{site}@sha256:{'e' * 64}"
+
+    # Cincinnati's error shape: a bad query is a 400, an unknown stream a 404.
+    bad = requests.get(graph_url, params={"basearch": "x86_64"}, timeout=60)
+    assert bad.status_code == 400 and set(bad.json()) == {"kind", "value"}
+    unknown = requests.get(graph_url, params={**query, "stream": "next"}, timeout=60)
+    assert unknown.status_code == 404 and set(unknown.json()) == {"kind", "value"}
+    empty = requests.get(before.base_url + "v1/graph", params=query, timeout=60)
+    assert empty.status_code == 404
