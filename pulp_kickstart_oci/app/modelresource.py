@@ -39,13 +39,14 @@ from pulpcore.plugin.util import get_domain_pk
 
 from . import archive_bytes
 from .models import (
+    KickstartReleaseIndex,
     KickstartRepository,
     KickstartSignature,
     KickstartTag,
     KickstartTree,
     tree_identity,
 )
-from .netboot import grammar, stored
+from .netboot import cincinnati, grammar, stored
 from .signatures.result import RECORDED_KINDS
 
 ARTIFACTS_CHECKED = "kickstart.import.artifacts"  # the progress report of the check below
@@ -463,6 +464,34 @@ class KickstartSignatureResource(KickstartContentResource):
         import_id_fields = model.natural_key_fields()
 
 
+class KickstartReleaseIndexResource(KickstartContentResource):
+    """A CoreOS stream's release history (what an update graph serves): its record checked
+    again as a sync reads one (netboot/cincinnati.py) and its identity recomputed, so a
+    disconnected site's graph is what the connected side synced."""
+
+    record = _json_field("record", dict)
+
+    def check_rows(self, rows):
+        for row in rows:
+            stream = row.get("stream")
+            what = _("release index of stream {stream!r}").format(
+                stream=stream if grammar.matches(grammar.TAG, stream) else "?"
+            )
+            try:
+                record = cincinnati.from_record(self.fields["record"].clean(row))
+            except (ValueError, KeyError) as exc:
+                raise _refused(what, exc) from None
+            if record["stream"] != stream:
+                raise _refused(what, _("its record is another stream's"))
+            if row.get("identity") != KickstartReleaseIndex.identity_of(record):
+                raise _refused(what, _("its identity is not its record's sha256"))
+
+    class Meta:
+        model = KickstartReleaseIndex
+        exclude = KickstartContentResource.Meta.exclude
+        import_id_fields = model.natural_key_fields()
+
+
 def _native_booleans(row):
     """A signature row with ``tlog_checked`` as JSON writes it (import-export renders a
     boolean as "1" or "0"); any other value stays, for the check to refuse."""
@@ -488,6 +517,7 @@ IMPORT_ORDER = [
     KickstartTreeResource,
     KickstartTagResource,
     KickstartSignatureResource,
+    KickstartReleaseIndexResource,
     KickstartRepositoryResource,
 ]
 

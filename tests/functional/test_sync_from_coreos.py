@@ -435,3 +435,71 @@ def test_the_update_graph_is_served_from_the_version_s_release_index(
     assert unknown.status_code == 404 and set(unknown.json()) == {"kind", "value"}
     empty = requests.get(before.base_url + "v1/graph", params=query, timeout=60)
     assert empty.status_code == 404
+
+
+def test_a_pulp_export_carries_the_trees_and_the_release_index_to_an_import(
+    upstream,
+    signer,
+    kickstart_coreos_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+):
+    """A disconnected site's graph and trees are what the connected side synced: a Pulp
+    export of a CoreOS repository, imported into another repository (one Pulp here; two
+    Pulps are tests/functional/test_pulp_export_import.py's), serves the same graph, the
+    same files and their signatures."""
+    import shutil
+
+    from tests.functional.test_pulp_export_import import EXPORTS, run_import
+    from tests.support.pulp import PulpAPI
+
+    stack = PulpAPI()
+    built = upstream()
+    remote = kickstart_coreos_remote_factory(
+        built.stream_url,
+        architectures=["x86_64"],
+        signature_keys=built.public_key,
+        signature_policy="required",
+        release_index_url=built.release_index_url,
+        updates_url=built.updates_url,
+    )
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    source = stack.get(repository.pulp_href)
+    path = EXPORTS / unique("coreos-export")
+    exporter = stack.create(
+        "exporters/core/pulp/",
+        {"name": unique("exporter"), "path": str(path), "repositories": [source["pulp_href"]]},
+    )
+    target = kickstart_repository_factory()
+    importer = stack.create(
+        "importers/core/pulp/",
+        {"name": unique("importer"), "repo_mapping": {source["name"]: target.name}},
+    )
+    try:
+        task = stack.wait(stack.post(f"{exporter['pulp_href']}exports/", {})["task"])
+        toc = stack.get(task["created_resources"][0])["toc_info"]["file"]
+        group = run_import(stack, importer, toc=toc)
+        assert group["failed"] == 0
+    finally:
+        stack.delete(importer["pulp_href"])
+        stack.delete(exporter["pulp_href"])
+        shutil.rmtree(path, ignore_errors=True)
+    version = stack.get(target.pulp_href)["latest_version_href"]
+    (index,) = stack.list("content/kickstart/release_indexes/", repository_version=version)
+    (original,) = stack.list(
+        "content/kickstart/release_indexes/", repository_version=source["latest_version_href"]
+    )
+    assert (index["identity"], index["record"]) == (original["identity"], original["record"])
+    (tree,) = stack.trees(version)
+    assert (tree["kind"], tree["made_here"]) == ("coreos", False)
+    query = {"basearch": "x86_64", "stream": "stable", "oci": "false"}
+    here = kickstart_distribution_factory(repository).base_url
+    there = kickstart_distribution_factory(target).base_url
+    graph = requests.get(here + "v1/graph", params=query, timeout=60).json()
+    assert requests.get(there + "v1/graph", params=query, timeout=60).json() == graph
+    kernel = built.file("kernel", NEW)
+    assert requests.get(f"{there}{NEW}/x86_64/{kernel.name}.sig", timeout=60).content == (
+        kernel.signature
+    )
