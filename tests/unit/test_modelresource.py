@@ -12,7 +12,7 @@ import pytest
 
 from pulp_kickstart_oci.app import modelresource
 from pulp_kickstart_oci.app.modelresource import ImportRefused, StrictJSONWidget, check_tree_row
-from pulp_kickstart_oci.app.models import tree_identity
+from pulp_kickstart_oci.app.models import KickstartRepository, tree_identity
 from pulp_kickstart_oci.app.netboot import served, stored
 from pulp_kickstart_oci.app.serializers import SIGNATURE_KINDS
 
@@ -105,8 +105,13 @@ def test_every_kickstart_content_type_and_the_repository_travel_in_order():
         "KickstartTree",
         "KickstartTag",
         "KickstartSignature",
+        "KickstartReleaseIndex",
         "KickstartRepository",
     ]
+    # Every content type a kickstart repository holds travels.
+    assert set(models) - {"KickstartRepository"} == {
+        model.__name__ for model in KickstartRepository.CONTENT_TYPES
+    }
     repository = modelresource.KickstartRepositoryResource()
     assert "last_sync_details" not in repository.fields
 

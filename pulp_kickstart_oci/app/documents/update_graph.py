@@ -4,10 +4,12 @@ Not a DocumentKind: its body depends on the request's query (``basearch``, ``str
 ``oci``), so the content app serves it from its own route (content.py) and never
 caches it. It is still a function of the served repository version: the release index
 of the asked stream that the version holds (a KickstartReleaseIndex a CoreOS sync
-stored), rendered by netboot/cincinnati.py as Fedora's graph is, with OCI payloads
+stored), rendered by netboot/cincinnati.py as Fedora's graph service does (rollouts
+throttled by time and by the asking machine's wariness), with OCI payloads
 in the distribution's ``graph_payload_repository`` when the admin names one.
 """
 
+import time
 from gettext import gettext as _
 
 from ..netboot import cincinnati
@@ -36,6 +38,12 @@ def respond(distribution, query):
         record = cincinnati.from_record(index.record)
     except cincinnati.CincinnatiError as exc:
         return 500, _error("invalid_release_index", str(exc))
+    # Rollouts throttled as Fedora's policy engine does: by time and the machine's wariness.
     return 200, cincinnati.graph(
-        record, basearch, oci, payload_repository=distribution.graph_payload_repository
+        record,
+        basearch,
+        oci,
+        payload_repository=distribution.graph_payload_repository,
+        now=time.time(),
+        wariness=cincinnati.wariness(query),
     )

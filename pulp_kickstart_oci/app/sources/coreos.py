@@ -134,7 +134,12 @@ class CoreosFirstStage(TreeFirstStage):
         if self.remote.updates_url:
             updates = await self._document(self.remote.updates_url, _("update policy"))
         record = cincinnati.index_record(
-            raw, updates, self.where, stream, self.remote.release_index_url
+            raw,
+            updates,
+            self.where,
+            stream,
+            self.remote.release_index_url,
+            updates_url=self.remote.updates_url,
         )
         unit = KickstartReleaseIndex(
             stream=stream, record=record, identity=KickstartReleaseIndex.identity_of(record)
