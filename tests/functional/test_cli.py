@@ -457,3 +457,301 @@ def test_a_pulp_remote_names_another_pulps_distribution_and_a_repository_syncs_f
     finally:
         pulp("kickstart", "repository", "destroy", "--name", repo, check=False)
         pulp("kickstart", "remote", "--type", "pulp", "destroy", "--name", name, check=False)
+
+
+@pytest.fixture
+def nothing_served():
+    """An http origin on 127.0.0.1 that answers 404 to every path: a stream that is not there."""
+    import http.server
+    import threading
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_a_coreos_remote_takes_every_option_and_repositories_use_it(
+    pulp, kickstart_workdir, tmp_path, nothing_served
+):
+    """--type coreos: every option reaches the remote; the server's refusals are shown; the
+    repository commands take kickstart:coreos:<name>."""
+    keys = [dnf.make_key(f"CLI CoreOS {n}", str(kickstart_workdir)) for n in (1, 2)]
+    name, repo = unique("cli-coreos"), unique("cli-coreos-repo")
+    stream = f"{nothing_served}/streams/stable.json"
+    releases = f"{nothing_served}/prod/streams/stable/releases.json"
+    updates = f"{nothing_served}/updates/stable.json"
+    coreos = ("kickstart", "remote", "--type", "coreos")
+    try:
+        key_files = [key.write_public(tmp_path / f"key{n}.asc") for n, key in enumerate(keys)]
+        created = pulp(
+            *coreos,
+            "create",
+            "--name",
+            name,
+            "--url",
+            stream,
+            "--architectures",
+            '["x86_64", "arm64"]',
+            "--extra",
+            "iso",
+            "--extra",
+            "disk",
+            "--release-index-url",
+            releases,
+            "--updates-url",
+            updates,
+            "--signature-key",
+            f"@{key_files[0]}",
+            "--signature-key",
+            f"@{key_files[1]}",
+            "--signature-policy",
+            "required",
+            "--redirect-origin",
+            "https://*.mirror.example",
+            "--policy",
+            "immediate",
+            "--header",
+            "X-Api-Key:not-shown",
+            "--username",
+            "fleet",
+            "--password",
+            "not-shown-either",
+            "--download-concurrency",
+            "3",
+            "--labels",
+            '{"os": "fcos"}',
+        )
+        assert created["pulp_href"].startswith("/pulp/api/v3/remotes/kickstart/coreos/")
+        remote = pulp(*coreos, "show", "--name", name)
+        assert remote["url"] == stream
+        assert remote["architectures"] == ["x86_64", "arm64"]
+        assert remote["extras"] == ["disk", "iso"]  # each once, in a stable order
+        assert (remote["release_index_url"], remote["updates_url"]) == (releases, updates)
+        # Each @file's text, joined by a newline.
+        assert remote["signature_keys"] == "\n".join(Path(f).read_text() for f in key_files)
+        assert remote["signature_policy"] == "required"
+        assert remote["redirect_origins"] == ["https://*.mirror.example"]
+        assert remote["policy"] == "immediate"
+        assert (remote["download_concurrency"], remote["pulp_labels"]) == (3, {"os": "fcos"})
+        hidden = {field["name"]: field["is_set"] for field in remote["hidden_fields"]}
+        assert hidden["username"] and hidden["password"]
+        assert "not-shown" not in json.dumps(remote)
+        listed = pulp(*coreos, "list", "--name", name)
+        assert [r["pulp_href"] for r in listed] == [created["pulp_href"]]
+
+        # A verifying policy needs the files at sync: on_demand is the server's 400, shown.
+        lazy = pulp(*coreos, "update", "--name", name, "--policy", "on_demand", check=False)
+        assert lazy.returncode != 0
+        assert "signature_policy" in lazy.stderr and "policy 'immediate'" in lazy.stderr
+        refused = pulp(
+            *coreos,
+            "create",
+            "--name",
+            name + "-lazy",
+            "--url",
+            stream,
+            "--signature-key",
+            f"@{key_files[0]}",
+            "--signature-policy",
+            "required",
+            "--policy",
+            "on_demand",
+            check=False,
+        )
+        assert refused.returncode != 0 and "policy 'immediate'" in refused.stderr
+        assert pulp(*coreos, "list", "--name", name + "-lazy") == []
+        away = pulp(
+            *coreos,
+            "update",
+            "--name",
+            name,
+            "--release-index-url",
+            "https://elsewhere.example/releases.json",
+            check=False,
+        )
+        assert away.returncode != 0
+        assert "release_index_url" in away.stderr and nothing_served in away.stderr
+        unknown = pulp(*coreos, "update", "--name", name, "--extra", "qcow2", check=False)
+        assert unknown.returncode != 0 and "disk, iso" in unknown.stderr
+
+        # Given extras replace the remote's; '' clears what can be cleared.
+        pulp(*coreos, "update", "--name", name, "--extra", "disk", "--updates-url", "")
+        remote = pulp(*coreos, "show", "--name", name)
+        assert (remote["extras"], remote["updates_url"]) == (["disk"], None)
+        assert remote["release_index_url"] == releases
+        pulp(
+            *coreos,
+            "update",
+            "--name",
+            name,
+            "--extra",
+            "",
+            "--release-index-url",
+            "",
+            "--redirect-origin",
+            "",
+            "--architectures",
+            "",
+            "--signature-key",
+            "",
+            "--signature-policy",
+            "none",
+            "--policy",
+            "on_demand",
+        )
+        remote = pulp(*coreos, "show", "--name", name)
+        assert remote["extras"] is None and remote["release_index_url"] is None
+        assert remote["redirect_origins"] is None and remote["architectures"] is None
+        assert (remote["signature_keys"], remote["signature_policy"]) == (None, "none")
+        assert remote["policy"] == "on_demand"
+        pulp(
+            *coreos,
+            "update",
+            "--name",
+            name,
+            "--signature-key",
+            f"@{key_files[0]}",
+            "--signature-policy",
+            "if_present",
+            "--policy",
+            "immediate",
+        )
+
+        # Repositories name it as kickstart:coreos:<name>.
+        pulp("kickstart", "repository", "create", "--name", repo, "--remote", f"coreos:{name}")
+        pulp(
+            "kickstart",
+            "repository",
+            "update",
+            "--name",
+            repo,
+            "--remote",
+            f"kickstart:coreos:{name}",
+        )
+        shown = pulp("kickstart", "repository", "show", "--name", repo)
+        assert shown["remote"] == created["pulp_href"]
+        version = shown["latest_version_href"]
+        verified = pulp(
+            "kickstart",
+            "repository",
+            "verify-signatures",
+            "--name",
+            repo,
+            "--remote",
+            f"kickstart:coreos:{name}",
+            check=False,
+        )
+        assert verified.returncode == 0, verified.stderr
+        # The stream is not there: the sync fails naming it, and makes no version.
+        synced = pulp(
+            "kickstart",
+            "repository",
+            "sync",
+            "--name",
+            repo,
+            "--remote",
+            f"kickstart:coreos:{name}",
+            check=False,
+        )
+        assert synced.returncode != 0
+        assert "CoreOS stream" in synced.stderr and stream in synced.stderr
+        assert (
+            pulp("kickstart", "repository", "show", "--name", repo)["latest_version_href"]
+            == version
+        )
+
+        # Release indexes: the version holds none; the filters reach the server.
+        assert pulp("kickstart", "release-index", "list", "--repository-version", version) == []
+        streams = pulp("kickstart", "release-index", "list", "--stream", "stable")
+        assert all(index["stream"] == "stable" for index in streams)
+        for index in streams[:1]:
+            shown = pulp("kickstart", "release-index", "show", "--href", index["pulp_href"])
+            assert shown["identity"] == index["identity"]
+    finally:
+        pulp("kickstart", "repository", "destroy", "--name", repo, check=False)
+        pulp(*coreos, "destroy", "--name", name, check=False)
+        pulp(*coreos, "destroy", "--name", name + "-lazy", check=False)
+        for key in keys:
+            key.close()
+
+
+def test_a_distribution_boots_coreos_live_or_to_disk_with_the_cli(pulp):
+    name = unique("cli-coreos")
+    distribution = ("kickstart", "distribution")
+    try:
+        no_disk = pulp(
+            *distribution,
+            "create",
+            "--name",
+            name,
+            "--base-path",
+            name,
+            "--coreos-boot",
+            "install",
+            check=False,
+        )
+        assert no_disk.returncode != 0
+        assert "install_device" in no_disk.stderr and "coreos-installer" in no_disk.stderr
+        assert pulp(*distribution, "list", "--name", name) == []
+
+        pulp(
+            *distribution,
+            "create",
+            "--name",
+            name,
+            "--base-path",
+            name,
+            "--coreos-boot",
+            "install",
+            "--install-device",
+            "/dev/disk/by-id/wwn-0x5000c500a0b1c2d3",
+            "--ignition-url",
+            "https://config.example/worker.ign",
+            "--graph-payload-repository",
+            "mirror.example.com:5000/fedora/fedora-coreos",
+        )
+        shown = pulp(*distribution, "show", "--name", name)
+        assert shown["coreos_boot"] == "install"
+        assert shown["install_device"] == "/dev/disk/by-id/wwn-0x5000c500a0b1c2d3"
+        assert shown["ignition_url"] == "https://config.example/worker.ign"
+        assert shown["graph_payload_repository"] == "mirror.example.com:5000/fedora/fedora-coreos"
+
+        # An install without its disk, and URLs Ignition cannot fetch, are the server's 400s.
+        bare = pulp(*distribution, "update", "--name", name, "--install-device", "", check=False)
+        assert bare.returncode != 0 and "install_device" in bare.stderr
+        ftp = pulp(
+            *distribution, "update", "--name", name, "--ignition-url", "ftp://x/a.ign", check=False
+        )
+        assert ftp.returncode != 0 and "ignition_url" in ftp.stderr
+
+        pulp(
+            *distribution,
+            "update",
+            "--name",
+            name,
+            "--coreos-boot",
+            "live",
+            "--install-device",
+            "",
+            "--ignition-url",
+            "tftp://10.0.0.1/live.ign",
+            "--graph-payload-repository",
+            "",
+        )
+        shown = pulp(*distribution, "show", "--name", name)
+        assert (shown["coreos_boot"], shown["install_device"]) == ("live", None)
+        assert shown["ignition_url"] == "tftp://10.0.0.1/live.ign"
+        assert shown["graph_payload_repository"] is None
+    finally:
+        pulp(*distribution, "destroy", "--name", name, check=False)

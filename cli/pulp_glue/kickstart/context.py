@@ -99,6 +99,19 @@ class PulpKickstartSignatureContext(PulpContentContext):
     NEEDS_PLUGINS = NEEDS
 
 
+class PulpKickstartReleaseIndexContext(PulpContentContext):
+    """Kickstart release indexes: a CoreOS stream's release history and update policy, as a
+    sync from a CoreOS remote read it (read-only content; what the update graph serves)."""
+
+    PLUGIN = "kickstart"
+    RESOURCE_TYPE = "release_index"
+    ENTITY = _("kickstart release index")
+    ENTITIES = _("kickstart release indexes")
+    HREF = "kickstart_kickstart_release_index_href"
+    ID_PREFIX = "content_kickstart_release_indexes"
+    NEEDS_PLUGINS = NEEDS
+
+
 class PulpKickstartOciRemoteContext(PulpRemoteContext):
     """Kickstart OCI remotes: a registry repository publishing trees."""
 
@@ -155,6 +168,28 @@ class PulpKickstartPulpRemoteContext(PulpRemoteContext):
     NEEDS_PLUGINS = NEEDS
 
 
+class PulpKickstartCoreosRemoteContext(PulpRemoteContext):
+    """Kickstart CoreOS remotes: a CoreOS stream metadata document (one tree per arch of
+    its current release) and, optionally, the stream's release index and update policy."""
+
+    PLUGIN = "kickstart"
+    RESOURCE_TYPE = "coreos"
+    ENTITY = _("kickstart CoreOS remote")
+    ENTITIES = _("kickstart CoreOS remotes")
+    HREF = "kickstart_kickstart_coreos_remote_href"
+    ID_PREFIX = "remotes_kickstart_coreos"
+    NULLABLES = PulpRemoteContext.NULLABLES | {
+        "architectures",
+        "extras",
+        "release_index_url",
+        "updates_url",
+        "signature_keys",
+        "redirect_origins",
+    }
+    CAPABILITIES = {"roles": []}
+    NEEDS_PLUGINS = NEEDS
+
+
 class PulpKickstartRepositoryVersionContext(PulpRepositoryVersionContext):
     """Versions of a kickstart repository."""
 
@@ -197,6 +232,9 @@ class PulpKickstartDistributionContext(PulpDistributionContext):
         "kickstart_url",
         "repository_version",
         "boot_origin",
+        "ignition_url",
+        "install_device",
+        "graph_payload_repository",
     }
     CAPABILITIES = {"roles": []}
     NEEDS_PLUGINS = NEEDS

@@ -10,6 +10,7 @@ from pulp_cli.generic import pulp_group
 
 from pulpcore.cli.kickstart.distribution import distribution
 from pulpcore.cli.kickstart.pulp_import import pulp_import
+from pulpcore.cli.kickstart.release_index import release_index
 from pulpcore.cli.kickstart.remote import remote
 from pulpcore.cli.kickstart.repository import repository
 from pulpcore.cli.kickstart.signature import signature
@@ -29,6 +30,7 @@ def mount(main: click.Group, **kwargs: t.Any) -> None:
     kickstart_group.add_command(tree)
     kickstart_group.add_command(tag)
     kickstart_group.add_command(signature)
+    kickstart_group.add_command(release_index)
     kickstart_group.add_command(distribution)
     main.add_command(kickstart_group)
     if "import" not in main.commands:  # pulp-cli runs no import yet: `pulp import pulp run`

@@ -64,6 +64,36 @@ update_options = [
             "KICKSTART_BOOT_HOSTS. Default: CONTENT_ORIGIN."
         ),
     ),
+    pulp_option(
+        "--coreos-boot",
+        type=click.Choice(["live", "install"]),
+        help=_(
+            "How CoreOS trees boot: 'live' (server default) runs the live system from RAM with "
+            "Ignition from --ignition-url; 'install' runs coreos-installer to write the release "
+            "to --install-device, then reboots."
+        ),
+    ),
+    pulp_option(
+        "--ignition-url",
+        help=_(
+            "Ignition config CoreOS machines apply (ignition.config.url, or "
+            "coreos.inst.ignition_url for an install): http(s), tftp, s3 or gs; '' removes it."
+        ),
+    ),
+    pulp_option(
+        "--install-device",
+        help=_(
+            "Disk coreos-installer writes to with --coreos-boot install, e.g. /dev/sda or "
+            "/dev/disk/by-id/...; '' removes it."
+        ),
+    ),
+    pulp_option(
+        "--graph-payload-repository",
+        help=_(
+            "Registry repository (host[:port]/path, e.g. mirror.example.com/fedora/fedora-coreos) "
+            "the update graph's OCI payloads name instead of upstream's; '' keeps upstream's."
+        ),
+    ),
     content_guard_option,
     pulp_labels_option,
 ]

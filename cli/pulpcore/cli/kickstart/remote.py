@@ -23,6 +23,7 @@ from pulp_cli.generic import (
 )
 from pulp_glue.common.i18n import get_translation
 from pulp_glue.kickstart.context import (
+    PulpKickstartCoreosRemoteContext,
     PulpKickstartDnfRemoteContext,
     PulpKickstartOciRemoteContext,
     PulpKickstartPulpRemoteContext,
@@ -35,7 +36,10 @@ _ = translation.gettext
 OCI = (PulpKickstartOciRemoteContext,)
 DNF = (PulpKickstartDnfRemoteContext,)
 PULP = (PulpKickstartPulpRemoteContext,)
-EVERY = OCI + DNF  # one trust model: the same signature options on every remote that checks
+COREOS = (PulpKickstartCoreosRemoteContext,)
+# One trust model: the same signature options on every remote that checks signatures.
+EVERY = OCI + DNF + COREOS
+COREOS_EXTRAS = ("disk", "iso")
 
 
 def load_signature_keys_callback(
@@ -62,17 +66,35 @@ def _origins(values: t.Iterable[str] | None) -> list[str] | str | None:
     return values
 
 
+def _extras(
+    ctx: click.Context, param: click.Parameter, value: t.Iterable[str] | None
+) -> list[str] | str | None:
+    """Repeated ``--extra`` as a list of known extras; not given: None; '' alone: cleared."""
+    values = _origins(value)
+    if isinstance(values, list):
+        unknown = [extra for extra in values if extra not in COREOS_EXTRAS]
+        if unknown:
+            raise click.BadParameter(
+                _("{unknown!r} is not one of {choices} ('' alone removes them all).").format(
+                    unknown=unknown[0], choices=", ".join(COREOS_EXTRAS)
+                )
+            )
+    return values
+
+
 @pulp_group()
 @type_option(
     choices={
         "oci": PulpKickstartOciRemoteContext,
         "dnf": PulpKickstartDnfRemoteContext,
         "pulp": PulpKickstartPulpRemoteContext,
+        "coreos": PulpKickstartCoreosRemoteContext,
     }
 )
 def remote() -> None:
-    """Where trees come from: an OCI registry repository (--type oci), a dnf tree (--type dnf)
-    or another Pulp's kickstart distribution (--type pulp, its base URL as --url)."""
+    """Where trees come from: an OCI registry repository (--type oci), a dnf tree (--type dnf),
+    another Pulp's kickstart distribution (--type pulp, its base URL as --url) or a CoreOS
+    stream metadata document (--type coreos, e.g. Fedora's streams/stable.json as --url)."""
 
 
 lookup_options = [href_option, name_option, remote_lookup_option]
@@ -105,7 +127,40 @@ kickstart_remote_options = [
         "--architectures",
         callback=load_json_callback,
         help=_('JSON list of architectures, Fedora or OCI names, e.g. \'["x86_64", "arm64"]\'.'),
-        allowed_with_contexts=OCI + PULP,
+        allowed_with_contexts=OCI + PULP + COREOS,
+    ),
+    pulp_option(
+        "--extra",
+        "extras",
+        multiple=True,
+        metavar="disk|iso",
+        callback=_extras,
+        help=_(
+            "A file to sync beyond the live PXE kernel, initramfs and rootfs: 'disk' (the metal "
+            "disk image coreos.inst.image_url installs) or 'iso' (the live ISO). Repeat for both; "
+            "on update, the extras given replace the remote's, and '' removes them all."
+        ),
+        allowed_with_contexts=COREOS,
+    ),
+    pulp_option(
+        "--release-index-url",
+        help=_(
+            "URL of the stream's release index, on the stream document's origin (Fedora CoreOS: "
+            "https://builds.coreos.fedoraproject.org/prod/streams/stable/releases.json): a sync "
+            "then stores the stream's release history, which the update graph serves; '' "
+            "removes it."
+        ),
+        allowed_with_contexts=COREOS,
+    ),
+    pulp_option(
+        "--updates-url",
+        help=_(
+            "URL of the stream's update policy (barriers, dead ends, rollouts), on the stream "
+            "document's origin (Fedora CoreOS: "
+            "https://builds.coreos.fedoraproject.org/updates/stable.json); needs "
+            "--release-index-url. '' removes it."
+        ),
+        allowed_with_contexts=COREOS,
     ),
     pulp_option(
         "--signature-key",
@@ -114,7 +169,8 @@ kickstart_remote_options = [
         callback=load_signature_keys_callback,
         help=_(
             "A public key of a publisher you trust: PEM (cosign.pub) or ASCII-armoured OpenPGP "
-            "(dnf remotes: OpenPGP only, the RPM signing key); '@file' reads a file. Repeat for "
+            "(dnf remotes: OpenPGP only, the RPM signing key; coreos remotes: OpenPGP only, the "
+            "Fedora release key); '@file' reads a file. Repeat for "
             "several keys; they are sent joined by a newline. On update, the keys given "
             "replace all of the remote's keys ('' removes them)."
         ),
@@ -126,8 +182,8 @@ kickstart_remote_options = [
         help=_(
             "none: signatures are not looked at (server default). if_present: every signature "
             "found must verify with a --signature-key, or the sync fails. required: every tree "
-            "synced or kept (OCI), every RPM used (dnf), needs a valid signature by a "
-            "--signature-key."
+            "synced or kept (OCI), every RPM used (dnf), every file (coreos) needs a valid "
+            "signature by a --signature-key. coreos remotes verify with --policy immediate only."
         ),
         allowed_with_contexts=EVERY,
     ),

@@ -27,6 +27,7 @@ from pulp_cli.generic import (
 from pulp_glue.common.context import EntityFieldDefinition, PulpRemoteContext
 from pulp_glue.common.i18n import get_translation
 from pulp_glue.kickstart.context import (
+    PulpKickstartCoreosRemoteContext,
     PulpKickstartDnfRemoteContext,
     PulpKickstartOciRemoteContext,
     PulpKickstartPulpRemoteContext,
@@ -48,10 +49,12 @@ remote_option = resource_option(
         "kickstart:oci": PulpKickstartOciRemoteContext,
         "kickstart:dnf": PulpKickstartDnfRemoteContext,
         "kickstart:pulp": PulpKickstartPulpRemoteContext,
+        "kickstart:coreos": PulpKickstartCoreosRemoteContext,
     },
     href_pattern=PulpRemoteContext.HREF_PATTERN,
     help=_(
-        "Remote to sync from: '[[kickstart:]oci|dnf|pulp:]<name>' or an href (default type: oci)."
+        "Remote to sync from: '[[kickstart:]oci|dnf|pulp|coreos:]<name>' or an href "
+        "(default type: oci)."
     ),
 )
 
@@ -63,11 +66,13 @@ verify_remote_option = resource_option(
     context_table={
         "kickstart:oci": PulpKickstartOciRemoteContext,
         "kickstart:dnf": PulpKickstartDnfRemoteContext,
+        "kickstart:coreos": PulpKickstartCoreosRemoteContext,
     },
     href_pattern=PulpRemoteContext.HREF_PATTERN,
     help=_(
         "Remote whose signature_keys and signature_policy verify the trees, and whose "
-        "upstream serves their signatures: '[[kickstart:]oci|dnf:]<name>' or an href."
+        "upstream serves their signatures (CoreOS trees: the signatures kept beside their "
+        "files): '[[kickstart:]oci|dnf|coreos:]<name>' or an href."
     ),
 )
 
@@ -204,6 +209,6 @@ def verify_signatures(
     """
     if not remote:
         raise click.ClickException(
-            _("Give --remote: an OCI or dnf remote whose signature_keys apply.")
+            _("Give --remote: an OCI, dnf or CoreOS remote whose signature_keys apply.")
         )
     repository_ctx.verify_signatures(body={"remote": remote})
