@@ -45,6 +45,7 @@ COLLECTIONS = {
 # The bindings API that deletes an object of a collection the fuzzing may create into.
 DELETERS = {
     "/distributions/kickstart/kickstart/": "DistributionsKickstartApi",
+    "/remotes/kickstart/coreos/": "RemotesCoreosApi",
     "/remotes/kickstart/dnf/": "RemotesDnfApi",
     "/remotes/kickstart/oci/": "RemotesOciApi",
     "/remotes/kickstart/pulp/": "RemotesPulpApi",
