@@ -12,7 +12,9 @@ One route reads the request's query: a CoreOS update graph (Cincinnati,
 ``<base_path>/v1/graph?basearch=&stream=&oci=``, what Zincati asks), rendered from the
 release index the served version holds (documents/update_graph.py). It matches the
 distribution by its exact base path, applies its content guard as pulpcore does, and is
-never cached: the query decides the body, and pulpcore's cache keys ignore queries.
+never cached: the query decides the body, and pulpcore's cache keys ignore queries. A
+path ending in ``/v1/graph`` that is no kickstart distribution's graph (another plugin's
+file, say) goes on to pulpcore's own handler, as if this route were not there.
 """
 
 from gettext import gettext as _
@@ -21,7 +23,7 @@ from aiohttp import web
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from pulpcore.plugin.content import app
+from pulpcore.plugin.content import Handler, app
 from pulpcore.plugin.util import get_domain
 
 from .documents import update_graph
@@ -117,13 +119,14 @@ async def serve_update_graph(request):
 
     Errors have the shape Zincati reads (``{"kind": ..., "value": ...}``).
     """
-    base_path = request.match_info["path"]
-    problem = path_problem(base_path + "/v1/graph")
+    path = request.match_info["path"]
+    distribution = await sync_to_async(_distribution_at)(path[: -len(GRAPH_SUFFIX)])
+    if distribution is None:
+        # Not a kickstart distribution's graph: whatever pulpcore serves at this path.
+        return await Handler().stream_content(request)
+    problem = path_problem(path)
     if problem is not None:
         raise _refusal(*problem)
-    distribution = await sync_to_async(_distribution_at)(base_path)
-    if distribution is None:
-        raise web.HTTPNotFound()
     await sync_to_async(_permit)(request, distribution)
     status, body = await sync_to_async(update_graph.respond)(distribution, request.query)
     headers = {"Cache-Control": "no-store", **PASSIVE_CONTENT}
@@ -131,5 +134,7 @@ async def serve_update_graph(request):
 
 
 _PREFIX = settings.CONTENT_PATH_PREFIX + ("{pulp_domain}/" if settings.DOMAIN_ENABLED else "")
-# Added when pulpcore-content imports this module, before its catch-all file route.
-app.add_routes([web.get(_PREFIX + r"{path:[^?]+?}/v1/graph", serve_update_graph)])
+GRAPH_SUFFIX = "/v1/graph"
+# Added when pulpcore-content imports this module, before its catch-all file route (whose
+# parameter is also ``path``, the whole path, so pulpcore's handler can take the request).
+app.add_routes([web.get(_PREFIX + r"{path:[^?]+/v1/graph}", serve_update_graph)])

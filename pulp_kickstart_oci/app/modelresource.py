@@ -478,13 +478,11 @@ class KickstartReleaseIndexResource(KickstartContentResource):
                 stream=stream if grammar.matches(grammar.TAG, stream) else "?"
             )
             try:
-                record = cincinnati.from_record(self.fields["record"].clean(row))
+                cincinnati.carried(
+                    stream, row.get("identity"), self.fields["record"].clean(row), _("record")
+                )
             except (ValueError, KeyError) as exc:
                 raise _refused(what, exc) from None
-            if record["stream"] != stream:
-                raise _refused(what, _("its record is another stream's"))
-            if row.get("identity") != KickstartReleaseIndex.identity_of(record):
-                raise _refused(what, _("its identity is not its record's sha256"))
 
     class Meta:
         model = KickstartReleaseIndex

@@ -26,6 +26,7 @@ from pulpcore.plugin.repo_version_utils import remove_duplicates, validate_repo_
 from pulpcore.plugin.util import get_domain_pk
 
 from . import documents
+from .netboot import cincinnati
 from .registry.auth import RegistryAuth
 from .signatures.keys import KINDS, OPENPGP
 
@@ -203,8 +204,7 @@ class KickstartReleaseIndex(Content):
     @staticmethod
     def identity_of(record):
         """The unit key of a record: the sha256 of its canonical JSON."""
-        canonical = json.dumps(record, sort_keys=True, separators=(",", ":"))
-        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        return cincinnati.identity(record)
 
     class Meta:
         default_related_name = "%(app_label)s_%(model_name)s"
@@ -505,6 +505,12 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
         if version is None:
             return None
         return KickstartReleaseIndex.objects.filter(pk__in=version.content, stream=stream).first()
+
+    def served_release_indexes(self, version):
+        """The release indexes in ``version`` (one per CoreOS stream), by stream."""
+        if version is None:
+            return KickstartReleaseIndex.objects.none()
+        return KickstartReleaseIndex.objects.filter(pk__in=version.content).order_by("stream")
 
     def served_tags(self, version):
         """{tree pk: [tag names]}: the upstream tags naming each tree in ``version``."""

@@ -20,7 +20,12 @@ from pulpcore.plugin.serializers import (
     validate_unknown_fields,
 )
 
-from .boot.configs import SCRIPT_SYNTAX
+from .boot.configs import (
+    MAX_COMMAND_LINE,
+    MAX_DISTRIBUTION_ARGUMENTS,
+    PRINTABLE_ASCII,
+    SCRIPT_SYNTAX,
+)
 from .fetch_policy import FetchRefused, normalized, parse_origins
 from .models import (
     ExportDirectoryRefused,
@@ -179,11 +184,25 @@ class ServedTreeSerializer(serializers.Serializer):
     )
 
 
+class ServedReleaseIndexSerializer(serializers.Serializer):
+    """A CoreOS stream's release index in the served version (what the update graph reads)."""
+
+    stream = serializers.CharField(help_text=_("The CoreOS stream, e.g. 'stable'."))
+    identity = serializers.CharField(help_text=_("sha256:<hex> of the record's canonical JSON."))
+    record = serializers.JSONField(
+        help_text=_("Every release of the stream, oldest first, with its update policy.")
+    )
+
+
 class ServedTreesSerializer(serializers.Serializer):
     """What a distribution serves: the same document as its trees.json."""
 
     base_url = serializers.CharField(help_text=_("URL of the distribution root."))
     trees = ServedTreeSerializer(many=True)
+    release_indexes = ServedReleaseIndexSerializer(
+        many=True,
+        help_text=_("The CoreOS release indexes of the served version, one per stream."),
+    )
 
 
 class KickstartTagSerializer(NoArtifactContentSerializer):
@@ -1458,11 +1477,11 @@ class KickstartDistributionSerializer(DistributionSerializer):
 
     def validate_kernel_args(self, value):
         """Accept kernel arguments without characters boot scripts would interpret."""
-        if SCRIPT_SYNTAX.search(value):
+        if SCRIPT_SYNTAX.search(value) or not PRINTABLE_ASCII.fullmatch(value):
             raise serializers.ValidationError(
                 _(
-                    "Kernel arguments may not contain control characters, quotes "
-                    "or ; { } $ | & < > # \\"
+                    "Kernel arguments are printable ASCII and may not contain control "
+                    "characters, quotes or ; { } $ | & < > # \\"
                 )
             )
         return value.strip()
@@ -1471,11 +1490,15 @@ class KickstartDistributionSerializer(DistributionSerializer):
         """Accept an http(s), ftp or nfs location safe in boot scripts."""
         if value is None:
             return value
-        if not re.match(r"^((https?|ftp)://|nfs:)\S+$", value) or SCRIPT_SYNTAX.search(value):
+        if (
+            not re.match(r"^((https?|ftp)://|nfs:)\S+$", value)
+            or SCRIPT_SYNTAX.search(value)
+            or not PRINTABLE_ASCII.fullmatch(value)
+        ):
             raise serializers.ValidationError(
                 _(
-                    "Give an http(s)://, ftp:// or nfs:[options:]server:/path location without "
-                    "spaces, quotes or ; { } $ | & < > #."
+                    "Give an http(s)://, ftp:// or nfs:[options:]server:/path location of "
+                    "printable ASCII without spaces, quotes or ; { } $ | & < > #."
                 )
             )
         return value
@@ -1484,11 +1507,15 @@ class KickstartDistributionSerializer(DistributionSerializer):
         """Accept an http(s), tftp, s3 or gs URL safe in boot scripts (what Ignition fetches)."""
         if value is None:
             return value
-        if not IGNITION_URL.fullmatch(value) or SCRIPT_SYNTAX.search(value):
+        if (
+            not IGNITION_URL.fullmatch(value)
+            or SCRIPT_SYNTAX.search(value)
+            or not PRINTABLE_ASCII.fullmatch(value)
+        ):
             raise serializers.ValidationError(
                 _(
-                    "Give an http(s)://, tftp://, s3:// or gs:// URL without spaces, quotes or "
-                    "; { } $ | & < > #."
+                    "Give an http(s)://, tftp://, s3:// or gs:// URL of printable ASCII without "
+                    "spaces, quotes or ; { } $ | & < > #."
                 )
             )
         return value
@@ -1516,8 +1543,29 @@ class KickstartDistributionSerializer(DistributionSerializer):
             raise serializers.ValidationError(str(exc)) from None
 
     def validate(self, data):
-        """An install to disk needs the disk."""
+        """An install to disk needs the disk; the distribution's own arguments leave room
+        on the kernel command line for the tree's URLs (boot.configs.MAX_COMMAND_LINE)."""
         data = super().validate(data)
+        own = {
+            name: data.get(name, getattr(self.instance, name, None)) or ""
+            for name in ("kernel_args", "kickstart_url", "ignition_url", "install_device")
+        }
+        if sum(len(value) for value in own.values()) > MAX_DISTRIBUTION_ARGUMENTS:
+            raise serializers.ValidationError(
+                {
+                    name: _(
+                        "kernel_args, kickstart_url, ignition_url and install_device together "
+                        "may take {limit} of the {line} bytes Linux keeps of a kernel command "
+                        "line; these take {length}."
+                    ).format(
+                        limit=MAX_DISTRIBUTION_ARGUMENTS,
+                        line=MAX_COMMAND_LINE,
+                        length=sum(len(value) for value in own.values()),
+                    )
+                    for name, value in own.items()
+                    if value
+                }
+            )
         boot = data.get("coreos_boot", getattr(self.instance, "coreos_boot", None))
         device = data.get("install_device", getattr(self.instance, "install_device", None))
         if boot == KickstartDistribution.COREOS_INSTALL and not device:

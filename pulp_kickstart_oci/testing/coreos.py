@@ -414,6 +414,19 @@ class CoreosUpstream:
         self._changed()
         return item
 
+    def rename(self, name, kind="kernel", version=None, arch="x86_64"):
+        """Publish one file under another name (its location's last segment), e.g. a name
+        a generated document or another file's signature is served at."""
+        item = self.file(kind, version, arch)
+        old = self.root / item.path
+        item.path = f"{item.path.rsplit('/', 1)[0]}/{name}"
+        item.name = name
+        item._written = None
+        old.unlink(missing_ok=True)
+        old.with_name(old.name + ".sig").unlink(missing_ok=True)
+        self._changed()
+        return item
+
     def relocate(self, base_url, kind="kernel", version=None, arch="x86_64"):
         """Put one file's ``location`` (and signature) under ``base_url``, another origin;
         the file stays in ``root``, so a second StaticServer of ``root`` serves it there."""

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
-from pulp_kickstart_oci.testing import dnf
+from pulp_kickstart_oci.testing import coreos, dnf
 from tests.support import signing
 
 PULP_CLI = str(Path(sys.executable).with_name("pulp"))
@@ -671,19 +671,74 @@ def test_a_coreos_remote_takes_every_option_and_repositories_use_it(
             == version
         )
 
-        # Release indexes: the version holds none; the filters reach the server.
+        # Release indexes: the version holds none (test_release_indexes_... syncs one).
         assert pulp("kickstart", "release-index", "list", "--repository-version", version) == []
-        streams = pulp("kickstart", "release-index", "list", "--stream", "stable")
-        assert all(index["stream"] == "stable" for index in streams)
-        for index in streams[:1]:
-            shown = pulp("kickstart", "release-index", "show", "--href", index["pulp_href"])
-            assert shown["identity"] == index["identity"]
     finally:
         pulp("kickstart", "repository", "destroy", "--name", repo, check=False)
         pulp(*coreos, "destroy", "--name", name, check=False)
         pulp(*coreos, "destroy", "--name", name + "-lazy", check=False)
         for key in keys:
             key.close()
+
+
+def test_release_indexes_are_listed_and_shown_with_the_cli(
+    pulp, tmp_path, kickstart_tree_server_factory
+):
+    built = coreos.CoreosUpstream(tmp_path / "coreos", salt=unique("cli-index"))
+    built.add_release("43.20260413.3.2", commit="c" * 64, signed=False)
+    built.add_release("44.20260707.3.1", commit="d" * 64, oci_digest="e" * 64, signed=False)
+    built.write(kickstart_tree_server_factory(built.root).url)
+    name, repo = unique("cli-index"), unique("cli-index-repo")
+    remote = ("kickstart", "remote", "--type", "coreos")
+    try:
+        pulp(
+            *remote,
+            "create",
+            "--name",
+            name,
+            "--url",
+            built.stream_url,
+            "--architectures",
+            '["x86_64"]',
+            "--release-index-url",
+            built.release_index_url,
+            "--updates-url",
+            built.updates_url,
+        )
+        pulp("kickstart", "repository", "create", "--name", repo)
+        pulp(
+            "kickstart",
+            "repository",
+            "sync",
+            "--name",
+            repo,
+            "--remote",
+            f"kickstart:coreos:{name}",
+        )
+        version = pulp("kickstart", "repository", "show", "--name", repo)["latest_version_href"]
+        (index,) = pulp("kickstart", "release-index", "list", "--repository-version", version)
+        assert index["stream"] == "stable"
+        assert [r["version"] for r in index["record"]["releases"]] == [
+            "43.20260413.3.2",
+            "44.20260707.3.1",
+        ]
+        assert (
+            pulp(
+                "kickstart",
+                "release-index",
+                "list",
+                "--stream",
+                "next",
+                "--repository-version",
+                version,
+            )
+            == []
+        )
+        shown = pulp("kickstart", "release-index", "show", "--href", index["pulp_href"])
+        assert (shown["identity"], shown["stream"]) == (index["identity"], "stable")
+    finally:
+        pulp("kickstart", "repository", "destroy", "--name", repo, check=False)
+        pulp(*remote, "destroy", "--name", name, check=False)
 
 
 def test_a_distribution_boots_coreos_live_or_to_disk_with_the_cli(pulp):

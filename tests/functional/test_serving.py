@@ -399,6 +399,16 @@ def test_a_guarded_distribution_refuses_anonymous_clients(
         {"kickstart_url": "http://ks.example/a.cfg?x=1&&reboot"},
         {"kickstart_url": "not a url"},
         {"kickstart_url": "http://ks.example/a b.cfg"},
+        # Printable ASCII only: no bidirectional controls or look-alikes in a boot script.
+        {"kickstart_url": "http://ks.example/\u202eglf.cfg"},
+        {"kickstart_url": "http://ks.\u0435xample/a.cfg"},
+        {"ignition_url": "http://ign.example/\u202ejson.ign"},
+        {"ignition_url": "http://ign.example/\u00e9.ign"},
+        {"kernel_args": "console=ttyS0 \u200binst.text"},
+        # Linux keeps 2048 bytes of the command line: the distribution's part must leave
+        # room for the tree's URLs, or what comes last (inst.ks, Ignition) is cut silently.
+        {"ignition_url": "http://ign.example/" + "a" * 1600 + ".ign"},
+        {"kernel_args": "x" * 1000, "kickstart_url": "http://ks.example/" + "k" * 600},
     ],
 )
 def test_boot_options_that_could_break_a_config_are_refused(

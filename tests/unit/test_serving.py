@@ -19,6 +19,7 @@ from yarl import URL
 from pulp_kickstart_oci.app import documents
 from pulp_kickstart_oci.app.content import served_path
 from pulp_kickstart_oci.app.models import KickstartDistribution
+from pulp_kickstart_oci.app.netboot import layout
 from pulp_kickstart_oci.app.serving import (
     base_path_candidates,
     boot_origin,
@@ -86,6 +87,9 @@ class _Distribution:
 
     def served_signatures(self, version):
         return {}
+
+    def served_release_indexes(self, version):
+        return []
 
 
 def _settings(**extra):
@@ -269,7 +273,22 @@ def test_a_tree_without_grub_has_no_efi_config_and_one_without_a_kernel_no_boot_
     }
 
 
-def test_a_new_kind_is_registered_by_subclassing_and_listed_everywhere():
+def test_a_tree_document_must_take_a_path_no_tree_file_can_take(monkeypatch):
+    with pytest.raises(TypeError, match="GENERATED_PATHS"):
+
+        class Unreserved(documents.DocumentKind):
+            names = ("hello.txt",)
+            scope = documents.TREE
+
+    assert not any(type(kind).__name__ == "Unreserved" for kind in documents.kinds())
+    monkeypatch.setattr(layout, "GENERATED_PATHS", (*layout.GENERATED_PATHS, "hello.txt"))
+    with pytest.raises(layout.InvalidTitle, match="hello.txt would shadow the generated"):
+        layout.check_paths([("hello.txt", layout.OTHER)])
+
+
+def test_a_new_kind_is_registered_by_subclassing_and_listed_everywhere(monkeypatch):
+    monkeypatch.setattr(layout, "GENERATED_PATHS", (*layout.GENERATED_PATHS, "hello.txt"))
+
     class Hello(documents.DocumentKind):
         names = ("hello.txt",)
         scope = documents.TREE

@@ -13,6 +13,15 @@ from . import kinds
 # (the distribution serializer refuses them in kernel_args and kickstart_url too).
 SCRIPT_SYNTAX = re.compile(r"[\x00-\x1f\x7f;{}\\\"'`$|&<>#]")
 _WHITESPACE = re.compile(r"\s")
+# What goes into a boot script is printable ASCII: every boot loader and the kernel read it
+# the same way (no bidirectional controls, look-alike or multi-byte characters).
+PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
+# Linux keeps this many bytes of the kernel command line (COMMAND_LINE_SIZE on x86 and
+# arm64) and cuts the rest silently: a longer line would boot without its last arguments.
+MAX_COMMAND_LINE = 2048
+# What the distribution's own arguments (kernel_args and the URLs it names) may take of it,
+# leaving the rest for the tree URLs a kind writes (inst.stage2, the root filesystem).
+MAX_DISTRIBUTION_ARGUMENTS = 1536
 
 
 class NotBootable(ValueError):
@@ -21,7 +30,12 @@ class NotBootable(ValueError):
 
 def _plain(value, what):
     """The second wall: values were checked on the way in; check again before writing."""
-    if not value or SCRIPT_SYNTAX.search(value) or _WHITESPACE.search(value):
+    if (
+        not value
+        or SCRIPT_SYNTAX.search(value)
+        or _WHITESPACE.search(value)
+        or not PRINTABLE_ASCII.fullmatch(value)
+    ):
         raise NotBootable(
             _("{what} {value!r} cannot go into a boot script").format(what=what, value=value)
         )
@@ -30,7 +44,11 @@ def _plain(value, what):
 
 def _arguments(value, what):
     """Kernel arguments: words separated by single spaces, no script syntax."""
-    if SCRIPT_SYNTAX.search(value) or _WHITESPACE.sub(" ", value) != value:
+    if (
+        SCRIPT_SYNTAX.search(value)
+        or _WHITESPACE.sub(" ", value) != value
+        or not PRINTABLE_ASCII.fullmatch(value)
+    ):
         raise NotBootable(
             _("{what} {value!r} cannot go into a boot script").format(what=what, value=value)
         )
@@ -115,7 +133,7 @@ def target_for(tree, tree_url, kernel_args="", kickstart_url="", coreos=None):
             )
         )
     paths = {item["role"]: item["path"] for item in tree.files}
-    return BootTarget(
+    target = BootTarget(
         title=_plain_title(kind.title(tree)),
         tree_url=_plain(tree_url, _("tree URL")),
         kernel_path=paths[layout.KERNEL],
@@ -139,11 +157,25 @@ def target_for(tree, tree_url, kernel_args="", kickstart_url="", coreos=None):
         if coreos.get("install_device")
         else "",
     )
+    # What the kernel receives: the boot loader's initrd= and the command line.
+    line = f"initrd={target.initrd_path.rsplit('/', 1)[-1]} {target.cmdline}"
+    if len(line) > MAX_COMMAND_LINE:
+        raise NotBootable(
+            _(
+                "the kernel command line of {version}/{arch} would be {length} bytes; Linux "
+                "keeps {limit} and would drop the rest"
+            ).format(version=tree.version, arch=tree.arch, length=len(line), limit=MAX_COMMAND_LINE)
+        )
+    return target
 
 
 def _plain_title(title):
     """A title is words of the grammars' characters: the release, arch and (CoreOS) stream."""
-    if SCRIPT_SYNTAX.search(title) or _WHITESPACE.sub(" ", title) != title:
+    if (
+        SCRIPT_SYNTAX.search(title)
+        or _WHITESPACE.sub(" ", title) != title
+        or not PRINTABLE_ASCII.fullmatch(title)
+    ):
         raise NotBootable(
             _("the tree's title {title!r} cannot go into a boot script").format(title=title)
         )

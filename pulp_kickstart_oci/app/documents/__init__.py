@@ -43,10 +43,10 @@ class Redirect:
 
 
 # Alias directories: the newest Anaconda tree of an arch, the newest release of a CoreOS
-# stream and arch (docs/serving.md, "Stable paths"). A release named like the first
-# segment is shadowed by its alias.
-LATEST = "latest"
-COREOS_ALIAS = "coreos"
+# stream and arch (docs/serving.md, "Stable paths"). The release grammar refuses their
+# names, so no tree is shadowed by one.
+LATEST = grammar.LATEST
+COREOS_ALIAS = grammar.COREOS_ALIAS
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ itself is pure and lives in ``boot/``.
 from functools import cached_property
 
 from ..boot import configs
+from ..netboot import layout
 
 ROOT = "root"  # <base_path>/<name>
 TREE = "tree"  # <base_path>/<version>/<arch>/<name>
@@ -39,6 +40,11 @@ class DocumentKind:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.names:
+            if cls.scope == TREE and not set(cls.names) <= set(layout.GENERATED_PATHS):
+                # A tree document's path must be one no tree file can take (layout.check_paths).
+                raise TypeError(
+                    f"{cls.__name__}: add {cls.names} to netboot.layout.GENERATED_PATHS"
+                )
             _KINDS.append(cls())
 
     def applies(self, context):

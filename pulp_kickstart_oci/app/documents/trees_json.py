@@ -4,7 +4,8 @@ The API's ``.../distributions/kickstart/kickstart/<id>/trees/`` answers the same
 (``data(context)``). It is also what a replica syncs from (sources/pulp.py): each tree
 with every fact that makes it the same unit on another Pulp (``identity``, the files'
 records) and what it stores besides (provenance ``source``, ``annotations``, warnings,
-tags, verification records).
+tags, verification records), and the CoreOS release indexes the version holds (what a
+replica's update graph is built from).
 """
 
 import json
@@ -56,4 +57,12 @@ class TreesIndex(DocumentKind):
                     "signatures": signatures.get(tree.pk, []),
                 }
             )
-        return {"base_url": context.root_url, "trees": entries}
+        indexes = context.distribution.served_release_indexes(context.version)
+        return {
+            "base_url": context.root_url,
+            "trees": entries,
+            "release_indexes": [
+                {"stream": index.stream, "identity": index.identity, "record": index.record}
+                for index in indexes
+            ],
+        }

@@ -15,6 +15,23 @@ from gettext import gettext as _
 from ..netboot import cincinnati
 
 
+# Checked records by (unit, identity): a content unit never changes, so a record checked
+# once need not be checked on every request (Zincati asks every few minutes per machine).
+_CHECKED = {}
+_CHECKED_KEPT = 32
+
+
+def _checked(index):
+    key = (index.pk, index.identity)
+    record = _CHECKED.get(key)
+    if record is None:
+        record = _checked(index)
+        while len(_CHECKED) >= _CHECKED_KEPT:
+            _CHECKED.pop(next(iter(_CHECKED)))
+        _CHECKED[key] = record
+    return record
+
+
 def _error(kind, value):
     """Cincinnati's error body, which Zincati reads and logs."""
     return {"kind": kind, "value": value}
@@ -35,7 +52,7 @@ def respond(distribution, query):
             ),
         )
     try:
-        record = cincinnati.from_record(index.record)
+        record = _checked(index)
     except cincinnati.CincinnatiError as exc:
         return 500, _error("invalid_release_index", str(exc))
     # Rollouts throttled as Fedora's policy engine does: by time and the machine's wariness.

@@ -20,6 +20,7 @@ A low layer: no Django, no pulpcore, nothing of the plugin but ``netboot``.
 import bisect
 import functools
 import gettext
+import hashlib
 import json
 import math
 import re
@@ -363,6 +364,27 @@ def index_record(raw_index, raw_updates, where, stream, url=None, updates_url=No
     return from_record(index)
 
 
+def identity(record):
+    """A record's unit key (KickstartReleaseIndex.identity): the sha256 of its canonical JSON,
+    so the same index synced twice, or carried from another Pulp, is one unit."""
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def carried(stream, claimed_identity, record, what):
+    """A release index another Pulp carried here (an import archive's row, a replica's
+    trees.json entry): its record checked again, of ``stream``, with ``claimed_identity``
+    its own. Returns the checked record; CincinnatiError naming ``what`` otherwise."""
+    checked = from_record(record, what)
+    if checked["stream"] != stream:
+        raise CincinnatiError(_("{what}: its record is another stream's").format(what=what))
+    if claimed_identity != identity(checked):
+        raise CincinnatiError(
+            _("{what}: its identity is not its record's sha256").format(what=what)
+        )
+    return checked
+
+
 def _edge_bound(releases):
     """At most how many edges a graph of ``releases`` draws, whatever is filtered out: a
     rollout at position i gets at most i, the barriers n in all."""
@@ -614,9 +636,20 @@ def wariness(params):
     return min(max(float(digest) / float((1 << 64) - 1), 0.000_001), 1.0)
 
 
+# The query parameters a graph is a function of: each may be given once.
+GRAPH_PARAMETERS = ("basearch", "stream", "oci", "rollout_wariness", "node_uuid")
+
+
 def query(params):
     """``(basearch, stream, oci)`` of a graph request's query (Zincati's parameters; the
-    others it sends are ignored), or GraphQueryError."""
+    others it sends are ignored), or GraphQueryError. ``params``: a multidict (aiohttp's
+    ``request.query``) or a dict. A parameter given twice is refused: which one counts
+    would depend on the reader."""
+    getall = getattr(params, "getall", None)
+    if getall is not None:
+        for name in GRAPH_PARAMETERS:
+            if len(getall(name, ())) > 1:
+                raise GraphQueryError(_("{name} is given more than once").format(name=name))
     basearch = params.get("basearch") or ""
     stream = params.get("stream") or ""
     if not grammar.matches(grammar.ARCH, basearch):
@@ -631,8 +664,3 @@ def query(params):
     if oci not in ("true", "false"):
         raise GraphQueryError(_("oci {value} is not true or false").format(value=_shown(oci)))
     return basearch, stream, oci == "true"
-
-
-def dumps(document):
-    """The graph as JSON text (pretty, as Fedora's service writes it)."""
-    return json.dumps(document, indent=2)

@@ -140,9 +140,8 @@ def _release(entry, arch, what, extras):
     if "iso" in extras:
         iso = _object(formats.get("iso"), f"{what}: iso").get("disk")
         files.append(_file(iso, layout.ISO, f"{what}: iso disk"))
-    names = [item.name for item in files]
-    if len(set(names)) != len(names):
-        raise StreamError(_("{what}: two files have one name").format(what=what))
+    # Names that clash (with each other, a signature or a generated document) are refused
+    # where every source's tree is: layout.check_paths.
     return StreamRelease(arch=arch, release=release, files=tuple(files))
 
 
@@ -150,7 +149,7 @@ def _file(entry, role, what):
     entry = _object(entry, what)
     url = _url(entry.get("location"), f"{what}: location")
     name = urlsplit(url).path.rsplit("/", 1)[-1]
-    if not grammar.matches(grammar.PATH, name) or "/" in name or name.endswith(".sig"):
+    if not grammar.matches(grammar.PATH, name) or "/" in name:
         raise StreamError(
             _("{what}: the location's file name is not a plain file name").format(what=what)
         )
@@ -167,13 +166,15 @@ def _file(entry, role, what):
 
 def _url(value, what):
     """An absolute http(s) URL of plain text, without credentials, query or fragment."""
-    if (
-        not isinstance(value, str)
-        or len(value) > _MAX_URL
-        or not value.isascii()
-        or not value.isprintable()
-        or " " in value
-    ):
+    if not isinstance(value, str):
+        raise StreamError(_("{what} is not a string").format(what=what))
+    if len(value) > _MAX_URL:
+        raise StreamError(
+            _("{what} is longer than {limit} characters").format(what=what, limit=_MAX_URL)
+        )
+    if " " in value:
+        raise StreamError(_("{what} holds a space").format(what=what))
+    if not value.isascii() or not value.isprintable():
         raise StreamError(_("{what} is not a URL of printable ASCII").format(what=what))
     parsed = urlsplit(value)
     if (

@@ -11,8 +11,16 @@ from gettext import gettext as _
 
 # OCI distribution spec tag grammar.
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
-# 42, 9.4, 42-beta, rawhide: a subset of the tag grammar.
-RELEASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# First segments the served layout takes for itself, below a distribution's base path: the
+# alias directories (latest/<arch>/, coreos/<stream>/<arch>/) and the update graph
+# (v1/graph). A release named like one would be shadowed, so no release is.
+LATEST = "latest"
+COREOS_ALIAS = "coreos"
+GRAPH_PREFIX = "v1"
+RESERVED_RELEASES = (LATEST, COREOS_ALIAS, GRAPH_PREFIX)
+# 42, 9.4, 42-beta, rawhide: a subset of the tag grammar, never a reserved segment.
+_RESERVED = "|".join(RESERVED_RELEASES)
+RELEASE = re.compile(rf"(?!(?:{_RESERVED})$)[A-Za-z0-9][A-Za-z0-9._-]{{0,63}}")
 ARCH = re.compile(r"[a-z0-9_]{1,32}")
 # One segment of a path inside a tree: no spaces, quotes, shell or script syntax;
 # a leading dot only before another character, so never "." or "..".
@@ -42,7 +50,9 @@ MEDIA_TYPE = re.compile(
 _MAX_PATH = 1024
 _NAMES = {
     TAG: _("a tag ({pattern})").format(pattern="[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"),
-    RELEASE: _("a release ({pattern})").format(pattern="[A-Za-z0-9][A-Za-z0-9._-]{0,63}"),
+    RELEASE: _("a release ({pattern}, not {reserved})").format(
+        pattern="[A-Za-z0-9][A-Za-z0-9._-]{0,63}", reserved=", ".join(RESERVED_RELEASES)
+    ),
     ARCH: _("an architecture ({pattern})").format(pattern="[a-z0-9_]{1,32}"),
     PATH: _("a relative path of plain segments (letters, digits, . _ + ~ -)"),
     FAMILY: _("a release name (letters, digits, spaces and . _ + -)"),

@@ -29,6 +29,9 @@ ROLES = (KERNEL, INITRD, STAGE2, ISO, SHIM, GRUB, PXELINUX, ROOTFS, DISK, SIGNAT
 ANACONDA = "anaconda"
 COREOS = "coreos"
 TREE_KINDS = (ANACONDA, COREOS)
+# Kinds whose clients fetch ``<file>.sig`` beside a file (coreos-installer): in their trees
+# that path holds the file's detached signature or nothing.
+SIGNED_BESIDE = (COREOS,)
 
 EXTRA_DIR = "extra"
 
@@ -55,6 +58,18 @@ _PATTERNS = (
     ("grub*.0", "", GRUB),
     ("*.c32", "", PXELINUX),
 )
+
+
+# Paths in a tree that Pulp generates (documents/, whose tree kinds must each be listed
+# here): no file of a tree may take one, or a directory above one.
+GENERATED_PATHS = (
+    ".treeinfo",
+    "boot.ipxe",
+    "grub.cfg",
+    "EFI/BOOT/grub.cfg",
+    "pxelinux.cfg/default",
+)
+SIGNATURE_SUFFIX = ".sig"
 
 
 class InvalidTitle(ValueError):
@@ -136,3 +151,60 @@ def locate(path):
             "{path} is not a path of the tree layout: a file named {name} is served at {where}"
         ).format(path=path, name=name, where=place(name).path)
     )
+
+
+def _directories(path):
+    parts = path.split("/")
+    return ["/".join(parts[:end]) for end in range(1, len(parts))]
+
+
+def check_paths(files, kind=ANACONDA):
+    """Refuse a tree whose files would shadow each other or a generated document.
+
+    ``files``: (path, role) pairs. Every source's tree passes here (sources.base.TreePlan),
+    so one rule holds for all of them: each path is in the tree grammar; no two paths are
+    one (compared case-insensitively, as an export to a case-insensitive directory would
+    meet them) and none is a directory of another or of a generated document
+    (``GENERATED_PATHS``, or the document would be served in place of the file and a boot
+    config would point at itself); a signature is served only at ``<file>.sig``, and in a
+    tree of a kind whose clients look there (``SIGNED_BESIDE``) nothing else is. Raises
+    InvalidTitle naming the file.
+    """
+    taken = {
+        path.casefold(): _("the generated document {path}").format(path=path)
+        for path in GENERATED_PATHS
+    }
+    directories = {}
+    for path in GENERATED_PATHS:
+        for directory in _directories(path):
+            directories[directory.casefold()] = _("the generated document {path}").format(path=path)
+    for path, _role in files:
+        try:
+            grammar.tree_path(path, _("file path"))
+        except grammar.GrammarError as exc:
+            raise InvalidTitle(str(exc)) from None
+    for path, _role in files:
+        key = path.casefold()
+        clash = taken.get(key) or directories.get(key)
+        if clash is None:
+            clash = next(
+                (taken[d.casefold()] for d in _directories(path) if d.casefold() in taken), None
+            )
+        if clash is not None:
+            raise InvalidTitle(_("file {path} would shadow {other}").format(path=path, other=clash))
+        taken[key] = _("the file {path}").format(path=path)
+        for directory in _directories(path):
+            directories.setdefault(directory.casefold(), _("the file {path}").format(path=path))
+    paths = {path for path, _role in files}
+    for path, role in files:
+        signs = path.endswith(SIGNATURE_SUFFIX) and path[: -len(SIGNATURE_SUFFIX)] in paths
+        if signs and role != SIGNATURE and kind in SIGNED_BESIDE:
+            raise InvalidTitle(
+                _("file {path} would be served as the signature of {signed}").format(
+                    path=path, signed=path[: -len(SIGNATURE_SUFFIX)]
+                )
+            )
+        if role == SIGNATURE and not signs:
+            raise InvalidTitle(
+                _("signature {path} is not <file>.sig of a file of the tree").format(path=path)
+            )

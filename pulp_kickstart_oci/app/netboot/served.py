@@ -20,7 +20,7 @@ import functools
 import gettext
 from dataclasses import dataclass, field
 
-from . import jsondoc, stored
+from . import cincinnati, grammar, jsondoc, stored
 from .stored import REPLICATED_FROM  # noqa: F401  (sources/pulp.py adds a hop)
 
 # Each message translated once per process: gettext looks for catalogs on every call.
@@ -81,6 +81,51 @@ def parse(raw, where, signature_kinds):
                 )
         parsed.append(tree)
     return parsed
+
+
+# At most this many CoreOS streams' release indexes in one trees.json.
+MAX_RELEASE_INDEXES = 64
+
+
+@dataclass(frozen=True)
+class ServedReleaseIndex:
+    """A CoreOS stream's release index as the upstream Pulp serves it, checked again."""
+
+    stream: str
+    identity: str
+    record: dict
+
+
+def release_indexes(raw, where):
+    """The release indexes of trees.json ``raw`` (``release_indexes``; none from an upstream
+    older than them), each record checked as an import's is (cincinnati.carried), at most
+    one per stream; ServedTreesError naming the stream otherwise."""
+    entries = _load(raw, where).get("release_indexes", [])
+    if not isinstance(entries, list) or len(entries) > MAX_RELEASE_INDEXES:
+        raise ServedTreesError(
+            _("{where}: release_indexes is not a list of at most {limit}").format(
+                where=where, limit=MAX_RELEASE_INDEXES
+            )
+        )
+    parsed = {}
+    for position, entry in enumerate(entries):
+        stream = entry.get("stream") if isinstance(entry, dict) else None
+        what = _("{where}: release index of stream {stream}").format(
+            where=where,
+            stream=stream if grammar.matches(grammar.TAG, stream) else position,
+        )
+        if not isinstance(entry, dict) or set(entry) != {"stream", "identity", "record"}:
+            raise ServedTreesError(
+                _("{what}: not an object of stream, identity and record").format(what=what)
+            )
+        try:
+            record = cincinnati.carried(stream, entry["identity"], entry["record"], what)
+        except cincinnati.CincinnatiError as exc:
+            raise ServedTreesError(str(exc)) from None
+        if stream in parsed:
+            raise ServedTreesError(_("{what}: listed twice").format(what=what))
+        parsed[stream] = ServedReleaseIndex(stream, entry["identity"], record)
+    return list(parsed.values())
 
 
 def _load(raw, where):

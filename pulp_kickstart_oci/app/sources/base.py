@@ -16,13 +16,16 @@ database as it was and a published version never changes after the fact.
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from gettext import gettext as _
 
 from pulpcore.plugin.models import Artifact, Remote
 from pulpcore.plugin.stages import DeclarativeArtifact, DeclarativeContent, Stage
 
 from ..models import KickstartSignature, KickstartTag, KickstartTree, tree_identity
-from ..netboot import layout
+from ..netboot import grammar, layout
+from ..signatures.errors import SignatureError
+from ..signatures.policy import Trust
 
 _SOURCES = {}  # remote model -> its TreeFirstStage subclass
 
@@ -47,6 +50,20 @@ class TreePlan:
     signatures: list = field(default_factory=list)  # verifications (records, see verification)
     made_here: bool = True  # False: another Pulp made it (models.KickstartTree.made_here)
     kind: str = layout.ANACONDA  # what it boots into (netboot/layout.TREE_KINDS)
+
+    def __post_init__(self):
+        """Every source's tree meets one rule for its release, arch and paths, whatever the
+        source checked itself: raise layout.InvalidTitle naming the tree and what is wrong."""
+        try:
+            grammar.check(grammar.RELEASE, self.version, _("release"))
+            grammar.check(grammar.ARCH, self.arch, _("architecture"))
+            layout.check_paths([(item.path, item.role) for item in self.files], self.kind)
+        except ValueError as exc:
+            raise layout.InvalidTitle(
+                _("tree {version}/{arch} ({digest}): {problem}").format(
+                    version=self.version, arch=self.arch, digest=self.digest, problem=exc
+                )
+            ) from None
 
     @property
     def identity(self):
@@ -182,6 +199,23 @@ class TreeFirstStage(Stage):
         # unsaved, each with an ``identity``: put into the new version after the trees.
         self.upstream_units = []
 
+    @cached_property
+    def trust(self):
+        """The remote's keys and signature policy (signatures/policy.Trust), parsed once per
+        sync; an UpstreamError naming the remote when they cannot be used."""
+        remote = self.remote
+        try:
+            return Trust.of(
+                remote.signature_policy,
+                remote.signature_keys,
+                remote.SIGNATURE_KEY_KINDS,
+                remote.SIGNATURE_KEY_USE,
+            )
+        except SignatureError as exc:
+            raise UpstreamError(
+                _("{where}: {problem}").format(where=self.where, problem=exc)
+            ) from None
+
     async def resolve(self):
         """Read upstream into TreePlans (kept on the stage); raise UpstreamError if unusable."""
         raise NotImplementedError
@@ -191,7 +225,7 @@ class TreeFirstStage(Stage):
         if self.plans is None:
             try:
                 self.plans = await self.resolve()
-            except self.source_errors as exc:
+            except (layout.InvalidTitle, *self.source_errors) as exc:
                 raise UpstreamError(str(exc)) from None
         return self.plans
 

@@ -24,7 +24,6 @@ the update graph a distribution serves, and each tree's OCI image.
 import asyncio
 import logging
 import os
-from functools import cached_property
 from gettext import gettext as _
 
 from asgiref.sync import sync_to_async
@@ -40,7 +39,7 @@ from ..netboot import arch as archs
 from ..netboot import cincinnati, coreos, layout
 from ..netboot.treefile import TreeFile
 from ..signatures import SignatureError, verify_detached
-from ..signatures.policy import Trust, holds_kept
+from ..signatures.policy import holds_kept
 from ..signatures.result import DETACHED
 from ..upstream_errors import REQUEST_ERRORS, message, status_of
 from .base import TreeFirstStage, TreePlan, digest_of_sources
@@ -67,21 +66,6 @@ class CoreosFirstStage(TreeFirstStage):
         self.wanted = [archs.fedora_name(name) for name in remote.architectures or []] or None
         self.extras = tuple(remote.extras or ())
         self.unsigned = []  # files accepted without a signature (if_present)
-
-    @cached_property
-    def trust(self):
-        """The remote's keys and policy, parsed once per sync (OpenPGP keys only)."""
-        try:
-            return Trust.of(
-                self.remote.signature_policy,
-                self.remote.signature_keys,
-                KickstartCoreosRemote.SIGNATURE_KEY_KINDS,
-                KickstartCoreosRemote.SIGNATURE_KEY_USE,
-            )
-        except SignatureError as exc:
-            raise CoreosError(
-                _("{where}: {problem}").format(where=self.where, problem=exc)
-            ) from None
 
     def checks_signatures(self):
         return self.trust.active
@@ -244,15 +228,16 @@ class CoreosFirstStage(TreeFirstStage):
             local_path=result.path,
         )
 
-    def _check(self, item, signature, path, what):
-        """The remote's policy on one file's detached signature; the signer's fingerprints."""
+    def _check(self, item, signature_path, path, what):
+        """The remote's policy on one file (its bytes at ``path``) and its detached signature
+        (at ``signature_path``, None when it has none): the signer's fingerprints."""
         found = f"{what}: {item.name}"
-        if signature is None:
+        if signature_path is None:
             self.trust.decide(
                 found, [], [], missing=_("it has no signature ({name}.sig)").format(name=item.name)
             )
             return []
-        with open(signature.local_path, "rb") as held:
+        with open(signature_path, "rb") as held:
             raw = held.read()
         try:
             signer = verify_detached(raw, path, self.trust.keys)
@@ -289,7 +274,8 @@ class CoreosFirstStage(TreeFirstStage):
         if self.trust.active:
             path = main.local_path or _path_of(main.artifact)
             try:
-                signers = await sync_to_async(self._check)(item, signature, path, what)
+                signature_path = None if signature is None else signature.local_path
+                signers = await sync_to_async(self._check)(item, signature_path, path, what)
             except SignatureError as exc:
                 raise CoreosError(str(exc)) from None
         return [main] + ([signature] if signature is not None else []), signers
@@ -302,7 +288,11 @@ class CoreosFirstStage(TreeFirstStage):
         if stored is not None:
             main = self._tree_file(item, size=stored.size, artifact=stored)
         else:
-            downloader = self.remote.get_downloader(url=item.url)
+            # Pinned like the fetch it stands for (the content app checks the sha256): the
+            # HEAD may follow a redirect to one of the remote's redirect_origins too.
+            downloader = self.remote.get_downloader(
+                url=item.url, expected_digests={"sha256": item.sha256}
+            )
             try:
                 size = await downloader.content_length()
             except REQUEST_ERRORS as exc:
@@ -376,23 +366,10 @@ class CoreosFirstStage(TreeFirstStage):
                     ).format(what=what, name=item.name)
                 )
             signature = signatures.get(item.path + SIGNATURE_SUFFIX)
-            held = None
-            if signature is not None:
-                held = artifacts.get(signature.path)
-            sig_file = (
-                None
-                if held is None
-                else TreeFile(
-                    name=signature.name,
-                    path=signature.path,
-                    role=layout.SIGNATURE,
-                    sha256=signature.sha256,
-                    size=signature.size,
-                    local_path=_local_path(held),
-                )
-            )
+            held = None if signature is None else artifacts.get(signature.path)
+            signature_path = None if held is None else _local_path(held)
             try:
-                found = self._check(item, sig_file, _local_path(artifact), what)
+                found = self._check(item, signature_path, _local_path(artifact), what)
             except SignatureError as exc:
                 raise CoreosError(str(exc)) from None
             if not found:

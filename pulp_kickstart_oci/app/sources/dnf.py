@@ -31,7 +31,6 @@ from ..netboot import arch as archs
 from ..netboot import layout
 from ..netboot.treefile import TreeFile
 from ..signatures import SignatureError
-from ..signatures.policy import Trust
 from ..signatures.result import RPM
 from ..upstream_errors import REQUEST_ERRORS, message, status_of
 from .base import TreeFirstStage, TreePlan, built_here, digest_of_sources
@@ -74,19 +73,6 @@ class DnfFirstStage(TreeFirstStage):
         self.where = _("dnf tree {url}").format(url=self.base)
         self.skip = set(remote.skip_files or [])
         self.unsigned = []  # packages accepted without a signature (policy if_present)
-
-    @cached_property
-    def trust(self):
-        """The remote's keys and signature policy, parsed once per sync (OpenPGP keys only)."""
-        try:
-            return Trust.of(
-                self.remote.signature_policy,
-                self.remote.signature_keys,
-                KickstartDnfRemote.SIGNATURE_KEY_KINDS,
-                KickstartDnfRemote.SIGNATURE_KEY_USE,
-            )
-        except SignatureError as exc:
-            raise DnfError(_("{where}: {problem}").format(where=self.where, problem=exc)) from None
 
     @property
     def trusted(self):
@@ -172,7 +158,11 @@ class DnfFirstStage(TreeFirstStage):
         for image in images:
             if image.size is not None:
                 continue
-            downloader = self.remote.get_downloader(url=image.url)
+            # Pinned like the fetch it stands for (the sha256 .treeinfo gives): the HEAD may
+            # follow a redirect to one of the remote's redirect_origins too.
+            downloader = self.remote.get_downloader(
+                url=image.url, expected_digests={"sha256": image.sha256} if image.sha256 else None
+            )
             try:
                 image.size = await downloader.content_length()
             except REQUEST_ERRORS as exc:

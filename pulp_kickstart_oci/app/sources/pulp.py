@@ -12,7 +12,9 @@ during the sync (``immediate``), or when the content app first fetches it
 
 What the upstream vouches for is carried, not believed: its verification records are
 kept with ``checked_here`` False (a sync here never takes them as vouching for a tree),
-and the provenance is the upstream's plus the distribution it was replicated from.
+and the provenance is the upstream's plus the distribution it was replicated from. The
+CoreOS release indexes trees.json carries are stored as they are (checked as an import's
+are), so a replica's update graph is the upstream's.
 """
 
 import logging
@@ -23,7 +25,7 @@ from pulpcore.plugin.models import ProgressReport
 
 from ..budget import spend
 from ..downloads import cap
-from ..models import KickstartPulpRemote
+from ..models import KickstartPulpRemote, KickstartReleaseIndex
 from ..netboot import arch as archs
 from ..netboot import served
 from ..signatures.result import RECORDED_KINDS
@@ -56,7 +58,15 @@ class PulpFirstStage(TreeFirstStage):
         async with ProgressReport(
             message=_("Reading trees.json"), code="sync.parsing.metadata"
         ) as report:
-            trees = served.parse(await self._trees_json(), self.where, RECORDED_KINDS)
+            raw = await self._trees_json()
+            trees = served.parse(raw, self.where, RECORDED_KINDS)
+            # What the upstream's update graphs are built from: the replica's are the same.
+            for index in served.release_indexes(raw, self.where):
+                self.upstream_units.append(
+                    KickstartReleaseIndex(
+                        stream=index.stream, record=index.record, identity=index.identity
+                    )
+                )
             report.total = report.done = len(trees)
         plans = []
         for tree in trees:

@@ -38,7 +38,7 @@ from ..registry.auth import RegistryAuthError
 from ..registry.client import RegistryClient, RegistryError
 from ..signatures import SignatureError, remote_repository
 from ..signatures import policy as signature_policy
-from ..signatures.policy import PublisherCheck, Trust, checks
+from ..signatures.policy import PublisherCheck, checks
 from .base import TreeFirstStage, TreePlan, built_here
 
 log = logging.getLogger(__name__)
@@ -348,13 +348,8 @@ class RegistryFirstStage(TreeFirstStage):
         """The remote's signature policy with its keys (signatures/policy.py's Trust, parsed
         by the key module), or None under policy 'none'."""
         if getattr(self, "_check", None) is None:
+            trust = self.trust
             try:
-                trust = Trust.of(
-                    self.remote.signature_policy,
-                    self.remote.signature_keys,
-                    KickstartOciRemote.SIGNATURE_KEY_KINDS,
-                    KickstartOciRemote.SIGNATURE_KEY_USE,
-                )
                 if not trust.active:
                     return None
                 repository = remote_repository(self.remote.url, self.remote.upstream_name)
