@@ -14,7 +14,6 @@ from gettext import gettext as _
 
 from ..netboot import cincinnati
 
-
 # Checked records by (unit, identity): a content unit never changes, so a record checked
 # once need not be checked on every request (Zincati asks every few minutes per machine).
 _CHECKED = {}
