@@ -467,6 +467,16 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
     install_device = models.TextField(null=True)
     # The update graph's OCI payloads name this repository instead of upstream's (None: keep).
     graph_payload_repository = models.TextField(null=True)
+    # The bootable container an Anaconda tree's bootc.ks installs (None: no bootc.ks), how
+    # Anaconda reaches it (a registry, or an OCI layout on the install media), whether its
+    # signature must verify, and whether boot configs point inst.ks at bootc.ks.
+    BOOTC_REGISTRY = "registry"
+    BOOTC_OCI = "oci"
+    BOOTC_TRANSPORTS = ((BOOTC_REGISTRY, BOOTC_REGISTRY), (BOOTC_OCI, BOOTC_OCI))
+    bootc_image = models.TextField(null=True)
+    bootc_transport = models.TextField(choices=BOOTC_TRANSPORTS, default=BOOTC_REGISTRY)
+    bootc_verify_signature = models.BooleanField(default=True)
+    bootc_kickstart = models.BooleanField(default=False)
 
     BOOT_FIELDS = (
         "kernel_args",
@@ -476,6 +486,10 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
         "ignition_url",
         "install_device",
         "graph_payload_repository",
+        "bootc_image",
+        "bootc_transport",
+        "bootc_verify_signature",
+        "bootc_kickstart",
     )
 
     @hook(AFTER_UPDATE, when_any=list(BOOT_FIELDS), has_changed=True)
