@@ -20,6 +20,7 @@ from pulpcore.plugin.serializers import (
     validate_unknown_fields,
 )
 
+from .boot.bootc import INCLUDABLE as BOOTC_INCLUDABLE
 from .boot.configs import (
     MAX_COMMAND_LINE,
     MAX_DISTRIBUTION_ARGUMENTS,
@@ -43,7 +44,7 @@ from .models import (
     SignatureTrust,
 )
 from .netboot import arch as archs
-from .netboot import cincinnati, grammar, layout, stored
+from .netboot import cincinnati, grammar, imageref, layout, stored
 from .netboot import coreos as coreos_stream
 from .serving import MAX_ORIGIN_LENGTH, allowed_boot_hosts, origin_host, parse_origin
 from .signatures import SignatureError, parse_keys
@@ -166,6 +167,13 @@ class ServedTreeSerializer(serializers.Serializer):
     boot = serializers.DictField(
         child=serializers.CharField(),
         help_text=_("URLs of the generated boot configs: ipxe, grub, pxelinux (bootable trees)."),
+    )
+    bootc = serializers.CharField(
+        allow_null=True,
+        help_text=_(
+            "URL of the tree's bootc.ks, the kickstart installing the distribution's "
+            "bootc_image; null when it has none (no bootc_image, or a CoreOS tree)."
+        ),
     )
     files = serializers.ListField(
         child=serializers.DictField(), help_text=_("The tree's files, each with its URL.")
@@ -1439,6 +1447,43 @@ class KickstartDistributionSerializer(DistributionSerializer):
             "release by; mirror them with registries.conf instead (docs/sync-from-coreos.md)."
         ),
     )
+    bootc_image = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "The bootable container image each Anaconda tree's <version>/<arch>/bootc.ks "
+            "installs (docs/bootc.md). Transport 'registry': host[:port]/path[:tag]"
+            "[@sha256:<digest>], e.g. 'quay.io/fedora/fedora-bootc:42'; transport 'oci': "
+            "the absolute path of an OCI layout on the install media, optionally :tag. "
+            "null (default): no bootc.ks."
+        ),
+    )
+    bootc_transport = serializers.ChoiceField(
+        choices=KickstartDistribution.BOOTC_TRANSPORTS,
+        default=KickstartDistribution.BOOTC_REGISTRY,
+        help_text=_(
+            "How the installer reaches bootc_image: 'registry' (default) pulls it from a "
+            "registry; 'oci' reads an OCI image layout at a path on the install media "
+            "(disconnected sites)."
+        ),
+    )
+    bootc_verify_signature = serializers.BooleanField(
+        default=True,
+        help_text=_(
+            "Whether the image's signature must verify (default true). false writes "
+            "--no-signature-verification into ostreecontainer (releases before 43); the bootc "
+            "command (43 on) has no such option and follows the installer's containers policy."
+        ),
+    )
+    bootc_kickstart = serializers.BooleanField(
+        default=False,
+        help_text=_(
+            "Whether the generated boot configs of Anaconda trees pass inst.ks=<tree URL>"
+            "bootc.ks (which %includes kickstart_url) instead of inst.ks=<kickstart_url>. "
+            "Needs bootc_image."
+        ),
+    )
 
     def validate_repository(self, value):
         """Accept only a kickstart repository."""
@@ -1542,10 +1587,45 @@ class KickstartDistributionSerializer(DistributionSerializer):
         except cincinnati.CincinnatiError as exc:
             raise serializers.ValidationError(str(exc)) from None
 
+    def _validate_bootc(self, data):
+        """bootc_image is of its transport's grammar (netboot/imageref.py); bootc.ks can
+        %include kickstart_url; bootc_kickstart needs an image."""
+
+        def current(name):
+            return data[name] if name in data else getattr(self.instance, name, None)
+
+        image = current("bootc_image")
+        if image is not None:
+            transport = current("bootc_transport") or KickstartDistribution.BOOTC_REGISTRY
+            try:
+                imageref.check(image, transport)
+            except imageref.ImageReferenceError as exc:
+                raise serializers.ValidationError({"bootc_image": str(exc)}) from None
+            site = current("kickstart_url")
+            if site and not BOOTC_INCLUDABLE.fullmatch(site):
+                raise serializers.ValidationError(
+                    {
+                        "bootc_image": _(
+                            "bootc.ks %includes kickstart_url, which Anaconda fetches over "
+                            "http(s) or ftp only; {url!r} is not such a URL."
+                        ).format(url=site)
+                    }
+                )
+        if current("bootc_kickstart") and not image:
+            raise serializers.ValidationError(
+                {
+                    "bootc_kickstart": _(
+                        "bootc_kickstart points inst.ks at bootc.ks, which exists only when "
+                        "bootc_image names an image."
+                    )
+                }
+            )
+
     def validate(self, data):
         """An install to disk needs the disk; the distribution's own arguments leave room
         on the kernel command line for the tree's URLs (boot.configs.MAX_COMMAND_LINE)."""
         data = super().validate(data)
+        self._validate_bootc(data)
         own = {
             name: data.get(name, getattr(self.instance, name, None)) or ""
             for name in ("kernel_args", "kickstart_url", "ignition_url", "install_device")
@@ -1608,5 +1688,9 @@ class KickstartDistributionSerializer(DistributionSerializer):
             "ignition_url",
             "install_device",
             "graph_payload_repository",
+            "bootc_image",
+            "bootc_transport",
+            "bootc_verify_signature",
+            "bootc_kickstart",
         )
         model = KickstartDistribution

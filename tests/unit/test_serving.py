@@ -72,6 +72,8 @@ class _Distribution:
         self.kickstart_url = None
         self.boot_origin = boot_origin
         self.coreos_boot, self.ignition_url, self.install_device = "live", None, None
+        self.bootc_image, self.bootc_transport = None, "registry"
+        self.bootc_verify_signature, self.bootc_kickstart = True, False
         self.pulp_domain = SimpleNamespace(name=domain)
         self._trees = list(trees)
         self.version = SimpleNamespace(pulp_created=datetime.datetime(2026, 1, 1))

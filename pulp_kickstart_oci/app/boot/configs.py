@@ -73,6 +73,8 @@ class BootTarget:
     coreos_boot: str = "live"
     ignition_url: str = ""
     install_device: str = ""
+    # An Anaconda tree's inst.ks names its bootc.ks (the distribution's bootc_kickstart).
+    bootc_kickstart: bool = False
 
     @property
     def kernel_url(self):
@@ -111,12 +113,15 @@ def is_bootable(tree):
     return set(kinds.of(tree).boot_roles) <= roles(tree)
 
 
-def target_for(tree, tree_url, kernel_args="", kickstart_url="", coreos=None):
+def target_for(
+    tree, tree_url, kernel_args="", kickstart_url="", coreos=None, bootc_kickstart=False
+):
     """Gather and re-check everything a renderer writes for one tree, so renderers stay dumb.
 
     ``coreos``: how the distribution boots CoreOS trees (``boot``, ``ignition_url``,
-    ``install_device``). Raises NotBootable for a tree without kernel or initrd, or
-    holding an unsafe value.
+    ``install_device``); ``bootc_kickstart``: inst.ks names the tree's bootc.ks (Anaconda
+    trees). Raises NotBootable for a tree without kernel or initrd, or holding an unsafe
+    value.
     """
     coreos = coreos or {}
     kind = kinds.of(tree)
@@ -156,6 +161,7 @@ def target_for(tree, tree_url, kernel_args="", kickstart_url="", coreos=None):
         install_device=_plain(coreos["install_device"], "install_device")
         if coreos.get("install_device")
         else "",
+        bootc_kickstart=bool(bootc_kickstart) and kind.name == kinds.ANACONDA,
     )
     # What the kernel receives: the boot loader's initrd= and the command line.
     line = f"initrd={target.initrd_path.rsplit('/', 1)[-1]} {target.cmdline}"

@@ -50,6 +50,10 @@ class Anaconda(TreeKind):
         return [f"inst.stage2={target.tree_url}"]
 
     def trailing(self, target):
+        """The kickstart: the tree's bootc.ks when the distribution asks (it %includes the
+        site's kickstart_url), else kickstart_url itself."""
+        if target.bootc_kickstart:
+            return [f"inst.ks={target.tree_url}{layout.BOOTC_KICKSTART}"]
         return [f"inst.ks={target.kickstart_url}"] if target.kickstart_url else []
 
 

@@ -130,6 +130,9 @@ class Context:
                     "ignition_url": self.distribution.ignition_url,
                     "install_device": self.distribution.install_device,
                 },
+                # inst.ks names the tree's bootc.ks only when the distribution has one.
+                bootc_kickstart=self.distribution.bootc_kickstart
+                and bool(self.distribution.bootc_image),
             )
         except configs.NotBootable:
             return None

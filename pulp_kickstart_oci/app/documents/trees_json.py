@@ -12,6 +12,7 @@ import json
 
 from ..boot import kinds
 from .base import ROOT, DocumentKind
+from .bootc import BootcKickstart
 
 
 class TreesIndex(DocumentKind):
@@ -28,6 +29,7 @@ class TreesIndex(DocumentKind):
         tags = context.distribution.served_tags(context.version)
         signatures = context.distribution.served_signatures(context.version)
         entries = []
+        bootc = BootcKickstart()  # the kind that decides which trees have a bootc.ks
         for tree in context.trees:
             tree_url = context.tree_url(tree)
             kind = kinds.of(tree)
@@ -50,6 +52,9 @@ class TreesIndex(DocumentKind):
                     }
                     if context.target(tree) is not None
                     else {},
+                    "bootc": f"{tree_url}{bootc.names[0]}"
+                    if bootc.applies(context.for_tree(tree))
+                    else None,
                     "files": [{**item, "url": tree_url + item["path"]} for item in tree.files],
                     "warnings": tree.warnings,
                     "source": tree.source,

@@ -62,12 +62,14 @@ _PATTERNS = (
 
 # Paths in a tree that Pulp generates (documents/, whose tree kinds must each be listed
 # here): no file of a tree may take one, or a directory above one.
+BOOTC_KICKSTART = "bootc.ks"  # documents/bootc.py: installs the distribution's bootc_image
 GENERATED_PATHS = (
     ".treeinfo",
     "boot.ipxe",
     "grub.cfg",
     "EFI/BOOT/grub.cfg",
     "pxelinux.cfg/default",
+    BOOTC_KICKSTART,
 )
 SIGNATURE_SUFFIX = ".sig"
 
