@@ -7,9 +7,11 @@ pushes simply lack newer metadata.
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from gettext import gettext as _
 
+from . import arch as arch_names
 from . import grammar, layout, stored
 from .treefile import TreeFile
 
@@ -25,9 +27,29 @@ NETBOOT_ARTIFACT_TYPE = "application/vnd.org.pulpproject.netboot.artifact.v1"
 NETBOOT_FILE = "application/x-netboot-file"
 NETBOOT_VERSION = "org.pulpproject.netboot.version"
 TITLE = "org.opencontainers.image.title"
-# Annotations of the March 2024 draft, used only as hints.
+# The March 2024 draft (docs/sync-from-registry.md, "Two generations"): layers
+# compressed as ``application/x-netboot-file+<compression>`` with the uncompressed
+# file's digest and size in layer annotations, the release and architecture in
+# manifest annotations, and the bootloaders named by entrypoint annotations.
+DRAFT_OS_NAME = "org.pulpproject.netboot.os.name"
 DRAFT_OS_VERSION = "org.pulpproject.netboot.os.version"
 DRAFT_OS_ARCH = "org.pulpproject.netboot.os.arch"
+DRAFT_MARKS = (DRAFT_OS_NAME, DRAFT_OS_VERSION, DRAFT_OS_ARCH)
+DRAFT_SRC_DIGEST = "org.pulpproject.netboot.src.digest"
+DRAFT_SRC_SIZE = "org.pulpproject.netboot.src.size"
+# What each entrypoint annotation names, as a role of netboot/layout.py.
+DRAFT_ENTRYPOINTS = (
+    ("org.pulpproject.netboot.entrypoint", layout.SHIM),
+    ("org.pulpproject.netboot.altentrypoint", layout.GRUB),
+    ("org.pulpproject.netboot.legacyentrypoint", layout.PXELINUX),
+)
+# Compressions a draft layer may have: the registry downloader inflates them while
+# they stream (decompress.py), so the tree stores and serves the uncompressed file.
+DRAFT_COMPRESSIONS = ("zstd",)
+# oras' artifactType when none is given: what the draft's reference client pushed.
+ORAS_UNKNOWN_ARTIFACT = "application/vnd.unknown.artifact.v1"
+_COMPRESSION_SUFFIXES = ("+zstd", "+gzip", "+xz", "+bzip2", "+lz4", "+zst")
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,15}")
 
 _CONTAINER_CONFIGS = (
     "application/vnd.oci.image.config.v1+json",
@@ -53,6 +75,37 @@ class NetbootManifest:
     annotations: dict
     files: list
     warnings: list = field(default_factory=list)
+    draft: bool = False  # written in the March 2024 draft of the format
+    packed: dict = field(default_factory=dict)  # tree path -> Packed, of compressed layers
+
+    def draft_slot(self, release, oci_arch):
+        """(release, OCI arch) of a draft manifest: its os.version and os.arch stand where
+        the final format has its tag's, and must agree with what the tag or index says."""
+        version = self.annotations.get(DRAFT_OS_VERSION) or release
+        if not grammar.matches(grammar.RELEASE, version):
+            raise InvalidArtifact(
+                _("manifest {digest}: {annotation} {value!r} is not a release").format(
+                    digest=self.digest, annotation=DRAFT_OS_VERSION, value=version[:80]
+                )
+            )
+        said = self.annotations.get(DRAFT_OS_ARCH)
+        said = arch_names.oci_name(said) if said else None
+        if said and oci_arch and arch_names.oci_name(oci_arch) != said:
+            raise InvalidArtifact(
+                _("manifest {digest}: {annotation} is {said}, but it is reached as {arch}").format(
+                    digest=self.digest, annotation=DRAFT_OS_ARCH, said=said, arch=oci_arch
+                )
+            )
+        return version, said or oci_arch
+
+
+@dataclass(frozen=True)
+class Packed:
+    """How a draft layer is stored upstream: compressed, as blob ``digest`` of ``size`` bytes."""
+
+    compression: str
+    digest: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -177,7 +230,9 @@ def parse_manifest(raw, digest):
 
     Raises InvalidArtifact for anything that must not be stored: a container
     image, a layer title that is not a safe relative path, a title used twice
-    for different blobs, a digest that is not sha256, or compressed draft layers.
+    for different blobs, a digest that is not sha256, or a compression it does not read.
+    Reads both generations of the format: a draft manifest's compressed layers become
+    the uncompressed files they declare (``packed`` says how each is stored upstream).
     """
     what = _("manifest {digest}").format(digest=digest)
     document = _load(raw, what)
@@ -193,6 +248,10 @@ def parse_manifest(raw, digest):
     artifact_type = document.get("artifactType") or ""
     if not artifact_type and config.get("mediaType") == NETBOOT_ARTIFACT_TYPE:
         artifact_type = NETBOOT_ARTIFACT_TYPE  # OCI 1.0 artifacts put the type in the config
+    annotations = _annotations(document, what)
+    draft = any(mark in annotations for mark in DRAFT_MARKS)
+    if draft and artifact_type == ORAS_UNKNOWN_ARTIFACT:
+        artifact_type = ""  # the draft's client pushed with oras' default
     if artifact_type and artifact_type != NETBOOT_ARTIFACT_TYPE:
         raise InvalidArtifact(
             _("{what} has artifactType {artifact_type!r}, not a netboot artifact").format(
@@ -204,13 +263,15 @@ def parse_manifest(raw, digest):
             raise InvalidArtifact(
                 _("{what} is a container image, not a netboot artifact").format(what=what)
             )
-        warnings.append(_("{what} has no artifactType (an older upstream push)").format(what=what))
-    annotations = _annotations(document, what)
+        if not draft:
+            warnings.append(
+                _("{what} has no artifactType (an older upstream push)").format(what=what)
+            )
     try:  # stored with the tree: what another Pulp checks them against (netboot/stored.py)
         stored.check_annotations(annotations)
     except ValueError as exc:
         raise InvalidArtifact(_("{what}: {reason}").format(what=what, reason=exc)) from None
-    if NETBOOT_VERSION not in annotations:
+    if NETBOOT_VERSION not in annotations and not draft:
         warnings.append(
             _("{what} lacks the {annotation} annotation").format(
                 what=what, annotation=NETBOOT_VERSION
@@ -218,6 +279,7 @@ def parse_manifest(raw, digest):
         )
 
     files = {}
+    packings = {}
     for position, layer in enumerate(_list(document, "layers", what)):
         layer_what = _("{what} layer {position}").format(what=what, position=position)
         layer_digest, size = _descriptor(layer, layer_what)
@@ -228,14 +290,10 @@ def parse_manifest(raw, digest):
                     what=layer_what, digest=layer_digest, media_type=layer_type[:200]
                 )
             )
-        if layer_type.endswith(("+zstd", "+gzip")):
-            raise InvalidArtifact(
-                _(
-                    "{what} ({digest}) is compressed ({media_type}); "
-                    "compressed draft-format layers are not supported"
-                ).format(what=layer_what, digest=layer_digest, media_type=layer_type)
-            )
-        title = _annotations(layer, layer_what).get(TITLE)
+        layer_annotations = _annotations(layer, layer_what)
+        packed = _packing(layer_type, layer_annotations, layer_digest, size, layer_what)
+        served_digest, served_size = (packed[0], packed[1]) if packed else (layer_digest, size)
+        title = layer_annotations.get(TITLE)
         if title is None:
             warnings.append(
                 _("{what} ({digest}) has no title and was skipped").format(
@@ -253,7 +311,7 @@ def parse_manifest(raw, digest):
             ) from None
         previous = files.get(placement.path)
         if previous is not None:
-            if previous.digest == layer_digest:
+            if previous.digest == served_digest:
                 continue
             raise InvalidArtifact(
                 _(
@@ -272,12 +330,16 @@ def parse_manifest(raw, digest):
             name=title,
             path=placement.path,
             role=placement.role,
-            sha256=layer_digest.split(":", 1)[1],
-            size=size,
-            media_type=layer_type or NETBOOT_FILE,
+            sha256=served_digest.split(":", 1)[1],
+            size=served_size,
+            media_type=NETBOOT_FILE if packed else (layer_type or NETBOOT_FILE),
         )
+        if packed:
+            packings[placement.path] = packed[2]
     if not files:
         raise InvalidArtifact(_("{what} has no titled layers: nothing to boot").format(what=what))
+    if draft:
+        warnings.extend(_entrypoint_roles(annotations, files.values(), what))
     return NetbootManifest(
         digest=digest,
         media_type=media_type,
@@ -285,4 +347,90 @@ def parse_manifest(raw, digest):
         annotations=annotations,
         files=list(files.values()),
         warnings=warnings,
+        draft=draft or bool(packings),
+        packed=packings,
     )
+
+
+def _packing(layer_type, annotations, digest, size, what):
+    """(served digest, served size, Packed) of a compressed draft layer; None for a plain one.
+
+    A draft layer ``application/x-netboot-file+zstd`` declares the uncompressed file's
+    digest and size (``src.digest``, ``src.size``): the tree serves that file, and the
+    downloader checks both digests and the size. Any other compression is refused here,
+    before anything is fetched.
+    """
+    src_digest = annotations.get(DRAFT_SRC_DIGEST)
+    compression = None
+    if layer_type.startswith(NETBOOT_FILE + "+"):
+        compression = layer_type[len(NETBOOT_FILE) + 1 :]
+    elif layer_type.endswith(_COMPRESSION_SUFFIXES):
+        compression = layer_type.rsplit("+", 1)[1]
+    if compression is None:
+        if src_digest is not None and src_digest != digest:
+            raise InvalidArtifact(
+                _("{what} ({digest}) is not compressed but declares {annotation} {src}").format(
+                    what=what, digest=digest, annotation=DRAFT_SRC_DIGEST, src=src_digest[:80]
+                )
+            )
+        return None
+    if compression not in DRAFT_COMPRESSIONS or not layer_type.startswith(NETBOOT_FILE):
+        raise InvalidArtifact(
+            _(
+                "{what} ({digest}) has media type {media_type}: a compression this Pulp does "
+                "not read (it reads {known})"
+            ).format(
+                what=what,
+                digest=digest,
+                media_type=layer_type,
+                known=", ".join(f"{NETBOOT_FILE}+{name}" for name in DRAFT_COMPRESSIONS),
+            )
+        )
+    src_size = annotations.get(DRAFT_SRC_SIZE)
+    if not grammar.matches(grammar.DIGEST, src_digest) or not grammar.matches(_DECIMAL, src_size):
+        raise InvalidArtifact(
+            _(
+                "{what} ({digest}) is compressed ({media_type}) but does not declare the "
+                "uncompressed file: {digest_key} must be a sha256 digest and {size_key} a "
+                "number of bytes"
+            ).format(
+                what=what,
+                digest=digest,
+                media_type=layer_type,
+                digest_key=DRAFT_SRC_DIGEST,
+                size_key=DRAFT_SRC_SIZE,
+            )
+        )
+    return src_digest, int(src_size), Packed(compression, digest, size)
+
+
+def _entrypoint_roles(annotations, files, what):
+    """Give the files a draft's entrypoint annotations name their roles; returns warnings.
+
+    Paths stay where netboot/layout.py places each title. A file the layout knows as
+    another boot role keeps it (the layout is the one rule), with a warning.
+    """
+    warnings = []
+    by_name = {item.name: item for item in files}
+    for annotation, role in DRAFT_ENTRYPOINTS:
+        name = annotations.get(annotation)
+        if name is None:
+            continue
+        item = by_name.get(name)
+        if item is None:
+            warnings.append(
+                _("{what}: {annotation} names {name!r}, which no layer has").format(
+                    what=what, annotation=annotation, name=name[:200]
+                )
+            )
+        elif item.role == layout.OTHER:
+            item.role = role
+        elif item.role != role:
+            warnings.append(
+                _(
+                    "{what}: {annotation} names {name} ({path}), which the layout serves as {role}"
+                ).format(
+                    what=what, annotation=annotation, name=name, path=item.path, role=item.role
+                )
+            )
+    return warnings

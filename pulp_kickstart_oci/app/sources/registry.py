@@ -36,12 +36,16 @@ from ..netboot import artifact, grammar, tags
 from ..netboot.treefile import TreeFile
 from ..registry.auth import RegistryAuthError
 from ..registry.client import RegistryClient, RegistryError
+from ..registry.downloader import packed_url
 from ..signatures import SignatureError, remote_repository
 from ..signatures import policy as signature_policy
 from ..signatures.policy import PublisherCheck, checks
 from .base import TreeFirstStage, TreePlan, built_here
 
 log = logging.getLogger(__name__)
+
+# A draft tree's provenance key: the compressed blobs its files were inflated from.
+COMPRESSED_LAYERS = "compressed_layers"
 
 
 @dataclass
@@ -162,9 +166,12 @@ class RegistryFirstStage(TreeFirstStage):
             for reach in reached:
                 with self._about(reach.tag):
                     manifest = self._manifests.get(reach.digest) or self._stored[reach.source]
+                    release, oci_arch = reach.release, reach.oci_arch
+                    if manifest.draft:
+                        release, oci_arch = manifest.draft_slot(release, oci_arch)
                     self._add(
-                        reach.release,
-                        reach.oci_arch,
+                        release,
+                        oci_arch,
                         reach.tag,
                         manifest,
                         reach.direct,
@@ -283,6 +290,8 @@ class RegistryFirstStage(TreeFirstStage):
         if fetched.media_type in artifact.MANIFEST_TYPES:
             manifest = self._parsed(fetched.digest, fetched.raw)
             oci_arch = tag_arch or manifest.annotations.get(artifact.DRAFT_OS_ARCH)
+            if manifest.draft:
+                release, oci_arch = manifest.draft_slot(release, tag_arch)
             if not oci_arch:
                 raise artifact.InvalidArtifact(
                     _(
@@ -314,7 +323,12 @@ class RegistryFirstStage(TreeFirstStage):
         if digest not in self._manifests:
             manifest = artifact.parse_manifest(raw, digest)
             for item in manifest.files:
-                item.url = self.client.blob_url(item.digest)
+                packed = manifest.packed.get(item.path)
+                if packed is None:
+                    item.url = self.client.blob_url(item.digest)
+                else:  # a draft layer: the downloader inflates it (registry/downloader.py)
+                    blob_url = self.client.blob_url(packed.digest)
+                    item.url = packed_url(blob_url, packed.compression, packed.size)
             self._manifests[digest] = manifest
             self._raw[digest] = raw
         return self._manifests[digest]
@@ -505,6 +519,7 @@ class RegistryFirstStage(TreeFirstStage):
                 "media_type": manifest.media_type,
                 "artifact_type": manifest.artifact_type,
                 **({"index": tree.index} if tree.index else {}),
+                **({COMPRESSED_LAYERS: _compressed_layers(manifest)} if manifest.packed else {}),
             },
             annotations=manifest.annotations,
             files=list(manifest.files),  # located at this registry's blob URLs already
@@ -615,6 +630,8 @@ def _stored_manifests(digests, sources, blob_url):
         if tree_identity(*source, row["files"]) != row["identity"]:
             continue
         recorded = row["source"] or {}
+        if COMPRESSED_LAYERS in recorded:
+            continue  # a draft tree's files are fetched from other blobs: read its manifest
         stored[source] = artifact.NetbootManifest(
             digest=row["digest"],
             media_type=recorded.get("media_type") or artifact.OCI_MANIFEST,
@@ -624,6 +641,19 @@ def _stored_manifests(digests, sources, blob_url):
             warnings=list(row["warnings"] or []),
         )
     return stored
+
+
+def _compressed_layers(manifest):
+    """What a draft tree's provenance keeps of its compressed layers (the blobs upstream)."""
+    return [
+        {
+            "path": path,
+            "digest": packed.digest,
+            "size": packed.size,
+            "compression": packed.compression,
+        }
+        for path, packed in sorted(manifest.packed.items())
+    ]
 
 
 def _located(item, blob_url):
