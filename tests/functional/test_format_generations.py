@@ -1,0 +1,139 @@
+"""Both generations of the netboot format, synced from a real docker-registry (issue 22).
+
+A manifest of the March 2024 draft (zstd layers declaring the uncompressed file, release
+and architecture in annotations, entrypoints naming the bootloaders) becomes a tree
+that serves the uncompressed files, byte for byte, whether synced immediately or
+on_demand. Every lie a draft can tell fails the sync naming the file, with no new
+repository version; a bad blob fetched on_demand for the first time is never served
+whole nor stored.
+"""
+
+import pytest
+import requests
+
+from pulp_kickstart_oci.testing import draft, fedora
+
+TAG = "fedora-40-x86_64"
+FATAL = {"max_retries": 0}
+
+
+def _files(upstream):
+    return fedora.tree_files("40", "amd64", salt=upstream.name)
+
+
+def _publish(upstream, files, lie=None):
+    """Push ``files`` as a draft manifest under TAG; ``lie`` changes the kernel's layer."""
+    layers = []
+    for title, data in files:
+        options = (lie or {}) if title == "vmlinuz" else {}
+        layers.append(draft.layer(upstream, title, data, **options))
+    return draft.publish(
+        upstream,
+        TAG,
+        layers,
+        os_version="40",
+        os_arch="x86_64",
+        entrypoint="shimx64.efi",
+        altentrypoint="grubx64.efi",
+        legacyentrypoint="pxelinux.0",
+    )
+
+
+def test_a_draft_manifest_is_served_uncompressed_immediate_and_on_demand(
+    kickstart_upstream,
+    remote_repo,
+    kickstart_sync,
+    kickstart_distribution_factory,
+    latest_version,
+    trees,
+    artifacts_with,
+):
+    upstream = kickstart_upstream
+    files = _files(upstream)
+    digest, _size = _publish(upstream, files)
+    for policy in ("immediate", "on_demand"):
+        remote, repository = remote_repo(upstream, policy=policy, include_tags=["fedora-*"])
+        kickstart_sync(repository, remote)
+        (tree,) = trees(latest_version(repository))
+        assert (tree.version, tree.arch, tree.digest) == ("40", "x86_64", digest)
+        roles = {item.name: item.role for item in tree.files}
+        assert roles["shimx64.efi"] == "shim" and roles["grubx64.efi"] == "grub"
+        assert roles["pxelinux.0"] == "pxelinux"
+        assert {layer["compression"] for layer in tree.source["compressed_layers"]} == {"zstd"}
+        if policy == "on_demand":
+            assert artifacts_with(dict(files)["initrd.img"]) == 1  # stored by the first sync
+        base = kickstart_distribution_factory(repository).base_url
+        served = {item.name: item.path for item in tree.files}
+        for title, data in files:
+            response = requests.get(f"{base}40/x86_64/{served[title]}", timeout=60)
+            assert response.status_code == 200, (policy, title)
+            assert response.content == data, (policy, title)
+
+
+def _lies(upstream, files):
+    kernel = dict(files)["vmlinuz"]
+    corrupted = bytearray(draft.compress(kernel))
+    corrupted[len(corrupted) // 2] ^= 0xFF
+    return {
+        "corrupted blob": {"blob": bytes(corrupted)},
+        "wrong src.digest": {"src_digest": "sha256:" + "0" * 64},
+        "wrong src.size": {"src_size": len(kernel) - 1},
+        "unknown compression": {"media_type": "application/x-netboot-file+gzip"},
+        "bomb": {"blob": draft.zstd_bomb(1 << 32)},  # 4 GiB of zeros, declared as the kernel
+    }
+
+
+@pytest.mark.parametrize(
+    "lie",
+    ["corrupted blob", "wrong src.digest", "wrong src.size", "unknown compression", "bomb"],
+)
+def test_a_draft_that_lies_fails_naming_the_file_and_keeps_the_version(
+    lie, kickstart_upstream, remote_repo, kickstart_sync, latest_version
+):
+    upstream = kickstart_upstream
+    files = _files(upstream)
+    options = _lies(upstream, files)[lie]
+    _digest, _size = _publish(upstream, files, options)
+    remote, repository = remote_repo(upstream, include_tags=["fedora-*"], **FATAL)
+
+    task = kickstart_sync(repository, remote, expect_failure=True)
+
+    description = task.error["description"]
+    assert "vmlinuz" in description, description
+    if lie == "unknown compression":
+        assert f"tag {TAG}" in description and "+gzip" in description
+    else:
+        assert "40/x86_64" in description
+    assert "bomb" != lie or "bytes, not the" in description  # stopped at the declared size
+    assert latest_version(repository).endswith("/versions/0/")
+
+
+def test_a_bad_draft_blob_fetched_on_demand_is_refused(
+    kickstart_registry,
+    kickstart_upstream,
+    remote_repo,
+    kickstart_sync,
+    kickstart_distribution_factory,
+    artifacts_with,
+):
+    upstream = kickstart_upstream
+    files = _files(upstream)
+    kernel = dict(files)["vmlinuz"]
+    _publish(upstream, files)
+    remote, repository = remote_repo(
+        upstream, policy="on_demand", include_tags=["fedora-*"], **FATAL
+    )
+    kickstart_sync(repository, remote)
+    # The blob now inflates to another kernel of the same size: only the digests tell.
+    other = bytes(b ^ 0x55 for b in kernel)
+    blob = kickstart_registry.blob_file(draft.digest_of(draft.compress(kernel)))
+    blob.write_bytes(draft.compress(other))
+
+    base = kickstart_distribution_factory(repository).base_url
+    try:
+        served = requests.get(f"{base}40/x86_64/images/pxeboot/vmlinuz", timeout=60)
+        body, status = served.content, served.status_code
+    except requests.exceptions.RequestException:
+        body, status = b"", None
+    assert not (status == 200 and body == other)
+    assert artifacts_with(other) == 0 and artifacts_with(kernel) == 0
