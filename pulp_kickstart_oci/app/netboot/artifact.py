@@ -291,9 +291,10 @@ def parse_manifest(raw, digest):
                 )
             )
         layer_annotations = _annotations(layer, layer_what)
-        packed = _packing(layer_type, layer_annotations, layer_digest, size, layer_what)
-        served_digest, served_size = (packed[0], packed[1]) if packed else (layer_digest, size)
         title = layer_annotations.get(TITLE)
+        titled = layer_what if title is None else f"{layer_what} {title[:200]!r}"
+        packed = _packing(layer_type, layer_annotations, layer_digest, size, titled)
+        served_digest, served_size = (packed[0], packed[1]) if packed else (layer_digest, size)
         if title is None:
             warnings.append(
                 _("{what} ({digest}) has no title and was skipped").format(
