@@ -16,6 +16,7 @@ from pulpcore.plugin.serializers import (
     RemoteSerializer,
     RepositorySerializer,
     RepositorySyncURLSerializer,
+    RepositoryVersionRelatedField,
     ValidateFieldsMixin,
     validate_unknown_fields,
 )
@@ -1259,6 +1260,70 @@ class KickstartRepositoryVerifySerializer(ValidateFieldsMixin, serializers.Seria
         return data
 
 
+class KickstartRepositoryPushSerializer(ValidateFieldsMixin, serializers.Serializer):
+    """Where a push writes a version's trees: a kickstart OCI remote's registry repository."""
+
+    remote = DetailRelatedField(
+        required=True,
+        view_name_pattern=r"remotes(-.*/.*)-detail",
+        queryset=core_models.Remote.objects.all(),
+        help_text=_(
+            "A kickstart OCI remote naming the destination: its url (the registry), "
+            "upstream_name (the repository there), credentials, TLS and proxy settings. "
+            "The credentials need push access (token scope repository:<name>:pull,push)."
+        ),
+    )
+    repository_version = RepositoryVersionRelatedField(
+        required=False,
+        help_text=_("A version of this repository to push; default: its latest version."),
+    )
+    releases = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        max_length=1000,
+        help_text=_("Push only the trees of these releases (e.g. ['42']); default: every tree."),
+    )
+
+    def validate_remote(self, value):
+        remote = value.cast()
+        if not isinstance(remote, KickstartOciRemote):
+            raise serializers.ValidationError(
+                _(
+                    "Trees are pushed to a kickstart OCI remote's registry; {name} is not one."
+                ).format(name=remote.name)
+            )
+        return remote
+
+    def validate_releases(self, value):
+        for release in value:
+            if not grammar.matches(grammar.RELEASE, release):
+                raise serializers.ValidationError(
+                    _("{release!r} is not a release ([A-Za-z0-9][A-Za-z0-9._-]{{0,63}}).").format(
+                        release=release
+                    )
+                )
+        return sorted(set(value))
+
+    def validate(self, data):
+        data = super().validate(data)
+        self.check_cross_domains({"remote": data["remote"]})
+        version = data.get("repository_version")
+        repository = self.context.get("repository")
+        if (
+            version is not None
+            and repository is not None
+            and version.repository_id != repository.pk
+        ):
+            raise serializers.ValidationError(
+                {
+                    "repository_version": _("Not a version of {repository}.").format(
+                        repository=repository.name
+                    )
+                }
+            )
+        return data
+
+
 ORIGIN_GRAMMAR = _(
     "The origin must be http(s)://HOST[:PORT]: a host name, an IPv4 address or an [IPv6] "
     "address, and a port from 1 to 65535; no credentials, path or other characters."
@@ -1451,6 +1516,7 @@ class KickstartDistributionSerializer(DistributionSerializer):
         required=False,
         allow_null=True,
         default=None,
+        trim_whitespace=False,  # whitespace is refused, not trimmed: the grammar decides
         help_text=_(
             "The bootable container image each Anaconda tree's <version>/<arch>/bootc.ks "
             "installs (docs/bootc.md). Transport 'registry': host[:port]/path[:tag]"

@@ -46,6 +46,7 @@ from .serializers import (
     KickstartOciRemoteSerializer,
     KickstartPulpRemoteSerializer,
     KickstartReleaseIndexSerializer,
+    KickstartRepositoryPushSerializer,
     KickstartRepositorySerializer,
     KickstartRepositorySyncSerializer,
     KickstartRepositoryVerifySerializer,
@@ -711,6 +712,17 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
                     "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository",
                 ],
             },
+            # Reads the repository and writes to the remote's registry with the remote's
+            # stored credentials: who may view the one and change the other.
+            {
+                "action": ["push"],
+                "principal": "authenticated",
+                "effect": "allow",
+                "condition": [
+                    "has_model_or_domain_or_obj_perms:kickstart.view_kickstartrepository",
+                    "kickstart_has_remote_param_perms:change",
+                ],
+            },
         ],
         "creation_hooks": [
             {
@@ -797,6 +809,41 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
             exclusive_resources=[repository],
             shared_resources=[remote],
             kwargs={"repository_pk": str(repository.pk), "remote_pk": str(remote.pk)},
+        )
+        return OperationPostponedResponse(result, request)
+
+    @extend_schema(
+        summary="Push to a registry",
+        description=(
+            "Trigger an asynchronous task that pushes the trees of a version of the "
+            "repository (the latest by default) to the registry repository a kickstart OCI "
+            "remote names, in the netboot OCI format: a manifest tagged N-ARCH per tree and "
+            "an index tagged N per release. Blobs the registry has are not sent again."
+        ),
+        request=KickstartRepositoryPushSerializer,
+        responses={202: AsyncOperationResponseSerializer},
+    )
+    @action(detail=True, methods=["post"], serializer_class=KickstartRepositoryPushSerializer)
+    def push(self, request, pk, **kwargs):
+        """Dispatch a push: the repository shared, the destination remote exclusive."""
+        repository = self.get_object()
+        serializer = KickstartRepositoryPushSerializer(
+            data=request.data, context={"request": request, "repository": repository}
+        )
+        serializer.is_valid(raise_exception=True)
+        remote = serializer.validated_data["remote"]
+        version = serializer.validated_data.get("repository_version")
+        result = dispatch(
+            tasks.push,
+            # Two pushes to one destination at once would race on its tags.
+            exclusive_resources=[remote],
+            shared_resources=[repository],
+            kwargs={
+                "repository_pk": str(repository.pk),
+                "remote_pk": str(remote.pk),
+                "version_number": version.number if version is not None else None,
+                "releases": serializer.validated_data.get("releases") or None,
+            },
         )
         return OperationPostponedResponse(result, request)
 

@@ -91,17 +91,25 @@ def parse_token_response(body):
     return token, int(min(max(lifetime, 0), _MAX_TOKEN_LIFETIME))
 
 
-def scope_for(url):
-    """The pull scope a registry URL needs: /v2/<name>/(manifests|blobs|tags|referrers)/... ."""
+PULL = "pull"
+PUSH = "pull,push"  # a push also HEADs what is there already
+
+
+def scope_for(url, actions=PULL):
+    """The scope a registry URL needs: /v2/<name>/(manifests|blobs|tags|referrers)/... .
+
+    ``actions``: ``pull`` for a sync, ``pull,push`` for a push (registry/push.py).
+    """
     path = urlparse(url).path
     match = re.match(r"^/v2/(.+?)/(manifests|blobs|tags|referrers)/", path)
-    return f"repository:{match.group(1)}:pull" if match else None
+    return f"repository:{match.group(1)}:{actions}" if match else None
 
 
 class RegistryAuth:
     """What a remote has learnt about a registry's authentication during its lifetime."""
 
-    def __init__(self, username=None, password=None, origin=None):
+    def __init__(self, username=None, password=None, origin=None, actions=PULL):
+        self._actions = actions
         self._username = username
         self._password = password or ""
         # Credentials and tokens belong to this origin (the remote's URL) only.
@@ -114,6 +122,12 @@ class RegistryAuth:
     def has_credentials(self):
         """True when the remote has a username: basic auth and token requests may use it."""
         return bool(self._username)
+
+    def secrets(self):
+        """What a message must never repeat: the password, basic credentials, tokens."""
+        found = [self._password, self._basic_header().split(" ", 1)[1]] if self._username else []
+        found += [token for token, _expires in self._tokens.values()]
+        return [secret for secret in found if secret]
 
     def _basic_header(self):
         raw = f"{self._username}:{self._password}".encode()
@@ -132,7 +146,7 @@ class RegistryAuth:
             return None
         if self._basic and self.has_credentials:
             return self._basic_header()
-        token, expires_at = self._tokens.get(scope_for(url), (None, 0))
+        token, expires_at = self._tokens.get(scope_for(url, self._actions), (None, 0))
         if token and time.monotonic() < expires_at:
             return f"Bearer {token}"
         return None
@@ -167,16 +181,20 @@ class RegistryAuth:
             )
         # Ask for the scope the registry names; keep the token under the scope of
         # the URL, which is what header_for() looks it up by.
-        key = scope_for(url)
+        key = scope_for(url, self._actions)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            requested = params.get("scope") or key
+            requested = (params.get("scope") or "").split() or [key]
+            if self._actions != PULL and key and key not in requested:
+                # A pusher's token covers pushing from its first request on (a HEAD is
+                # challenged for pull only); a mount's challenge adds the source's pull.
+                requested.insert(0, key)
             await self._fetch_token(params, requested, key, host, session, proxy, proxy_auth)
 
     async def _fetch_token(self, params, requested, key, host, session, proxy, proxy_auth):
-        query = {"service": params["service"]} if params.get("service") else {}
-        if requested:
-            query["scope"] = requested
+        query = [("service", params["service"])] if params.get("service") else []
+        # One scope parameter per scope, as the token protocol has it.
+        query += [("scope", scope) for scope in requested if scope]
         realm = params["realm"]
         realm_parts = urlparse(realm)
         if realm_parts.scheme not in ("http", "https") or not realm_parts.netloc:

@@ -1,0 +1,375 @@
+"""Push a repository version to a registry, and read it back with other clients.
+
+Real parts only: dnf trees built by rpmbuild and createrepo_c, Debian's docker-registry
+(distribution 2.8), Debian's skopeo, oras-py from PyPI, and a sync from the pushed
+repository into another Pulp repository.
+"""
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+from oras.client import OrasClient
+
+from pulp_kickstart_oci.pytest_plugin import unique
+from pulp_kickstart_oci.testing import fedora
+from pulp_kickstart_oci.testing.registry import LocalRegistry, free_port
+
+from .conftest import progress
+
+NETBOOT = "application/vnd.org.pulpproject.netboot.artifact.v1"
+TITLE = "org.opencontainers.image.title"
+SKOPEO = shutil.which("skopeo") or "/usr/bin/skopeo"
+MEDIA = Path(__file__).resolve().parents[2] / ".run" / "media"  # the dev stack's MEDIA_ROOT
+
+
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _same_files(tree):
+    """What 'identical' means for a tree pushed with new digests (the issue's words)."""
+    return (
+        tree.version,
+        tree.arch,
+        sorted((f.path, f.size, f.sha256, f.role) for f in tree.files),
+    )
+
+
+@pytest.fixture
+def push(kickstart_bindings, monitor_task):
+    """``push(repository, remote, expect_failure=False, **options)``: the finished task."""
+    from pulpcore.tests.functional.utils import PulpTaskError
+
+    def _push(repository, remote, expect_failure=False, **options):
+        body = {"remote": remote.pulp_href, **options}
+        response = kickstart_bindings.RepositoriesKickstartApi.push(repository.pulp_href, body)
+        if not expect_failure:
+            return monitor_task(response.task)
+        with pytest.raises(PulpTaskError) as failed:
+            monitor_task(response.task)
+        return failed.value.task
+
+    return _push
+
+
+@pytest.fixture
+def destination(kickstart_registry, kickstart_oci_remote_factory):
+    """``destination(registry=None, **fields)``: an OCI remote naming a fresh repository."""
+
+    def _make(registry=None, **fields):
+        registry = registry or kickstart_registry
+        return kickstart_oci_remote_factory(
+            url=registry.url, upstream_name=unique("pushed/kickstart"), **fields
+        )
+
+    return _make
+
+
+@pytest.fixture
+def second_registry():
+    with LocalRegistry() as running:
+        yield running
+
+
+class ReadOnlyRegistry(LocalRegistry):
+    """A registry in read-only maintenance mode: pulls work, every upload is refused."""
+
+    def _config(self):
+        return (
+            super()
+            ._config()
+            .replace(
+                "storage:\n", "storage:\n  maintenance:\n    readonly:\n      enabled: true\n", 1
+            )
+        )
+
+
+def _counts(task):
+    reports = progress(task)
+    return {
+        code: reports[code].done
+        for code in (
+            "push.blobs.present",
+            "push.blobs.mounted",
+            "push.blobs.uploaded",
+            "push.manifests.pushed",
+            "push.manifests.present",
+        )
+    }
+
+
+def _manifest(remote, reference, accept):
+    response = requests.get(
+        f"{remote.url}/v2/{remote.upstream_name}/manifests/{reference}",
+        headers={"Accept": accept},
+        timeout=60,
+    )
+    response.raise_for_status()
+    return response.content
+
+
+def test_a_dnf_tree_pushed_is_read_back_by_a_sync_skopeo_and_oras(
+    kickstart_dnf_tree_factory,
+    kickstart_tree_server_factory,
+    kickstart_dnf_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    destination,
+    push,
+    latest_version,
+    trees,
+    tmp_path,
+):
+    tree = kickstart_dnf_tree_factory()
+    server = kickstart_tree_server_factory(tree)
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_dnf_remote_factory(server))
+    (original,) = trees(latest_version(source))
+    files = {f.path: f for f in original.files}
+    target = destination()
+
+    task = push(source, target)
+
+    distinct = len({f.sha256 for f in original.files})
+    assert _counts(task) == {
+        "push.blobs.present": 0,
+        "push.blobs.mounted": 0,
+        "push.blobs.uploaded": distinct + 1,  # the files and the empty config
+        "push.manifests.pushed": 2,  # 42-amd64 and the index 42
+        "push.manifests.present": 0,
+    }
+
+    # Another repository syncs the pushed artifact back: the same tree.
+    back = kickstart_repository_factory()
+    kickstart_sync(back, target)
+    (synced,) = trees(latest_version(back))
+    assert _same_files(synced) == _same_files(original)
+    assert synced.oci_arch == "amd64" and synced.warnings == []
+    assert synced.source["index"]["os_version"] == "fedora-42"
+
+    # The manifest and the index as the format has them.
+    raw = _manifest(target, "42-amd64", "application/vnd.oci.image.manifest.v1+json")
+    manifest = json.loads(raw)
+    assert synced.digest == "sha256:" + _sha256(raw)
+    assert manifest["artifactType"] == NETBOOT
+    assert manifest["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
+    assert manifest["annotations"]["org.pulpproject.netboot.version"] == "1"
+    provenance = manifest["annotations"]
+    assert provenance["org.pulpproject.netboot.provenance.tree"] == original.source["url"]
+    assert provenance["org.pulpproject.netboot.provenance.digest"] == original.digest
+    by_title = {layer["annotations"][TITLE]: layer for layer in manifest["layers"]}
+    shim = by_title["shimx64.efi"]["annotations"]
+    assert (
+        shim["org.pulpproject.netboot.provenance.package"] == files["EFI/BOOT/shimx64.efi"].package
+    )
+    assert (
+        shim["org.pulpproject.netboot.provenance.package-sha256"]
+        == files["EFI/BOOT/shimx64.efi"].rpm_sha256
+    )
+    index = json.loads(_manifest(target, "42", "application/vnd.oci.image.index.v1+json"))
+    (entry,) = index["manifests"]
+    assert entry["digest"] == synced.digest and entry["artifactType"] == NETBOOT
+    assert entry["platform"] == {"architecture": "amd64", "os": "linux", "os.version": "fedora-42"}
+    assert index["annotations"]["org.pulpproject.netboot.version"] == "1"
+
+    # skopeo copies it into an OCI layout: every layer is a file's bytes.
+    host = target.url.split("://", 1)[1]
+    layout = tmp_path / "layout"
+    subprocess.run(
+        [
+            SKOPEO,
+            "copy",
+            "--src-tls-verify=false",
+            f"docker://{host}/{target.upstream_name}:42-amd64",
+            f"oci:{layout}:42-amd64",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (copied,) = json.loads((layout / "index.json").read_text())["manifests"]
+    blobs = layout / "blobs" / "sha256"
+    copied_manifest = json.loads((blobs / copied["digest"].split(":")[1]).read_bytes())
+    assert copied["digest"] == synced.digest
+    titles = {}
+    for layer in copied_manifest["layers"]:
+        data = (blobs / layer["digest"].split(":")[1]).read_bytes()
+        titles[layer["annotations"][TITLE]] = _sha256(data)
+    assert len(titles) == len(original.files)
+    for item in original.files:
+        assert titles[item.name] == item.sha256, item.path
+
+    # oras pulls every titled layer to a file of that name.
+    pulled = tmp_path / "oras"
+    OrasClient(insecure=True).pull(
+        target=f"{host}/{target.upstream_name}:42-amd64", outdir=str(pulled)
+    )
+    for item in original.files:
+        assert _sha256((pulled / item.name).read_bytes()) == item.sha256, item.name
+
+    # Pushed again: every blob is there (HEAD), every tag names its bytes already.
+    again = push(source, target)
+    assert _counts(again) == {
+        "push.blobs.present": distinct + 1,
+        "push.blobs.mounted": 0,
+        "push.blobs.uploaded": 0,
+        "push.manifests.pushed": 0,
+        "push.manifests.present": 2,
+    }
+
+
+def test_blobs_are_mounted_on_the_same_registry_and_chunked_to_another(
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    destination,
+    second_registry,
+    push,
+    latest_version,
+    trees,
+):
+    salt = kickstart_upstream.name
+    # install.img past one 16 MiB chunk: two PATCHes and a PUT to a registry without it.
+    files = fedora.tree_files("42", "amd64", salt=salt)[:2] + [
+        ("install.img", fedora.stage2(salt, size=17 * 1024 * 1024 + 5))
+    ]
+    kickstart_upstream.netboot("42-amd64", files)
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_oci_remote_factory(kickstart_upstream))
+    (original,) = trees(latest_version(source))
+
+    mounted = push(source, destination())
+    counts = _counts(mounted)
+    assert counts["push.blobs.mounted"] == 3, counts  # the files; the config is uploaded
+    assert counts["push.blobs.mounted"] + counts["push.blobs.uploaded"] == 4, counts
+
+    elsewhere = destination(second_registry)
+    chunked = push(source, elsewhere)
+    assert _counts(chunked)["push.blobs.uploaded"] == 4
+    assert progress(chunked)["push.chunks.uploaded"].done == 2
+    back = kickstart_repository_factory()
+    kickstart_sync(back, elsewhere)
+    (synced,) = trees(latest_version(back))
+    assert _same_files(synced) == _same_files(original)
+
+
+def test_a_registry_error_fails_the_push_naming_the_blob_and_the_answer(
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    destination,
+    push,
+    trees,
+    latest_version,
+    second_registry,
+):
+    kickstart_upstream.netboot("42-amd64", fedora.tree_files("42", "amd64", salt=unique("e")))
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_oci_remote_factory(kickstart_upstream))
+
+    with LocalRegistry(htpasswd=("pusher", "right-password")) as guarded:
+        wrong = destination(guarded, username="pusher", password="wrong-password")
+        task = push(source, wrong, expect_failure=True)
+    message = task.error["description"]
+    assert f"registry 127.0.0.1:{guarded.port} repository {wrong.upstream_name}" in message
+    assert "blob sha256:" in message, message
+    assert "of 42/amd64)" in message or "(the empty config)" in message, message
+    assert "HTTP 401" in message and "check the remote's credentials" in message, message
+    assert "wrong-password" not in message
+
+    # A registry that takes no uploads: its plain-text answer is repeated.
+    with ReadOnlyRegistry() as frozen:
+        task = push(source, destination(frozen), expect_failure=True)
+    message = task.error["description"]
+    assert "blob sha256:" in message and "HTTP 405 (Method not allowed)" in message, message
+
+    # Pulp's stored bytes no longer match their digest: the registry's error JSON says so.
+    (tree,) = trees(latest_version(source))
+    (kernel,) = [item for item in tree.files if item.role == "kernel"]
+    stored = MEDIA / "artifact" / kernel.sha256[:2] / kernel.sha256[2:]
+    data = bytearray(stored.read_bytes())
+    data[-1] ^= 0xFF  # this test's own artifact: its bytes are salted with a unique name
+    stored.write_bytes(bytes(data))
+    task = push(source, destination(second_registry), expect_failure=True)  # nothing to mount
+    message = task.error["description"]
+    assert f"blob sha256:{kernel.sha256} (vmlinuz of 42/amd64)" in message, message
+    assert "HTTP 400 (DIGEST_INVALID: " in message, message
+
+    nowhere = destination(type("Gone", (), {"url": f"http://127.0.0.1:{free_port()}"})())
+    task = push(source, nowhere, expect_failure=True)
+    assert "cannot reach the registry" in task.error["description"], task.error
+
+
+def test_push_needs_view_on_the_repository_and_change_on_the_remote(
+    kickstart_bindings,
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    destination,
+    gen_user,
+    pulpcore_bindings,
+    monitor_task,
+):
+    kickstart_upstream.netboot("42-amd64", fedora.tree_files("42", "amd64", salt=unique("r")))
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_oci_remote_factory(kickstart_upstream))
+    target = destination()
+    api = kickstart_bindings.RepositoriesKickstartApi
+    body = {"remote": target.pulp_href}
+
+    def grant(user, role, obj):
+        pulpcore_bindings.UsersRolesApi.create(
+            auth_user_href=user.user.pulp_href,
+            user_role={"role": role, "domain": None, "content_object": obj},
+        )
+
+    def status(user):
+        with user:
+            try:
+                return monitor_task(api.push(source.pulp_href, body).task).state
+            except kickstart_bindings.ApiException as refused:
+                return refused.status
+
+    alice = gen_user()
+    assert status(alice) == 404  # she cannot see the repository
+    grant(alice, "kickstart.kickstartrepository_viewer", source.pulp_href)
+    grant(alice, "kickstart.kickstartociremote_viewer", target.pulp_href)
+    assert status(alice) == 403  # viewing a remote does not lend its credentials for writes
+    grant(alice, "kickstart.kickstartociremote_owner", target.pulp_href)
+    assert status(alice) == "completed"
+
+
+def test_pushing_refuses_bad_requests(
+    kickstart_bindings, kickstart_repository_factory, kickstart_dnf_remote_factory, destination
+):
+    api = kickstart_bindings.RepositoriesKickstartApi
+    repository = kickstart_repository_factory()
+    other = kickstart_repository_factory()
+    cases = (
+        ({"remote": kickstart_dnf_remote_factory(url="http://127.0.0.1:1/").pulp_href}, "remote"),
+        (
+            {"remote": destination().pulp_href, "repository_version": other.latest_version_href},
+            "repository_version",
+        ),
+        ({"remote": destination().pulp_href, "releases": ["42;reboot"]}, "releases"),
+    )
+    for body, field in cases:
+        with pytest.raises(kickstart_bindings.ApiException) as refused:
+            api.push(repository.pulp_href, body)
+        assert refused.value.status == 400 and field in json.loads(refused.value.body), body
+
+
+def test_an_empty_version_fails_saying_so(
+    kickstart_repository_factory, destination, push, tmp_path: Path
+):
+    repository = kickstart_repository_factory()
+    task = push(repository, destination(), expect_failure=True)
+    assert "holds no tree to push" in task.error["description"]
