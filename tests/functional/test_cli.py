@@ -810,3 +810,58 @@ def test_a_distribution_boots_coreos_live_or_to_disk_with_the_cli(pulp):
         assert shown["graph_payload_repository"] is None
     finally:
         pulp(*distribution, "destroy", "--name", name, check=False)
+
+
+def test_a_distribution_installs_a_bootable_container_with_the_cli(pulp):
+    name = unique("cli-bootc")
+    distribution = ("kickstart", "distribution")
+    try:
+        pulp(
+            *distribution,
+            "create",
+            "--name",
+            name,
+            "--base-path",
+            name,
+            "--bootc-image",
+            "quay.io/fedora/fedora-bootc:42",
+            "--bootc-kickstart",
+            "--no-bootc-verify-signature",
+            "--kickstart-url",
+            "http://ks.example/site.ks",
+        )
+        shown = pulp(*distribution, "show", "--name", name)
+        assert shown["bootc_image"] == "quay.io/fedora/fedora-bootc:42"
+        assert (shown["bootc_transport"], shown["bootc_kickstart"]) == ("registry", True)
+        assert shown["bootc_verify_signature"] is False
+
+        # A malformed reference, and an image dropped while inst.ks points at bootc.ks: 400s.
+        bad = pulp(
+            *distribution, "update", "--name", name, "--bootc-image", "a b;reboot", check=False
+        )
+        assert bad.returncode != 0 and "bootc_image" in bad.stderr
+        dropped = pulp(*distribution, "update", "--name", name, "--bootc-image", "", check=False)
+        assert dropped.returncode != 0 and "bootc_kickstart" in dropped.stderr
+
+        pulp(
+            *distribution,
+            "update",
+            "--name",
+            name,
+            "--bootc-transport",
+            "oci",
+            "--bootc-image",
+            "/run/install/repo/bootc:42",
+            "--bootc-verify-signature",
+            "--no-bootc-kickstart",
+        )
+        shown = pulp(*distribution, "show", "--name", name)
+        assert (shown["bootc_image"], shown["bootc_transport"]) == (
+            "/run/install/repo/bootc:42",
+            "oci",
+        )
+        assert (shown["bootc_verify_signature"], shown["bootc_kickstart"]) == (True, False)
+        pulp(*distribution, "update", "--name", name, "--bootc-image", "")
+        assert pulp(*distribution, "show", "--name", name)["bootc_image"] is None
+    finally:
+        pulp(*distribution, "destroy", "--name", name, check=False)

@@ -235,6 +235,7 @@ class PulpKickstartDistributionContext(PulpDistributionContext):
         "ignition_url",
         "install_device",
         "graph_payload_repository",
+        "bootc_image",
     }
     CAPABILITIES = {"roles": []}
     NEEDS_PLUGINS = NEEDS

@@ -94,6 +94,32 @@ update_options = [
             "the update graph's OCI payloads name instead of upstream's; '' keeps upstream's."
         ),
     ),
+    pulp_option(
+        "--bootc-image",
+        help=_(
+            "Bootable container image each Anaconda tree's bootc.ks installs: "
+            "host[:port]/path[:tag][@sha256:...] (--bootc-transport registry) or the absolute "
+            "path of an OCI layout on the install media (oci); '' removes it and bootc.ks."
+        ),
+    ),
+    pulp_option(
+        "--bootc-transport",
+        type=click.Choice(["registry", "oci"]),
+        help=_("How the installer reaches --bootc-image: a registry (server default) or oci."),
+    ),
+    pulp_option(
+        "--bootc-verify-signature/--no-bootc-verify-signature",
+        default=None,
+        help=_("Whether the image's signature must verify (server default: it must)."),
+    ),
+    pulp_option(
+        "--bootc-kickstart/--no-bootc-kickstart",
+        default=None,
+        help=_(
+            "Whether boot configs pass inst.ks=<tree>/bootc.ks (which %includes "
+            "--kickstart-url) instead of inst.ks=<kickstart-url>; needs --bootc-image."
+        ),
+    ),
     content_guard_option,
     pulp_labels_option,
 ]
