@@ -99,15 +99,20 @@ def kickstart(release, arch, image, site_kickstart=None):
     lines = [
         f"# bootc.ks for {release} {arch}, served by Pulp: installs the bootable container",
         f"# {image.transport}:{image.reference} (the distribution's bootc_image).",
-        "# The site's own kickstart (kickstart_url) is included last: its commands win.",
+    ]
+    if site_kickstart:
+        lines.append(
+            "# The site's own kickstart (kickstart_url) is included last: its commands win."
+        )
+    lines += [
         "text",
         *DISK_DEFAULTS,
     ]
     if uses_bootc_command(release):
-        lines.append(
-            "# Signatures: the bootc command has no option for them; bootc install checks the "
-            "image as the installer's /etc/containers/policy.json says."
-        )
+        lines += [
+            "# Signatures: the bootc command has no option for them; bootc install checks",
+            "# the image as the installer's /etc/containers/policy.json says.",
+        ]
     lines += [command, "reboot"]
     if site_kickstart:
         lines.append(f"%include {site_kickstart}")

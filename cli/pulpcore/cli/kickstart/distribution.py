@@ -144,7 +144,8 @@ distribution.add_command(role_command(decorators=lookup_options))
 @pass_entity_context
 @pass_pulp_context
 def urls(pulp_ctx: PulpCLIContext, distribution_ctx: PulpKickstartDistributionContext, /) -> None:
-    """For each tree: its URL and the boot.ipxe, grub.cfg and pxelinux.cfg/default URLs."""
+    """For each tree: its URL, the boot.ipxe, grub.cfg and pxelinux.cfg/default URLs, and
+    bootc.ks's (null without a bootc image)."""
     index = distribution_ctx.trees_index()
     pulp_ctx.output_result(
         [
@@ -158,6 +159,7 @@ def urls(pulp_ctx: PulpCLIContext, distribution_ctx: PulpKickstartDistributionCo
                 "ipxe": tree["boot"].get("ipxe"),
                 "grub": tree["boot"].get("grub"),
                 "pxelinux": tree["boot"].get("pxelinux"),
+                "bootc": tree.get("bootc"),
             }
             for tree in index["trees"]
         ]
