@@ -7,8 +7,10 @@ repository into another Pulp repository.
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -373,3 +375,50 @@ def test_an_empty_version_fails_saying_so(
     repository = kickstart_repository_factory()
     task = push(repository, destination(), expect_failure=True)
     assert "holds no tree to push" in task.error["description"]
+
+
+def test_pulp_cli_pushes_a_version(
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    destination,
+    bindings_cfg,
+    tmp_path,
+):
+    for release in ("41", "42"):
+        kickstart_upstream.netboot(
+            f"{release}-amd64", fedora.tree_files(release, "amd64", salt=kickstart_upstream.name)
+        )
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_oci_remote_factory(kickstart_upstream))
+    target = destination()
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("pulp")),
+            "--base-url",
+            bindings_cfg.host,
+            "--username",
+            bindings_cfg.username,
+            "--password",
+            bindings_cfg.password,
+            "kickstart",
+            "repository",
+            "push",
+            "--href",
+            source.pulp_href,
+            "--remote",
+            f"kickstart:oci:{target.name}",
+            "--version",
+            "1",
+            "--release",
+            "42",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},  # the current API document
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    tags = requests.get(f"{target.url}/v2/{target.upstream_name}/tags/list", timeout=60).json()
+    assert sorted(tags["tags"]) == ["42", "42-amd64"]

@@ -218,6 +218,10 @@ class PulpKickstartRepositoryContext(PulpRepositoryContext):
         """Check the latest version's trees again with a remote's keys (a task)."""
         return self.call("verify_signatures", parameters={self.HREF: self.pulp_href}, body=body)
 
+    def push(self, body: EntityDefinition) -> t.Any:
+        """Push a version's trees to the registry an OCI remote names (a task)."""
+        return self.call("push", parameters={self.HREF: self.pulp_href}, body=body)
+
 
 class PulpKickstartDistributionContext(PulpDistributionContext):
     """Kickstart distributions: serve a repository's trees with boot configs."""

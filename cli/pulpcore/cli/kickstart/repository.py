@@ -77,6 +77,19 @@ verify_remote_option = resource_option(
 )
 
 
+push_remote_option = resource_option(
+    "--remote",
+    default_plugin="kickstart",
+    default_type="oci",
+    context_table={"kickstart:oci": PulpKickstartOciRemoteContext},
+    href_pattern=PulpRemoteContext.HREF_PATTERN,
+    help=_(
+        "OCI remote naming the destination registry and repository, with credentials that "
+        "may push: '[[kickstart:]oci:]<name>' or an href."
+    ),
+)
+
+
 @pulp_group()
 @type_option(choices={"kickstart": PulpKickstartRepositoryContext}, default="kickstart")
 def repository() -> None:
@@ -212,3 +225,37 @@ def verify_signatures(
             _("Give --remote: an OCI, dnf or CoreOS remote whose signature_keys apply.")
         )
     repository_ctx.verify_signatures(body={"remote": remote})
+
+
+@repository.command()
+@name_option
+@href_option
+@repository_lookup_option
+@push_remote_option
+@click.option("--version", type=int, default=None, help=_("Version to push (default: the latest)."))
+@click.option(
+    "--release",
+    "releases",
+    multiple=True,
+    help=_("Push only the trees of this release (repeat for more; default: every tree)."),
+)
+@pass_repository_context
+def push(
+    repository_ctx: PulpKickstartRepositoryContext,
+    /,
+    remote: EntityFieldDefinition,
+    version: int | None,
+    releases: tuple[str, ...],
+) -> None:
+    """Push a version's trees to a registry: N-ARCH manifests and N indexes.
+
+    Blobs the registry has are not sent again; see docs/push.md.
+    """
+    if not remote:
+        raise click.ClickException(_("Give --remote: the OCI remote to push to."))
+    body: dict[str, t.Any] = {"remote": remote}
+    if version is not None:
+        body["repository_version"] = f"{repository_ctx.pulp_href}versions/{version}/"
+    if releases:
+        body["releases"] = list(releases)
+    repository_ctx.push(body=body)
