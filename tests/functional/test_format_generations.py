@@ -17,21 +17,22 @@ TAG = "fedora-40-x86_64"
 FATAL = {"max_retries": 0}
 
 
-def _files(upstream):
-    return fedora.tree_files("40", "amd64", salt=upstream.name)
+def _files(upstream, release="40"):
+    return fedora.tree_files(release, "amd64", salt=upstream.name)
 
 
-def _publish(upstream, files, lie=None):
-    """Push ``files`` as a draft manifest under TAG; ``lie`` changes the kernel's layer."""
+def _publish(upstream, files, lie=None, release="40"):
+    """Push ``files`` as a draft manifest of ``release`` (tag fedora-<release>-x86_64);
+    ``lie`` changes the kernel's layer."""
     layers = []
     for title, data in files:
         options = (lie or {}) if title == "vmlinuz" else {}
         layers.append(draft.layer(upstream, title, data, **options))
     return draft.publish(
         upstream,
-        TAG,
+        f"fedora-{release}-x86_64",
         layers,
-        os_version="40",
+        os_version=release,
         os_arch="x86_64",
         entrypoint="shimx64.efi",
         altentrypoint="grubx64.efi",
@@ -49,25 +50,28 @@ def test_a_draft_manifest_is_served_uncompressed_immediate_and_on_demand(
     artifacts_with,
 ):
     upstream = kickstart_upstream
-    files = _files(upstream)
-    digest, _size = _publish(upstream, files)
-    for policy in ("immediate", "on_demand"):
-        remote, repository = remote_repo(upstream, policy=policy, include_tags=["fedora-*"])
+    for policy, release in (("on_demand", "40"), ("immediate", "41")):
+        files = _files(upstream, release)
+        digest, _size = _publish(upstream, files, release=release)
+        remote, repository = remote_repo(
+            upstream, policy=policy, include_tags=[f"fedora-{release}-*"]
+        )
         kickstart_sync(repository, remote)
         (tree,) = trees(latest_version(repository))
-        assert (tree.version, tree.arch, tree.digest) == ("40", "x86_64", digest)
+        assert (tree.version, tree.arch, tree.digest) == (release, "x86_64", digest)
         roles = {item.name: item.role for item in tree.files}
         assert roles["shimx64.efi"] == "shim" and roles["grubx64.efi"] == "grub"
         assert roles["pxelinux.0"] == "pxelinux"
         assert {layer["compression"] for layer in tree.source["compressed_layers"]} == {"zstd"}
-        if policy == "on_demand":
-            assert artifacts_with(dict(files)["initrd.img"]) == 1  # stored by the first sync
+        kernel = dict(files)["vmlinuz"]
+        assert artifacts_with(kernel) == (0 if policy == "on_demand" else 1)
         base = kickstart_distribution_factory(repository).base_url
         served = {item.name: item.path for item in tree.files}
         for title, data in files:
-            response = requests.get(f"{base}40/x86_64/{served[title]}", timeout=60)
+            response = requests.get(f"{base}{release}/x86_64/{served[title]}", timeout=60)
             assert response.status_code == 200, (policy, title)
             assert response.content == data, (policy, title)
+        assert artifacts_with(kernel) == 1  # on_demand: inflated, checked and stored
 
 
 def _lies(upstream, files):
