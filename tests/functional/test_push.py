@@ -422,3 +422,26 @@ def test_pulp_cli_pushes_a_version(
     assert result.returncode == 0, result.stdout + result.stderr
     tags = requests.get(f"{target.url}/v2/{target.upstream_name}/tags/list", timeout=60).json()
     assert sorted(tags["tags"]) == ["42", "42-amd64"]
+
+
+def test_a_token_registry_gets_a_pull_push_scope(
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    kickstart_token_registry_factory,
+    destination,
+    push,
+):
+    kickstart_upstream.netboot("42-amd64", fedora.tree_files("42", "amd64", salt=unique("t")))
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_oci_remote_factory(kickstart_upstream))
+    issuer, registry = kickstart_token_registry_factory()
+    origin = issuer.url.rsplit("/", 1)[0]
+    target = destination(registry, token_origins=[origin])
+
+    task = push(source, target)
+
+    assert _counts(task)["push.manifests.pushed"] == 2
+    scopes = {scope for scope, _user in issuer.issued}
+    assert scopes == {f"repository:{target.upstream_name}:pull,push"}, scopes
