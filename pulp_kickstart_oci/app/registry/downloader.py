@@ -48,6 +48,8 @@ _INFLATERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kickstart-inf
 # How long an inflater thread waits for one compressed chunk (the event loop reads it under
 # the remote's own timeouts): a backstop so that no thread waits forever.
 _CHUNK_WAIT = 900
+# Compressed bytes asked of the event loop at a time (the decoder reads 64 KiB pieces of it).
+_COMPRESSED_CHUNK = 1 << 20
 # Response headers that describe the compressed body, not the file handed on.
 _COMPRESSED_HEADERS = frozenset({"content-length", "content-encoding", "content-range", "etag"})
 
@@ -178,19 +180,32 @@ class _CompressedBody:
         self.hasher = hashlib.sha256()
         self.received = 0
         self.abandoned = False
+        self._buffer = None  # the chunk being handed out, and how far
+        self._at = 0
 
     def read(self, size=-1):
+        """Up to ``size`` compressed bytes (the decoder asks for 64 KiB); b"" at the end.
+
+        Chunks of up to 1 MiB are asked of the event loop (one round trip each) and
+        handed out in the pieces the decoder asks for.
+        """
         if self.abandoned:
             raise Corrupt(_("the download was abandoned"))
-        size = READ if size is None or size < 0 else min(size, READ)
-        chunk = asyncio.run_coroutine_threadsafe(self.content.read(size), self.loop).result(
-            _CHUNK_WAIT
-        )
-        self.received += len(chunk)
-        if self.received > self.packing.size:
-            raise SizeValidationError(self.received, self.packing.size, url=self.url)
-        self.hasher.update(chunk)
-        return chunk
+        if not self._buffer:
+            chunk = asyncio.run_coroutine_threadsafe(
+                self.content.read(_COMPRESSED_CHUNK), self.loop
+            ).result(_CHUNK_WAIT)
+            self.received += len(chunk)
+            if self.received > self.packing.size:
+                raise SizeValidationError(self.received, self.packing.size, url=self.url)
+            self.hasher.update(chunk)
+            self._buffer, self._at = memoryview(chunk), 0
+        size = READ if size is None or size < 0 else size
+        piece = self._buffer[self._at : self._at + size]
+        self._at += len(piece)
+        if self._at >= len(self._buffer):
+            self._buffer = None
+        return bytes(piece)
 
     def check(self):
         """The compressed bytes read must be the blob: its size, then its digest."""
