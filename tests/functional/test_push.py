@@ -20,8 +20,10 @@ from oras.client import OrasClient
 from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import fedora
 from pulp_kickstart_oci.testing.registry import LocalRegistry, free_port
+from pulp_kickstart_oci.testing.tls import ThrowawayCA
 
 from .conftest import progress
+from .test_tls_proxy import Tinyproxy
 
 NETBOOT = "application/vnd.org.pulpproject.netboot.artifact.v1"
 TITLE = "org.opencontainers.image.title"
@@ -445,3 +447,38 @@ def test_a_token_registry_gets_a_pull_push_scope(
     assert _counts(task)["push.manifests.pushed"] == 2
     scopes = {scope for scope, _user in issuer.issued}
     assert scopes == {f"repository:{target.upstream_name}:pull,push"}, scopes
+
+
+def test_a_push_uses_the_remotes_tls_client_certificate_and_proxy(
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    destination,
+    push,
+    kickstart_workdir,
+):
+    kickstart_upstream.netboot("42-amd64", fedora.tree_files("42", "amd64", salt=unique("p")))
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_oci_remote_factory(kickstart_upstream))
+    ca = ThrowawayCA(kickstart_workdir, name="push registry CA")
+    client_ca = ThrowawayCA(kickstart_workdir, name="push client CA")
+    client_cert, client_key = client_ca.client_pems("pulp pusher")
+    proxy = Tinyproxy(kickstart_workdir, credentials=("proxied", "proxy-pass")).start()
+    try:
+        with LocalRegistry(tls=ca, client_ca=client_ca) as guarded:
+            fields = {"ca_cert": ca.pem, "proxy_url": proxy.url}
+            fields.update(proxy_username="proxied", proxy_password="proxy-pass")
+            refused = push(source, destination(guarded, **fields), expect_failure=True)
+            target = destination(guarded, client_cert=client_cert, client_key=client_key, **fields)
+            push(source, target)
+            tags = requests.get(
+                f"{target.url}/v2/{target.upstream_name}/tags/list",
+                timeout=60,
+                **guarded.requests_options(),
+            ).json()
+    finally:
+        proxy.stop()
+    assert sorted(tags["tags"]) == ["42", "42-amd64"]
+    assert "cannot reach the registry" in refused.error["description"], refused.error
+    assert f"CONNECT 127.0.0.1:{guarded.port}" in proxy.log()
