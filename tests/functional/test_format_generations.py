@@ -84,12 +84,20 @@ def _lies(upstream, files):
         "wrong src.size": {"src_size": len(kernel) - 1},
         "unknown compression": {"media_type": "application/x-netboot-file+gzip"},
         "bomb": {"blob": draft.zstd_bomb(1 << 32)},  # 4 GiB of zeros, declared as the kernel
+        "declared past the cap": {"src_size": 9 << 30},  # KICKSTART_MAX_IMAGE_BYTES: 8 GiB
     }
 
 
 @pytest.mark.parametrize(
     "lie",
-    ["corrupted blob", "wrong src.digest", "wrong src.size", "unknown compression", "bomb"],
+    [
+        "corrupted blob",
+        "wrong src.digest",
+        "wrong src.size",
+        "unknown compression",
+        "bomb",
+        "declared past the cap",
+    ],
 )
 def test_a_draft_that_lies_fails_naming_the_file_and_keeps_the_version(
     lie, kickstart_upstream, remote_repo, kickstart_sync, latest_version
@@ -106,6 +114,8 @@ def test_a_draft_that_lies_fails_naming_the_file_and_keeps_the_version(
     assert "vmlinuz" in description, description
     if lie == "unknown compression":
         assert f"tag {TAG}" in description and "+gzip" in description
+    elif lie == "declared past the cap":  # refused before any download
+        assert f"tag {TAG}" in description and "KICKSTART_MAX_IMAGE_BYTES" in description
     else:
         assert "40/x86_64" in description
     assert "bomb" != lie or "bytes, not the" in description  # stopped at the declared size

@@ -155,6 +155,10 @@ class RegistryDownloader(CappedHttpDownloader):
         """A packed blob's body is read through its inflation; any other as it is."""
         if self.packing is None:
             return await super()._handle_response(response)
+        announced = response.headers.get("Content-Length", "")
+        if announced.isdigit() and int(announced) != self.packing.size:
+            # Not the layer: refused before a byte is inflated (or streamed to a client).
+            raise SizeValidationError(int(announced), self.packing.size, url=self.url)
         return await super()._handle_response(_Unpacking(response, self.url, self.packing))
 
     async def content_length(self):

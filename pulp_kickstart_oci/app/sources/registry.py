@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from gettext import gettext as _
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from pulpcore.plugin.models import ProgressReport
 from pulpcore.plugin.util import get_domain_pk
@@ -327,6 +328,7 @@ class RegistryFirstStage(TreeFirstStage):
                 if packed is None:
                     item.url = self.client.blob_url(item.digest)
                 else:  # a draft layer: the downloader inflates it (registry/downloader.py)
+                    _check_inflated_size(item, packed)
                     blob_url = self.client.blob_url(packed.digest)
                     item.url = packed_url(blob_url, packed.compression, packed.size)
             self._manifests[digest] = manifest
@@ -641,6 +643,19 @@ def _stored_manifests(digests, sources, blob_url):
             warnings=list(row["warnings"] or []),
         )
     return stored
+
+
+def _check_inflated_size(item, packed):
+    """A draft layer declaring a file past KICKSTART_MAX_IMAGE_BYTES fails the sync now, before
+    anything is fetched (the downloader would stop it there; on_demand, at every fetch)."""
+    limit = settings.KICKSTART_MAX_IMAGE_BYTES
+    if item.size > limit:
+        raise artifact.InvalidArtifact(
+            _(
+                "layer {title!r} ({digest}) declares {size} bytes once decompressed, more than "
+                "KICKSTART_MAX_IMAGE_BYTES ({limit} bytes)"
+            ).format(title=item.name, digest=packed.digest, size=item.size, limit=limit)
+        )
 
 
 def _compressed_layers(manifest):
