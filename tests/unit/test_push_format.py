@@ -4,11 +4,14 @@ import asyncio
 import hashlib
 import json
 
+import pytest
+
 from pulp_kickstart_oci.app.netboot import artifact, layout
 from pulp_kickstart_oci.app.registry import auth
 from pulp_kickstart_oci.app.registry.push import (
     EMPTY_CONFIG,
     Layer,
+    PushError,
     TreePush,
     _answer_of,
     index_of,
@@ -98,3 +101,31 @@ async def _refusals():
         "the registry answered HTTP 405 (Method not allowed)"
     )
     assert await _answer_of(_Response(500, b"\x1b[31m")) == "the registry answered HTTP 500"
+
+
+def test_a_draft_trees_entrypoint_roles_come_back_through_its_kept_annotations():
+    """A file a draft's entrypoint gave its role (the layout alone would not) is pushed
+    with the tree's annotations, so a sync gives it the same role again."""
+    from types import SimpleNamespace
+
+    from pulp_kickstart_oci.app.netboot.treefile import TreeFile
+    from pulp_kickstart_oci.app.tasks.pushing import _roles_said, _title
+
+    annotations = {
+        "org.pulpproject.netboot.os.name": "fedora",
+        "org.pulpproject.netboot.os.version": "42",
+        "org.pulpproject.netboot.os.arch": "x86_64",
+        "org.pulpproject.netboot.entrypoint": "loader.efi",
+    }
+    data = fedora.efi("draft")
+    item = TreeFile("loader.efi", "extra/loader.efi", layout.SHIM, None, len(data))
+    said = _roles_said(SimpleNamespace(annotations=annotations))
+    title = _title(item, "file extra/loader.efi", said)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    tree = TreePush("42", "amd64", None, annotations, [Layer(title, digest, len(data), {}, None)])
+    raw = manifest_of(tree)
+    (read,) = artifact.parse_manifest(raw, "sha256:" + hashlib.sha256(raw).hexdigest()).files
+    assert (read.path, read.role) == ("extra/loader.efi", layout.SHIM)
+    # Without the entrypoint no title gives that role back: refused, naming the file.
+    with pytest.raises(PushError, match=r"file extra/loader\.efi \(shim\): no layer title"):
+        _title(item, "file extra/loader.efi", {})

@@ -17,7 +17,7 @@ from pulpcore.plugin.models import ContentArtifact, ProgressReport
 
 from ..fetch_policy import FetchRefused, normalized, origin_of
 from ..models import KickstartOciRemote, KickstartRepository, KickstartTree
-from ..netboot import layout
+from ..netboot import artifact, layout
 from ..netboot.treefile import TreeFile
 from ..registry.push import PROVENANCE_ANNOTATIONS, Layer, PushError, RegistryPusher, TreePush
 
@@ -100,6 +100,7 @@ def _tree_push(tree, remote):
         for item in ContentArtifact.objects.filter(content=tree).select_related("artifact")
     }
     layers = []
+    said = _roles_said(tree)
     for record in tree.files:
         item = TreeFile.from_record(record)
         what = _("{where}: file {path}").format(where=where, path=item.path)
@@ -118,7 +119,7 @@ def _tree_push(tree, remote):
         }
         layers.append(
             Layer(
-                title=_title(item, what),
+                title=_title(item, what, said),
                 digest=item.digest,
                 size=item.size,
                 annotations=annotations,
@@ -135,7 +136,18 @@ def _tree_push(tree, remote):
     )
 
 
-def _title(item, what):
+def _roles_said(tree):
+    """{title: role} the tree's kept annotations give back to a sync: a draft-format
+    tree's entrypoints (netboot/artifact.py) name the roles the layout does not."""
+    annotations = tree.annotations or {}
+    if not any(mark in annotations for mark in artifact.DRAFT_MARKS):
+        return {}
+    return {
+        annotations[name]: role for name, role in artifact.DRAFT_ENTRYPOINTS if name in annotations
+    }
+
+
+def _title(item, what, said):
     """The layer title a sync places at the file's path with its role."""
     titles = [item.name]
     try:
@@ -147,7 +159,11 @@ def _title(item, what):
             placement = layout.place(title)
         except layout.InvalidTitle:
             continue
-        if (placement.path, placement.role) == (item.path, item.role):
+        if placement.path != item.path:
+            continue
+        if placement.role == item.role or (
+            placement.role == layout.OTHER and said.get(title) == item.role
+        ):
             return title
     raise PushError(
         _(
