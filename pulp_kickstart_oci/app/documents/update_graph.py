@@ -24,7 +24,7 @@ def _checked(index):
     key = (index.pk, index.identity)
     record = _CHECKED.get(key)
     if record is None:
-        record = _checked(index)
+        record = cincinnati.from_record(index.record)
         while len(_CHECKED) >= _CHECKED_KEPT:
             _CHECKED.pop(next(iter(_CHECKED)))
         _CHECKED[key] = record
