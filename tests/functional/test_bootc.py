@@ -88,6 +88,8 @@ def test_every_release_serves_a_bootc_ks_its_pykickstart_accepts(bootc_served):
         assert int(head.headers["Content-Length"]) == len(response.content)
         listing = _get(f"{base}/{release}/x86_64/").text
         assert 'href="./bootc.ks"' in listing
+    # The stable path serves the newest tree's.
+    assert _get(f"{base}/latest/x86_64/bootc.ks").text == _get(f"{base}/44/x86_64/bootc.ks").text
 
 
 def test_trees_json_and_the_api_name_each_trees_bootc_ks(kickstart_bindings, bootc_served):
