@@ -6,11 +6,14 @@ repository into another Pulp repository.
 """
 
 import hashlib
+import http.server
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -482,3 +485,98 @@ def test_a_push_uses_the_remotes_tls_client_certificate_and_proxy(
     assert sorted(tags["tags"]) == ["42", "42-amd64"]
     assert "cannot reach the registry" in refused.error["description"], refused.error
     assert f"CONNECT 127.0.0.1:{guarded.port}" in proxy.log()
+
+
+class DroppingProxy:
+    """Forwards every request to a registry (its Host kept, so upload Locations name the
+    proxy), but drops the connection of the ``drop``-th PATCH without forwarding it."""
+
+    def __init__(self, upstream, drop=2):
+        self.upstream = upstream.rstrip("/")
+        self.drop = drop
+        self.methods = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                proxy.methods.append(self.command)
+                if self.command == "PATCH" and proxy.methods.count("PATCH") == proxy.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "content-length"}
+                answer = requests.request(
+                    self.command,
+                    proxy.upstream + self.path,
+                    headers=headers,
+                    data=body,
+                    allow_redirects=False,
+                    timeout=60,
+                )
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(name, value)
+                payload = b"" if self.command == "HEAD" else answer.content
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Connection", "close")
+                self.close_connection = True
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = _forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_chunked_upload_whose_connection_drops_is_resumed_from_the_registrys_range(
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    second_registry,
+    push,
+    latest_version,
+    trees,
+):
+    salt = kickstart_upstream.name
+    files = fedora.tree_files("42", "amd64", salt=salt)[:2] + [
+        ("install.img", fedora.stage2(salt, size=40 * 1024 * 1024))
+    ]
+    kickstart_upstream.netboot("42-amd64", files)
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_oci_remote_factory(kickstart_upstream))
+    (original,) = trees(latest_version(source))
+
+    with DroppingProxy(second_registry.url) as proxy:
+        target = kickstart_oci_remote_factory(
+            url=proxy.url, upstream_name=unique("pushed/kickstart")
+        )
+        task = push(source, target)
+    # Three chunks; the second's connection dropped: the registry's Range said where to go on.
+    assert proxy.methods.count("PATCH") == 4, proxy.methods
+    assert "GET" in proxy.methods[proxy.methods.index("PATCH") :], proxy.methods
+    assert progress(task)["push.chunks.uploaded"].done == 3
+    back = kickstart_repository_factory()
+    kickstart_sync(
+        back,
+        kickstart_oci_remote_factory(url=second_registry.url, upstream_name=target.upstream_name),
+    )
+    (synced,) = trees(latest_version(back))
+    assert _same_files(synced) == _same_files(original)

@@ -57,6 +57,7 @@ CHUNK_BYTES = 16 * 1024 * 1024
 READ_BYTES = 1024 * 1024  # what one read from storage holds in memory
 MAX_ANSWER_BYTES = 64 * 1024  # of a registry's error body read for a message
 RESUMES = 3  # a dropped chunked upload is resumed this often
+RESENDS = 2  # a request whose connection closed before any answer is sent again this often
 MAX_CHUNK_BYTES = 1024 * 1024 * 1024  # a registry's minimum chunk beyond this is refused
 
 
@@ -241,12 +242,15 @@ class RegistryPusher:
     # -- one request, through the policy and the registry's authentication ----------------
 
     @contextlib.asynccontextmanager
-    async def _request(self, method, url, headers=None, data=None, pinned=False):
+    async def _request(self, method, url, headers=None, data=None, pinned=False, resend=True):
         """The final response to a request; ``data`` bytes or a callable giving a fresh body.
 
         A 401 is answered once (token or basic) and the request sent again (a body is made
         again by calling ``data``). Only HEAD and GET follow redirects, hop by hop under
-        the policy; an upload is never sent anywhere but the remote's URL.
+        the policy; an upload is never sent anywhere but the remote's URL. A connection
+        closed before any answer (a registry or proxy dropping an idle kept-alive one) is
+        tried again, unless ``resend`` is false: a chunk may be half appended, and
+        ``_put_chunks`` goes on from the registry's ``Range`` instead.
         """
         for attempt in (1, 2):
             hop = self.policy.admit(url, pinned)
@@ -260,15 +264,8 @@ class RegistryPusher:
                     if hop.credentialed
                     else self._carrier.routes.anonymous_session()
                 )
-                body = data() if callable(data) else data
-                response = await session.request(
-                    method,
-                    hop.url,
-                    headers=request_headers,
-                    data=body,
-                    proxy=self._carrier.proxy,
-                    proxy_auth=self._carrier.proxy_auth,
-                    allow_redirects=False,
+                response = await self._send(
+                    session, method, hop.url, request_headers, data, RESENDS if resend else 0
                 )
                 try:
                     location = response.headers.get("Location")
@@ -295,6 +292,22 @@ class RegistryPusher:
                     return
                 finally:
                     response.release()
+
+    async def _send(self, session, method, url, headers, data, resends):
+        for attempt in range(resends + 1):
+            try:
+                return await session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=data() if callable(data) else data,
+                    proxy=self._carrier.proxy,
+                    proxy_auth=self._carrier.proxy_auth,
+                    allow_redirects=False,
+                )
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                if attempt == resends:
+                    raise
 
     def _location(self, response, at):
         """The upload URL a registry answered with, resolved and kept under the remote's URL."""
@@ -426,7 +439,7 @@ class RegistryPusher:
             stream = self._stream(blob, offset, end)
             try:
                 async with self._request(
-                    "PATCH", location, headers=headers, data=lambda s=stream: s()
+                    "PATCH", location, headers=headers, data=lambda s=stream: s(), resend=False
                 ) as response:
                     if response.status in (405, 415, 416) and offset == 0:
                         # No chunked uploads here: one monolithic PUT on a new upload.
