@@ -186,15 +186,31 @@ class OverlappedWriteMixin:
         await asyncio.get_running_loop().run_in_executor(_WRITERS, self._close)
         self.validate_digests()
         self.validate_size()
+        self._finalized = True
 
     async def _handle_response(self, response):
-        """A retry starts over with a new file (what pulpcore's own retry does)."""
+        """A retry starts over with a new file (what pulpcore's own retry does).
+
+        When the content app streams the body to a client it replaces ``handle_data`` and
+        ``finalize`` on this downloader, and under policy ``streamed`` calls neither of
+        ours: pulpcore would then check nothing. So whenever they are replaced, the bytes
+        are also checked as they pass (``_Watched``), and a body that is not its digest
+        ends in DigestMismatch either way: the content app cuts the connection and marks
+        the remote artifact failed, as for an ``on_demand`` first fetch.
+        """
         await self._settled()
         if self._file is not None:
             self._file.close()
             os.unlink(self._file.name)
             self._file = None
-        return await super()._handle_response(response)
+        self._finalized = False
+        if "finalize" not in vars(self):
+            return await super()._handle_response(response)
+        watched = _Watched(response, self)
+        result = await super()._handle_response(watched)
+        if not self._finalized:
+            watched.verify()
+        return result
 
     @property
     def artifact_attributes(self):
@@ -216,6 +232,43 @@ class OverlappedWriteMixin:
         """The body must have the expected size, when one is expected."""
         if self.expected_size is not None and self._written != self.expected_size:
             raise SizeValidationError(self._written, self.expected_size, url=self.url)
+
+
+class _Watched:
+    """A response whose body is hashed and counted as it is read, for a downloader whose own
+    ``handle_data`` and ``finalize`` the content app replaced (see
+    ``OverlappedWriteMixin._handle_response``). Everything else is the response's."""
+
+    def __init__(self, response, downloader):
+        self._response = response
+        self._downloader = downloader
+        self._hashers = {name: hashlib.new(name) for name in downloader.expected_digests or {}}
+        self._read = 0
+        self.content = self
+
+    def __getattr__(self, name):
+        return getattr(self._response, name)
+
+    async def read(self, n=-1):
+        data = await self._response.content.read(n)
+        self._read += len(data)
+        expected = self._downloader.expected_size
+        if expected is not None and self._read > expected:
+            raise SizeValidationError(self._read, expected, url=self._downloader.url)
+        for hasher in self._hashers.values():
+            hasher.update(data)
+        return data
+
+    def verify(self):
+        """The whole body passed: it must be what the downloader expected."""
+        url = self._downloader.url
+        for algorithm, expected in (self._downloader.expected_digests or {}).items():
+            actual = self._hashers[algorithm].hexdigest()
+            if actual != expected.lower():
+                raise DigestMismatch(algorithm, actual, expected, url=url)
+        expected = self._downloader.expected_size
+        if expected is not None and self._read != expected:
+            raise SizeValidationError(self._read, expected, url=url)
 
 
 class CappedDownloadMixin(OverlappedWriteMixin):
@@ -405,7 +458,13 @@ class CappedDownloadMixin(OverlappedWriteMixin):
             await self.session.close()
         return result
 
+    def readable(self, response):
+        """The response whose body is the file (a subclass may read it through a decoder:
+        registry/downloader.py inflates a packed blob); the response itself by default."""
+        return response
+
     async def _handle_response(self, response):
+        response = self.readable(response)
         self._received = 0  # a retry starts over
         announced = response.headers.get("Content-Length", "")
         if announced.isdigit():

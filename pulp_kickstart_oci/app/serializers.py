@@ -1,3 +1,4 @@
+import copy
 import os
 import re
 from gettext import gettext as _
@@ -21,6 +22,7 @@ from pulpcore.plugin.serializers import (
     validate_unknown_fields,
 )
 
+from . import documents
 from .boot.bootc import INCLUDABLE as BOOTC_INCLUDABLE
 from .boot.configs import (
     MAX_COMMAND_LINE,
@@ -168,6 +170,13 @@ class ServedTreeSerializer(serializers.Serializer):
     boot = serializers.DictField(
         child=serializers.CharField(),
         help_text=_("URLs of the generated boot configs: ipxe, grub, pxelinux (bootable trees)."),
+    )
+    boot_problem = serializers.CharField(
+        allow_null=True,
+        help_text=_(
+            "Why the tree has no boot configs (no kernel or initrd, or a kernel command line "
+            "longer than Linux keeps); null when it has them."
+        ),
     )
     bootc = serializers.CharField(
         allow_null=True,
@@ -511,6 +520,11 @@ class KickstartTreeUploadSerializer(ValidateFieldsMixin, serializers.Serializer)
                     )
                 uploads.add(upload.pk)
             roles.add(layout.locate(path)[1].role)
+        try:
+            # The rule every tree is held to (the task's TreePlan checks it again).
+            layout.check_paths([(path, layout.locate(path)[1].role) for path in paths])
+        except layout.InvalidTitle as exc:
+            raise serializers.ValidationError({"files": [str(exc)]}) from None
         for role in stored.BOOT_ROLES:
             if role not in roles:
                 raise serializers.ValidationError(
@@ -1723,7 +1737,46 @@ class KickstartDistributionSerializer(DistributionSerializer):
                     )
                 }
             )
+        self._validate_command_lines(data)
         return data
+
+    # What a served tree's kernel command line is made of, besides the tree's own paths.
+    COMMAND_LINE_FIELDS = (
+        "kernel_args",
+        "kickstart_url",
+        "ignition_url",
+        "install_device",
+        "coreos_boot",
+        "bootc_image",
+        "bootc_kickstart",
+        "base_path",
+        "boot_origin",
+        "repository",
+        "repository_version",
+    )
+
+    def _validate_command_lines(self, data):
+        """With the values asked for, every tree the distribution would serve keeps a kernel
+        command line Linux keeps whole (the tree's URLs count, so the 1,536 characters of the
+        distribution's own arguments are an upper bound, not a promise)."""
+        changed = [name for name in self.COMMAND_LINE_FIELDS if name in data]
+        if not changed:
+            return
+        if self.instance is not None:
+            candidate = copy.copy(self.instance)
+        else:
+            candidate = KickstartDistribution()
+        for name in changed:
+            setattr(candidate, name, data[name])
+        problems = documents.command_line_problems(candidate)
+        if problems:
+            more = len(problems) - 1
+            message = problems[0] + (
+                _(" (and {count} more trees)").format(count=more) if more else ""
+            )
+            raise serializers.ValidationError(
+                {changed[0]: [_("with these values, {problem}").format(problem=message)]}
+            )
 
     def validate_boot_origin(self, value):
         """An origin of the strict grammar whose host[:port] the administrator allows.

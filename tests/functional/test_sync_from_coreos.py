@@ -387,6 +387,79 @@ def test_on_demand_learns_sizes_and_checks_the_first_fetch(
         pass  # the content app cut the stream at the mismatch
 
 
+@pytest.mark.parametrize("policy", ["on_demand", "streamed"])
+def test_bytes_that_are_not_their_sha256_are_never_served_whole(
+    policy,
+    upstream,
+    kickstart_coreos_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    latest_version,
+    tree_map,
+):
+    """pulpcore checks nothing under ``streamed``: the plugin's downloader checks the bytes as
+    they pass to the client, so a changed file ends in a cut connection, never a clean 200."""
+    built = upstream()
+    remote = kickstart_coreos_remote_factory(
+        built.stream_url, architectures=["x86_64"], policy=policy
+    )
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, remote)
+    tree = tree_map(latest_version(repository))[(NEW, "x86_64")]
+    base = kickstart_distribution_factory(repository).base_url
+    changed = built.corrupt(kind="kernel", version=NEW)
+    for attempt in range(2):  # streamed: every request is checked again
+        try:
+            response = _served(base, tree, changed.name)
+        except requests.exceptions.ChunkedEncodingError:
+            continue  # the content app cut the stream at the mismatch
+        assert response.content != changed.served_bytes, (attempt, response.status_code)
+
+
+def test_a_command_line_longer_than_linux_keeps_is_explained_and_refused_at_the_api(
+    upstream,
+    kickstart_bindings,
+    kickstart_coreos_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    monitor_task,
+):
+    """Linux keeps 2,048 bytes of a command line: a tree whose URLs and the distribution's
+    arguments pass that gets no boot configs and trees.json says why; a change of the
+    distribution that would make a served tree's line too long is a 400 naming the tree."""
+    built = upstream()
+    for kind in ("rootfs", "initramfs"):
+        built.rename(kind[0] * 200 + f".{kind}", kind=kind, version=NEW)
+    remote = kickstart_coreos_remote_factory(built.stream_url, architectures=["x86_64"])
+    repository = kickstart_repository_factory()
+    # Created while the repository serves nothing: nothing to measure yet.
+    distribution = kickstart_distribution_factory(repository, kernel_args="k" * 1530)
+    kickstart_sync(repository, remote)
+
+    trees = requests.get(distribution.base_url + "trees.json", timeout=60).json()["trees"]
+    (tree,) = [t for t in trees if (t["version"], t["arch"]) == (NEW, "x86_64")]
+    assert tree["boot"] == {}
+    assert "would be" in tree["boot_problem"] and "Linux keeps 2048" in tree["boot_problem"]
+    ipxe = requests.get(f"{distribution.base_url}{NEW}/x86_64/boot.ipxe", timeout=60)
+    assert ipxe.status_code == 404
+
+    api = kickstart_bindings.DistributionsKickstartApi
+    with pytest.raises(kickstart_bindings.ApiException) as raised:
+        api.partial_update(distribution.pulp_href, {"kernel_args": "k" * 1531})
+    assert raised.value.status == 400
+    errors = json.loads(raised.value.body)
+    assert f"{NEW}/x86_64 would be" in errors["kernel_args"][0], errors
+
+    monitor_task(api.partial_update(distribution.pulp_href, {"kernel_args": "quiet"}).task)
+    trees = requests.get(distribution.base_url + "trees.json", timeout=60).json()["trees"]
+    (tree,) = [t for t in trees if (t["version"], t["arch"]) == (NEW, "x86_64")]
+    assert tree["boot_problem"] is None and tree["boot"]
+    ipxe = requests.get(f"{distribution.base_url}{NEW}/x86_64/boot.ipxe", timeout=60)
+    assert ipxe.status_code == 200 and " quiet" in ipxe.text
+
+
 def test_on_demand_files_on_a_redirect_origin_are_sized_there_and_fetched_there(
     upstream,
     kickstart_tree_server_factory,

@@ -324,6 +324,17 @@ REFUSALS = {
         "files",
         "images/pxeboot/initrd.img",
     ),
+    # One rule for every tree's paths (netboot/layout.check_paths), before any task.
+    "two paths that differ by case": (
+        lambda files: files.update({"extra/notes": b"one note", "extra/NOTES": b"two notes"}),
+        "files",
+        "would shadow the file extra/",
+    ),
+    "a file below another": (
+        lambda files: files.update({"extra/a": b"a file", "extra/a/b": b"below it"}),
+        "files",
+        "would shadow the file extra/a",
+    ),
 }
 
 

@@ -209,15 +209,18 @@ def test_every_accepted_release_renders_a_treeinfo_productmd_loads(release, vers
     assert f"\nname = {general}\n" in text
 
 
-@pytest.mark.parametrize("release", ["latest", "coreos", "v1"])
+@pytest.mark.parametrize(
+    "release", ["latest", "coreos", "v1", "trees.json", "boot.ipxe", "Latest", "V1", "TREES.JSON"]
+)
 def test_a_release_never_takes_a_segment_the_served_layout_reserves(release):
-    """latest/<arch>/, coreos/<stream>/<arch>/ and v1/graph would shadow the tree."""
+    """latest/<arch>/, coreos/<stream>/<arch>/, v1/graph and the root documents would shadow
+    the tree, or clash with it in an export (on a case-insensitive filesystem too)."""
     assert not grammar.matches(grammar.RELEASE, release)
-    with pytest.raises(grammar.GrammarError, match="not latest, coreos, v1"):
+    with pytest.raises(grammar.GrammarError, match="not latest, coreos, v1, trees.json"):
         grammar.check(grammar.RELEASE, release, "release")
     assert release not in tags.select([release, f"{release}-amd64"], include=["*"])
 
 
-@pytest.mark.parametrize("release", ["latest2", "Latest", "v10", "coreos-41", "v1.0", "42"])
+@pytest.mark.parametrize("release", ["latest2", "v10", "coreos-41", "v1.0", "42", "trees.json2"])
 def test_releases_near_a_reserved_segment_are_releases(release):
     assert grammar.matches(grammar.RELEASE, release)

@@ -283,6 +283,13 @@ def test_a_tree_document_must_take_a_path_no_tree_file_can_take(monkeypatch):
             scope = documents.TREE
 
     assert not any(type(kind).__name__ == "Unreserved" for kind in documents.kinds())
+    with pytest.raises(TypeError, match="ROOT_DOCUMENTS"):
+
+        class UnreservedRoot(documents.DocumentKind):
+            names = ("index.html",)
+            scope = documents.ROOT
+
+    assert not any(type(kind).__name__ == "UnreservedRoot" for kind in documents.kinds())
     monkeypatch.setattr(layout, "GENERATED_PATHS", (*layout.GENERATED_PATHS, "hello.txt"))
     with pytest.raises(layout.InvalidTitle, match="hello.txt would shadow the generated"):
         layout.check_paths([("hello.txt", layout.OTHER)])

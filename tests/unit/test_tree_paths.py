@@ -111,3 +111,25 @@ def test_a_tree_of_a_reserved_or_malformed_release_is_refused(version):
 def test_a_path_outside_the_grammar_is_refused_naming_it():
     with pytest.raises(layout.InvalidTitle, match="file path '../etc/passwd'"):
         _plan([KERNEL, INITRD, ("../etc/passwd", layout.OTHER)])
+
+
+@pytest.mark.parametrize("name", ["r.img.sig", "r.img.Sig", "R.IMG.SIG"])
+def test_in_a_coreos_tree_nothing_but_a_signature_is_at_a_files_sig_path_in_any_case(name):
+    """Whether or not upstream signs the file: coreos-installer reads <file>.sig there."""
+    with pytest.raises(layout.InvalidTitle, match=f"file {name} would be served as the signature"):
+        _plan(
+            [
+                ("k", layout.KERNEL),
+                ("i", layout.INITRD),
+                ("r.img", layout.ROOTFS),
+                (name, layout.OTHER),
+            ],
+            kind=layout.COREOS,
+        )
+
+
+@pytest.mark.parametrize("path", ["boot.ipxe.", "extra/a.", "images./vmlinuz2"])
+def test_a_segment_ending_in_a_dot_is_refused(path):
+    """Windows and Samba drop it: an export there would merge two names."""
+    with pytest.raises(layout.InvalidTitle, match="segment ending in '.'"):
+        _plan([KERNEL, INITRD, (path, layout.OTHER)])

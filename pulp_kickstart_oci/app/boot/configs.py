@@ -28,6 +28,10 @@ class NotBootable(ValueError):
     """The tree has no kernel or no initrd to boot, or a value unsafe in a boot script."""
 
 
+class CommandLineTooLong(NotBootable):
+    """The distribution's arguments and the tree's URLs make a command line Linux would cut."""
+
+
 def _plain(value, what):
     """The second wall: values were checked on the way in; check again before writing."""
     if (
@@ -166,7 +170,7 @@ def target_for(
     # What the kernel receives: the boot loader's initrd= and the command line.
     line = f"initrd={target.initrd_path.rsplit('/', 1)[-1]} {target.cmdline}"
     if len(line) > MAX_COMMAND_LINE:
-        raise NotBootable(
+        raise CommandLineTooLong(
             _(
                 "the kernel command line of {version}/{arch} would be {length} bytes; Linux "
                 "keeps {limit} and would drop the rest"

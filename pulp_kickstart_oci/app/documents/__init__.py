@@ -11,6 +11,7 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 
+from ..boot import configs
 from ..netboot import grammar
 from ..netboot.layout import ANACONDA, COREOS
 from ..serving import root_url
@@ -213,6 +214,24 @@ def every_document(distribution, origin=None, version=_NOW):
     return documents
 
 
+def command_line_problems(distribution):
+    """Why a served tree's kernel command line would be longer than Linux keeps, for each
+    tree where it would (``distribution`` may be unsaved: the values a change asks for).
+
+    The distribution API refuses such a change; a tree synced later that is too long for
+    the distribution's values gets no boot configs, and trees.json says why."""
+    context = context_for(distribution)
+    problems = []
+    for tree in context.trees:
+        try:
+            context.checked_target(tree)
+        except configs.CommandLineTooLong as exc:
+            problems.append(str(exc))
+        except configs.NotBootable:
+            pass  # a tree without a kernel has no command line to measure
+    return problems
+
+
 def index(distribution):
     """trees.json as data, for the API's trees view: the same document, the same URLs."""
     return TreesIndex.data(context_for(distribution))
@@ -227,6 +246,7 @@ __all__ = [
     "ROOT",
     "TREE",
     "TreeNotServed",
+    "command_line_problems",
     "context_for",
     "every_document",
     "index",

@@ -13,7 +13,7 @@ itself is pure and lives in ``boot/``.
 from functools import cached_property
 
 from ..boot import configs
-from ..netboot import layout
+from ..netboot import grammar, layout
 
 ROOT = "root"  # <base_path>/<name>
 TREE = "tree"  # <base_path>/<version>/<arch>/<name>
@@ -44,6 +44,12 @@ class DocumentKind:
                 # A tree document's path must be one no tree file can take (layout.check_paths).
                 raise TypeError(
                     f"{cls.__name__}: add {cls.names} to netboot.layout.GENERATED_PATHS"
+                )
+            roots = {name.split("/")[0] for name in cls.names}
+            if cls.scope == ROOT and not roots <= set(grammar.ROOT_DOCUMENTS):
+                # A root document's first segment must be one no release can take.
+                raise TypeError(
+                    f"{cls.__name__}: add {sorted(roots)} to netboot.grammar.ROOT_DOCUMENTS"
                 )
             _KINDS.append(cls())
 
@@ -118,24 +124,36 @@ class Context:
 
     def target(self, tree=None):
         """The tree's BootTarget (``boot.configs``), or None when it cannot be booted."""
-        tree = tree or self.tree
         try:
-            return configs.target_for(
-                tree,
-                self.tree_url(tree),
-                self.distribution.kernel_args,
-                self.distribution.kickstart_url,
-                coreos={
-                    "boot": self.distribution.coreos_boot,
-                    "ignition_url": self.distribution.ignition_url,
-                    "install_device": self.distribution.install_device,
-                },
-                # inst.ks names the tree's bootc.ks only when the distribution has one.
-                bootc_kickstart=self.distribution.bootc_kickstart
-                and bool(self.distribution.bootc_image),
-            )
+            return self.checked_target(tree)
         except configs.NotBootable:
             return None
+
+    def boot_problem(self, tree=None):
+        """Why the tree gets no boot configs (``configs.NotBootable``'s words), or None."""
+        try:
+            self.checked_target(tree)
+        except configs.NotBootable as exc:
+            return str(exc)
+        return None
+
+    def checked_target(self, tree=None):
+        """The tree's BootTarget, or ``configs.NotBootable`` saying why it has none."""
+        tree = tree or self.tree
+        return configs.target_for(
+            tree,
+            self.tree_url(tree),
+            self.distribution.kernel_args,
+            self.distribution.kickstart_url,
+            coreos={
+                "boot": self.distribution.coreos_boot,
+                "ignition_url": self.distribution.ignition_url,
+                "install_device": self.distribution.install_device,
+            },
+            # inst.ks names the tree's bootc.ks only when the distribution has one.
+            bootc_kickstart=self.distribution.bootc_kickstart
+            and bool(self.distribution.bootc_image),
+        )
 
     @cached_property
     def boot_target(self):

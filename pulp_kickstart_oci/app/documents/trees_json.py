@@ -33,6 +33,7 @@ class TreesIndex(DocumentKind):
         for tree in context.trees:
             tree_url = context.tree_url(tree)
             kind = kinds.of(tree)
+            problem = context.boot_problem(tree)
             entries.append(
                 {
                     "version": tree.version,
@@ -50,8 +51,9 @@ class TreesIndex(DocumentKind):
                         "grub": f"{tree_url}grub.cfg",
                         "pxelinux": f"{tree_url}pxelinux.cfg/default",
                     }
-                    if context.target(tree) is not None
+                    if problem is None
                     else {},
+                    "boot_problem": problem,
                     "bootc": f"{tree_url}{bootc.names[0]}"
                     if bootc.applies(context.for_tree(tree))
                     else None,

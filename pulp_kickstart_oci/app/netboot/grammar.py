@@ -12,15 +12,18 @@ from gettext import gettext as _
 # OCI distribution spec tag grammar.
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 # First segments the served layout takes for itself, below a distribution's base path: the
-# alias directories (latest/<arch>/, coreos/<stream>/<arch>/) and the update graph
-# (v1/graph). A release named like one would be shadowed, so no release is.
+# alias directories (latest/<arch>/, coreos/<stream>/<arch>/), the update graph (v1/graph)
+# and the root documents (documents/, whose root kinds must each be listed here). A release
+# named like one, in any case (an export may land on a case-insensitive filesystem), would
+# be shadowed or clash in an export, so no release is.
 LATEST = "latest"
 COREOS_ALIAS = "coreos"
 GRAPH_PREFIX = "v1"
-RESERVED_RELEASES = (LATEST, COREOS_ALIAS, GRAPH_PREFIX)
+ROOT_DOCUMENTS = ("trees.json", "boot.ipxe")
+RESERVED_RELEASES = (LATEST, COREOS_ALIAS, GRAPH_PREFIX, *ROOT_DOCUMENTS)
 # 42, 9.4, 42-beta, rawhide: a subset of the tag grammar, never a reserved segment.
-_RESERVED = "|".join(RESERVED_RELEASES)
-RELEASE = re.compile(rf"(?!(?:{_RESERVED})$)[A-Za-z0-9][A-Za-z0-9._-]{{0,63}}")
+_RESERVED = "|".join(re.escape(name) for name in RESERVED_RELEASES)
+RELEASE = re.compile(rf"(?!(?i:{_RESERVED})$)[A-Za-z0-9][A-Za-z0-9._-]{{0,63}}")
 ARCH = re.compile(r"[a-z0-9_]{1,32}")
 # One segment of a path inside a tree: no spaces, quotes, shell or script syntax;
 # a leading dot only before another character, so never "." or "..".

@@ -185,6 +185,9 @@ def check_paths(files, kind=ANACONDA):
             grammar.tree_path(path, _("file path"))
         except grammar.GrammarError as exc:
             raise InvalidTitle(str(exc)) from None
+        if any(segment.endswith(".") for segment in path.split("/")):
+            # Windows and Samba drop a trailing dot: an export there would merge two names.
+            raise InvalidTitle(_("file path {path} has a segment ending in '.'").format(path=path))
     for path, _role in files:
         key = path.casefold()
         clash = taken.get(key) or directories.get(key)
@@ -197,9 +200,12 @@ def check_paths(files, kind=ANACONDA):
         taken[key] = _("the file {path}").format(path=path)
         for directory in _directories(path):
             directories.setdefault(directory.casefold(), _("the file {path}").format(path=path))
-    paths = {path for path, _role in files}
+    paths = {path.casefold() for path, _role in files}
     for path, role in files:
-        signs = path.endswith(SIGNATURE_SUFFIX) and path[: -len(SIGNATURE_SUFFIX)] in paths
+        signs = (
+            path.casefold().endswith(SIGNATURE_SUFFIX)
+            and path[: -len(SIGNATURE_SUFFIX)].casefold() in paths
+        )
         if signs and role != SIGNATURE and kind in SIGNED_BESIDE:
             raise InvalidTitle(
                 _("file {path} would be served as the signature of {signed}").format(

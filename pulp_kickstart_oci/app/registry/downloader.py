@@ -151,15 +151,15 @@ class RegistryDownloader(CappedHttpDownloader):
         await self.registry_auth.answer(challenge, str(hop.url), _TokenRoute(self))
         return True
 
-    async def _handle_response(self, response):
+    def readable(self, response):
         """A packed blob's body is read through its inflation; any other as it is."""
         if self.packing is None:
-            return await super()._handle_response(response)
+            return response
         announced = response.headers.get("Content-Length", "")
         if announced.isdigit() and int(announced) != self.packing.size:
             # Not the layer: refused before a byte is inflated (or streamed to a client).
             raise SizeValidationError(int(announced), self.packing.size, url=self.url)
-        return await super()._handle_response(_Unpacking(response, self.url, self.packing))
+        return _Unpacking(response, self.url, self.packing)
 
     async def content_length(self):
         """A packed blob's announced size is the compressed one: not the file's."""
