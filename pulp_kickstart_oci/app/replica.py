@@ -8,8 +8,8 @@ every file checked against the sha256 and size it publishes). pulpcore then poin
 distribution at its repository's latest version. See docs/disconnected.md, "Replication".
 
 The distribution keeps the upstream's base path and the settings that shape boot configs
-(``kernel_args``, ``kickstart_url``), so it serves the same trees with the same boot
-configs; ``boot_origin`` is not copied: where machines reach this Pulp is this Pulp's to
+(``KickstartDistribution.BOOT_FIELDS``: kernel arguments, kickstart, CoreOS and bootc
+settings), so it serves the same trees with the same boot configs; ``boot_origin`` is not copied: where machines reach this Pulp is this Pulp's to
 say (a replica's boot configs name its own origin).
 
 pulpcore lists the upstream's distributions with a pulp-glue context class. The plugin
@@ -85,8 +85,11 @@ class KickstartReplicator(Replicator):
     def distribution_extra_fields(self, repository, upstream_distribution):
         """The base path and what shapes boot configs; never ``boot_origin`` (this Pulp's)."""
         fields = super().distribution_extra_fields(repository, upstream_distribution)
-        fields["kernel_args"] = upstream_distribution.get("kernel_args") or ""
-        fields["kickstart_url"] = upstream_distribution.get("kickstart_url")
+        # Every field that shapes boot configs (an upstream older than one leaves it as is).
+        for name in KickstartDistribution.BOOT_FIELDS:
+            if name != "boot_origin" and name in upstream_distribution:
+                fields[name] = upstream_distribution[name]
+        fields["kernel_args"] = fields.get("kernel_args") or ""
         return fields
 
     def sync_params(self, repository, remote):

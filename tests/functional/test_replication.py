@@ -190,6 +190,8 @@ def replicated(stack, kickstart_registry, downstream):
         kernel_args=f"console=ttyS0 panic=-1 {marker}",
         kickstart_url=guest.KICKSTART_URL,
         boot_origin=guest.GUEST_ORIGIN,
+        bootc_image="registry.example.com/fedora/fedora-bootc:42",
+        bootc_verify_signature=False,
     )
     uploaded_files = tree_files(unique("replicated-upload"))
     upload_tree(stack, uploaded_files, *UPLOADED, repository=published["repository"]["pulp_href"])
@@ -225,6 +227,11 @@ def test_the_replica_holds_the_upstreams_trees_and_carries_its_records(
     assert replica["base_path"] == upstream["base_path"]
     assert replica["kernel_args"] == upstream["kernel_args"]
     assert replica["kickstart_url"] == upstream["kickstart_url"] == guest.KICKSTART_URL
+    # Every field that shapes boot configs travels (KickstartDistribution.BOOT_FIELDS)...
+    for name in ("coreos_boot", "ignition_url", "bootc_image", "bootc_verify_signature"):
+        assert replica[name] == upstream[name], name
+    assert replica["bootc_image"] == "registry.example.com/fedora/fedora-bootc:42"
+    assert replica["bootc_verify_signature"] is False
     assert replica["repository_version"], replica  # pulpcore pins the synced version
 
     served_up = _trees(stack, upstream)
