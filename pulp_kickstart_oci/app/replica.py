@@ -9,8 +9,9 @@ distribution at its repository's latest version. See docs/disconnected.md, "Repl
 
 The distribution keeps the upstream's base path and the settings that shape boot configs
 (``KickstartDistribution.BOOT_FIELDS``: kernel arguments, kickstart, CoreOS and bootc
-settings), so it serves the same trees with the same boot configs; ``boot_origin`` is not copied: where machines reach this Pulp is this Pulp's to
-say (a replica's boot configs name its own origin).
+settings), so it serves the same trees with the same boot configs; ``boot_origin`` is
+not copied: where machines reach this Pulp is this Pulp's to say (a replica's boot
+configs name its own origin).
 
 pulpcore lists the upstream's distributions with a pulp-glue context class. The plugin
 defines the one it needs here, on ``pulp_glue.common`` (which pulpcore itself requires),
