@@ -108,6 +108,19 @@ class DigestMismatch(DigestValidationError):
         self.algorithm = algorithm
 
 
+class WrongSizeStreamed(DigestMismatch):
+    """A body that is not its expected size while the content app streams it to a client.
+
+    pulpcore's content app cuts the connection and marks the remote artifact failed for
+    bytes that fail their digest, and retries nothing; a size error would end as an HTTP 500
+    after several fetches. A body of another size is not the expected bytes either, so it is
+    reported the way the content app handles: a digest mismatch (algorithm ``size``).
+    """
+
+    def __init__(self, actual, expected, url=None):
+        super().__init__("size", actual, expected, url=url)
+
+
 class OverlappedWriteMixin:
     """Writes and hashes each chunk on a thread while the event loop reads the next one.
 
@@ -464,12 +477,17 @@ class CappedDownloadMixin(OverlappedWriteMixin):
         return response
 
     async def _handle_response(self, response):
-        response = self.readable(response)
-        self._received = 0  # a retry starts over
-        announced = response.headers.get("Content-Length", "")
-        if announced.isdigit():
-            self._check(int(announced))
-        return await super()._handle_response(response)
+        try:
+            response = self.readable(response)
+            self._received = 0  # a retry starts over
+            announced = response.headers.get("Content-Length", "")
+            if announced.isdigit():
+                self._check(int(announced))
+            return await super()._handle_response(response)
+        except SizeValidationError as exc:
+            if "finalize" in vars(self):  # the content app streams it (see _Watched)
+                raise WrongSizeStreamed(exc.actual, exc.expected, url=self.url) from None
+            raise
 
     async def handle_data(self, data):
         """Count each chunk against the cap (and a metadata read against the budget)."""

@@ -1292,7 +1292,7 @@ class KickstartRepositoryPushSerializer(ValidateFieldsMixin, serializers.Seriali
         help_text=_("A version of this repository to push; default: its latest version."),
     )
     releases = serializers.ListField(
-        child=serializers.CharField(max_length=64),
+        child=serializers.CharField(max_length=64, trim_whitespace=False),
         required=False,
         max_length=1000,
         help_text=_("Push only the trees of these releases (e.g. ['42']); default: every tree."),

@@ -122,6 +122,26 @@ def test_a_draft_that_lies_fails_naming_the_file_and_keeps_the_version(
     assert latest_version(repository).endswith("/versions/0/")
 
 
+def test_a_size_that_is_not_the_stored_bytes_fails_though_nothing_is_downloaded(
+    kickstart_upstream, remote_repo, kickstart_sync, latest_version
+):
+    """on_demand downloads nothing when Pulp holds the bytes of a sha256 already: the size
+    upstream declares must still be theirs (tasks/synchronizing.CheckTreeFiles), or trees.json
+    would publish a size the served file does not have."""
+    upstream = kickstart_upstream
+    files = _files(upstream)
+    _publish(upstream, files)
+    remote, repository = remote_repo(upstream, include_tags=["fedora-*"], **FATAL)
+    kickstart_sync(repository, remote)  # immediate: Pulp stores the kernel
+    kernel = dict(files)["vmlinuz"]
+    _publish(upstream, files, {"src_size": len(kernel) - 1})
+    lazy, other = remote_repo(upstream, policy="on_demand", include_tags=["fedora-*"], **FATAL)
+    task = kickstart_sync(other, lazy, expect_failure=True)
+    description = task.error["description"]
+    assert f"vmlinuz: upstream says {len(kernel) - 1} bytes" in description, description
+    assert latest_version(other).endswith("/versions/0/")
+
+
 def test_a_bad_draft_blob_fetched_on_demand_is_refused(
     kickstart_registry,
     kickstart_upstream,

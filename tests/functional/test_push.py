@@ -367,11 +367,40 @@ def test_pushing_refuses_bad_requests(
             "repository_version",
         ),
         ({"remote": destination().pulp_href, "releases": ["42;reboot"]}, "releases"),
+        ({"remote": destination().pulp_href, "releases": ["42\n"]}, "releases"),  # never trimmed
     )
     for body, field in cases:
         with pytest.raises(kickstart_bindings.ApiException) as refused:
             api.push(repository.pulp_href, body)
         assert refused.value.status == 400 and field in json.loads(refused.value.body), body
+
+
+def test_a_release_whose_tags_read_back_as_another_tree_is_never_pushed(
+    kickstart_repository_factory, kickstart_registry, destination, push
+):
+    """Release 42-amd64's index tag is tree 42/x86_64's manifest tag, and a sync reads tag
+    44-x86_64 as release 44: a push writes no tag a sync would read as another tree."""
+    from tests.support.pulp import PulpAPI
+    from tests.support.uploads import upload_tree
+
+    api = PulpAPI()
+    repository = kickstart_repository_factory()
+    for release in ("42", "42-amd64"):
+        files = dict(
+            (f"images/pxeboot/{title}", data)
+            for title, data in fedora.tree_files(release, "amd64", salt=unique(release))[:2]
+        )
+        upload_tree(api, files, release, "x86_64", repository=repository.pulp_href)
+    remote = destination()
+    task = push(repository, remote, expect_failure=True)
+    message = task.error["description"]
+    assert "release 42-amd64 cannot be pushed" in message, message
+    assert "would be read back as another release or architecture" in message
+    # Checked before anything is sent: the destination has no tag.
+    listed = requests.get(
+        f"{kickstart_registry.url}/v2/{remote.upstream_name}/tags/list", timeout=60
+    )
+    assert listed.status_code == 404 or not listed.json().get("tags"), listed.text
 
 
 def test_an_empty_version_fails_saying_so(

@@ -69,6 +69,8 @@ def test_registry_references_of_the_distribution_grammar_are_accepted(value):
         "fedora/fedora-bootc:42",  # a short name too: "fedora" is no registry host
         "my-registry/x",
         "quay.io/Fedora/fedora-bootc:42",  # upper-case path component
+        "quay.io:99999/fedora/fedora-bootc",  # no such TCP port
+        "quay.io:0/fedora/fedora-bootc",
         "quay.io/fedora//bootc",
         "quay.io/fedora/bootc-:42",
         "quay.io/fedora/bootc:",

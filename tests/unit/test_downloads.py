@@ -35,8 +35,12 @@ def workdir(monkeypatch):
     shutil.rmtree(directory)
 
 
-def _download(handler, **options):
-    """Serve ``handler`` at /blob and download it; returns (result or exception, requests)."""
+def _download(handler, streamed=None, **options):
+    """Serve ``handler`` at /blob and download it; returns (result or exception, requests).
+
+    ``streamed``: a list: the downloader's ``handle_data`` and ``finalize`` are replaced as
+    pulpcore's content app replaces them under policy ``streamed`` (each chunk goes to the
+    client, here the list, and neither of the downloader's own is called)."""
     seen = []
 
     async def counted(request):
@@ -48,6 +52,16 @@ def _download(handler, **options):
         app.router.add_get("/blob", counted)
         async with serving(app) as base, aiohttp.ClientSession() as session:
             downloader = CappedHttpDownloader(f"{base}/blob", session=session, **options)
+            if streamed is not None:
+
+                async def to_client(data):
+                    streamed.append(data)
+
+                async def nothing():
+                    pass
+
+                downloader.handle_data = to_client
+                downloader.finalize = nothing
             try:
                 return await downloader.run()
             except Exception as exc:  # the test looks at it
@@ -126,3 +140,23 @@ def test_files_are_flushed_to_disk_and_metadata_reads_are_not(workdir, monkeypat
 
     result, _ = _download(_whole, **downloads.cap("KICKSTART_MAX_MANIFEST_BYTES"))
     assert not isinstance(result, Exception) and len(synced) == 2  # metadata: parsed, deleted
+
+
+def test_a_streamed_body_is_checked_as_it_passes_though_pulpcore_checks_nothing(workdir):
+    """Under policy streamed the content app calls neither handle_data nor finalize of the
+    downloader: the bytes are still checked, and a wrong body ends in a digest error (the
+    content app then cuts the connection and marks the remote artifact failed)."""
+    sent = []
+    good, _ = _download(
+        _whole, streamed=sent, expected_digests={"sha256": SHA256}, expected_size=len(BODY)
+    )
+    assert not isinstance(good, Exception), good
+    assert b"".join(sent) == BODY
+    wrong, _ = _download(_whole, streamed=[], expected_digests={"sha256": "0" * 64})
+    assert isinstance(wrong, DigestValidationError)
+    # A body of another size, announced or not, is not the bytes either: the same error,
+    # never a size error the content app would answer with a 500 after several fetches.
+    longer, _ = _download(_whole, streamed=[], expected_size=len(BODY) - 1)
+    assert isinstance(longer, DigestValidationError), longer
+    shorter, _ = _download(_whole, streamed=[], expected_size=len(BODY) + 1)
+    assert isinstance(shorter, (DigestValidationError, DownloadFailed)), shorter

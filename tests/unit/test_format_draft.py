@@ -137,6 +137,17 @@ def test_a_draft_release_and_architecture_pass_the_grammars():
         parsed.draft_slot("40", "arm64")
 
 
+def test_a_tag_naming_a_release_number_never_stores_another_release():
+    """A 42-amd64 tag (a remote's filter may select it alone) cannot stand for tree 43."""
+    parsed = artifact.parse_manifest(
+        _manifest([_layer("vmlinuz")], **{P + "os.version": "43"}), "sha256:m"
+    )
+    with pytest.raises(artifact.InvalidArtifact, match="os.version is 43, but it is reached as 42"):
+        parsed.draft_slot("42", "amd64")
+    assert parsed.draft_slot("43", "amd64") == ("43", "amd64")
+    assert parsed.draft_slot("fedora-43", "amd64") == ("43", "amd64")  # a draft's own tag
+
+
 def test_a_packed_url_says_compression_digest_and_size():
     url = packed_url(f"https://r.example/v2/a/b/blobs/{BLOB_DIGEST}", "zstd", len(BLOB))
     packing = packing_of(url)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from gettext import gettext as _
 
 from . import arch as arch_names
-from . import grammar, layout, stored
+from . import grammar, layout, stored, tags
 from .treefile import TreeFile
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -80,12 +80,23 @@ class NetbootManifest:
 
     def draft_slot(self, release, oci_arch):
         """(release, OCI arch) of a draft manifest: its os.version and os.arch stand where
-        the final format has its tag's, and must agree with what the tag or index says."""
+        the final format has its tag's, and must agree with what the tag or index says: a
+        tag naming a release number (``42``, ``42-amd64``) never stores a tree of another
+        release, whatever a remote's filter; a draft under another tag (``fedora-40``) is
+        the release its os.version says."""
         version = self.annotations.get(DRAFT_OS_VERSION) or release
         if not grammar.matches(grammar.RELEASE, version):
             raise InvalidArtifact(
                 _("manifest {digest}: {annotation} {value!r} is not a release").format(
                     digest=self.digest, annotation=DRAFT_OS_VERSION, value=version[:80]
+                )
+            )
+        if release and tags.is_release_number(release) and version != release:
+            raise InvalidArtifact(
+                _(
+                    "manifest {digest}: {annotation} is {said}, but it is reached as {release}"
+                ).format(
+                    digest=self.digest, annotation=DRAFT_OS_VERSION, said=version, release=release
                 )
             )
         said = self.annotations.get(DRAFT_OS_ARCH)

@@ -86,13 +86,23 @@ def check(value, transport):
     return value
 
 
+def _port_in_range(host):
+    """A host's port, when it has one, is a TCP port (1-65535)."""
+    _host, colon, port = host.rpartition(":")
+    return not colon or 1 <= int(port) <= 65535
+
+
 def matches(value, transport):
     """Whether ``value`` is a whole reference of ``transport``'s grammar (never raises)."""
     if not isinstance(value, str) or len(value) > MAX_REFERENCE:
         return False
     if transport == REGISTRY:
         found = REGISTRY_REFERENCE.fullmatch(value)
-        return found is not None and len(found["name"]) <= MAX_NAME
+        return (
+            found is not None
+            and len(found["name"]) <= MAX_NAME
+            and _port_in_range(found["name"].split("/", 1)[0])
+        )
     if transport == OCI:
         found = OCI_REFERENCE.fullmatch(value)
         return (

@@ -41,6 +41,11 @@ def select(tags, include=None, exclude=None):
     return chosen
 
 
+def is_release_number(release):
+    """Whether ``release`` is a release number (``42``, ``9.4``): what a default tag names."""
+    return _RELEASE.fullmatch(release) is not None
+
+
 def _is_release_tag(tag):
     release, oci_arch = split(tag)
     return _RELEASE.fullmatch(release) is not None and (oci_arch is not None or release == tag)

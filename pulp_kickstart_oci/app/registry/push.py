@@ -173,6 +173,18 @@ def index_of(entries):
     return _json(document)
 
 
+def _stored_as(response, digest):
+    """A registry that says it stored a blob under another digest has not stored ours."""
+    said = response.headers.get("Docker-Content-Digest")
+    if said and said != digest:
+        raise Refused(
+            response.status,
+            _("the registry stored it as {said}, not {digest}").format(
+                said=said[:80], digest=digest
+            ),
+        )
+
+
 def _sha256(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
@@ -424,6 +436,7 @@ class RegistryPusher:
         async with self._request("PUT", url, headers=headers, data=lambda: stream()) as response:
             if response.status != 201:
                 raise Refused(response.status, await _answer_of(response, self.auth.secrets()))
+            _stored_as(response, blob.digest)
 
     async def _put_chunks(self, blob, location, chunk):
         """PATCH chunk after chunk (resumed from the registry's Range), then PUT ?digest=."""
@@ -458,22 +471,36 @@ class RegistryPusher:
                 resumes += 1
                 if resumes > RESUMES:
                     raise
-                offset, location = await self._resume(location)
+                offset, location = await self._resume(location, end, blob.size)
                 continue
             offset = end
         url = self._with_digest(location, blob.digest)
         async with self._request("PUT", url, headers={"Content-Length": "0"}) as response:
             if response.status != 201:
                 raise Refused(response.status, await _answer_of(response, self.auth.secrets()))
+            _stored_as(response, blob.digest)
 
-    async def _resume(self, location):
-        """Where a broken chunked upload goes on: the registry's ``Range: 0-<last>``."""
+    async def _resume(self, location, sent, size):
+        """Where a broken chunked upload goes on: the registry's ``Range: 0-<last>``, which
+        can only be what was ``sent`` so far (of ``size``) or less; anything else is the
+        registry's fault, said as such (not a stored file's)."""
         async with self._request("GET", location) as response:
             if response.status != 204:
                 raise Refused(response.status, await _answer_of(response, self.auth.secrets()))
             received = response.headers.get("Range", "")
-            last = received.rpartition("-")[2]
-            offset = int(last) + 1 if last.isdigit() else 0
+            first, _dash, last = received.partition("-")
+            if not received:
+                offset = 0
+            elif first == "0" and last.isdigit() and int(last) < min(sent, size):
+                offset = int(last) + 1
+            else:
+                raise Refused(
+                    response.status,
+                    _(
+                        "the registry says it holds bytes {range} of an upload of which "
+                        "Pulp sent {sent} of {size}"
+                    ).format(range=received[:40], sent=sent, size=size),
+                )
             return offset, self._location(response, location)
 
     # -- manifests ------------------------------------------------------------------------

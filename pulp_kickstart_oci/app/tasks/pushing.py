@@ -17,7 +17,7 @@ from pulpcore.plugin.models import ContentArtifact, ProgressReport
 
 from ..fetch_policy import FetchRefused, normalized, origin_of
 from ..models import KickstartOciRemote, KickstartRepository, KickstartTree
-from ..netboot import artifact, layout
+from ..netboot import artifact, layout, tags
 from ..netboot.treefile import TreeFile
 from ..registry.push import PROVENANCE_ANNOTATIONS, Layer, PushError, RegistryPusher, TreePush
 
@@ -89,6 +89,21 @@ async def _push(remote, pushes):
 def _tree_push(tree, remote):
     """A tree as registry/push.py pushes it; PushError names a file that cannot go."""
     where = _("tree {root}").format(root=tree.tree_root)
+    index_tag, manifest_tag = tree.version, f"{tree.version}-{tree.oci_arch}"
+    if tags.split(index_tag) != (tree.version, None) or tags.split(manifest_tag) != (
+        tree.version,
+        tree.oci_arch,
+    ):
+        # A sync of the pushed repository would read the tags as another release or arch
+        # (release 42-amd64's index tag is tree 42/x86_64's manifest tag): never written.
+        raise PushError(
+            _(
+                "{where}: release {release} cannot be pushed: its tags {index_tag} and "
+                "{manifest_tag} would be read back as another release or architecture"
+            ).format(
+                where=where, release=tree.version, index_tag=index_tag, manifest_tag=manifest_tag
+            )
+        )
     if tree.kind != layout.ANACONDA:
         raise PushError(
             _("{where}: a {kind} tree is not published in the netboot OCI format").format(
@@ -191,7 +206,7 @@ def _annotations(tree):
     if source.get("type") == "dnf" and source.get("url"):
         annotations["org.pulpproject.netboot.provenance.tree"] = str(source["url"])
         annotations["org.pulpproject.netboot.provenance.digest"] = tree.digest
-    annotations.setdefault("org.opencontainers.image.version", tree.version)
+    annotations["org.opencontainers.image.version"] = tree.version  # the release, always
     return annotations
 
 

@@ -111,6 +111,8 @@ def _synchronize(remote_pk, repository_pk, mirror, allow_empty, optimize):
         version = TreeDeclarativeVersion(first_stage, repository, mirror=mirror).create()
     except REQUEST_ERRORS as exc:
         raise SyncError(_download_failure(first_stage, exc)) from None
+    except UpstreamError as exc:  # found by a stage (e.g. CheckTreeFiles)
+        raise _without_a_version(f"{first_stage.where}: {exc}") from None
     if version is not None:
         log.info("%s: created version %s of %s", first_stage.where, version.number, repository.name)
         details["most_recent_version"] = version.number
@@ -184,8 +186,24 @@ class CheckTreeFiles(Stage):
             if tree._state.adding:
                 files = d_content.extra_data["files"]
                 for d_artifact, item in zip(d_content.d_artifacts, files, strict=True):
-                    if item.size is None and not d_artifact.artifact._state.adding:
+                    stored = not d_artifact.artifact._state.adding
+                    if item.size is None and stored:
                         item.size = d_artifact.artifact.size  # learnt by downloading
+                    if stored and item.size != d_artifact.artifact.size:
+                        # Upstream says a size the bytes of that sha256 do not have (Pulp
+                        # holds them already, so nothing was downloaded to find out).
+                        raise UpstreamError(
+                            _(
+                                "{tree}: {name}: upstream says {said} bytes, but the bytes "
+                                "of sha256 {sha256} are {size}"
+                            ).format(
+                                tree=tree.tree_root,
+                                name=item.name,
+                                said=item.size,
+                                sha256=item.sha256,
+                                size=d_artifact.artifact.size,
+                            )
+                        )
                     if item.size is None:
                         continue
                     head = await sync_to_async(_head)(d_artifact.artifact)
