@@ -119,7 +119,7 @@ def reason(exc, server=None, checksums_from=None):
         return _("no data arrived within the remote's timeouts")
     if isinstance(exc, OSError) and not isinstance(exc, _NETWORK_OS_ERRORS):
         # A working file of the worker (a full disk): its reason, never its path.
-        return _("the worker could not read or write a file of the sync ({problem})").format(
+        return _("the worker could not read or write a file of the task ({problem})").format(
             problem=exc.strerror or type(exc).__name__
         )
     if isinstance(exc, _NETWORK_OS_ERRORS):

@@ -24,9 +24,9 @@ from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import fedora
 from pulp_kickstart_oci.testing.registry import LocalRegistry, free_port
 from pulp_kickstart_oci.testing.tls import ThrowawayCA
+from tests.support.tinyproxy import Tinyproxy
 
 from .conftest import progress
-from .test_tls_proxy import Tinyproxy
 
 NETBOOT = "application/vnd.org.pulpproject.netboot.artifact.v1"
 TITLE = "org.opencontainers.image.title"

@@ -69,11 +69,11 @@ EXCEPTIONS = [
     (BudgetExceeded("requests", 5, "tag 42"), "KICKSTART_SYNC_MAX_REQUESTS"),
     (
         OSError(errno.ENOSPC, "No space left on device"),
-        "the worker could not read or write a file of the sync (No space left on device)",
+        "the worker could not read or write a file of the task (No space left on device)",
     ),
     (
         FileNotFoundError(errno.ENOENT, "No such file", "/var/lib/pulp/tmp/x/secret-path"),
-        "the worker could not read or write a file of the sync (No such file)",
+        "the worker could not read or write a file of the task (No such file)",
     ),
 ]
 

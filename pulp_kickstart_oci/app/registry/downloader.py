@@ -92,7 +92,7 @@ def packing_of(url):
     return Packing(match["compression"], blob["digest"], int(match["size"]))
 
 
-class _TokenRoute:
+class TokenRoute:
     """How RegistryAuth asks a token service: one request under the remote's policy.
 
     The realm must be the remote's origin or one of its ``token_origins``; hops to
@@ -148,7 +148,7 @@ class RegistryDownloader(CappedHttpDownloader):
     async def unauthorized(self, response, hop):
         """Answer the registry's challenge (a token, or basic credentials), then retry."""
         challenge = response.headers.get("WWW-Authenticate", "")
-        await self.registry_auth.answer(challenge, str(hop.url), _TokenRoute(self))
+        await self.registry_auth.answer(challenge, str(hop.url), TokenRoute(self))
         return True
 
     def readable(self, response):

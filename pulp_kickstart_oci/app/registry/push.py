@@ -37,7 +37,7 @@ from ..fetch_policy import REDIRECT_STATUSES, FetchPolicy, FetchRefused, shown
 from ..netboot import artifact
 from ..upstream_errors import REQUEST_ERRORS, reason
 from .auth import PUSH, RegistryAuth
-from .downloader import _TokenRoute
+from .downloader import TokenRoute
 
 EMPTY_CONFIG_DATA = b"{}"
 EMPTY_CONFIG = {
@@ -243,7 +243,7 @@ class RegistryPusher:
         # A downloader of the remote: its session (TLS, client certificate, headers), proxy
         # and routes (the anonymous session for token services on other origins).
         self._carrier = remote.get_downloader(url=self.base + "/v2/")
-        self._token_route = _TokenRoute(self._carrier)
+        self._token_route = TokenRoute(self._carrier)
         self.concurrency = max(1, int(remote.download_concurrency or 5))
         self.chunk_bytes = chunk_bytes
         self.pushed = Pushed()
