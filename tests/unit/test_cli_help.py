@@ -264,3 +264,22 @@ def test_distribution_options_for_coreos_boots_are_documented():
         "--graph-payload-repository",
     ):
         assert option in output, option
+
+
+def test_remote_headers_are_parsed_without_echoing_their_values(capsys):
+    """pulp-cli 0.41's own --header callback prints the values (an API key) to stderr."""
+    import importlib
+
+    module = importlib.import_module("pulpcore.cli.kickstart.remote")
+    callback = module._headers_callback
+    for action in ("create", "update"):
+        command = KICKSTART.commands["remote"].commands[action]
+        (headers,) = [param for param in command.params if param.name == "headers"]
+        assert headers.callback is callback
+    parsed = callback(None, None, ("X-Api-Key:not-shown", "X-Other:a:b"))
+    assert parsed == [{"X-Api-Key": "not-shown"}, {"X-Other": "a:b"}]
+    assert callback(None, None, ("X-A:1", "")) == []
+    with pytest.raises(click.BadParameter):
+        callback(None, None, ("no colon",))
+    captured = capsys.readouterr()
+    assert "not-shown" not in captured.err + captured.out

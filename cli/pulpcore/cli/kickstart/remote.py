@@ -1,7 +1,9 @@
+import re
 import typing as t
 
 import click
 from pulp_cli.generic import (
+    HEADER_REGEX,
     common_remote_create_options,
     common_remote_update_options,
     create_command,
@@ -31,6 +33,7 @@ from pulp_glue.kickstart.context import (
 
 translation = get_translation(__package__)
 _ = translation.gettext
+HEADER = re.compile(HEADER_REGEX)
 
 
 OCI = (PulpKickstartOciRemoteContext,)
@@ -252,14 +255,46 @@ kickstart_remote_options = [
     ),
 ]
 
+
+def _headers_callback(
+    ctx: click.Context, param: click.Parameter, value: t.Iterable[str]
+) -> t.Optional[t.List[t.Dict[str, str]]]:
+    """``--header NAME:VALUE``, parsed as pulp-cli parses it, without echoing the values
+    to stderr as pulp-cli 0.41's own callback does (a header often carries an API key)."""
+    if not value:
+        return None
+    refused = [item for item in value if item != "" and not HEADER.match(item)]
+    if refused:
+        raise click.BadParameter(_("format must be <header-name>:<value>"))
+    headers: t.List[t.Dict[str, str]] = []
+    for item in value:
+        if item == "":
+            headers = []
+        else:
+            name, text = item.split(":", maxsplit=1)
+            headers.append({name: text})
+    return headers
+
+
+def _quiet_headers(command: click.Command) -> click.Command:
+    for param in command.params:
+        if param.name == "headers":
+            param.callback = _headers_callback
+    return command
+
+
 remote.add_command(list_command(decorators=remote_filter_options))
 remote.add_command(show_command(decorators=lookup_options))
 remote.add_command(
-    create_command(decorators=common_remote_create_options + kickstart_remote_options)
+    _quiet_headers(
+        create_command(decorators=common_remote_create_options + kickstart_remote_options)
+    )
 )
 remote.add_command(
-    update_command(
-        decorators=lookup_options + common_remote_update_options + kickstart_remote_options
+    _quiet_headers(
+        update_command(
+            decorators=lookup_options + common_remote_update_options + kickstart_remote_options
+        )
     )
 )
 remote.add_command(destroy_command(decorators=lookup_options))
