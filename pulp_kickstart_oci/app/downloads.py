@@ -151,6 +151,8 @@ class OverlappedWriteMixin:
         self._hashers = {}
         self._written = 0
         self._in_flight = None
+        self._finalized = False
+        self._handled = False
 
     def _open(self):
         """A new temporary file in Pulp's working directory, as pulpcore's downloader makes."""
@@ -189,6 +191,7 @@ class OverlappedWriteMixin:
 
     async def handle_data(self, data):
         """Hand the chunk to the writer thread once the previous one is done."""
+        self._handled = True  # these bytes are hashed here (_Watched need not)
         await self._settled()
         loop = asyncio.get_running_loop()
         self._in_flight = loop.run_in_executor(_WRITERS, self._absorb, data)
@@ -217,6 +220,7 @@ class OverlappedWriteMixin:
             os.unlink(self._file.name)
             self._file = None
         self._finalized = False
+        self._handled = False
         if "finalize" not in vars(self):
             return await super()._handle_response(response)
         watched = _Watched(response, self)
@@ -263,6 +267,10 @@ class _Watched:
         return getattr(self._response, name)
 
     async def read(self, n=-1):
+        if self._hashers and self._downloader._handled:
+            # on_demand: the content app hands the bytes to the downloader's own
+            # handle_data too, which hashes them and finalize checks: no second hash.
+            self._hashers = {}
         data = await self._response.content.read(n)
         self._read += len(data)
         expected = self._downloader.expected_size
@@ -273,7 +281,8 @@ class _Watched:
         return data
 
     def verify(self):
-        """The whole body passed: it must be what the downloader expected."""
+        """The whole body passed, and the downloader did not check it (``streamed``): it
+        must be what the downloader expected."""
         url = self._downloader.url
         for algorithm, expected in (self._downloader.expected_digests or {}).items():
             actual = self._hashers[algorithm].hexdigest()

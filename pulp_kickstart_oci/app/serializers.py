@@ -24,12 +24,7 @@ from pulpcore.plugin.serializers import (
 
 from . import documents
 from .boot.bootc import INCLUDABLE as BOOTC_INCLUDABLE
-from .boot.configs import (
-    MAX_COMMAND_LINE,
-    MAX_DISTRIBUTION_ARGUMENTS,
-    PRINTABLE_ASCII,
-    SCRIPT_SYNTAX,
-)
+from .boot.configs import MAX_COMMAND_LINE, MAX_DISTRIBUTION_ARGUMENTS, script_safe
 from .fetch_policy import FetchRefused, normalized, parse_origins
 from .models import (
     ExportDirectoryRefused,
@@ -504,14 +499,14 @@ class KickstartTreeUploadSerializer(ValidateFieldsMixin, serializers.Serializer)
     def validate(self, data):
         """Each path and upload once; one kernel and one initrd."""
         data = super().validate(data)
-        paths, uploads, roles = set(), set(), set()
+        paths, uploads, roles = {}, set(), set()
         for entry in data["files"]:
             path = entry["path"]
             if path in paths:
                 raise serializers.ValidationError(
                     {"files": [_("{path} is listed twice").format(path=path)]}
                 )
-            paths.add(path)
+            paths[path] = layout.locate(path)[1].role
             upload = entry.get("upload")
             if upload is not None:
                 if upload.pk in uploads:
@@ -519,10 +514,10 @@ class KickstartTreeUploadSerializer(ValidateFieldsMixin, serializers.Serializer)
                         {"files": [_("{path}: its upload is named twice").format(path=path)]}
                     )
                 uploads.add(upload.pk)
-            roles.add(layout.locate(path)[1].role)
+            roles.add(paths[path])
         try:
             # The rule every tree is held to (the task's TreePlan checks it again).
-            layout.check_paths([(path, layout.locate(path)[1].role) for path in paths])
+            layout.check_paths(list(paths.items()))
         except layout.InvalidTitle as exc:
             raise serializers.ValidationError({"files": [str(exc)]}) from None
         for role in stored.BOOT_ROLES:
@@ -1602,7 +1597,7 @@ class KickstartDistributionSerializer(DistributionSerializer):
 
     def validate_kernel_args(self, value):
         """Accept kernel arguments without characters boot scripts would interpret."""
-        if SCRIPT_SYNTAX.search(value) or not PRINTABLE_ASCII.fullmatch(value):
+        if not script_safe(value):
             raise serializers.ValidationError(
                 _(
                     "Kernel arguments are printable ASCII and may not contain control "
@@ -1615,11 +1610,7 @@ class KickstartDistributionSerializer(DistributionSerializer):
         """Accept an http(s), ftp or nfs location safe in boot scripts."""
         if value is None:
             return value
-        if (
-            not re.match(r"^((https?|ftp)://|nfs:)\S+$", value)
-            or SCRIPT_SYNTAX.search(value)
-            or not PRINTABLE_ASCII.fullmatch(value)
-        ):
+        if not re.match(r"^((https?|ftp)://|nfs:)\S+$", value) or not script_safe(value):
             raise serializers.ValidationError(
                 _(
                     "Give an http(s)://, ftp:// or nfs:[options:]server:/path location of "
@@ -1632,11 +1623,7 @@ class KickstartDistributionSerializer(DistributionSerializer):
         """Accept an http(s), tftp, s3 or gs URL safe in boot scripts (what Ignition fetches)."""
         if value is None:
             return value
-        if (
-            not IGNITION_URL.fullmatch(value)
-            or SCRIPT_SYNTAX.search(value)
-            or not PRINTABLE_ASCII.fullmatch(value)
-        ):
+        if not IGNITION_URL.fullmatch(value) or not script_safe(value):
             raise serializers.ValidationError(
                 _(
                     "Give an http(s)://, tftp://, s3:// or gs:// URL of printable ASCII without "

@@ -35,7 +35,7 @@ def workdir(monkeypatch):
     shutil.rmtree(directory)
 
 
-def _download(handler, streamed=None, **options):
+def _download(handler, streamed=None, on_demand=None, **options):
     """Serve ``handler`` at /blob and download it; returns (result or exception, requests).
 
     ``streamed``: a list: the downloader's ``handle_data`` and ``finalize`` are replaced as
@@ -62,6 +62,15 @@ def _download(handler, streamed=None, **options):
 
                 downloader.handle_data = to_client
                 downloader.finalize = nothing
+            if on_demand is not None:  # the content app's first fetch: it saves the file too
+                own_data, own_finalize = downloader.handle_data, downloader.finalize
+
+                async def to_client_and_saved(data):
+                    on_demand.append(data)
+                    await own_data(data)
+
+                downloader.handle_data = to_client_and_saved
+                downloader.finalize = own_finalize
             try:
                 return await downloader.run()
             except Exception as exc:  # the test looks at it
@@ -160,3 +169,16 @@ def test_a_streamed_body_is_checked_as_it_passes_though_pulpcore_checks_nothing(
     assert isinstance(longer, DigestValidationError), longer
     shorter, _ = _download(_whole, streamed=[], expected_size=len(BODY) + 1)
     assert isinstance(shorter, (DigestValidationError, DownloadFailed)), shorter
+
+
+def test_an_on_demand_body_is_checked_once_by_the_downloader_itself(workdir):
+    """On a first on_demand fetch the content app hands every chunk to the downloader's own
+    handle_data and calls its finalize: the bytes are hashed and checked there, once."""
+    sent = []
+    good, _ = _download(
+        _whole, on_demand=sent, expected_digests={"sha256": SHA256}, expected_size=len(BODY)
+    )
+    assert not isinstance(good, Exception), good
+    assert b"".join(sent) == BODY and good.artifact_attributes["sha256"] == SHA256
+    wrong, _ = _download(_whole, on_demand=[], expected_digests={"sha256": "0" * 64})
+    assert isinstance(wrong, DigestValidationError)

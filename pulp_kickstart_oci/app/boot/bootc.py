@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from gettext import gettext as _
 
 from ..netboot import grammar, imageref
-from .configs import PRINTABLE_ASCII, SCRIPT_SYNTAX
+from .configs import script_safe
 
 # pykickstart's F43 handler is the first with the bootc command.
 FIRST_BOOTC_RELEASE = 43
@@ -88,9 +88,7 @@ def kickstart(release, arch, image, site_kickstart=None):
             _("{release!r}/{arch!r} cannot go into a kickstart").format(release=release, arch=arch)
         )
     if site_kickstart is not None and (
-        not INCLUDABLE.fullmatch(site_kickstart)
-        or SCRIPT_SYNTAX.search(site_kickstart)
-        or not PRINTABLE_ASCII.fullmatch(site_kickstart)
+        not INCLUDABLE.fullmatch(site_kickstart) or not script_safe(site_kickstart)
     ):
         raise UnsafeKickstart(
             _("kickstart_url {url!r} cannot be %included").format(url=site_kickstart)

@@ -24,6 +24,13 @@ MAX_COMMAND_LINE = 2048
 MAX_DISTRIBUTION_ARGUMENTS = 1536
 
 
+def script_safe(value):
+    """Whether ``value`` may go into a boot script or kickstart as it is: printable ASCII
+    without the characters a boot loader reads as syntax. One test for the serializers
+    (where values enter) and the renderers (the second wall)."""
+    return PRINTABLE_ASCII.fullmatch(value) is not None and not SCRIPT_SYNTAX.search(value)
+
+
 class NotBootable(ValueError):
     """The tree has no kernel or no initrd to boot, or a value unsafe in a boot script."""
 
@@ -34,12 +41,7 @@ class CommandLineTooLong(NotBootable):
 
 def _plain(value, what):
     """The second wall: values were checked on the way in; check again before writing."""
-    if (
-        not value
-        or SCRIPT_SYNTAX.search(value)
-        or _WHITESPACE.search(value)
-        or not PRINTABLE_ASCII.fullmatch(value)
-    ):
+    if not value or _WHITESPACE.search(value) or not script_safe(value):
         raise NotBootable(
             _("{what} {value!r} cannot go into a boot script").format(what=what, value=value)
         )
@@ -48,11 +50,7 @@ def _plain(value, what):
 
 def _arguments(value, what):
     """Kernel arguments: words separated by single spaces, no script syntax."""
-    if (
-        SCRIPT_SYNTAX.search(value)
-        or _WHITESPACE.sub(" ", value) != value
-        or not PRINTABLE_ASCII.fullmatch(value)
-    ):
+    if _WHITESPACE.sub(" ", value) != value or not script_safe(value):
         raise NotBootable(
             _("{what} {value!r} cannot go into a boot script").format(what=what, value=value)
         )
@@ -181,11 +179,7 @@ def target_for(
 
 def _plain_title(title):
     """A title is words of the grammars' characters: the release, arch and (CoreOS) stream."""
-    if (
-        SCRIPT_SYNTAX.search(title)
-        or _WHITESPACE.sub(" ", title) != title
-        or not PRINTABLE_ASCII.fullmatch(title)
-    ):
+    if _WHITESPACE.sub(" ", title) != title or not script_safe(title):
         raise NotBootable(
             _("the tree's title {title!r} cannot go into a boot script").format(title=title)
         )

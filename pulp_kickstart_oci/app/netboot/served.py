@@ -51,13 +51,14 @@ class ServedTree(stored.StoredTree):
 
 
 def parse(raw, where, signature_kinds):
-    """The trees of trees.json ``raw`` (bytes), or ServedTreesError naming the tree and value.
+    """The trees of trees.json ``raw`` (bytes, or what ``load`` gave), or ServedTreesError
+    naming the tree and value.
 
     ``signature_kinds``: the verification kinds this Pulp knows (a record of another kind is
     refused). A release and arch served twice or a tag naming two trees of one arch is
     refused too.
     """
-    document = _load(raw, where)
+    document = _document(raw, where)
     trees = document.get("trees")
     if not isinstance(trees, list):
         raise ServedTreesError(_("{where}: trees.json has no 'trees' list").format(where=where))
@@ -97,10 +98,11 @@ class ServedReleaseIndex:
 
 
 def release_indexes(raw, where):
-    """The release indexes of trees.json ``raw`` (``release_indexes``; none from an upstream
+    """The release indexes of trees.json ``raw`` (bytes, or what ``load`` gave:
+    ``release_indexes``; none from an upstream
     older than them), each record checked as an import's is (cincinnati.carried), at most
     one per stream; ServedTreesError naming the stream otherwise."""
-    entries = _load(raw, where).get("release_indexes", [])
+    entries = _document(raw, where).get("release_indexes", [])
     if not isinstance(entries, list) or len(entries) > MAX_RELEASE_INDEXES:
         raise ServedTreesError(
             _("{where}: release_indexes is not a list of at most {limit}").format(
@@ -126,6 +128,17 @@ def release_indexes(raw, where):
             raise ServedTreesError(_("{what}: listed twice").format(what=what))
         parsed[stream] = ServedReleaseIndex(stream, entry["identity"], record)
     return list(parsed.values())
+
+
+def load(raw, where):
+    """trees.json ``raw`` (bytes) as a strict JSON object, read once for ``parse`` and
+    ``release_indexes``; ServedTreesError otherwise."""
+    return _load(raw, where)
+
+
+def _document(raw, where):
+    """``raw`` bytes loaded, or a document ``load`` gave already (not read again)."""
+    return raw if isinstance(raw, dict) else _load(raw, where)
 
 
 def _load(raw, where):

@@ -58,10 +58,10 @@ class PulpFirstStage(TreeFirstStage):
         async with ProgressReport(
             message=_("Reading trees.json"), code="sync.parsing.metadata"
         ) as report:
-            raw = await self._trees_json()
-            trees = served.parse(raw, self.where, RECORDED_KINDS)
+            document = served.load(await self._trees_json(), self.where)  # read once
+            trees = served.parse(document, self.where, RECORDED_KINDS)
             # What the upstream's update graphs are built from: the replica's are the same.
-            for index in served.release_indexes(raw, self.where):
+            for index in served.release_indexes(document, self.where):
                 self.upstream_units.append(
                     KickstartReleaseIndex(
                         stream=index.stream, record=index.record, identity=index.identity
