@@ -18,6 +18,7 @@ benchmark builds a second Pulp next to it:
   a context manager; ``stop`` ends each process group it started, by pid).
 """
 
+import fcntl
 import hashlib
 import os
 import signal
@@ -64,14 +65,22 @@ def ensure_venv():
     pulp_rpm 3.39.4 pins productmd~=1.33.0 and this plugin needs productmd>=1.38:
     the plugin is installed last, pip upgrades productmd to what the plugin needs and
     warns about pulp_rpm's pin (pulp_rpm's distribution-tree sync works with it).
-    A stamp file skips all of this when nothing changed.
+    A stamp file skips all of this when nothing changed. Functional tests use this venv
+    too (tests/functional/test_push_pulp_container.py): a lock keeps two sessions from
+    building it at once.
     """
     wanted = f"pulpcore=={pulpcore_version()} " + " ".join(PACKAGES)
     stamp = VENV / ".bench-installed"
     setup = (ROOT / "setup.py").read_text() + (ROOT / "requirements.txt").read_text()
     wanted += " " + hashlib.sha256(setup.encode()).hexdigest()[:16]
-    if stamp.exists() and stamp.read_text() == wanted:
-        return
+    BENCH.mkdir(parents=True, exist_ok=True)
+    with open(BENCH / "venv.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (stamp.exists() and stamp.read_text() == wanted):
+            _build_venv(wanted, stamp)
+
+
+def _build_venv(wanted, stamp):
     log(f"building the bench virtualenv in {VENV.relative_to(ROOT)}: {wanted}")
     if not (VENV / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)

@@ -26,6 +26,12 @@ beside the stack, sharing what is safe to share and nothing else:
   one socket, and the second Pulp's would take over the stack's);
 - user ``admin``, password ``password``.
 
+``SecondPulp(..., venv=path)`` runs the Pulp of another virtualenv instead of the stack's
+(``bench/sync_pulp.py``'s, which has pulp_container and pulp_rpm beside the plugin): its
+template database is its own (``pulp_second_template_<hash of the path>``, fingerprinted
+on that venv's packages). ``settings`` may be a callable of the SecondPulp, called once its
+ports are known, for settings that name them (pulp_container's ``TOKEN_SERVER``).
+
 Two test sessions may start a second Pulp of the same name at once (two engineers
 running the same test file): each takes the first free slot (a lock file held while
 it runs), so no two Pulps share a database, a directory or a Redis database. A session
@@ -69,7 +75,7 @@ from tests.support.pulp import PulpAPI
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / ".run"
 SECOND = RUN / "second"
-VENV_BIN = ROOT / ".venv" / "bin"
+VENV = ROOT / ".venv"
 PG_PORT = int(os.environ.get("PG_PORT", "24815"))
 TEMPLATE = "pulp_second_template"
 # Redis databases for second Pulps: the stack's content cache is 0, the sync benchmark's
@@ -121,13 +127,13 @@ def _postgres():
     )
 
 
-def _fingerprint():
+def _fingerprint(venv=VENV):
     """What the template's contents follow: the venv's installed packages (names and
     versions), the plugin's migrations and its viewsets (their bytes: the plugin is an
     editable install). ``migrate`` writes the viewsets' access policies and locked roles
     into the database, so a policy changed without a migration must rebuild it too."""
     digest = hashlib.sha256()
-    for info in sorted((ROOT / ".venv" / "lib").glob("python*/site-packages/*.dist-info")):
+    for info in sorted((venv / "lib").glob("python*/site-packages/*.dist-info")):
         digest.update(info.name.encode() + b"\n")
     app = ROOT / "pulp_kickstart_oci" / "app"
     for source in sorted([*app.glob("migrations/*.py"), *app.glob("**/viewsets*.py")]):
@@ -176,47 +182,56 @@ def settings_file(database, directory, content_origin, cache_line, overrides):
     )
 
 
-def _environment(settings_path):
-    """A Pulp process's environment: ``settings_path``, the stack's venv, no PULP_* of ours."""
+def _environment(settings_path, venv=VENV):
+    """A Pulp process's environment: ``settings_path``, the venv, no PULP_* of ours."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULP_")}
+    env.pop("VIRTUAL_ENV", None)
     env["PULP_SETTINGS"] = str(settings_path)
     env["DJANGO_SETTINGS_MODULE"] = "pulpcore.app.settings"
-    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
+    env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
     return env
 
 
-def ensure_template():
+def template_of(venv):
+    """The template database of a venv's Pulp: ``pulp_second_template`` for the stack's."""
+    if Path(venv) == VENV:
+        return TEMPLATE
+    return f"{TEMPLATE}_{hashlib.sha256(str(venv).encode()).hexdigest()[:8]}"
+
+
+def ensure_template(venv=VENV):
     """The template database, rebuilt (migrated from scratch) when its fingerprint is stale.
 
     Returns the seconds spent migrating (0 when the template was current). The caller
     holds the template lock: nothing else may connect to it while it is copied.
     """
-    wanted = _fingerprint()
+    wanted = _fingerprint(venv)
+    template = template_of(venv)
     with _postgres() as connection:
-        if _database_comment(connection, TEMPLATE) == wanted:
+        if _database_comment(connection, template) == wanted:
             return 0.0
         started = time.monotonic()
-        connection.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{TEMPLATE}" OWNER pulp')
-        directory = SECOND / "template"
+        connection.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{template}" OWNER pulp')
+        directory = SECOND / template.removeprefix("pulp_second_")
         shutil.rmtree(directory, ignore_errors=True)
         (directory / "tmp").mkdir(parents=True)
         settings_path = directory / "settings.py"
         origin = "http://127.0.0.1:1"  # never served: the template only gets migrated
         settings_path.write_text(
-            settings_file(TEMPLATE, directory, origin, "CACHE_ENABLED = False\n", {})
+            settings_file(template, directory, origin, "CACHE_ENABLED = False\n", {})
         )
         result = subprocess.run(
-            [str(VENV_BIN / "python"), "-c", PREPARE_TEMPLATE],
+            [str(venv / "bin" / "python"), "-c", PREPARE_TEMPLATE],
             cwd=directory,
-            env=_environment(settings_path),
+            env=_environment(settings_path, venv),
             capture_output=True,
             text=True,
             timeout=900,
         )
         if result.returncode:
-            raise SecondPulpError(f"migrating {TEMPLATE} failed:\n{result.stderr[-3000:]}")
-        connection.execute(f"COMMENT ON DATABASE \"{TEMPLATE}\" IS '{wanted}'")
+            raise SecondPulpError(f"migrating {template} failed:\n{result.stderr[-3000:]}")
+        connection.execute(f"COMMENT ON DATABASE \"{template}\" IS '{wanted}'")
         return time.monotonic() - started
 
 
@@ -227,11 +242,13 @@ class SecondPulpError(RuntimeError):
 class SecondPulp:
     """One more Pulp beside the dev stack (see the module's docstring)."""
 
-    def __init__(self, name, settings=None, cache=True, guest_boot=False):
+    def __init__(self, name, settings=None, cache=True, guest_boot=False, venv=None):
         if not name.replace("_", "").isalnum() or not name.islower():
             raise ValueError(f"a second Pulp's name is lower-case letters, digits and _: {name!r}")
         self.name = name
-        self.overrides = dict(settings or {})
+        # A dict, or a callable of this SecondPulp giving one once its ports are known.
+        self.overrides = settings if callable(settings) else dict(settings or {})
+        self.venv = Path(venv) if venv else VENV
         self.cache = cache
         # QEMU guests may boot from it: its content port as the guests see the host is in
         # KICKSTART_BOOT_HOSTS (the port is only known at start), see ``guest_origin``.
@@ -312,10 +329,11 @@ class SecondPulp:
     def _new_database(self):
         """This slot's database: a fresh copy of the (current) template."""
         with _lock(SECOND / "template.lock", wait=True):
-            self.timings["migrate_seconds"] = round(ensure_template(), 1)
+            self.timings["migrate_seconds"] = round(ensure_template(self.venv), 1)
+            template = template_of(self.venv)
             with _postgres() as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-                connection.execute(f'CREATE DATABASE "{self.database}" TEMPLATE "{TEMPLATE}"')
+                connection.execute(f'CREATE DATABASE "{self.database}" TEMPLATE "{template}"')
 
     def _drop_database(self):
         """The database and the files that were its artifacts and exports; logs stay."""
@@ -334,7 +352,7 @@ class SecondPulp:
             cache_line = f"CACHE_ENABLED = True\nREDIS_URL = {self.redis_url!r}\n"
         else:
             cache_line = "CACHE_ENABLED = False\n"
-        overrides = dict(self.overrides)
+        overrides = dict(self.overrides(self) if callable(self.overrides) else self.overrides)
         if self.guest_boot:
             overrides.setdefault("KICKSTART_BOOT_HOSTS", [f"{GUEST_GATEWAY}:{self.content_port}"])
         (self.dir / "settings.py").write_text(
@@ -350,8 +368,8 @@ class SecondPulp:
     # --- processes -----------------------------------------------------------------------
 
     def env(self):
-        """The environment of this Pulp's processes: its settings file, the stack's venv."""
-        return _environment(self.dir / "settings.py")
+        """The environment of this Pulp's processes: its settings file, its venv."""
+        return _environment(self.dir / "settings.py", self.venv)
 
     def _spawn(self, name, argv):
         with open(self.dir / "log" / f"{name}.log", "ab") as log:
@@ -417,17 +435,17 @@ class SecondPulp:
         self.prepare()
         self.timings["prepare_seconds"] = round(time.monotonic() - started, 1)
         gunicorn = ["--workers", "1", "--no-control-socket"]
+        bin_ = self.venv / "bin"
         self._spawn(
             "api",
-            [str(VENV_BIN / "pulpcore-api"), "--bind", f"127.0.0.1:{self.api_port}", *gunicorn]
+            [str(bin_ / "pulpcore-api"), "--bind", f"127.0.0.1:{self.api_port}", *gunicorn]
             + ["--timeout", "120"],
         )
         self._spawn(
             "content",
-            [str(VENV_BIN / "pulpcore-content"), "--bind", f"127.0.0.1:{self.content_port}"]
-            + gunicorn,
+            [str(bin_ / "pulpcore-content"), "--bind", f"127.0.0.1:{self.content_port}"] + gunicorn,
         )
-        self._spawn("worker", [str(VENV_BIN / "pulpcore-worker")])
+        self._spawn("worker", [str(bin_ / "pulpcore-worker")])
         deadline = time.monotonic() + STARTUP_SECONDS
         while not self._ready():
             for name, process in self.processes.items():
