@@ -81,6 +81,10 @@ class KickstartTree(Content):
     identity = models.TextField()
     made_here = models.BooleanField(default=True)
     kind = models.TextField(default="anaconda")  # netboot/layout.TREE_KINDS; boot/kinds.py
+    # The manifest exactly as the registry sent it (its sha256 is ``digest``), so a push
+    # writes the same bytes back and the publisher's signatures on the digest stay valid.
+    # None for trees made from dnf, CoreOS or uploads, and registry trees synced before it.
+    manifest = models.TextField(null=True)
     _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
 
     @property
@@ -115,6 +119,33 @@ class KickstartTag(Content):
         unique_together = ("name", "tree", "_pulp_domain")
 
 
+class KickstartIndex(Content):
+    """An upstream image index exactly as the registry sent it under a tag (``42``).
+
+    What a push writes back under the same tag, byte for byte, when the version holds
+    every manifest it lists (tasks/pushing.py), so the index digest and the signatures on
+    it stay valid. Like a tag, a version holds at most one per tag name.
+    """
+
+    TYPE = "index"
+    repo_key_fields = ("tag",)
+
+    tag = models.TextField()
+    digest = models.TextField()
+    media_type = models.TextField()
+    raw = models.TextField()
+    _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
+
+    @property
+    def identity(self):
+        """What tells two indexes apart in a sync's fingerprint."""
+        return f"{self.tag}@{self.digest}"
+
+    class Meta:
+        default_related_name = "%(app_label)s_%(model_name)s"
+        unique_together = ("tag", "digest", "_pulp_domain")
+
+
 class KickstartSignature(Content):
     """A signature Pulp verified on a tree, as content of the repository versions it holds for.
 
@@ -141,6 +172,10 @@ class KickstartSignature(Content):
     reference = models.TextField(default="", blank=True)
     tlog_checked = models.BooleanField(default=False)
     checked_here = models.BooleanField(default=True)
+    # The registry manifest that carried the signature, as sent, with its small blobs
+    # (registry/carrier.py), so a push may copy it along; None for OpenPGP lookaside and
+    # rpm checks, and for records made before it was kept.
+    carrier = models.JSONField(null=True)
     _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
 
     @classmethod
@@ -403,7 +438,13 @@ class KickstartRepository(Repository, AutoAddObjPermsMixin):
     """Versioned netboot trees; a version holds at most one tree per release and arch."""
 
     TYPE = "kickstart"
-    CONTENT_TYPES = [KickstartTree, KickstartTag, KickstartSignature, KickstartReleaseIndex]
+    CONTENT_TYPES = [
+        KickstartTree,
+        KickstartTag,
+        KickstartIndex,
+        KickstartSignature,
+        KickstartReleaseIndex,
+    ]
     REMOTE_TYPES = [
         KickstartOciRemote,
         KickstartDnfRemote,
