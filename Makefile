@@ -10,7 +10,8 @@ PYTEST := $(VENV)/bin/pytest -p no:pulp_file -p no:pulp_certguard -p no:cachepro
 FUNCTIONAL_JOBS ?= 4
 
 .PHONY: run stack stop status test test-packages unit unit-domains functional functional-parallel functional-serial \
-	lint migrations-check makemigrations bindings bindings-check bindings-install bench bench-packages bench-scale bench-serving bench-sync clean
+	lint migrations-check makemigrations bindings bindings-check bindings-install bench bench-packages bench-scale bench-serving bench-sync clean \
+	docs docs-check
 
 ## run: set everything up, start Pulp and sync the bundled offline sample
 run: stack
@@ -30,8 +31,18 @@ stop:
 status:
 	@$(STACK) status
 
-## test: lint, unit tests, migration check, bindings check, then functional tests against the live stack
-test: stack test-packages lint unit unit-domains migrations-check bindings-check functional
+## test: lint, the docs site (docs-check), unit tests, migration check, bindings check, then functional tests against the live stack
+test: stack test-packages lint docs-check unit unit-domains migrations-check bindings-check functional
+
+## docs: build the documentation site into .run/site (mkdocs-material, strict: a broken link or
+## anchor, a page missing from the navigation, a REST operation without a description fail)
+docs:
+	@dev/docs/build
+
+## docs-check: build the site, then its checks and the headless-Chromium test (tests/docs,
+## screenshots in .run/docs-screenshots/)
+docs-check: docs
+	@.run/docs-venv/bin/pytest -p no:cacheprovider tests/docs -q
 
 ## bindings: regenerate api/kickstart-api.json from the code, build and install the client
 bindings:
