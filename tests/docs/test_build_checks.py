@@ -97,6 +97,20 @@ def test_a_page_missing_from_the_navigation_fails(tree):
     assert "guide.md" in result.stderr and 'not included in the "nav"' in result.stderr
 
 
+def test_a_rest_page_missing_from_the_navigation_fails(tree):
+    """A new tag in the spec is a new generated page: the navigation must list it too."""
+    spec = _spec("Lists remotes.")
+    spec["paths"]["/pulp/api/v3/remotes/kickstart/dnf/"] = {
+        "get": dict(
+            spec["paths"]["/pulp/api/v3/remotes/kickstart/oci/"]["get"], tags=["Remotes: Dnf"]
+        )
+    }
+    (tree / "api" / "kickstart-api.json").write_text(json.dumps(spec))
+    result = build(tree)
+    assert result.returncode != 0
+    assert "restapi/remotes-dnf.md" in result.stderr, result.stderr
+
+
 def test_a_rest_operation_without_a_description_fails(tree):
     (tree / "api" / "kickstart-api.json").write_text(json.dumps(_spec("")))
     result = build(tree)
