@@ -1,0 +1,264 @@
+"""Push to pulp_container as the destination registry (issue 22 §1).
+
+Real parts: a second Pulp running the bench venv (bench/sync_pulp.py ``ensure_venv``:
+pulpcore as the stack's, pulp_container 2.30.0, pulp_rpm and this plugin), configured as
+pulp_container documents a production registry: its token server, with an ES256 key pair
+made here. The stack's push talks to it as to any registry (bearer token with the
+``pull,push`` scope, blobs redirected to its content app); skopeo and oras-py pull the
+artifact back and the stack syncs it into another repository.
+
+pulp_container 2.30 has no allowlist of artifact types (``ADDITIONAL_OCI_ARTIFACT_TYPES``
+was removed in 2.20): the netboot manifest is taken as it is, with no setting. Serial: it
+starts a Pulp of its own.
+"""
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+import requests
+from oras.client import OrasClient
+
+from bench.sync_pulp import VENV as BENCH_VENV
+from bench.sync_pulp import ensure_venv
+from pulp_kickstart_oci.pytest_plugin import unique
+from tests.support.second_pulp import ADMIN, SecondPulp
+
+from .conftest import progress
+
+pytestmark = pytest.mark.serial
+
+NETBOOT = "application/vnd.org.pulpproject.netboot.artifact.v1"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+TITLE = "org.opencontainers.image.title"
+SKOPEO = shutil.which("skopeo") or "/usr/bin/skopeo"
+
+
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _same_files(tree):
+    return (
+        tree.version,
+        tree.arch,
+        sorted((f.path, f.size, f.sha256, f.role) for f in tree.files),
+    )
+
+
+def _key_pair(directory):
+    """The token server's ES256 key pair (PEM files), as pulp_container's docs make it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private, public = directory / "private.pem", directory / "public.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public
+
+
+@pytest.fixture(scope="module")
+def registry_pulp(tmp_path_factory):
+    """A Pulp with pulp_container, its token server on: ``/v2/`` and ``/token/`` on its API."""
+    ensure_venv()  # built once (a stamp file): a second run installs nothing
+    private, public = _key_pair(tmp_path_factory.mktemp("token-keys"))
+
+    def settings(pulp):
+        return {
+            "TOKEN_SERVER": f"{pulp.base}/token/",
+            "TOKEN_SIGNATURE_ALGORITHM": "ES256",
+            "PUBLIC_KEY_PATH": str(public),
+            "PRIVATE_KEY_PATH": str(private),
+        }
+
+    with SecondPulp("container", venv=BENCH_VENV, settings=settings) as running:
+        yield running
+
+
+def _registry_get(pulp, name, reference, accept):
+    """GET a manifest from pulp_container's registry with a pull token of its token server."""
+    url = f"{pulp.base}/v2/{name}/manifests/{reference}"
+    challenge = requests.get(url, headers={"Accept": accept}, timeout=60)
+    assert challenge.status_code == 401, challenge.text
+    fields = dict(re.findall(r'(\w+)="([^"]*)"', challenge.headers["WWW-Authenticate"]))
+    token = requests.get(
+        fields["realm"],
+        params={"service": fields["service"], "scope": f"repository:{name}:pull"},
+        auth=ADMIN,
+        timeout=60,
+    ).json()["token"]
+    response = requests.get(
+        url, headers={"Accept": accept, "Authorization": f"Bearer {token}"}, timeout=60
+    )
+    response.raise_for_status()
+    return response
+
+
+@pytest.fixture
+def push(kickstart_bindings, monitor_task):
+    from pulpcore.tests.functional.utils import PulpTaskError
+
+    def _push(repository, remote, expect_failure=False):
+        response = kickstart_bindings.RepositoriesKickstartApi.push(
+            repository.pulp_href, {"remote": remote.pulp_href}
+        )
+        if not expect_failure:
+            return monitor_task(response.task)
+        with pytest.raises(PulpTaskError) as failed:
+            monitor_task(response.task)
+        return failed.value.task
+
+    return _push
+
+
+def test_a_dnf_tree_pushed_to_pulp_container_is_held_pulled_and_synced_back(
+    registry_pulp,
+    kickstart_dnf_tree_factory,
+    kickstart_tree_server_factory,
+    kickstart_dnf_remote_factory,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    push,
+    latest_version,
+    trees,
+    tmp_path,
+):
+    tree = kickstart_dnf_tree_factory()
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_dnf_remote_factory(kickstart_tree_server_factory(tree)))
+    (original,) = trees(latest_version(source))
+    name = f"kickstart/{unique('netboot')}"
+    # The registry is pulp_container's API origin; blobs are redirected to its content app.
+    target = kickstart_oci_remote_factory(
+        url=registry_pulp.base,
+        upstream_name=name,
+        username=ADMIN[0],
+        password=ADMIN[1],
+        redirect_origins=[registry_pulp.content],
+    )
+
+    task = push(source, target)
+
+    reports = progress(task)
+    distinct = len({f.sha256 for f in original.files})
+    assert reports["push.blobs.uploaded"].done == distinct + 1  # the files, the empty config
+    assert reports["push.manifests.pushed"].done == 2
+
+    # pulp_container holds them: a container repository (2.30 has no separate push type)
+    # and a distribution named after the registry repository, the tags, the manifest as an
+    # OCI artifact with its annotations.
+    api = registry_pulp.api()
+    (repository,) = api.list("repositories/container/container/", name=name)
+    (distribution,) = api.list("distributions/container/container/", base_path=name)
+    assert distribution["repository"] == repository["pulp_href"]
+    version = repository["latest_version_href"]
+    tags = {t["name"]: t for t in api.list("content/container/tags/", repository_version=version)}
+    assert sorted(tags) == ["42", "42-amd64"]
+    manifests = {
+        m["pulp_href"]: m
+        for m in api.list("content/container/manifests/", repository_version=version)
+    }
+    artifact = manifests[tags["42-amd64"]["tagged_manifest"]]
+    index = manifests[tags["42"]["tagged_manifest"]]
+    assert (artifact["media_type"], artifact["type"]) == (OCI_MANIFEST, "artifact")
+    assert artifact["annotations"]["org.pulpproject.netboot.version"] == "1"
+    assert artifact["annotations"]["org.opencontainers.image.version"] == "42"
+    assert (index["media_type"], index["type"]) == (OCI_INDEX, "index")
+    assert index["listed_manifests"] == [artifact["pulp_href"]]
+
+    # Its registry answers with the bytes pushed: artifactType kept, digest unchanged.
+    raw = _registry_get(registry_pulp, name, "42-amd64", OCI_MANIFEST)
+    assert raw.headers["Docker-Content-Digest"] == artifact["digest"]
+    assert "sha256:" + _sha256(raw.content) == artifact["digest"]
+    manifest = raw.json()
+    assert manifest["artifactType"] == NETBOOT
+    assert manifest["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
+    listed = _registry_get(registry_pulp, name, "42", OCI_INDEX).json()
+    (entry,) = listed["manifests"]
+    assert entry["digest"] == artifact["digest"] and entry["artifactType"] == NETBOOT
+    assert entry["platform"]["os.version"] == "fedora-42"
+
+    # skopeo copies it into an OCI layout (token auth, blobs from the content app).
+    host = registry_pulp.base.split("://", 1)[1]
+    layout = tmp_path / "layout"
+    copied = subprocess.run(
+        [SKOPEO, "copy", "--src-tls-verify=false", "--src-creds", ":".join(ADMIN)]
+        + [f"docker://{host}/{name}:42-amd64", f"oci:{layout}:42-amd64"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert copied.returncode == 0, copied.stderr
+    (copied_entry,) = json.loads((layout / "index.json").read_text())["manifests"]
+    assert copied_entry["digest"] == artifact["digest"]
+    blobs = layout / "blobs" / "sha256"
+    copied_manifest = json.loads((blobs / artifact["digest"].split(":")[1]).read_bytes())
+    by_title = {
+        layer["annotations"][TITLE]: _sha256((blobs / layer["digest"].split(":")[1]).read_bytes())
+        for layer in copied_manifest["layers"]
+    }
+    assert by_title == {item.name: item.sha256 for item in original.files}
+
+    # oras-py pulls every titled layer to a file of that name.
+    oras = OrasClient(insecure=True)
+    oras.auth.set_basic_auth(*ADMIN)
+    pulled = tmp_path / "oras"
+    oras.pull(target=f"{host}/{name}:42-amd64", outdir=str(pulled))
+    for item in original.files:
+        assert _sha256((pulled / item.name).read_bytes()) == item.sha256, item.name
+
+    # The stack syncs it back from pulp_container: the same tree, under the pushed digest.
+    back = kickstart_repository_factory()
+    kickstart_sync(back, target)
+    (synced,) = trees(latest_version(back))
+    assert _same_files(synced) == _same_files(original)
+    assert synced.digest == artifact["digest"] and synced.warnings == []
+
+    # Pushed again: pulp_container has every blob (HEAD) and every tag names its bytes.
+    again = progress(push(source, target))
+    assert again["push.blobs.present"].done == distinct + 1
+    assert again["push.blobs.uploaded"].done == 0
+    assert again["push.manifests.present"].done == 2
+
+
+def test_wrong_credentials_fail_with_pulp_containers_answer(
+    registry_pulp,
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    push,
+):
+    from pulp_kickstart_oci.testing import fedora
+
+    kickstart_upstream.netboot("42-amd64", fedora.tree_files("42", "amd64", salt=unique("pc")))
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_oci_remote_factory(kickstart_upstream))
+    name = f"kickstart/{unique('refused')}"
+    target = kickstart_oci_remote_factory(
+        url=registry_pulp.base, upstream_name=name, username="admin", password="not-it"
+    )
+
+    task = push(source, target, expect_failure=True)
+
+    message = task.error["description"]
+    host = registry_pulp.base.split("://", 1)[1]
+    assert f"registry {host} repository {name}: blob sha256:" in message, message
+    assert "HTTP 401" in message and "not-it" not in message, message
+    assert registry_pulp.api().list("repositories/container/container/", name=name) == []
