@@ -25,9 +25,11 @@ exporter's unit (``upstream_id``, which pulpcore's ContentArtifact import goes b
 a ContentArtifact of a tree must be one of the tree's files (``_tree_files_only``).
 """
 
+import hashlib
 import json
 from gettext import gettext as _
 
+from django.conf import settings
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from import_export import fields, widgets
@@ -39,6 +41,7 @@ from pulpcore.plugin.util import get_domain_pk
 
 from . import archive_bytes
 from .models import (
+    KickstartIndex,
     KickstartReleaseIndex,
     KickstartRepository,
     KickstartSignature,
@@ -46,7 +49,8 @@ from .models import (
     KickstartTree,
     tree_identity,
 )
-from .netboot import cincinnati, grammar, stored
+from .netboot import artifact, cincinnati, grammar, stored
+from .registry import carrier
 from .signatures.result import RECORDED_KINDS
 
 ARTIFACTS_CHECKED = "kickstart.import.artifacts"  # the progress report of the check below
@@ -91,6 +95,25 @@ class StrictJSONWidget(widgets.Widget):
 
 def _json_field(name, kind):
     return fields.Field(column_name=name, attribute=name, widget=StrictJSONWidget(kind))
+
+
+class OptionalJSONWidget(StrictJSONWidget):
+    """A nullable JSON column of ``kind``: ``null`` stays None (a record without a carrier)."""
+
+    def clean(self, value, row=None, **kwargs):
+        if value in (None, "", "null"):
+            return None
+        return super().clean(value, row, **kwargs)
+
+
+class OptionalTextWidget(widgets.Widget):
+    """A nullable text column: nothing stays None, never the empty string."""
+
+    def clean(self, value, row=None, **kwargs):
+        return value if isinstance(value, str) and value else None
+
+    def render(self, value, obj=None, **kwargs):
+        return value or ""
 
 
 class TreeByIdentity(widgets.ForeignKeyWidget):
@@ -155,6 +178,9 @@ class KickstartTreeResource(KickstartContentResource):
     source = _json_field("source", dict)
     annotations = _json_field("annotations", dict)
     warnings = _json_field("warnings", list)
+    manifest = fields.Field(
+        column_name="manifest", attribute="manifest", widget=OptionalTextWidget()
+    )
 
     def check_rows(self, rows):
         rows = list(rows)
@@ -222,6 +248,12 @@ def check_tree_row(row):
         tree = stored.check_tree({**row, **parsed})
     except (ValueError, TypeError) as exc:
         raise _refused(what, exc) from None
+    manifest = row.get("manifest")
+    if manifest and _sha256_text(manifest) != tree.digest:
+        raise _refused(
+            what,
+            _("its manifest is not the bytes of its digest {digest}").format(digest=tree.digest),
+        )
     files = tree.records()
     if files != parsed["files"]:  # the row's records are stored as they are: no stray None
         raise _refused(what, _("its file records are not in the form a tree stores them"))
@@ -433,11 +465,55 @@ class KickstartTagResource(KickstartContentResource):
         import_id_fields = model.natural_key_fields()
 
 
+class KickstartIndexResource(KickstartContentResource):
+    """Upstream indexes as a sync read them: refused unless the bytes are their digest's
+    and an image index, so a push from the importing Pulp writes only what upstream did."""
+
+    def check_rows(self, rows):
+        for row in rows:
+            tag = row.get("tag")
+            what = (
+                _("index {tag}").format(tag=tag)
+                if grammar.matches(grammar.TAG, tag)
+                else _("an index")
+            )
+            try:
+                check_index(tag, row.get("digest"), row.get("media_type"), row.get("raw"))
+            except ValueError as exc:
+                raise _refused(what, exc) from None
+
+    class Meta:
+        model = KickstartIndex
+        exclude = KickstartContentResource.Meta.exclude
+        import_id_fields = model.natural_key_fields()
+
+
+def check_index(tag, digest, media_type, raw):
+    """An upstream index as KickstartIndex keeps it, or ValueError saying what is wrong."""
+    stored.check_tag(tag)
+    if media_type not in artifact.INDEX_TYPES:
+        raise ValueError(_("its media type is not an image index's"))
+    if not isinstance(raw, str) or _sha256_text(raw) != digest:
+        raise ValueError(_("its bytes are not those of its digest"))
+    try:
+        artifact.parse_index(raw.encode("utf-8"), digest)
+    except artifact.InvalidArtifact as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _sha256_text(text):
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 class KickstartSignatureResource(KickstartContentResource):
     """Signature records, their tree by identity; imported as the exporter's (checked_here
-    False): this Pulp's verifications are made by its syncs and verify_signatures only."""
+    False): this Pulp's verifications are made by its syncs and verify_signatures only.
+    A record's carrier (the manifest a push copies along) is checked as a push checks it."""
 
     tree = _tree_field()
+    carrier = fields.Field(
+        column_name="carrier", attribute="carrier", widget=OptionalJSONWidget(dict)
+    )
 
     def before_import_row(self, row, **kwargs):
         super().before_import_row(row, **kwargs)
@@ -454,6 +530,11 @@ class KickstartSignatureResource(KickstartContentResource):
             )
             try:
                 stored.check_signature(_native_booleans(row), RECORDED_KINDS)
+                kept = self.fields["carrier"].clean(row)
+                if kept is not None:
+                    carrier.check(
+                        kept, row.get("signed_digest"), settings.KICKSTART_MAX_SIGNATURE_BYTES
+                    )
             except ValueError as exc:
                 raise _refused(what, exc) from None
             _check_tree_of(row, known, what)
@@ -514,6 +595,7 @@ class KickstartRepositoryResource(RepositoryResource):
 IMPORT_ORDER = [
     KickstartTreeResource,
     KickstartTagResource,
+    KickstartIndexResource,
     KickstartSignatureResource,
     KickstartReleaseIndexResource,
     KickstartRepositoryResource,

@@ -32,6 +32,7 @@ from .models import (
     KickstartDistribution,
     KickstartDnfRemote,
     KickstartExportDirectory,
+    KickstartIndex,
     KickstartOciRemote,
     KickstartPulpRemote,
     KickstartReleaseIndex,
@@ -1175,6 +1176,22 @@ class KickstartCoreosRemoteSerializer(ProxyUrlMixin, SignatureTrustSerializer, R
         model = KickstartCoreosRemote
 
 
+class KickstartIndexSerializer(NoArtifactContentSerializer):
+    """An upstream image index exactly as a registry sent it under a tag."""
+
+    tag = serializers.CharField(read_only=True, help_text=_("The tag that named it, e.g. '42'."))
+    digest = serializers.CharField(read_only=True, help_text=_("The sha256 of its bytes."))
+    media_type = serializers.CharField(read_only=True, help_text=_("Its media type."))
+    raw = serializers.CharField(
+        read_only=True,
+        help_text=_("The index as sent (JSON text): what a push writes back under the tag."),
+    )
+
+    class Meta:
+        model = KickstartIndex
+        fields = NoArtifactContentSerializer.Meta.fields + ("tag", "digest", "media_type", "raw")
+
+
 class KickstartReleaseIndexSerializer(NoArtifactContentSerializer):
     """A CoreOS stream's release history and update policy (what the update graph serves)."""
 
@@ -1291,6 +1308,16 @@ class KickstartRepositoryPushSerializer(ValidateFieldsMixin, serializers.Seriali
         required=False,
         max_length=1000,
         help_text=_("Push only the trees of these releases (e.g. ['42']); default: every tree."),
+    )
+    copy_signatures = serializers.BooleanField(
+        default=False,
+        help_text=_(
+            "Also push the cosign signatures and sigstore-bundle referrers that the version "
+            "holds verifications of, exactly as the sync read them. They stay valid because a "
+            "tree synced from a registry is pushed as the same manifest bytes. A push that "
+            "cannot copy one (a tree that must get a new digest) fails before anything is "
+            "sent."
+        ),
     )
 
     def validate_remote(self, value):

@@ -29,6 +29,7 @@ from .models import (
     KickstartCoreosRemote,
     KickstartDistribution,
     KickstartDnfRemote,
+    KickstartIndex,
     KickstartOciRemote,
     KickstartPulpRemote,
     KickstartReleaseIndex,
@@ -43,6 +44,7 @@ from .serializers import (
     KickstartDistributionExportSerializer,
     KickstartDistributionSerializer,
     KickstartDnfRemoteSerializer,
+    KickstartIndexSerializer,
     KickstartOciRemoteSerializer,
     KickstartPulpRemoteSerializer,
     KickstartReleaseIndexSerializer,
@@ -292,6 +294,32 @@ class KickstartSignatureViewSet(ReadOnlyContentViewSet):
     queryset = KickstartSignature.objects.select_related("tree")
     serializer_class = KickstartSignatureSerializer
     filterset_class = KickstartSignatureFilter
+
+    DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY
+
+
+class KickstartIndexFilter(KickstartContentFilter):
+    """Filter upstream indexes by tag or digest."""
+
+    class Meta:
+        model = KickstartIndex
+        fields = {"tag": ["exact", "in"], "digest": ["exact", "in"]}
+
+
+class KickstartIndexViewSet(ReadOnlyContentViewSet):
+    """
+    <!-- User-facing documentation, rendered as html-->
+    A KickstartIndex is an upstream image index exactly as a registry sent it under a tag
+    (`42`), kept by a sync from a kickstart OCI remote. A push of the repository version
+    writes it back byte for byte when the version holds every manifest it lists, so its
+    digest and the signatures on it stay valid. A repository version holds at most one
+    per tag. Created by sync only.
+    """
+
+    endpoint_name = "indexes"
+    queryset = KickstartIndex.objects.all()
+    serializer_class = KickstartIndexSerializer
+    filterset_class = KickstartIndexFilter
 
     DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY
 
@@ -843,6 +871,7 @@ class KickstartRepositoryViewSet(RepositoryViewSet, ModifyRepositoryActionMixin,
                 "remote_pk": str(remote.pk),
                 "version_number": version.number if version is not None else None,
                 "releases": serializer.validated_data.get("releases") or None,
+                "copy_signatures": serializer.validated_data.get("copy_signatures", False),
             },
         )
         return OperationPostponedResponse(result, request)

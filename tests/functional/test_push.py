@@ -22,8 +22,11 @@ from oras.client import OrasClient
 
 from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import fedora
+from pulp_kickstart_oci.testing.oci import OCI_INDEX, OCI_MANIFEST, SIGSTORE_BUNDLE, cosign_payload
 from pulp_kickstart_oci.testing.registry import LocalRegistry, free_port
 from pulp_kickstart_oci.testing.tls import ThrowawayCA
+from tests.support import signing
+from tests.support.database import psql
 from tests.support.tinyproxy import Tinyproxy
 
 from .conftest import progress
@@ -609,3 +612,138 @@ def test_a_chunked_upload_whose_connection_drops_is_resumed_from_the_registrys_r
     )
     (synced,) = trees(latest_version(back))
     assert _same_files(synced) == _same_files(original)
+
+
+def _registry_digest(remote, reference, accept):
+    return "sha256:" + _sha256(_manifest(remote, reference, accept))
+
+
+def test_a_registry_tree_goes_back_byte_identical_with_its_signatures(
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    kickstart_bindings,
+    destination,
+    push,
+    latest_version,
+    trees,
+    signatures,
+):
+    published = kickstart_publish_release(kickstart_upstream, "42")
+    key = signing.generate_key("p256")
+    # A cosign signature on the index (it covers both arches), a sigstore bundle referrer
+    # on the amd64 manifest: both tag-scheme kinds a registry carries.
+    netloc = kickstart_upstream.base.split("://", 1)[1]
+    payload = cosign_payload(f"{netloc}/{kickstart_upstream.name}", published["index"])
+    kickstart_upstream.cosign_signatures(
+        published["index"], [(payload, signing.cosign_signature(key, payload), None)]
+    )
+    amd64 = published["manifests"]["amd64"]
+    raw_amd64 = _manifest_of(kickstart_upstream, amd64)
+    bundle = signing.sigstore_bundle(key, raw_amd64)
+    kickstart_upstream.referrer(amd64, len(raw_amd64), [(SIGSTORE_BUNDLE, bundle)])
+    trust = {"signature_keys": signing.public_pem(key), "signature_policy": "required"}
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_oci_remote_factory(kickstart_upstream, **trust))
+    version = latest_version(source)
+    kinds = {record.kind for record in signatures(version)}
+    assert kinds == {"cosign", "sigstore-bundle"}
+    (index,) = kickstart_bindings.ContentIndexesApi.list(repository_version=version).results
+    assert (index.tag, index.digest) == ("42", published["index"])
+
+    target = destination()
+    task = push(source, target, copy_signatures=True)
+    reports = progress(task)
+    assert reports["push.manifests.identical"].done == 3  # two manifests and the index
+    assert reports["push.signatures.copied"].done == 2
+
+    # The same bytes under the same tags: the digests upstream published.
+    assert _registry_digest(target, "42", OCI_INDEX) == published["index"]
+    for arch, digest in published["manifests"].items():
+        assert _registry_digest(target, f"42-{arch}", OCI_MANIFEST) == digest
+    # The signature manifests are the upstream's, byte for byte.
+    sig_tag = "sha256-" + published["index"].split(":")[1] + ".sig"
+    assert _manifest(target, sig_tag, OCI_MANIFEST) == _manifest_of(kickstart_upstream, sig_tag)
+    referrers_tag = "sha256-" + amd64.split(":")[1]
+    (listed,) = json.loads(_manifest(target, referrers_tag, OCI_INDEX))["manifests"]
+    (upstream_listed,) = json.loads(_manifest_of(kickstart_upstream, referrers_tag))["manifests"]
+    assert listed["digest"] == upstream_listed["digest"]
+    assert _manifest(target, listed["digest"], OCI_MANIFEST) == _manifest_of(
+        kickstart_upstream, listed["digest"]
+    )
+
+    # A sync of the pushed repository verifies the copied signatures with the same key (the
+    # cosign payload still names the upstream repository: identity check off).
+    back = kickstart_repository_factory()
+    remote_back = kickstart_oci_remote_factory(
+        url=target.url,
+        upstream_name=target.upstream_name,
+        signature_identity_check=False,
+        **trust,
+    )
+    kickstart_sync(back, remote_back)
+    assert {(t.version, t.arch, t.digest) for t in trees(latest_version(back))} == {
+        (t.version, t.arch, t.digest) for t in trees(version)
+    }
+    assert {r.kind for r in signatures(latest_version(back))} == {"cosign", "sigstore-bundle"}
+
+    # Pushed again: nothing new is written.
+    again = progress(push(source, target, copy_signatures=True))
+    assert again["push.manifests.pushed"].done == 0
+    assert again["push.blobs.uploaded"].done == 0
+
+
+def test_copy_signatures_fails_before_sending_when_a_signed_tree_gets_a_new_digest(
+    kickstart_upstream,
+    kickstart_publish_release,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    destination,
+    push,
+    monitor_task,
+    kickstart_bindings,
+):
+    published = kickstart_publish_release(kickstart_upstream, "42", archs=("amd64",))
+    key = signing.generate_key("p256")
+    digest = published["manifests"]["amd64"]
+    netloc = kickstart_upstream.base.split("://", 1)[1]
+    payload = cosign_payload(f"{netloc}/{kickstart_upstream.name}", digest)
+    kickstart_upstream.cosign_signatures(
+        digest, [(payload, signing.cosign_signature(key, payload), None)]
+    )
+    trust = {"signature_keys": signing.public_pem(key), "signature_policy": "required"}
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_oci_remote_factory(kickstart_upstream, **trust))
+    # The tree as one synced before its manifest was kept: it must get a new manifest.
+    psql(f"UPDATE kickstart_kickstarttree SET manifest = NULL WHERE digest = '{digest}'")
+    target = destination()
+
+    task = push(source, target, expect_failure=True, copy_signatures=True)
+    error = task.error["description"]
+    assert "cosign signature of tree 42/x86_64" in error and digest in error
+    assert "not pushed as the manifest it signs" in error
+    tags = requests.get(f"{target.url}/v2/{target.upstream_name}/tags/list", timeout=60)
+    assert tags.status_code == 404  # nothing was sent
+
+    # Without copy_signatures the tree goes with a new manifest (same files).
+    done = progress(push(source, target))
+    assert done["push.manifests.identical"].done == 0
+    assert _registry_digest(target, "42-amd64", "application/vnd.oci.image.manifest.v1+json") != (
+        digest
+    )
+
+
+def _manifest_of(pusher, reference):
+    response = pusher.session.get(
+        f"{pusher.base}/v2/{pusher.name}/manifests/{reference}",
+        headers={
+            "Accept": "application/vnd.oci.image.manifest.v1+json, "
+            "application/vnd.oci.image.index.v1+json"
+        },
+        timeout=60,
+    )
+    response.raise_for_status()
+    return response.content

@@ -6,6 +6,7 @@ A tree an archive carries and one a replica reads in trees.json pass the same ch
 (netboot/stored.py): the same tree is taken or refused by both, for the same reason.
 """
 
+import hashlib
 import json
 
 import pytest
@@ -104,6 +105,7 @@ def test_every_kickstart_content_type_and_the_repository_travel_in_order():
     assert models == [
         "KickstartTree",
         "KickstartTag",
+        "KickstartIndex",
         "KickstartSignature",
         "KickstartReleaseIndex",
         "KickstartRepository",
@@ -215,3 +217,75 @@ def test_a_signature_row_passes_the_rules_a_replica_applies(changes, problem):
         return
     with pytest.raises(ImportRefused, match=problem):
         resource.check_rows([row])
+
+
+def test_a_tree_row_whose_manifest_is_not_its_digest_is_refused():
+    manifest = '{"schemaVersion":2}'
+    digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+    assert check_tree_row(_row(digest=digest, manifest=manifest))["digest"] == digest
+    with pytest.raises(ImportRefused, match="manifest is not the bytes of its digest"):
+        check_tree_row(_row(manifest=manifest))
+
+
+def _index_row(**changes):
+    raw = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": "sha256:" + "b" * 64,
+                    "size": 10,
+                    "platform": {"architecture": "amd64", "os": "linux"},
+                }
+            ],
+        }
+    )
+    row = {
+        "tag": "42",
+        "digest": "sha256:" + hashlib.sha256(raw.encode()).hexdigest(),
+        "media_type": "application/vnd.oci.image.index.v1+json",
+        "raw": raw,
+    }
+    row.update(changes)
+    return row
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({}, None),
+        ({"digest": "sha256:" + "c" * 64}, "bytes are not those of its digest"),
+        ({"tag": "42 inst.ks=x"}, "tag"),
+        ({"media_type": "application/vnd.oci.image.manifest.v1+json"}, "media type"),
+    ],
+)
+def test_an_index_row_is_the_bytes_of_its_digest_and_an_index(changes, problem):
+    resource = modelresource.KickstartIndexResource()
+    if problem is None:
+        resource.check_rows([_index_row()])
+        return
+    with pytest.raises(ImportRefused, match=problem):
+        resource.check_rows([_index_row(**changes)])
+
+
+def test_a_signature_row_with_a_carrier_for_another_digest_is_refused():
+    row = {
+        "kind": "cosign",
+        "key": "sha256:" + "f" * 64,
+        "signed_digest": "sha256:" + "b" * 64,
+        "reference": "quay.io/fedora/kickstart",
+        "tlog_checked": "0",
+        "tree": "sha256:" + "e" * 64,
+        "carrier": json.dumps(
+            {
+                "reference": "sha256-" + "c" * 64 + ".sig",
+                "media_type": "application/vnd.oci.image.manifest.v1+json",
+                "manifest": '{"schemaVersion":2,"layers":[]}',
+                "blobs": {},
+            }
+        ),
+    }
+    with pytest.raises(ImportRefused, match="cosign tag"):
+        modelresource.KickstartSignatureResource().check_rows([row])

@@ -646,7 +646,7 @@ class _Fetcher:
         from types import SimpleNamespace
 
         return [
-            SimpleNamespace(manifest_digest=f"sha256:{n:064x}", data=data)
+            SimpleNamespace(manifest_digest=f"sha256:{n:064x}", data=data, carrier=None)
             for n, data in enumerate(self.bundles)
         ]
 

@@ -12,7 +12,8 @@ reason a request failed is upstream_errors.py's, the same for every source.
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 from gettext import gettext as _
 from urllib.parse import quote, urljoin, urlparse
 
@@ -23,6 +24,9 @@ from ..downloads import _shown, cap
 from ..fetch_policy import FetchRefused
 from ..netboot import artifact, grammar
 from ..upstream_errors import REQUEST_ERRORS, message, status_of
+from . import carrier
+
+log = logging.getLogger(__name__)
 
 TAGS_PAGE_SIZE = 1000
 MAX_TAG_PAGES = 1000
@@ -69,6 +73,7 @@ class CosignSignature:
     annotations: dict
     layer_digest: str
     manifest_digest: str
+    carrier: dict | None = None  # the .sig manifest and its blobs (registry/carrier.py)
 
     @property
     def bundle(self):
@@ -98,6 +103,7 @@ class Referrer:
     layer_digest: str
     annotations: dict = field(default_factory=dict)
     via: str = "api"
+    carrier: dict | None = None  # the referrer manifest and its blobs (registry/carrier.py)
 
 
 @dataclass(frozen=True)
@@ -450,7 +456,43 @@ class RegistryClient:
                     manifest_digest=fetched.digest,
                 )
             )
+        if found:
+            blobs = {item.layer_digest: item.payload for item in found}
+            kept = await self._carrier(fetched, document, blobs, what, reference=tag)
+            found = [replace(item, carrier=kept) for item in found]
         return found
+
+    async def _carrier(self, fetched, document, blobs, what, reference=None):
+        """The manifest that carried signatures, with every blob it names, for a push to
+        copy (registry/carrier.py); None when a blob it names cannot be read (too big,
+        gone): the signatures still count, they just cannot be copied."""
+        blobs = dict(blobs)
+        for descriptor in carrier.descriptors(document):
+            digest = descriptor.get("digest")
+            if digest in blobs or digest == carrier.EMPTY_CONFIG_DIGEST:
+                continue
+            blob_what = _("blob {digest} of {what}").format(digest=str(digest)[:80], what=what)
+            try:
+                blobs[digest] = await self.get_signature_blob(descriptor, blob_what)
+            except RegistryError as exc:
+                log.info("%s: not kept for copying: %s", what, exc)
+                return None
+        try:
+            kept = carrier.make(fetched.raw, fetched.media_type, blobs, reference=reference)
+            ref_digest = self._signed_by(document, reference)
+            carrier.check(kept, ref_digest, settings.KICKSTART_MAX_SIGNATURE_BYTES)
+        except (ValueError, UnicodeDecodeError) as exc:
+            log.info("%s: not kept for copying: %s", what, exc)
+            return None
+        return kept
+
+    @staticmethod
+    def _signed_by(document, reference):
+        """The digest a carrier signs: the cosign tag's, or the referrer's subject."""
+        if reference is not None:
+            return "sha256:" + reference[len("sha256-") : -len(".sig")]
+        subject = document.get("subject") if isinstance(document, dict) else None
+        return subject.get("digest") if isinstance(subject, dict) else None
 
     async def _referrers_index(self, manifest_digest, artifact_types):
         """The referrers index of a manifest and how it was found ("api" or "tag"), or None."""
@@ -552,12 +594,13 @@ class RegistryClient:
             layers = _layers_of(document)
             if len(layers) > MAX_SIGNATURES:
                 raise self._error(what, _("more than {count} layers").format(count=MAX_SIGNATURES))
+            these = []
             for layer in layers:
                 layer_what = _("layer {layer} of referrer {referrer} of {digest}").format(
                     layer=layer.get("digest"), referrer=digest, digest=manifest_digest
                 )
                 data = await self.get_signature_blob(layer, layer_what)
-                found.append(
+                these.append(
                     Referrer(
                         manifest_digest=digest,
                         artifact_type=kind,
@@ -568,6 +611,11 @@ class RegistryClient:
                         via=via,
                     )
                 )
+            if these:
+                blobs = {item.layer_digest: item.data for item in these}
+                kept = await self._carrier(fetched, document, blobs, what)
+                these = [replace(item, carrier=kept) for item in these]
+            found.extend(these)
         return found
 
     async def lookaside_signatures(self, base_url, digest):

@@ -59,6 +59,7 @@ MAX_ANSWER_BYTES = 64 * 1024  # of a registry's error body read for a message
 RESUMES = 3  # a dropped chunked upload is resumed this often
 RESENDS = 2  # a request whose connection closed before any answer is sent again this often
 MAX_CHUNK_BYTES = 1024 * 1024 * 1024  # a registry's minimum chunk beyond this is refused
+MAX_INDEX_BYTES = 4 * 1024 * 1024  # a referrers index read back to add one entry
 
 
 class PushError(Exception):
@@ -98,6 +99,10 @@ class TreePush:
     annotations: dict
     layers: list
     mount_from: str | None = None
+    # The manifest as the sync read it (KickstartTree.manifest) when it can go back as is:
+    # then it is pushed byte for byte and keeps its digest (tasks/pushing.py decides).
+    raw: bytes | None = None
+    media_type: str = artifact.OCI_MANIFEST
 
     @property
     def tag(self):
@@ -119,7 +124,30 @@ class Pushed:
     chunks_uploaded: int = 0  # PATCHes of chunked uploads
     manifests_pushed: int = 0
     manifests_present: int = 0
+    identical: int = 0  # manifests and indexes pushed as the bytes a sync read
+    signatures_copied: int = 0  # signature manifests copied along
     tags: list = field(default_factory=list)  # tag -> digest, in push order
+
+
+@dataclass
+class UpstreamIndex:
+    """An index as a sync read it (KickstartIndex): pushed as is when it lists exactly
+    the manifests pushed for its release."""
+
+    raw: bytes
+    media_type: str
+
+
+@dataclass
+class SignatureCopy:
+    """A manifest carrying signatures (registry/carrier.py, checked): pushed under its
+    cosign tag, or by digest for a referrer, after the manifest it signs."""
+
+    reference: str | None
+    raw: bytes
+    media_type: str
+    blobs: dict  # digest -> bytes
+    what: str
 
 
 def _json(document):
@@ -171,6 +199,18 @@ def index_of(entries):
         "annotations": {artifact.NETBOOT_VERSION: "1"},
     }
     return _json(document)
+
+
+def listed_digests(raw):
+    """The manifest digests an index lists (an empty set when it is not one)."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        return set()
+    entries = document.get("manifests") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        return set()
+    return {entry.get("digest") for entry in entries if isinstance(entry, dict)}
 
 
 def _stored_as(response, digest):
@@ -247,6 +287,7 @@ class RegistryPusher:
         self.concurrency = max(1, int(remote.download_concurrency or 5))
         self.chunk_bytes = chunk_bytes
         self.pushed = Pushed()
+        self._indexed_subject = {}  # manifest digest -> the registry said OCI-Subject
 
     def url(self, kind, reference):
         return f"{self.base}/v2/{self.name}/{kind}/{reference}"
@@ -523,6 +564,7 @@ class RegistryPusher:
                 if response.status != 201:
                     raise Refused(response.status, await _answer_of(response, self.auth.secrets()))
                 said = response.headers.get("Docker-Content-Digest")
+                self._indexed_subject[digest] = bool(response.headers.get("OCI-Subject"))
                 if said and said != digest:
                     raise Refused(
                         response.status,
@@ -545,8 +587,14 @@ class RegistryPusher:
 
     # -- trees ----------------------------------------------------------------------------
 
-    async def push_trees(self, trees):
-        """Push every tree as ``N-ARCH`` and every release as the index ``N``."""
+    async def push_trees(self, trees, indexes=None, signatures=()):
+        """Push every tree as ``N-ARCH`` and every release as the index ``N``, then the
+        signature manifests to copy.
+
+        ``indexes``: {release: UpstreamIndex} the version kept; one is pushed as is when it
+        lists exactly the manifests pushed for its release, else a new index is written.
+        """
+        indexes = indexes or {}
         blobs = {}
         config = Blob(
             EMPTY_CONFIG["digest"], EMPTY_CONFIG["size"], _("the empty config"), data=b"{}"
@@ -580,11 +628,74 @@ class RegistryPusher:
 
         releases = {}
         for tree in trees:
-            raw = manifest_of(tree)
+            raw, media_type = tree.raw, tree.media_type
+            if raw is None:
+                raw, media_type = manifest_of(tree), artifact.OCI_MANIFEST
+            else:
+                self.pushed.identical += 1
             what = _("manifest {tag}").format(tag=tree.tag)
-            digest = await self.push_manifest(tree.tag, raw, artifact.OCI_MANIFEST, what)
+            digest = await self.push_manifest(tree.tag, raw, media_type, what)
             releases.setdefault(tree.version, []).append((tree, digest, len(raw)))
         for release, entries in releases.items():
             what = _("index {tag}").format(tag=release)
-            await self.push_manifest(release, index_of(entries), artifact.OCI_INDEX, what)
+            kept = indexes.get(release)
+            if kept is not None and listed_digests(kept.raw) == {
+                digest for _t, digest, _s in entries
+            }:
+                self.pushed.identical += 1
+                await self.push_manifest(release, kept.raw, kept.media_type, what)
+            else:
+                await self.push_manifest(release, index_of(entries), artifact.OCI_INDEX, what)
+        for copy in signatures:
+            await self.push_signature(copy)
         return self.pushed
+
+    async def push_signature(self, copy):
+        """Copy one signature manifest: its blobs, then the manifest under its cosign tag,
+        or by digest for a referrer (listed in the referrers tag schema's index too when
+        the registry does not say it indexed the subject itself)."""
+        for digest, data in sorted(copy.blobs.items()):
+            await self.push_blob(Blob(digest, len(data), copy.what, data=data))
+        reference = copy.reference or _sha256(copy.raw)
+        await self.push_manifest(reference, copy.raw, copy.media_type, copy.what)
+        self.pushed.signatures_copied += 1
+        if copy.reference is None and not self._indexed_subject.get(reference):
+            await self._list_referrer(copy, reference)
+
+    async def _list_referrer(self, copy, digest):
+        """Add a referrer to its subject's ``sha256-<hex>`` index (OCI 1.1 tag schema)."""
+        document = json.loads(copy.raw)
+        subject = document["subject"]["digest"]
+        tag = "sha256-" + subject.split(":", 1)[1]
+        what = _("referrers index {tag}").format(tag=tag)
+        entry = {
+            "mediaType": copy.media_type,
+            "digest": digest,
+            "size": len(copy.raw),
+            "artifactType": document.get("artifactType")
+            or (document.get("config") or {}).get("mediaType"),
+        }
+        if isinstance(document.get("annotations"), dict):
+            entry["annotations"] = document["annotations"]
+        listed = []
+        url = self.url("manifests", tag)
+        try:
+            async with self._request("GET", url, headers={"Accept": artifact.OCI_INDEX}) as got:
+                if got.status == 200:
+                    body = await got.content.read(MAX_INDEX_BYTES + 1)
+                    if len(body) > MAX_INDEX_BYTES:
+                        raise Refused(got.status, _("the referrers index is too large"))
+                    found = json.loads(body)
+                    listed = [m for m in found.get("manifests") or [] if isinstance(m, dict)]
+                elif got.status != 404:
+                    raise Refused(got.status, await _answer_of(got, self.auth.secrets()))
+        except (ValueError, AttributeError, RecursionError):
+            raise PushError(self._what(what, _("not an image index"))) from None
+        except Refused as exc:
+            raise PushError(self._what(what, exc.answer)) from None
+        except REQUEST_ERRORS as exc:
+            raise PushError(self._what(what, reason(exc, server=_("the registry")))) from None
+        if any(item.get("digest") == digest for item in listed):
+            return
+        index = {"schemaVersion": 2, "mediaType": artifact.OCI_INDEX, "manifests": listed + [entry]}
+        await self.push_manifest(tag, _json(index), artifact.OCI_INDEX, what)

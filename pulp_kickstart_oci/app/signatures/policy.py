@@ -16,7 +16,7 @@ source, checked by rpmkeys). Policies:
   on its manifest or on the index that lists it).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from gettext import gettext as _
 
 from .bundle import verify_bundle
@@ -145,20 +145,26 @@ class PublisherCheck:
             attempt(
                 "cosign",
                 found.layer_digest,
-                lambda found=found: verify_cosign(
-                    found.payload,
-                    found.signature,
-                    self.keys,
-                    digest,
-                    self.repository,
-                    match_identity=self.match_identity,
+                lambda found=found: replace(
+                    verify_cosign(
+                        found.payload,
+                        found.signature,
+                        self.keys,
+                        digest,
+                        self.repository,
+                        match_identity=self.match_identity,
+                    ),
+                    carrier=found.carrier,
                 ),
             )
         for found in await self.fetcher.referrers(digest):
             attempt(
                 "sigstore bundle",
                 found.manifest_digest,
-                lambda found=found: verify_bundle(found.data, self.keys, digest, manifest=manifest),
+                lambda found=found: replace(
+                    verify_bundle(found.data, self.keys, digest, manifest=manifest),
+                    carrier=found.carrier,
+                ),
             )
         if self.lookaside:
             for found in await self.fetcher.lookaside_signatures(self.lookaside, digest):

@@ -1,6 +1,6 @@
 """What a verified signature proved, as the tree records it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 COSIGN = "cosign"
 SIGSTORE_BUNDLE = "sigstore-bundle"
@@ -31,13 +31,18 @@ class Verification:
     signed_digest: str
     reference: str | None = None
     tlog_checked: bool = False
+    # The registry manifest that carried it (registry/carrier.py), when a push may copy it.
+    carrier: dict | None = field(default=None, compare=False)
 
     def record(self):
         """The JSON a tree stores for this verification (the caller adds ``verified_at``)."""
-        return {
+        record = {
             "kind": self.kind,
             "key": self.key,
             "signed_digest": self.signed_digest,
             "reference": self.reference,
             "tlog_checked": self.tlog_checked,
         }
+        if self.carrier is not None:
+            record["carrier"] = self.carrier
+        return record

@@ -50,6 +50,7 @@ class TreePlan:
     signatures: list = field(default_factory=list)  # verifications (records, see verification)
     made_here: bool = True  # False: another Pulp made it (models.KickstartTree.made_here)
     kind: str = layout.ANACONDA  # what it boots into (netboot/layout.TREE_KINDS)
+    manifest: str | None = None  # the registry's manifest as sent (KickstartTree.manifest)
 
     def __post_init__(self):
         """Every source's tree meets one rule for its release, arch and paths, whatever the
@@ -88,6 +89,7 @@ class TreePlan:
             identity=self.identity,
             made_here=self.made_here,
             kind=self.kind,
+            manifest=self.manifest,
         )
 
     def owners_of(self, url):
@@ -118,6 +120,7 @@ def verification(tree, record):
         reference=record.get("reference") or "",
         tlog_checked=bool(record.get("tlog_checked")),
         checked_here=record.get("checked_here", True) is not False,
+        carrier=record.get("carrier"),
     )
 
 

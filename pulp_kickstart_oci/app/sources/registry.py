@@ -14,6 +14,7 @@ tags and asks each per-arch tag for its digest). See docs/architecture.md.
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from gettext import gettext as _
@@ -26,6 +27,7 @@ from pulpcore.plugin.util import get_domain_pk
 
 from ..budget import spend
 from ..models import (
+    KickstartIndex,
     KickstartOciRemote,
     KickstartSignature,
     KickstartTag,
@@ -162,7 +164,10 @@ class RegistryFirstStage(TreeFirstStage):
             reached = []
             for tag, document in zip(wanted, read, strict=True):
                 with self._about(tag):
-                    reached.extend(self._reached_by(tag, document))
+                    these = self._reached_by(tag, document)
+                reached.extend(these)
+                if these and getattr(document, "media_type", None) in artifact.INDEX_TYPES:
+                    self._keep_index(tag, document)
             await self._read_manifests(reached, report)
             for reach in reached:
                 with self._about(reach.tag):
@@ -182,6 +187,16 @@ class RegistryFirstStage(TreeFirstStage):
         plans = [self._plan(tree) for tree in trees]
         await self._verify_publishers(plans)
         return plans
+
+    def _keep_index(self, tag, fetched):
+        """Keep an index as sent (KickstartIndex), so a push can write the same bytes."""
+        text = _as_text(fetched.raw)
+        if text is not None:
+            self.upstream_units.append(
+                KickstartIndex(
+                    tag=tag, digest=fetched.digest, media_type=fetched.media_type, raw=text
+                )
+            )
 
     @property
     def concurrency(self):
@@ -339,9 +354,11 @@ class RegistryFirstStage(TreeFirstStage):
         """Parse or fetch the manifest of every reach that was not read with its tag."""
         missing = {reach.digest for reach in reached if reach.digest not in self._manifests}
         if missing and self._reuses_stored:
-            self._stored = await sync_to_async(_stored_manifests)(
+            self._stored, kept = await sync_to_async(_stored_manifests)(
                 missing, {reach.source for reach in reached}, self.client.blob_url
             )
+            for digest, text in kept.items():
+                self._raw.setdefault(digest, text.encode("utf-8"))
         first = {}  # digest -> the first reach naming it (for messages)
         for reach in reached:
             if reach.digest in missing and reach.source not in self._stored:
@@ -527,6 +544,7 @@ class RegistryFirstStage(TreeFirstStage):
             files=list(manifest.files),  # located at this registry's blob URLs already
             warnings=list(manifest.warnings),
             tags=sorted(tree.tags),
+            manifest=_as_text(self._raw.get(tree.digest)),
         )
 
     def _add(self, release, oci_arch, tag, manifest, direct, index=None):
@@ -618,12 +636,21 @@ def _stored_manifests(digests, sources, blob_url):
     "oci", not uploaded, imported or replicated), it is exactly that triple and its
     identity is what its stored files give (so a plan built from it is the same unit
     again). Its files are located at
-    ``blob_url(digest)`` of the registry synced now.
+    ``blob_url(digest)`` of the registry synced now. Returns them, and {digest: manifest
+    text} of those that keep their manifest as sent (KickstartTree.manifest).
     """
-    stored = {}
+    stored, raw = {}, {}
     candidates = KickstartTree.objects.filter(digest__in=digests, _pulp_domain=get_domain_pk())
     rows = built_here(candidates, RegistryFirstStage.source_type).values(
-        "version", "arch", "digest", "identity", "source", "annotations", "files", "warnings"
+        "version",
+        "arch",
+        "digest",
+        "identity",
+        "source",
+        "annotations",
+        "files",
+        "warnings",
+        "manifest",
     )
     for row in rows.iterator():
         source = (row["version"], row["arch"], row["digest"])
@@ -642,7 +669,9 @@ def _stored_manifests(digests, sources, blob_url):
             files=[_located(TreeFile.from_record(record), blob_url) for record in row["files"]],
             warnings=list(row["warnings"] or []),
         )
-    return stored
+        if row["manifest"] and _sha256_of(row["manifest"]) == row["digest"]:
+            raw[row["digest"]] = row["manifest"]
+    return stored, raw
 
 
 def _check_inflated_size(item, packed):
@@ -669,6 +698,20 @@ def _compressed_layers(manifest):
         }
         for path, packed in sorted(manifest.packed.items())
     ]
+
+
+def _as_text(raw):
+    """A manifest's bytes as the text a model keeps (JSON is UTF-8), or None if they are not."""
+    if raw is None:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _sha256_of(text):
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _located(item, blob_url):

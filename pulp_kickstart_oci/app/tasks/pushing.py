@@ -6,20 +6,46 @@ sync puts it at the same path with the same role (``netboot/layout.place``). Bef
 anything is sent, every tree is checked: a file whose path and role no title gives
 back, or whose bytes Pulp does not store (an on_demand tree never fetched), fails the
 task naming it, and nothing is pushed.
+
+A tree synced from a registry goes back as the manifest bytes the sync read
+(KickstartTree.manifest) when every blob they name is stored here, and its release as
+the index the sync read (KickstartIndex) when that lists exactly the manifests pushed:
+same digests, so the publisher's signatures still hold, and with ``copy_signatures``
+the signature manifests the sync verified are pushed along (registry/carrier.py).
 """
 
 import asyncio
+import hashlib
+import json
 import logging
 import re
 from gettext import gettext as _
 
+from django.conf import settings
+
 from pulpcore.plugin.models import ContentArtifact, ProgressReport
 
 from ..fetch_policy import FetchRefused, normalized, origin_of
-from ..models import KickstartOciRemote, KickstartRepository, KickstartTree
+from ..models import (
+    KickstartIndex,
+    KickstartOciRemote,
+    KickstartRepository,
+    KickstartSignature,
+    KickstartTree,
+)
 from ..netboot import artifact, layout, tags
 from ..netboot.treefile import TreeFile
-from ..registry.push import PROVENANCE_ANNOTATIONS, Layer, PushError, RegistryPusher, TreePush
+from ..registry import carrier
+from ..registry.push import (
+    EMPTY_CONFIG,
+    PROVENANCE_ANNOTATIONS,
+    Layer,
+    PushError,
+    RegistryPusher,
+    SignatureCopy,
+    TreePush,
+    UpstreamIndex,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +57,9 @@ _REPOSITORY_NAME = re.compile(
 _OS_WORD = re.compile(r"[^a-z0-9.]+")
 
 
-def push(repository_pk, remote_pk, version_number=None, releases=None):
-    """Push the trees of a version (the latest by default), or those of ``releases``."""
+def push(repository_pk, remote_pk, version_number=None, releases=None, copy_signatures=False):
+    """Push the trees of a version (the latest by default), or those of ``releases``;
+    with ``copy_signatures``, the signature manifests its verifications came from."""
     repository = KickstartRepository.objects.get(pk=repository_pk)
     remote = KickstartOciRemote.objects.get(pk=remote_pk)
     if version_number is None:
@@ -54,12 +81,20 @@ def push(repository_pk, remote_pk, version_number=None, releases=None):
             )
         )
     pushes = [_tree_push(tree, remote) for tree in trees]
+    indexes = {
+        unit.tag: UpstreamIndex(unit.raw.encode("utf-8"), unit.media_type)
+        for unit in KickstartIndex.objects.filter(
+            pk__in=version.content, tag__in={tree.version for tree in trees}
+        )
+        if _sha256(unit.raw.encode("utf-8")) == unit.digest
+    }
+    copies = _signature_copies(version, trees, pushes, indexes) if copy_signatures else []
     with ProgressReport(
         message=_("Pushing trees to {url}").format(url=remote.url),
         code="push.trees",
         total=len(pushes),
     ) as report:
-        pushed = asyncio.get_event_loop().run_until_complete(_push(remote, pushes))
+        pushed = asyncio.get_event_loop().run_until_complete(_push(remote, pushes, indexes, copies))
         report.done = len(pushes)
     counts = (
         ("push.blobs.present", _("Blobs the registry had"), pushed.blobs_present),
@@ -68,6 +103,12 @@ def push(repository_pk, remote_pk, version_number=None, releases=None):
         ("push.chunks.uploaded", _("Chunks of chunked uploads"), pushed.chunks_uploaded),
         ("push.manifests.pushed", _("Manifests and indexes pushed"), pushed.manifests_pushed),
         ("push.manifests.present", _("Tags that named them already"), pushed.manifests_present),
+        (
+            "push.manifests.identical",
+            _("Manifests and indexes pushed as the sync read them"),
+            pushed.identical,
+        ),
+        ("push.signatures.copied", _("Signature manifests copied"), pushed.signatures_copied),
     )
     for code, message, done in counts:
         ProgressReport(message=message, code=code, total=done, done=done, state="completed").save()
@@ -82,8 +123,96 @@ def push(repository_pk, remote_pk, version_number=None, releases=None):
     )
 
 
-async def _push(remote, pushes):
-    return await RegistryPusher(remote).push_trees(pushes)
+async def _push(remote, pushes, indexes, copies):
+    return await RegistryPusher(remote).push_trees(pushes, indexes, copies)
+
+
+def _sha256(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _as_synced(tree, stored):
+    """The tree's manifest as the sync read it, if it can go back byte for byte: its bytes
+    are its digest's, its config is the empty one, and every layer is a stored file of the
+    tree (not a draft's compressed blob). Else None: the tree gets a new manifest."""
+    if not tree.manifest:
+        return None
+    raw = tree.manifest.encode("utf-8")
+    if _sha256(raw) != tree.digest:
+        return None
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    config = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(config, dict) or config.get("digest") != EMPTY_CONFIG["digest"]:
+        return None
+    files = {(f"sha256:{item['sha256']}", item["size"]) for item in tree.files}
+    layers = document.get("layers")
+    if not isinstance(layers, list) or not layers:
+        return None
+    for layer in layers:
+        if not isinstance(layer, dict):
+            return None
+        if (layer.get("digest"), layer.get("size")) not in files:
+            return None
+    if not all(tree.tree_root + "/" + item["path"] in stored for item in tree.files):
+        return None
+    return raw
+
+
+def _signature_copies(version, trees, pushes, indexes):
+    """The signature manifests to copy along with the pushed trees (checked carriers).
+
+    Every cosign or sigstore-bundle verification the version holds of a pushed tree must
+    be copyable: its carrier kept and what it signs pushed as the bytes the sync read.
+    Otherwise the push fails before sending anything, naming the tree.
+    """
+    same = {}  # digests pushed byte for byte -> the tree they belong to
+    for tree, pushed in zip(trees, pushes, strict=True):
+        if pushed.raw is not None:
+            same[tree.digest] = tree
+    for tree in trees:
+        index = (tree.source or {}).get("index") or {}
+        kept = indexes.get(tree.version)
+        if kept is not None and index.get("digest") == _sha256(kept.raw):
+            same.setdefault(index["digest"], tree)
+    copies, seen = [], set()
+    limit = settings.KICKSTART_MAX_SIGNATURE_BYTES
+    records = KickstartSignature.objects.filter(
+        pk__in=version.content, tree__in=trees, kind__in=("cosign", "sigstore-bundle")
+    ).order_by("pulp_created")
+    roots = {tree.pk: tree.tree_root for tree in trees}
+    for record in records:
+        where = _("{kind} signature of tree {root} on {digest}").format(
+            kind=record.kind, root=roots[record.tree_id], digest=record.signed_digest
+        )
+        if record.signed_digest not in same:
+            raise PushError(
+                _(
+                    "{where}: cannot be copied: the tree is not pushed as the manifest it signs "
+                    "(a new manifest gets a new digest); push without copy_signatures"
+                ).format(where=where)
+            )
+        if record.carrier is None:
+            raise PushError(
+                _(
+                    "{where}: cannot be copied: Pulp did not keep the manifest that carried it "
+                    "(synced before signatures were kept); sync again with optimize off"
+                ).format(where=where)
+            )
+        try:
+            raw, media_type, reference, blobs = carrier.check(
+                record.carrier, record.signed_digest, limit
+            )
+        except ValueError as exc:
+            raise PushError(_("{where}: {problem}").format(where=where, problem=exc)) from None
+        key = reference or _sha256(raw)
+        if key in seen:
+            continue
+        seen.add(key)
+        copies.append(SignatureCopy(reference, raw, media_type, blobs, where))
+    return copies
 
 
 def _tree_push(tree, remote):
@@ -141,6 +270,7 @@ def _tree_push(tree, remote):
                 open=_opener(stored_artifact),
             )
         )
+    raw = _as_synced(tree, stored)
     return TreePush(
         version=tree.version,
         oci_arch=tree.oci_arch,
@@ -148,6 +278,8 @@ def _tree_push(tree, remote):
         annotations=_annotations(tree),
         layers=layers,
         mount_from=_mount_from(tree, remote),
+        raw=raw,
+        media_type=(tree.source or {}).get("media_type") or artifact.OCI_MANIFEST,
     )
 
 
