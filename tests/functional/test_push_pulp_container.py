@@ -5,11 +5,13 @@ pulpcore as the stack's, pulp_container 2.30.0, pulp_rpm and this plugin), confi
 pulp_container documents a production registry: its token server, with an ES256 key pair
 made here. The stack's push talks to it as to any registry (bearer token with the
 ``pull,push`` scope, blobs redirected to its content app); skopeo and oras-py pull the
-artifact back and the stack syncs it into another repository.
+artifact back and the stack syncs it into another repository. A registry-synced tree
+goes to it byte for byte, in chunks, with its cosign signature and sigstore bundle.
 
 pulp_container 2.30 has no allowlist of artifact types (``ADDITIONAL_OCI_ARTIFACT_TYPES``
-was removed in 2.20): the netboot manifest is taken as it is, with no setting. Serial: it
-starts a Pulp of its own.
+was removed in 2.20): the netboot manifest is taken as it is, with no setting. What it
+needs is the remote's ``redirect_origins``: it answers a blob's HEAD and GET with a
+redirect to its content app. Serial: it starts a Pulp of its own.
 """
 
 import hashlib
@@ -25,6 +27,9 @@ from oras.client import OrasClient
 from bench.sync_pulp import VENV as BENCH_VENV
 from bench.sync_pulp import ensure_venv
 from pulp_kickstart_oci.pytest_plugin import unique
+from pulp_kickstart_oci.testing import fedora
+from pulp_kickstart_oci.testing.oci import SIGSTORE_BUNDLE, cosign_payload
+from tests.support import signing
 from tests.support.second_pulp import ADMIN, SecondPulp
 
 from .conftest import progress
@@ -90,6 +95,31 @@ def registry_pulp(tmp_path_factory):
         yield running
 
 
+def _destination(factory, pulp, name, **fields):
+    """A kickstart OCI remote on pulp_container's registry (its API origin), as admin; its
+    content app (where blobs are redirected) in ``redirect_origins``."""
+    fields = {"username": ADMIN[0], "password": ADMIN[1], **fields}
+    fields.setdefault("redirect_origins", [pulp.content])
+    return factory(url=pulp.base, upstream_name=name, **fields)
+
+
+def _held(pulp, name):
+    """What pulp_container holds for the registry repository ``name``: {tag: manifest}."""
+    api = pulp.api()
+    (repository,) = api.list("repositories/container/container/", name=name)
+    (distribution,) = api.list("distributions/container/container/", base_path=name)
+    assert distribution["repository"] == repository["pulp_href"]
+    version = repository["latest_version_href"]
+    manifests = {
+        m["pulp_href"]: m
+        for m in api.list("content/container/manifests/", repository_version=version)
+    }
+    return {
+        tag["name"]: manifests[tag["tagged_manifest"]]
+        for tag in api.list("content/container/tags/", repository_version=version)
+    }
+
+
 def _registry_get(pulp, name, reference, accept):
     """GET a manifest from pulp_container's registry with a pull token of its token server."""
     url = f"{pulp.base}/v2/{name}/manifests/{reference}"
@@ -113,9 +143,9 @@ def _registry_get(pulp, name, reference, accept):
 def push(kickstart_bindings, monitor_task):
     from pulpcore.tests.functional.utils import PulpTaskError
 
-    def _push(repository, remote, expect_failure=False):
+    def _push(repository, remote, expect_failure=False, **options):
         response = kickstart_bindings.RepositoriesKickstartApi.push(
-            repository.pulp_href, {"remote": remote.pulp_href}
+            repository.pulp_href, {"remote": remote.pulp_href, **options}
         )
         if not expect_failure:
             return monitor_task(response.task)
@@ -144,14 +174,7 @@ def test_a_dnf_tree_pushed_to_pulp_container_is_held_pulled_and_synced_back(
     kickstart_sync(source, kickstart_dnf_remote_factory(kickstart_tree_server_factory(tree)))
     (original,) = trees(latest_version(source))
     name = f"kickstart/{unique('netboot')}"
-    # The registry is pulp_container's API origin; blobs are redirected to its content app.
-    target = kickstart_oci_remote_factory(
-        url=registry_pulp.base,
-        upstream_name=name,
-        username=ADMIN[0],
-        password=ADMIN[1],
-        redirect_origins=[registry_pulp.content],
-    )
+    target = _destination(kickstart_oci_remote_factory, registry_pulp, name)
 
     task = push(source, target)
 
@@ -163,19 +186,9 @@ def test_a_dnf_tree_pushed_to_pulp_container_is_held_pulled_and_synced_back(
     # pulp_container holds them: a container repository (2.30 has no separate push type)
     # and a distribution named after the registry repository, the tags, the manifest as an
     # OCI artifact with its annotations.
-    api = registry_pulp.api()
-    (repository,) = api.list("repositories/container/container/", name=name)
-    (distribution,) = api.list("distributions/container/container/", base_path=name)
-    assert distribution["repository"] == repository["pulp_href"]
-    version = repository["latest_version_href"]
-    tags = {t["name"]: t for t in api.list("content/container/tags/", repository_version=version)}
-    assert sorted(tags) == ["42", "42-amd64"]
-    manifests = {
-        m["pulp_href"]: m
-        for m in api.list("content/container/manifests/", repository_version=version)
-    }
-    artifact = manifests[tags["42-amd64"]["tagged_manifest"]]
-    index = manifests[tags["42"]["tagged_manifest"]]
+    held = _held(registry_pulp, name)
+    assert sorted(held) == ["42", "42-amd64"]
+    artifact, index = held["42-amd64"], held["42"]
     assert (artifact["media_type"], artifact["type"]) == (OCI_MANIFEST, "artifact")
     assert artifact["annotations"]["org.pulpproject.netboot.version"] == "1"
     assert artifact["annotations"]["org.opencontainers.image.version"] == "42"
@@ -236,6 +249,84 @@ def test_a_dnf_tree_pushed_to_pulp_container_is_held_pulled_and_synced_back(
     assert again["push.blobs.uploaded"].done == 0
     assert again["push.manifests.present"].done == 2
 
+    # Without its content app in redirect_origins, a blob pulp_container has (its HEAD
+    # answers with a redirect there) stops the push, saying what to add.
+    unlisted = _destination(kickstart_oci_remote_factory, registry_pulp, name, redirect_origins=[])
+    message = push(source, unlisted, expect_failure=True).error["description"]
+    assert "blob sha256:" in message, message
+    assert f"{registry_pulp.content} is not in the remote's redirect_origins" in message, message
+
+
+def test_a_signed_registry_tree_goes_to_pulp_container_byte_identical_in_chunks(
+    registry_pulp,
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    push,
+    latest_version,
+    trees,
+    signatures,
+):
+    """The upstream's manifest, index and signature manifests keep their digests in
+    pulp_container; install.img past one 16 MiB chunk goes in PATCHes."""
+    salt = kickstart_upstream.name
+    files = fedora.tree_files("42", "amd64", salt=salt)[:2] + [
+        ("install.img", fedora.stage2(salt, size=17 * 1024 * 1024 + 5))
+    ]
+    digest, size = kickstart_upstream.netboot("42-amd64", files)
+    index_digest, _ = kickstart_upstream.index("42", [("amd64", digest, size)])
+    key = signing.generate_key("p256")
+    netloc = kickstart_upstream.base.split("://", 1)[1]
+    payload = cosign_payload(f"{netloc}/{kickstart_upstream.name}", index_digest)
+    kickstart_upstream.cosign_signatures(
+        index_digest, [(payload, signing.cosign_signature(key, payload), None)]
+    )
+    raw = kickstart_upstream.session.get(
+        f"{kickstart_upstream.base}/v2/{kickstart_upstream.name}/manifests/{digest}",
+        headers={"Accept": OCI_MANIFEST},
+        timeout=60,
+    ).content
+    bundle = signing.sigstore_bundle(key, raw)
+    kickstart_upstream.referrer(digest, len(raw), [(SIGSTORE_BUNDLE, bundle)])
+    trust = {"signature_keys": signing.public_pem(key), "signature_policy": "required"}
+    source = kickstart_repository_factory()
+    kickstart_sync(source, kickstart_oci_remote_factory(kickstart_upstream, **trust))
+    name = f"kickstart/{unique('signed')}"
+
+    task = push(
+        source,
+        _destination(kickstart_oci_remote_factory, registry_pulp, name),
+        copy_signatures=True,
+    )
+
+    reports = progress(task)
+    assert reports["push.chunks.uploaded"].done == 2
+    assert reports["push.manifests.identical"].done == 2  # the manifest and the index
+    assert reports["push.signatures.copied"].done == 2
+    held = _held(registry_pulp, name)
+    sig_tag = "sha256-" + index_digest.split(":")[1] + ".sig"
+    referrers_tag = "sha256-" + digest.split(":")[1]
+    assert sorted(held) == sorted(["42", "42-amd64", sig_tag, referrers_tag])
+    assert (held["42-amd64"]["digest"], held["42-amd64"]["type"]) == (digest, "artifact")
+    assert (held["42"]["digest"], held["42"]["type"]) == (index_digest, "index")
+    assert held[sig_tag]["type"] == "cosign_signature"
+    # The referrers tag schema's index lists the bundle, which pulp_container calls
+    # an attestation bundle.
+    (bundle_href,) = held[referrers_tag]["listed_manifests"]
+    assert registry_pulp.api().get(bundle_href)["type"] == "cosign_attestation_bundle"
+
+    # A sync from pulp_container verifies both signatures with the same key (the cosign
+    # payload names the upstream repository: identity check off).
+    back = kickstart_repository_factory()
+    remote_back = _destination(
+        kickstart_oci_remote_factory, registry_pulp, name, signature_identity_check=False, **trust
+    )
+    kickstart_sync(back, remote_back)
+    (synced,) = trees(latest_version(back))
+    assert synced.digest == digest
+    assert {r.kind for r in signatures(latest_version(back))} == {"cosign", "sigstore-bundle"}
+
 
 def test_wrong_credentials_fail_with_pulp_containers_answer(
     registry_pulp,
@@ -245,20 +336,17 @@ def test_wrong_credentials_fail_with_pulp_containers_answer(
     kickstart_sync,
     push,
 ):
-    from pulp_kickstart_oci.testing import fedora
-
     kickstart_upstream.netboot("42-amd64", fedora.tree_files("42", "amd64", salt=unique("pc")))
     source = kickstart_repository_factory()
     kickstart_sync(source, kickstart_oci_remote_factory(kickstart_upstream))
     name = f"kickstart/{unique('refused')}"
-    target = kickstart_oci_remote_factory(
-        url=registry_pulp.base, upstream_name=name, username="admin", password="not-it"
-    )
+    target = _destination(kickstart_oci_remote_factory, registry_pulp, name, password="not-it")
 
     task = push(source, target, expect_failure=True)
 
     message = task.error["description"]
     host = registry_pulp.base.split("://", 1)[1]
     assert f"registry {host} repository {name}: blob sha256:" in message, message
+    assert f"token service {host} for registry {host} refused the remote's credentials" in message
     assert "HTTP 401" in message and "not-it" not in message, message
     assert registry_pulp.api().list("repositories/container/container/", name=name) == []
