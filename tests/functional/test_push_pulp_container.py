@@ -120,8 +120,9 @@ def _held(pulp, name):
     }
 
 
-def _registry_get(pulp, name, reference, accept):
-    """GET a manifest from pulp_container's registry with a pull token of its token server."""
+def _registry_get(pulp, name, reference, accept, auth=ADMIN):
+    """GET a manifest from pulp_container's registry with a pull token of its token server
+    (asked for with ``auth``, anonymously when None)."""
     url = f"{pulp.base}/v2/{name}/manifests/{reference}"
     challenge = requests.get(url, headers={"Accept": accept}, timeout=60)
     assert challenge.status_code == 401, challenge.text
@@ -129,7 +130,7 @@ def _registry_get(pulp, name, reference, accept):
     token = requests.get(
         fields["realm"],
         params={"service": fields["service"], "scope": f"repository:{name}:pull"},
-        auth=ADMIN,
+        auth=auth,
         timeout=60,
     ).json()["token"]
     response = requests.get(
@@ -206,6 +207,9 @@ def test_a_dnf_tree_pushed_to_pulp_container_is_held_pulled_and_synced_back(
     (entry,) = listed["manifests"]
     assert entry["digest"] == artifact["digest"] and entry["artifactType"] == NETBOOT
     assert entry["platform"]["os.version"] == "fedora-42"
+    # The distribution a push creates is public: an anonymous token may pull (docs/push.md).
+    anonymous = _registry_get(registry_pulp, name, "42-amd64", OCI_MANIFEST, auth=None)
+    assert anonymous.content == raw.content
 
     # skopeo copies it into an OCI layout (token auth, blobs from the content app).
     host = registry_pulp.base.split("://", 1)[1]
