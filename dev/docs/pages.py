@@ -141,6 +141,16 @@ def _operation(path, method, op):
     return lines
 
 
+def rest_nav(spec):
+    """The REST API section of the navigation: the index, a page per tag, the schemas."""
+    tags = sorted({(op.get("tags") or ["Other"])[0] for _, _, op in kickstart_operations(spec)})
+    return (
+        [f"{REST_DIR}/index.md"]
+        + [{tag.replace("_", " "): f"{REST_DIR}/{slug(tag)}.md"} for tag in tags]
+        + [{"Schemas": f"{REST_DIR}/schemas.md"}]
+    )
+
+
 def rest_pages(spec):
     """{site path: markdown} of the REST reference: an index, a page per tag, the schemas."""
     by_tag = {}

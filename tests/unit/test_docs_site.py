@@ -95,6 +95,12 @@ def test_rest_pages_render_each_operation_and_the_schemas_it_uses():
     assert "The &lt;remote&gt; \\| its href" in schemas
     assert "[Policy](schemas.md#policy)" in schemas
     assert "[Repositories: Kickstart](repositories-kickstart.md)" in rendered["restapi/index.md"]
+    # The navigation lists the same pages (hooks.py puts it under REST API).
+    assert pages.rest_nav(_spec_with("Pushes the trees.")) == [
+        "restapi/index.md",
+        {"Repositories: Kickstart": "restapi/repositories-kickstart.md"},
+        {"Schemas": "restapi/schemas.md"},
+    ]
 
 
 def test_changelog_reads_fragments_with_any_suffix_and_the_released_notes(tmp_path):
