@@ -25,11 +25,9 @@ exporter's unit (``upstream_id``, which pulpcore's ContentArtifact import goes b
 a ContentArtifact of a tree must be one of the tree's files (``_tree_files_only``).
 """
 
-import hashlib
 import json
 from gettext import gettext as _
 
-from django.conf import settings
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from import_export import fields, widgets
@@ -49,8 +47,7 @@ from .models import (
     KickstartTree,
     tree_identity,
 )
-from .netboot import artifact, cincinnati, grammar, stored
-from .registry import carrier
+from .netboot import cincinnati, grammar, stored
 from .signatures.result import RECORDED_KINDS
 
 ARTIFACTS_CHECKED = "kickstart.import.artifacts"  # the progress report of the check below
@@ -248,12 +245,6 @@ def check_tree_row(row):
         tree = stored.check_tree({**row, **parsed})
     except (ValueError, TypeError) as exc:
         raise _refused(what, exc) from None
-    manifest = row.get("manifest")
-    if manifest and _sha256_text(manifest) != tree.digest:
-        raise _refused(
-            what,
-            _("its manifest is not the bytes of its digest {digest}").format(digest=tree.digest),
-        )
     files = tree.records()
     if files != parsed["files"]:  # the row's records are stored as they are: no stray None
         raise _refused(what, _("its file records are not in the form a tree stores them"))
@@ -465,6 +456,9 @@ class KickstartTagResource(KickstartContentResource):
         import_id_fields = model.natural_key_fields()
 
 
+INDEX_FIELDS = ("tag", "digest", "media_type", "raw")
+
+
 class KickstartIndexResource(KickstartContentResource):
     """Upstream indexes as a sync read them: refused unless the bytes are their digest's
     and an image index, so a push from the importing Pulp writes only what upstream did."""
@@ -478,7 +472,7 @@ class KickstartIndexResource(KickstartContentResource):
                 else _("an index")
             )
             try:
-                check_index(tag, row.get("digest"), row.get("media_type"), row.get("raw"))
+                stored.check_index({key: row.get(key) for key in INDEX_FIELDS})
             except ValueError as exc:
                 raise _refused(what, exc) from None
 
@@ -486,23 +480,6 @@ class KickstartIndexResource(KickstartContentResource):
         model = KickstartIndex
         exclude = KickstartContentResource.Meta.exclude
         import_id_fields = model.natural_key_fields()
-
-
-def check_index(tag, digest, media_type, raw):
-    """An upstream index as KickstartIndex keeps it, or ValueError saying what is wrong."""
-    stored.check_tag(tag)
-    if media_type not in artifact.INDEX_TYPES:
-        raise ValueError(_("its media type is not an image index's"))
-    if not isinstance(raw, str) or _sha256_text(raw) != digest:
-        raise ValueError(_("its bytes are not those of its digest"))
-    try:
-        artifact.parse_index(raw.encode("utf-8"), digest)
-    except artifact.InvalidArtifact as exc:
-        raise ValueError(str(exc)) from None
-
-
-def _sha256_text(text):
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class KickstartSignatureResource(KickstartContentResource):
@@ -529,12 +506,8 @@ class KickstartSignatureResource(KickstartContentResource):
                 kind=kind if kind in RECORDED_KINDS else _("unknown kind")
             )
             try:
-                stored.check_signature(_native_booleans(row), RECORDED_KINDS)
-                kept = self.fields["carrier"].clean(row)
-                if kept is not None:
-                    carrier.check(
-                        kept, row.get("signed_digest"), settings.KICKSTART_MAX_SIGNATURE_BYTES
-                    )
+                kept = self.fields["carrier"].widget.clean(row.get("carrier"))
+                stored.check_signature({**_native_booleans(row), "carrier": kept}, RECORDED_KINDS)
             except ValueError as exc:
                 raise _refused(what, exc) from None
             _check_tree_of(row, known, what)

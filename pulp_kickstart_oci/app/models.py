@@ -173,7 +173,7 @@ class KickstartSignature(Content):
     tlog_checked = models.BooleanField(default=False)
     checked_here = models.BooleanField(default=True)
     # The registry manifest that carried the signature, as sent, with its small blobs
-    # (registry/carrier.py), so a push may copy it along; None for OpenPGP lookaside and
+    # (netboot/carrier.py), so a push may copy it along; None for OpenPGP lookaside and
     # rpm checks, and for records made before it was kept.
     carrier = models.JSONField(null=True)
     _pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
@@ -193,6 +193,7 @@ class KickstartSignature(Content):
             "tlog_checked": self.tlog_checked,
             "checked_here": self.checked_here,
             "verified_at": self.pulp_created.isoformat(),
+            **({"carrier": self.carrier} if self.carrier is not None else {}),
         }
 
     @classmethod
@@ -545,10 +546,26 @@ class KickstartDistribution(Distribution, AutoAddObjPermsMixin):
 
     @staticmethod
     def trees_of(version):
-        """The trees of ``version`` (none for None)."""
+        """The trees of ``version`` (none for None), without their kept manifests (only
+        trees.json shows them: ``served_manifests``)."""
         if version is None:
             return KickstartTree.objects.none()
-        return KickstartTree.objects.filter(pk__in=version.content)
+        return KickstartTree.objects.filter(pk__in=version.content).defer("manifest")
+
+    @staticmethod
+    def served_manifests(version):
+        """{tree pk: manifest text}: the manifests the trees of ``version`` keep as sent."""
+        if version is None:
+            return {}
+        kept = KickstartTree.objects.filter(pk__in=version.content, manifest__isnull=False)
+        return dict(kept.values_list("pk", "manifest"))
+
+    @staticmethod
+    def served_indexes(version):
+        """The upstream indexes ``version`` holds (KickstartIndex), by tag."""
+        if version is None:
+            return KickstartIndex.objects.none()
+        return KickstartIndex.objects.filter(pk__in=version.content).order_by("tag")
 
     def served_signatures(self, version):
         """{tree pk: [verification records]}: the signatures ``version`` holds for each tree."""

@@ -674,6 +674,25 @@ class TestPulpExportImport:
             ("40", "x86_64"): [],
         }
         assert all(s["checked_here"] is False for t in listed for s in t["signatures"])
+        # What a push from here writes back byte for byte travels too: each registry tree's
+        # manifest as sent, the index 42 as sent, the cosign manifests that carried the
+        # signatures.
+        there_json = requests.get(f"{there}trees.json", timeout=60).json()
+        here_json = requests.get(f"{here}trees.json", timeout=60).json()
+        by_slot = lambda doc: {(t["version"], t["arch"]): t for t in doc["trees"]}  # noqa: E731
+        for slot, tree in by_slot(here_json).items():
+            other = by_slot(there_json)[slot]
+            assert other["manifest"] == tree["manifest"], slot
+            assert [r.get("carrier") for r in other["signatures"]] == [
+                r.get("carrier") for r in tree["signatures"]
+            ], slot
+        assert by_slot(there_json)[("42", "x86_64")]["manifest"] is not None
+        assert by_slot(there_json)[("41", "x86_64")]["manifest"] is None  # a dnf tree
+        (index,) = there_json["indexes"]
+        assert index == here_json["indexes"][0]
+        assert (index["tag"], index["digest"]) == ("42", source.published["index"])
+        carriers = [r.get("carrier") for t in there_json["trees"] for r in t["signatures"]]
+        assert sum(1 for kept in carriers if kept) == 3  # cosign on the index (x2), on amd64
 
         # The uploaded tree is the same tree there: identity, files and their roles, an
         # upload's provenance, no verification; served byte for byte.

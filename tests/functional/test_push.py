@@ -731,9 +731,21 @@ def test_copy_signatures_fails_before_sending_when_a_signed_tree_gets_a_new_dige
     # Without copy_signatures the tree goes with a new manifest (same files).
     done = progress(push(source, target))
     assert done["push.manifests.identical"].done == 0
-    assert _registry_digest(target, "42-amd64", "application/vnd.oci.image.manifest.v1+json") != (
-        digest
-    )
+    assert _registry_digest(target, "42-amd64", OCI_MANIFEST) != digest
+
+    # A sync that reads the manifest and the signatures again fills in what the stored
+    # units lacked (as after an upgrade): then both go back as upstream published them.
+    psql(f"UPDATE kickstart_kickstartsignature SET carrier = NULL WHERE signed_digest = '{digest}'")
+    remote = kickstart_oci_remote_factory(kickstart_upstream, **trust)
+    kickstart_sync(source, remote, optimize=False)
+    again = destination()
+    filled = progress(push(source, again, copy_signatures=True))
+    assert filled["push.manifests.identical"].done == 2  # the manifest and the index 42
+    assert filled["push.signatures.copied"].done == 1
+    assert _registry_digest(again, "42-amd64", OCI_MANIFEST) == digest
+    assert _registry_digest(again, "42", OCI_INDEX) == published["index"]
+    sig_tag = "sha256-" + digest.split(":")[1] + ".sig"
+    assert _manifest(again, sig_tag, OCI_MANIFEST) == _manifest_of(kickstart_upstream, sig_tag)
 
 
 def _manifest_of(pusher, reference):

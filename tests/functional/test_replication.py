@@ -259,6 +259,12 @@ def test_the_replica_holds_the_upstreams_trees_and_carries_its_records(
     assert record_up["checked_here"] is True and record_down["checked_here"] is False
     for fact in ("kind", "key", "signed_digest", "reference", "tlog_checked"):
         assert record_down[fact] == record_up[fact], fact
+    # What a push of the replica writes back byte for byte: the manifest as the upstream's
+    # registry sent it, and the cosign .sig manifest that carried the verified signature.
+    assert up["manifest"] is not None and down["manifest"] == up["manifest"]
+    assert "sha256:" + hashlib.sha256(up["manifest"].encode()).hexdigest() == up["digest"]
+    assert record_up["carrier"]["reference"] == "sha256-" + up["digest"][7:] + ".sig"
+    assert record_down["carrier"] == record_up["carrier"]
     (unit,) = downstream.api().list(
         "content/kickstart/signatures/", repository_version=replica["repository_version"]
     )

@@ -9,6 +9,7 @@ into a failed sync), and what it returns obeys the grammars.
 """
 
 import copy
+import hashlib
 import json
 import os
 
@@ -369,3 +370,68 @@ def test_an_oci_sync_refuses_what_another_pulp_would_refuse_of_the_tree_it_store
         artifact.parse_manifest(manifest({"k": "\x1b[2J"}, artifact.NETBOOT_FILE), DIGEST)
     with pytest.raises(artifact.InvalidArtifact, match="layer 0 .* not type/subtype"):
         artifact.parse_manifest(manifest({}, "text/html; charset=x"), DIGEST)
+
+
+def test_a_kept_manifest_must_be_the_bytes_of_the_trees_digest():
+    manifest = '{"schemaVersion":2,"layers":[]}'
+    digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+    identity = tree_identity("42", "x86_64", digest, FILES)
+    signatures = [dict(_tree()["signatures"][1], signed_digest=digest)]
+    (tree,) = _parse(
+        _raw(_tree(digest=digest, identity=identity, manifest=manifest, signatures=signatures))
+    )
+    assert tree.manifest == manifest
+    with pytest.raises(served.ServedTreesError, match="manifest is not the bytes of its digest"):
+        _parse(_raw(_tree(manifest=manifest)))
+
+
+def test_a_record_whose_carrier_would_push_something_else_is_refused():
+    forged = {
+        "reference": "sha256-" + "c" * 64 + ".sig",  # the tag of another digest
+        "media_type": "application/vnd.oci.image.manifest.v1+json",
+        "manifest": '{"schemaVersion":2,"layers":[]}',
+        "blobs": {},
+    }
+    with pytest.raises(served.ServedTreesError, match="signature carrier: .*cosign tag"):
+        _parse(_raw(_record(carrier=forged)))
+
+
+def _index(**changes):
+    raw = json.dumps({"schemaVersion": 2, "manifests": [{"digest": DIGEST}]})
+    entry = {
+        "tag": "42",
+        "digest": "sha256:" + hashlib.sha256(raw.encode()).hexdigest(),
+        "media_type": "application/vnd.oci.image.index.v1+json",
+        "raw": raw,
+    }
+    entry.update(changes)
+    return entry
+
+
+def _with_indexes(*entries):
+    document = json.loads(_raw(_tree()))
+    document["indexes"] = list(entries)
+    return json.dumps(document).encode()
+
+
+def test_upstream_indexes_are_read_once_per_tag_and_checked():
+    (index,) = served.indexes(_with_indexes(_index()), WHERE)
+    assert index == _index()
+    assert served.indexes(_raw(_tree()), WHERE) == []  # an upstream older than them
+
+
+@pytest.mark.parametrize(
+    "entries, problem",
+    [
+        ([_index(), _index()], "listed twice"),
+        ([_index(digest="sha256:" + "c" * 64)], "bytes are not those of its digest"),
+        ([_index(tag="42;reboot")], "is not a tag"),
+        ([_index(media_type="text/html")], "media type"),
+        ([_index(url="https://evil.example/")], "only tag, digest, media_type and raw"),
+        ([_index(raw="[]", digest="sha256:" + hashlib.sha256(b"[]").hexdigest())], "JSON object"),
+    ],
+)
+def test_an_index_a_push_would_write_wrong_is_refused_naming_it(entries, problem):
+    with pytest.raises(served.ServedTreesError, match=problem) as refused:
+        served.indexes(_with_indexes(*entries), WHERE)
+    assert str(refused.value).startswith(f"{WHERE}: index")

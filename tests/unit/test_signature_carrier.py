@@ -1,4 +1,4 @@
-"""A kept signature manifest (registry/carrier.py) is pushed only as the bytes it was read as.
+"""A kept signature manifest (netboot/carrier.py) is pushed only as the bytes it was read as.
 
 Every way a carried record (an import, a crafted database row) could make a push write
 something else is refused by ``carrier.check``, which the push and the import both call.
@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from pulp_kickstart_oci.app.registry import carrier
+from pulp_kickstart_oci.app.netboot import carrier
 
 SIGNED = "sha256:" + "ab" * 32
 LIMIT = 64 * 1024

@@ -28,6 +28,7 @@ class TreesIndex(DocumentKind):
         """trees.json as data."""
         tags = context.distribution.served_tags(context.version)
         signatures = context.distribution.served_signatures(context.version)
+        manifests = context.distribution.served_manifests(context.version)
         entries = []
         bootc = BootcKickstart()  # the kind that decides which trees have a bootc.ks
         for tree in context.trees:
@@ -62,6 +63,7 @@ class TreesIndex(DocumentKind):
                     "source": tree.source,
                     "annotations": tree.annotations,
                     "signatures": signatures.get(tree.pk, []),
+                    "manifest": manifests.get(tree.pk),
                 }
             )
         indexes = context.distribution.served_release_indexes(context.version)
@@ -71,5 +73,14 @@ class TreesIndex(DocumentKind):
             "release_indexes": [
                 {"stream": index.stream, "identity": index.identity, "record": index.record}
                 for index in indexes
+            ],
+            "indexes": [
+                {
+                    "tag": index.tag,
+                    "digest": index.digest,
+                    "media_type": index.media_type,
+                    "raw": index.raw,
+                }
+                for index in context.distribution.served_indexes(context.version)
             ],
         }

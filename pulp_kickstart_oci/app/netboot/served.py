@@ -130,6 +130,37 @@ def release_indexes(raw, where):
     return list(parsed.values())
 
 
+# At most this many upstream indexes (one per tag) in one trees.json.
+MAX_INDEXES = 10_000
+
+
+def indexes(raw, where):
+    """The upstream indexes of trees.json ``raw`` (``indexes``; none from an upstream older
+    than them), each checked as an import's is (stored.check_index), one per tag;
+    ServedTreesError naming the tag otherwise."""
+    entries = _document(raw, where).get("indexes", [])
+    if not isinstance(entries, list) or len(entries) > MAX_INDEXES:
+        raise ServedTreesError(
+            _("{where}: indexes is not a list of at most {limit}").format(
+                where=where, limit=MAX_INDEXES
+            )
+        )
+    parsed = {}
+    for position, entry in enumerate(entries):
+        tag = entry.get("tag") if isinstance(entry, dict) else None
+        what = _("{where}: index {tag}").format(
+            where=where, tag=tag if grammar.matches(grammar.TAG, tag) else position
+        )
+        try:
+            index = stored.check_index(entry)
+        except ValueError as exc:
+            raise ServedTreesError(f"{what}: {exc}") from None
+        if index["tag"] in parsed:
+            raise ServedTreesError(_("{what}: listed twice").format(what=what))
+        parsed[index["tag"]] = index
+    return list(parsed.values())
+
+
 def load(raw, where):
     """trees.json ``raw`` (bytes) as a strict JSON object, read once for ``parse`` and
     ``release_indexes``; ServedTreesError otherwise."""

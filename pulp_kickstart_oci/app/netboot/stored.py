@@ -32,11 +32,12 @@ A low layer: no Django, no pulpcore, nothing of the plugin but ``netboot``.
 
 import functools
 import gettext
+import hashlib
 import re
 from dataclasses import dataclass, field
 
 from . import arch as archs
-from . import grammar, layout
+from . import carrier, grammar, jsondoc, layout
 from . import tags as tag_names
 from .treefile import PROVENANCE_FIELDS, RECORD_FIELDS, TreeFile
 
@@ -76,6 +77,7 @@ class StoredTree:
     files: list  # of TreeFile, not located
     warnings: list = field(default_factory=list)
     kind: str = layout.ANACONDA  # layout.TREE_KINDS
+    manifest: str | None = None  # the registry's manifest as sent, when kept (its digest's)
 
     @property
     def name(self):
@@ -118,12 +120,14 @@ def check_tree(entry):
                 kind=kind if isinstance(kind, str) else None, kinds=", ".join(layout.TREE_KINDS)
             )
         )
+    digest = grammar.check(grammar.DIGEST, entry.get("digest"), _("digest"))
     return StoredTree(
         version=version,
         arch=arch,
         oci_arch=oci_arch,
         kind=kind,
-        digest=grammar.check(grammar.DIGEST, entry.get("digest"), _("digest")),
+        manifest=check_manifest(entry.get("manifest"), digest),
+        digest=digest,
         identity=grammar.check(grammar.DIGEST, entry.get("identity"), _("identity")),
         source=check_source(entry.get("source")),
         annotations=check_annotations(entry.get("annotations", {})),
@@ -324,6 +328,50 @@ def check_tag_of(name, version):
     return name
 
 
+# An image index's media types (netboot/artifact.py reads them; this module is below it).
+INDEX_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+
+
+def _sha256_text(text):
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_manifest(manifest, digest):
+    """A tree's kept manifest: None (not kept), or text whose sha256 is the tree's digest."""
+    if manifest is None or manifest == "":
+        return None
+    if not isinstance(manifest, str) or _sha256_text(manifest) != digest:
+        raise StoredTreeError(
+            _("its manifest is not the bytes of its digest {digest}").format(digest=digest)
+        )
+    return manifest
+
+
+def check_index(entry):
+    """An upstream index as KickstartIndex keeps it (``tag``, ``digest``, ``media_type``,
+    ``raw``): the bytes are their digest's and an image index."""
+    entry = check_object(entry, _("an index"))
+    if set(entry) - {"tag", "digest", "media_type", "raw"}:
+        raise StoredTreeError(_("an index has only tag, digest, media_type and raw"))
+    tag = check_tag(entry.get("tag"))
+    digest = grammar.check(grammar.DIGEST, entry.get("digest"), _("digest"))
+    media_type, raw = entry.get("media_type"), entry.get("raw")
+    if media_type not in INDEX_TYPES:
+        raise StoredTreeError(_("its media type is not an image index's"))
+    if not isinstance(raw, str) or _sha256_text(raw) != digest:
+        raise StoredTreeError(_("its bytes are not those of its digest"))
+    try:
+        document = jsondoc.load_object(raw.encode("utf-8"))
+    except jsondoc.NotJson as exc:
+        raise StoredTreeError(_("it is {problem}").format(problem=exc)) from None
+    if not isinstance(document.get("manifests"), list):
+        raise StoredTreeError(_("it is not an image index: it lists no manifests"))
+    return {"tag": tag, "digest": digest, "media_type": media_type, "raw": raw}
+
+
 def check_tag(name):
     return grammar.check(grammar.TAG, name, _("tag"))
 
@@ -333,7 +381,8 @@ def check_signature(record, kinds):
     the receiving Pulp's to set, ``verified_at`` its own. ``kinds``: those this Pulp knows.
 
     Returns ``{kind, key, signed_digest, reference, tlog_checked}``, ``tlog_checked``
-    False whatever the record says: no transparency log was consulted here.
+    False whatever the record says: no transparency log was consulted here, and
+    ``carrier`` when the record keeps one (netboot/carrier.py, checked).
     """
     record = check_object(record, _("a signature record"))
     kind = record.get("kind")
@@ -349,7 +398,7 @@ def check_signature(record, kinds):
     tlog_checked = record.get("tlog_checked", False)
     if not isinstance(tlog_checked, bool):
         raise StoredTreeError(_("signature tlog_checked is not true or false"))
-    return {
+    checked = {
         "kind": kind,
         "key": grammar.check(grammar.SIGNATURE_KEY, record.get("key"), _("signature key")),
         "signed_digest": grammar.check(
@@ -358,3 +407,11 @@ def check_signature(record, kinds):
         "reference": reference or None,
         "tlog_checked": False,
     }
+    kept = record.get("carrier")
+    if kept is not None:
+        try:
+            carrier.check(kept, checked["signed_digest"])
+        except ValueError as exc:
+            raise StoredTreeError(_("signature carrier: {problem}").format(problem=exc)) from None
+        checked["carrier"] = kept
+    return checked

@@ -22,9 +22,8 @@ from django.conf import settings
 from ..budget import spend
 from ..downloads import _shown, cap
 from ..fetch_policy import FetchRefused
-from ..netboot import artifact, grammar
+from ..netboot import artifact, carrier, grammar
 from ..upstream_errors import REQUEST_ERRORS, message, status_of
-from . import carrier
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ class CosignSignature:
     annotations: dict
     layer_digest: str
     manifest_digest: str
-    carrier: dict | None = None  # the .sig manifest and its blobs (registry/carrier.py)
+    carrier: dict | None = None  # the .sig manifest and its blobs (netboot/carrier.py)
 
     @property
     def bundle(self):
@@ -103,7 +102,7 @@ class Referrer:
     layer_digest: str
     annotations: dict = field(default_factory=dict)
     via: str = "api"
-    carrier: dict | None = None  # the referrer manifest and its blobs (registry/carrier.py)
+    carrier: dict | None = None  # the referrer manifest and its blobs (netboot/carrier.py)
 
 
 @dataclass(frozen=True)
@@ -464,7 +463,7 @@ class RegistryClient:
 
     async def _carrier(self, fetched, document, blobs, what, reference=None):
         """The manifest that carried signatures, with every blob it names, for a push to
-        copy (registry/carrier.py); None when a blob it names cannot be read (too big,
+        copy (netboot/carrier.py); None when a blob it names cannot be read (too big,
         gone): the signatures still count, they just cannot be copied."""
         blobs = dict(blobs)
         for descriptor in carrier.descriptors(document):

@@ -140,7 +140,7 @@ class UpstreamIndex:
 
 @dataclass
 class SignatureCopy:
-    """A manifest carrying signatures (registry/carrier.py, checked): pushed under its
+    """A manifest carrying signatures (netboot/carrier.py, checked): pushed under its
     cosign tag, or by digest for a referrer, after the manifest it signs."""
 
     reference: str | None

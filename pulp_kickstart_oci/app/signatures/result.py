@@ -31,7 +31,7 @@ class Verification:
     signed_digest: str
     reference: str | None = None
     tlog_checked: bool = False
-    # The registry manifest that carried it (registry/carrier.py), when a push may copy it.
+    # The registry manifest that carried it (netboot/carrier.py), when a push may copy it.
     carrier: dict | None = field(default=None, compare=False)
 
     def record(self):

@@ -9,8 +9,10 @@ failure handling are therefore the same for every source.
 
 A sync writes nothing but new content and the new repository version: what it
 learns about a stored tree (a signature it verified) is a KickstartSignature unit
-of that version, never a change to the tree, so a failed sync leaves the
-database as it was and a published version never changes after the fact.
+of that version, never a change to the tree, so a published version never changes
+after the fact. The one exception adds bytes a unit's key already determines to units
+stored before Pulp kept them (``_fill_in``: a tree's manifest as sent, the manifest that
+carried a verified signature), so a push can write them back (tasks/pushing.py).
 """
 
 import hashlib
@@ -18,6 +20,8 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from gettext import gettext as _
+
+from asgiref.sync import sync_to_async
 
 from pulpcore.plugin.models import Artifact, Remote
 from pulpcore.plugin.stages import DeclarativeArtifact, DeclarativeContent, Stage
@@ -133,6 +137,19 @@ def verification_key(record):
         record.get("reference") or "",
         record.get("checked_here", True) is not False,
     ]
+
+
+def _fill_in(manifests, carriers):
+    """Give units stored before Pulp kept them the bytes their key already determines: a
+    tree's manifest as sent (its sha256 is the tree's digest) and the manifest that carried
+    a verified signature. Only where none is kept: nothing a unit says ever changes."""
+    for pk, manifest in manifests:
+        digest = "sha256:" + hashlib.sha256(manifest.encode("utf-8")).hexdigest()
+        KickstartTree.objects.filter(pk=pk, digest=digest, manifest__isnull=True).update(
+            manifest=manifest
+        )
+    for kept, pk in carriers:
+        KickstartSignature.objects.filter(pk=pk, carrier__isnull=True).update(carrier=kept)
 
 
 def built_here(trees, source_type):
@@ -363,11 +380,18 @@ class TreeFirstStage(Stage):
                 await self.put(DeclarativeContent(content=tag))
         verifications = [(tree, record) for plan, tree in saved for record in plan.signatures]
         seen = set()
+        carried = []
         for tree, record in verifications + self.kept_verifications:
             # One unit per tree and key: a signature found twice is one verification.
             key = (tree.pk, *verification_key(record))
             if key not in seen:
                 seen.add(key)
-                await self.put(DeclarativeContent(content=verification(tree, record)))
+                d_content = DeclarativeContent(content=verification(tree, record))
+                await self.put(d_content)
+                if record.get("carrier") is not None:
+                    carried.append((record["carrier"], d_content))
         for unit in self.upstream_units:
             await self.put(DeclarativeContent(content=unit))
+        manifests = [(tree.pk, plan.manifest) for plan, tree in saved if plan.manifest]
+        carriers = [(kept, (await d_content.resolution()).pk) for kept, d_content in carried]
+        await sync_to_async(_fill_in)(manifests, carriers)

@@ -25,7 +25,7 @@ from pulpcore.plugin.models import ProgressReport
 
 from ..budget import spend
 from ..downloads import cap
-from ..models import KickstartPulpRemote, KickstartReleaseIndex
+from ..models import KickstartIndex, KickstartPulpRemote, KickstartReleaseIndex
 from ..netboot import arch as archs
 from ..netboot import served
 from ..signatures.result import RECORDED_KINDS
@@ -67,6 +67,8 @@ class PulpFirstStage(TreeFirstStage):
                         stream=index.stream, record=index.record, identity=index.identity
                     )
                 )
+            for index in served.indexes(document, self.where):
+                self.upstream_units.append(KickstartIndex(**index))
             report.total = report.done = len(trees)
         plans = []
         for tree in trees:
@@ -123,6 +125,7 @@ class PulpFirstStage(TreeFirstStage):
             signatures=[{**record, "checked_here": False} for record in tree.signatures],
             made_here=False,  # never the unit a sync or upload of this Pulp makes
             kind=tree.kind,
+            manifest=tree.manifest,
         )
         if plan.identity != tree.identity:
             raise PulpSourceError(

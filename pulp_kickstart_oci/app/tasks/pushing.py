@@ -11,7 +11,7 @@ A tree synced from a registry goes back as the manifest bytes the sync read
 (KickstartTree.manifest) when every blob they name is stored here, and its release as
 the index the sync read (KickstartIndex) when that lists exactly the manifests pushed:
 same digests, so the publisher's signatures still hold, and with ``copy_signatures``
-the signature manifests the sync verified are pushed along (registry/carrier.py).
+the signature manifests the sync verified are pushed along (netboot/carrier.py).
 """
 
 import asyncio
@@ -33,9 +33,8 @@ from ..models import (
     KickstartSignature,
     KickstartTree,
 )
-from ..netboot import artifact, layout, tags
+from ..netboot import artifact, carrier, layout, tags
 from ..netboot.treefile import TreeFile
-from ..registry import carrier
 from ..registry.push import (
     EMPTY_CONFIG,
     PROVENANCE_ANNOTATIONS,

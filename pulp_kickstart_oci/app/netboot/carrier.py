@@ -1,5 +1,7 @@
 """The registry manifest that carried a signature, kept so a push can copy it along.
 
+A low layer like the rest of ``netboot``: no Django, no pulpcore.
+
 A cosign signature lives in the manifest tagged ``sha256-<hex>.sig``; a sigstore bundle
 in a referrer manifest whose ``subject`` is the signed digest. A sync that verified one
 keeps that manifest exactly as sent and every blob it names (small: each was read under
@@ -20,9 +22,12 @@ import hashlib
 import json
 from gettext import gettext as _
 
-from ..netboot import grammar
+from . import grammar
 
 MAX_BLOBS = 64  # config and layers of one carrier manifest
+# No carried blob is larger than this, whatever a setting says (a sync reads each under
+# KICKSTART_MAX_SIGNATURE_BYTES, which callers with settings pass instead).
+MAX_BLOB_BYTES = 4 * 1024 * 1024
 EMPTY_CONFIG_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 EMPTY_CONFIG_BYTES = b"{}"
 
@@ -67,7 +72,7 @@ def make(raw, media_type, blobs, reference=None):
     }
 
 
-def check(carrier, signed_digest, max_blob_bytes):
+def check(carrier, signed_digest, max_blob_bytes=MAX_BLOB_BYTES):
     """The carrier as (manifest bytes, media type, reference, {digest: bytes}), or ValueError.
 
     ``signed_digest`` is the digest the signature record covers.
