@@ -133,6 +133,14 @@ class SignatureSerializer(serializers.Serializer):
     verified_at = serializers.CharField(
         help_text=_("When Pulp first verified it (ISO 8601): the unit's pulp_created.")
     )
+    carrier = serializers.JSONField(
+        required=False,
+        help_text=_(
+            "The registry manifest that carried the signature, as sent, with its blobs "
+            "(reference, media_type, manifest, blobs): what a push with copy_signatures "
+            "writes. Absent when not kept."
+        ),
+    )
 
 
 class ServedTreeSerializer(serializers.Serializer):
@@ -196,6 +204,22 @@ class ServedTreeSerializer(serializers.Serializer):
         many=True,
         help_text=_("The verifications of the tree that the served repository version holds."),
     )
+    manifest = serializers.CharField(
+        allow_null=True,
+        help_text=_(
+            "The manifest exactly as the tree's registry sent it (its sha256 is digest); "
+            "null for trees not synced from a registry."
+        ),
+    )
+
+
+class ServedIndexSerializer(serializers.Serializer):
+    """An upstream index in the served version, exactly as its registry sent it."""
+
+    tag = serializers.CharField(help_text=_("The tag that named it, e.g. '42'."))
+    digest = serializers.CharField(help_text=_("The sha256 of its bytes."))
+    media_type = serializers.CharField(help_text=_("Its media type."))
+    raw = serializers.CharField(help_text=_("The index as sent (JSON text)."))
 
 
 class ServedReleaseIndexSerializer(serializers.Serializer):
@@ -216,6 +240,10 @@ class ServedTreesSerializer(serializers.Serializer):
     release_indexes = ServedReleaseIndexSerializer(
         many=True,
         help_text=_("The CoreOS release indexes of the served version, one per stream."),
+    )
+    indexes = ServedIndexSerializer(
+        many=True,
+        help_text=_("The upstream indexes of the served version as sent, one per tag."),
     )
 
 
