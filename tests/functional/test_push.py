@@ -450,6 +450,7 @@ def test_pulp_cli_pushes_a_version(
             "1",
             "--release",
             "42",
+            "--copy-signatures",
         ],
         capture_output=True,
         text=True,
@@ -459,6 +460,10 @@ def test_pulp_cli_pushes_a_version(
     assert result.returncode == 0, result.stdout + result.stderr
     tags = requests.get(f"{target.url}/v2/{target.upstream_name}/tags/list", timeout=60).json()
     assert sorted(tags["tags"]) == ["42", "42-amd64"]
+    # The manifest went back as the upstream's bytes (nothing was signed: nothing copied).
+    assert _manifest(target, "42-amd64", OCI_MANIFEST) == _manifest_of(
+        kickstart_upstream, "42-amd64"
+    )
 
 
 def test_a_token_registry_gets_a_pull_push_scope(

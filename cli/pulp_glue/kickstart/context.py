@@ -99,6 +99,19 @@ class PulpKickstartSignatureContext(PulpContentContext):
     NEEDS_PLUGINS = NEEDS
 
 
+class PulpKickstartIndexContext(PulpContentContext):
+    """Kickstart indexes: upstream image indexes exactly as a registry sent them under a tag
+    (read-only content; what a push writes back byte for byte)."""
+
+    PLUGIN = "kickstart"
+    RESOURCE_TYPE = "index"
+    ENTITY = _("kickstart index")
+    ENTITIES = _("kickstart indexes")
+    HREF = "kickstart_kickstart_index_href"
+    ID_PREFIX = "content_kickstart_indexes"
+    NEEDS_PLUGINS = NEEDS
+
+
 class PulpKickstartReleaseIndexContext(PulpContentContext):
     """Kickstart release indexes: a CoreOS stream's release history and update policy, as a
     sync from a CoreOS remote read it (read-only content; what the update graph serves)."""

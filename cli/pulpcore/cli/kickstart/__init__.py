@@ -9,6 +9,7 @@ import click
 from pulp_cli.generic import pulp_group
 
 from pulpcore.cli.kickstart.distribution import distribution
+from pulpcore.cli.kickstart.index import index
 from pulpcore.cli.kickstart.pulp_import import pulp_import
 from pulpcore.cli.kickstart.release_index import release_index
 from pulpcore.cli.kickstart.remote import remote
@@ -31,6 +32,7 @@ def mount(main: click.Group, **kwargs: t.Any) -> None:
     kickstart_group.add_command(tag)
     kickstart_group.add_command(signature)
     kickstart_group.add_command(release_index)
+    kickstart_group.add_command(index)
     kickstart_group.add_command(distribution)
     main.add_command(kickstart_group)
     if "import" not in main.commands:  # pulp-cli runs no import yet: `pulp import pulp run`

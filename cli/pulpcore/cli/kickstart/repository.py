@@ -239,6 +239,15 @@ def verify_signatures(
     multiple=True,
     help=_("Push only the trees of this release (repeat for more; default: every tree)."),
 )
+@click.option(
+    "--copy-signatures/--no-copy-signatures",
+    default=False,
+    help=_(
+        "Also push the cosign signatures and sigstore-bundle referrers the version holds "
+        "verifications of, as the sync read them (trees synced from a registry go back "
+        "byte for byte, so they stay valid)."
+    ),
+)
 @pass_repository_context
 def push(
     repository_ctx: PulpKickstartRepositoryContext,
@@ -246,6 +255,7 @@ def push(
     remote: EntityFieldDefinition,
     version: int | None,
     releases: tuple[str, ...],
+    copy_signatures: bool,
 ) -> None:
     """Push a version's trees to a registry: N-ARCH manifests and N indexes.
 
@@ -258,4 +268,6 @@ def push(
         body["repository_version"] = f"{repository_ctx.pulp_href}versions/{version}/"
     if releases:
         body["releases"] = list(releases)
+    if copy_signatures:
+        body["copy_signatures"] = True
     repository_ctx.push(body=body)
