@@ -16,6 +16,10 @@ KICKSTART_MAX_REDIRECTS = 5
 # One publisher-signature file: a cosign simplesigning payload, a sigstore bundle
 # from a referrer, or a lookaside signature-N (small JSON or OpenPGP blobs).
 KICKSTART_MAX_SIGNATURE_BYTES = 1 * _MiB
+# What a sync keeps to push back byte for byte (docs/push.md): a manifest or index as
+# sent, or a signature manifest with its blobs. Larger ones are used, not kept (Fedora's
+# are a few KiB): the database and trees.json never hold more per unit.
+KICKSTART_MAX_KEPT_MANIFEST_BYTES = 256 * 1024
 
 # dnf tree reads.
 KICKSTART_MAX_TREEINFO_BYTES = 1 * _MiB  # .treeinfo / treeinfo

@@ -191,3 +191,21 @@ def test_a_tree_goes_back_as_synced_only_when_every_blob_of_its_manifest_is_stor
     assert _as_synced(tree, stored) is None
     tree, stored = _synced_tree([b"kernel"])
     assert _as_synced(tree, set()) is None
+
+
+def test_a_manifest_past_the_kept_cap_is_used_but_not_kept():
+    from django.test import override_settings
+
+    from pulp_kickstart_oci.app.sources.registry import _as_text
+
+    with override_settings(KICKSTART_MAX_KEPT_MANIFEST_BYTES=10):
+        assert _as_text(b"x" * 10) == "x" * 10
+        assert _as_text(b"x" * 11) is None
+    assert _as_text("é".encode("utf-16")) is None  # JSON is UTF-8: anything else is not kept
+
+
+def test_a_carried_manifest_past_4_mib_is_refused_however_it_arrives():
+    kept = _cosign()
+    kept["manifest"] = kept["manifest"] + " " * carrier.MAX_KEPT_BYTES
+    with pytest.raises(ValueError, match="larger than 4 MiB"):
+        carrier.check(kept, SIGNED, LIMIT)

@@ -28,6 +28,7 @@ MAX_BLOBS = 64  # config and layers of one carrier manifest
 # No carried blob is larger than this, whatever a setting says (a sync reads each under
 # KICKSTART_MAX_SIGNATURE_BYTES, which callers with settings pass instead).
 MAX_BLOB_BYTES = 4 * 1024 * 1024
+MAX_KEPT_BYTES = 4 * 1024 * 1024  # a manifest with its blobs, however it arrives
 EMPTY_CONFIG_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 EMPTY_CONFIG_BYTES = b"{}"
 
@@ -90,6 +91,8 @@ def check(carrier, signed_digest, max_blob_bytes=MAX_BLOB_BYTES):
     if not isinstance(text, str) or not isinstance(blobs, dict) or len(blobs) > MAX_BLOBS:
         raise ValueError(_("the carrier's manifest or blobs are malformed"))
     raw = text.encode("utf-8")
+    if len(raw) + sum(len(encoded) for encoded in blobs.values()) > MAX_KEPT_BYTES:
+        raise ValueError(_("the carrier is larger than 4 MiB"))
     try:
         document = json.loads(raw)
     except (ValueError, RecursionError):

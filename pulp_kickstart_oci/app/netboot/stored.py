@@ -343,7 +343,9 @@ def check_manifest(manifest, digest):
     """A tree's kept manifest: None (not kept), or text whose sha256 is the tree's digest."""
     if manifest is None or manifest == "":
         return None
-    if not isinstance(manifest, str) or _sha256_text(manifest) != digest:
+    if not isinstance(manifest, str) or len(manifest) > carrier.MAX_KEPT_BYTES:
+        raise StoredTreeError(_("its manifest is not text of at most 4 MiB"))
+    if _sha256_text(manifest) != digest:
         raise StoredTreeError(
             _("its manifest is not the bytes of its digest {digest}").format(digest=digest)
         )
@@ -361,7 +363,9 @@ def check_index(entry):
     media_type, raw = entry.get("media_type"), entry.get("raw")
     if media_type not in INDEX_TYPES:
         raise StoredTreeError(_("its media type is not an image index's"))
-    if not isinstance(raw, str) or _sha256_text(raw) != digest:
+    if not isinstance(raw, str) or len(raw) > carrier.MAX_KEPT_BYTES:
+        raise StoredTreeError(_("it is not text of at most 4 MiB"))
+    if _sha256_text(raw) != digest:
         raise StoredTreeError(_("its bytes are not those of its digest"))
     try:
         document = jsondoc.load_object(raw.encode("utf-8"))

@@ -466,16 +466,26 @@ class RegistryClient:
         copy (netboot/carrier.py); None when a blob it names cannot be read (too big,
         gone): the signatures still count, they just cannot be copied."""
         blobs = dict(blobs)
+        room = settings.KICKSTART_MAX_KEPT_MANIFEST_BYTES - len(fetched.raw)
+        room -= sum(len(data) for data in blobs.values())
         for descriptor in carrier.descriptors(document):
             digest = descriptor.get("digest")
             if digest in blobs or digest == carrier.EMPTY_CONFIG_DIGEST:
                 continue
+            size = descriptor.get("size")
+            if not isinstance(size, int) or size > room:
+                room = -1
+                break
             blob_what = _("blob {digest} of {what}").format(digest=str(digest)[:80], what=what)
             try:
                 blobs[digest] = await self.get_signature_blob(descriptor, blob_what)
             except RegistryError as exc:
                 log.info("%s: not kept for copying: %s", what, exc)
                 return None
+            room -= len(blobs[digest])
+        if room < 0:
+            log.info("%s: not kept for copying: past KICKSTART_MAX_KEPT_MANIFEST_BYTES", what)
+            return None
         try:
             kept = carrier.make(fetched.raw, fetched.media_type, blobs, reference=reference)
             ref_digest = self._signed_by(document, reference)

@@ -701,8 +701,9 @@ def _compressed_layers(manifest):
 
 
 def _as_text(raw):
-    """A manifest's bytes as the text a model keeps (JSON is UTF-8), or None if they are not."""
-    if raw is None:
+    """A manifest's bytes as the text a model keeps (JSON is UTF-8), or None if they are not,
+    or are past KICKSTART_MAX_KEPT_MANIFEST_BYTES (used, not kept)."""
+    if raw is None or len(raw) > settings.KICKSTART_MAX_KEPT_MANIFEST_BYTES:
         return None
     try:
         return raw.decode("utf-8")
