@@ -99,35 +99,23 @@ class ServedReleaseIndex:
 
 def release_indexes(raw, where):
     """The release indexes of trees.json ``raw`` (bytes, or what ``load`` gave:
-    ``release_indexes``; none from an upstream
-    older than them), each record checked as an import's is (cincinnati.carried), at most
-    one per stream; ServedTreesError naming the stream otherwise."""
-    entries = _document(raw, where).get("release_indexes", [])
-    if not isinstance(entries, list) or len(entries) > MAX_RELEASE_INDEXES:
-        raise ServedTreesError(
-            _("{where}: release_indexes is not a list of at most {limit}").format(
-                where=where, limit=MAX_RELEASE_INDEXES
-            )
-        )
-    parsed = {}
-    for position, entry in enumerate(entries):
-        stream = entry.get("stream") if isinstance(entry, dict) else None
-        what = _("{where}: release index of stream {stream}").format(
-            where=where,
-            stream=stream if grammar.matches(grammar.TAG, stream) else position,
-        )
+    ``release_indexes``; none from an upstream older than them), each record checked as an
+    import's is (cincinnati.carried), at most one per stream; ServedTreesError naming the
+    stream otherwise."""
+
+    def check(entry, what):
         if not isinstance(entry, dict) or set(entry) != {"stream", "identity", "record"}:
             raise ServedTreesError(
                 _("{what}: not an object of stream, identity and record").format(what=what)
             )
+        stream = entry["stream"]
         try:
             record = cincinnati.carried(stream, entry["identity"], entry["record"], what)
         except cincinnati.CincinnatiError as exc:
             raise ServedTreesError(str(exc)) from None
-        if stream in parsed:
-            raise ServedTreesError(_("{what}: listed twice").format(what=what))
-        parsed[stream] = ServedReleaseIndex(stream, entry["identity"], record)
-    return list(parsed.values())
+        return stream, ServedReleaseIndex(stream, entry["identity"], record)
+
+    return _keyed(raw, where, "release_indexes", "stream", MAX_RELEASE_INDEXES, check)
 
 
 # At most this many upstream indexes (one per tag) in one trees.json.
@@ -138,26 +126,43 @@ def indexes(raw, where):
     """The upstream indexes of trees.json ``raw`` (``indexes``; none from an upstream older
     than them), each checked as an import's is (stored.check_index), one per tag;
     ServedTreesError naming the tag otherwise."""
-    entries = _document(raw, where).get("indexes", [])
-    if not isinstance(entries, list) or len(entries) > MAX_INDEXES:
-        raise ServedTreesError(
-            _("{where}: indexes is not a list of at most {limit}").format(
-                where=where, limit=MAX_INDEXES
-            )
-        )
-    parsed = {}
-    for position, entry in enumerate(entries):
-        tag = entry.get("tag") if isinstance(entry, dict) else None
-        what = _("{where}: index {tag}").format(
-            where=where, tag=tag if grammar.matches(grammar.TAG, tag) else position
-        )
+
+    def check(entry, what):
         try:
             index = stored.check_index(entry)
         except ValueError as exc:
             raise ServedTreesError(f"{what}: {exc}") from None
-        if index["tag"] in parsed:
+        return index["tag"], index
+
+    return _keyed(raw, where, "indexes", "tag", MAX_INDEXES, check)
+
+
+_KEYED_WHAT = {
+    "release_indexes": _("{where}: release index of stream {name}"),
+    "indexes": _("{where}: index {name}"),
+}
+
+
+def _keyed(raw, where, key, name_key, limit, check):
+    """The entries of list ``key`` of trees.json (at most ``limit``), each through
+    ``check(entry, what)`` -> (its key, what is kept), one per key."""
+    entries = _document(raw, where).get(key, [])
+    if not isinstance(entries, list) or len(entries) > limit:
+        raise ServedTreesError(
+            _("{where}: {key} is not a list of at most {limit}").format(
+                where=where, key=key, limit=limit
+            )
+        )
+    parsed = {}
+    for position, entry in enumerate(entries):
+        name = entry.get(name_key) if isinstance(entry, dict) else None
+        what = _KEYED_WHAT[key].format(
+            where=where, name=name if grammar.matches(grammar.TAG, name) else position
+        )
+        unique, kept = check(entry, what)
+        if unique in parsed:
             raise ServedTreesError(_("{what}: listed twice").format(what=what))
-        parsed[index["tag"]] = index
+        parsed[unique] = kept
     return list(parsed.values())
 
 
