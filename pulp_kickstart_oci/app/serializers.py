@@ -23,6 +23,7 @@ from pulpcore.plugin.serializers import (
 )
 
 from . import documents
+from .boot import configs
 from .boot.bootc import INCLUDABLE as BOOTC_INCLUDABLE
 from .boot.configs import MAX_COMMAND_LINE, MAX_DISTRIBUTION_ARGUMENTS, script_safe
 from .fetch_policy import FetchRefused, normalized, parse_origins
@@ -1444,6 +1445,26 @@ class KickstartDistributionExportSerializer(serializers.Serializer):
             "<origin><CONTENT_PATH_PREFIX>[<domain>/]<base_path>/."
         ),
     )
+    boot_files = serializers.ChoiceField(
+        choices=configs.BOOT_FILES,
+        default=configs.HTTP,
+        help_text=_(
+            "How the exported pxelinux.cfg/default and GRUB configs fetch kernel and initrd: "
+            "'http' (default) from the origin; 'tftp' as paths from the export directory "
+            "served as the TFTP root (dnsmasq, tftpd-hpa, Foreman's smart-proxy). "
+            "inst.stage2 stays at the origin over HTTP either way (Anaconda takes no TFTP)."
+        ),
+    )
+    layout = serializers.ChoiceField(
+        choices=configs.LAYOUTS,
+        default=configs.PULP_LAYOUT,
+        help_text=_(
+            "'pulp' (default): <version>/<arch>/<file>. 'foreman' (with boot_files 'tftp'): "
+            "also boot/<os>-<version>-<arch>-vmlinuz and -initrd.img, and each tree's GRUB, "
+            "shim and grub.cfg in bootloader-universe/pxegrub2/<os>/<version>/<arch>/, as "
+            "Foreman's smart-proxy TFTP expects."
+        ),
+    )
 
     def validate_path(self, value):
         """Absolute, normalized, printable, and inside one of ALLOWED_EXPORT_PATHS.
@@ -1486,6 +1507,10 @@ class KickstartDistributionExportSerializer(serializers.Serializer):
         belongs to one distribution (KickstartExportDirectory); the task claims it again,
         atomically, with only what was allowed here (``take_over``, ``adopt``).
         """
+        if data["layout"] == configs.FOREMAN_LAYOUT and data["boot_files"] != configs.TFTP:
+            raise serializers.ValidationError(
+                {"layout": _("The 'foreman' layout is a TFTP layout: set boot_files to 'tftp'.")}
+            )
         user = self.context["request"].user
         distribution = self.context["distribution"]
         path = data["path"]

@@ -1072,6 +1072,8 @@ class KickstartDistributionViewSet(DistributionViewSet, RolesMixin):
                 "origin": serializer.validated_data.get("origin"),
                 "take_over": serializer.validated_data.get("take_over"),
                 "adopt": serializer.validated_data["adopt"],
+                "boot_files": serializer.validated_data["boot_files"],
+                "layout": serializer.validated_data["layout"],
             },
         )
         return OperationPostponedResponse(result, request)

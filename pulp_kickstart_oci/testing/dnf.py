@@ -660,3 +660,54 @@ def fedora_tree(
     tree.createrepo()
     tree.write_treeinfo()
     return tree
+
+
+# Debian's BIOS PXELINUX (packages pxelinux, syslinux-common): pxelinux.0 loads ldlinux.c32
+# from its own TFTP directory, then pxelinux.cfg/default relative to itself.
+DEBIAN_PXELINUX = "/usr/lib/PXELINUX/pxelinux.0"
+DEBIAN_LDLINUX = "/usr/lib/syslinux/modules/bios/ldlinux.c32"
+
+
+def syslinux_rpm(workdir, key=None):
+    """syslinux-nonlinux as Fedora packages it (/usr/share/syslinux/), carrying Debian's real
+    pxelinux.0 and ldlinux.c32, so a dnf sync takes a PXELINUX that boots."""
+    files = {}
+    for source in (DEBIAN_PXELINUX, DEBIAN_LDLINUX):
+        assert os.path.exists(source), f"no {source}: install pxelinux syslinux-common"
+        with open(source, "rb") as binary:
+            files[f"/usr/share/syslinux/{os.path.basename(source)}"] = binary.read()
+    return build_rpm(workdir, "syslinux-nonlinux", "6.04", "0.27", "noarch", files, sign_with=key)
+
+
+def bootable_tree(workdir, kernel, initrd, grub_efi, release="42", salt=""):
+    """A dnf tree (x86_64) that really boots: ``kernel`` and ``initrd`` (bytes) as its
+    images, syslinux_rpm()'s PXELINUX, ``grub_efi`` (a GRUB EFI image) as grubx64.efi in
+    grub2-efi-x64, and shim-x64. Its install.img and shim are fixtures: boot tests stop in
+    the initrd, without Secure Boot."""
+    workdir = pathlib.Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    tree = DnfTree(tempfile.mkdtemp(prefix=f"tree-{release}-boot-", dir=workdir), release=release)
+    tree.add_image("images/pxeboot/vmlinuz", kernel)
+    tree.add_image("images/pxeboot/initrd.img", initrd)
+    tree.add_image("images/install.img", fedora.stage2(f"{release}-boot{salt}", size=8192))
+    grub = build_rpm(
+        workdir,
+        "grub2-efi-x64",
+        "2.12",
+        "1",
+        "x86_64",
+        {"/boot/efi/EFI/fedora/grubx64.efi": grub_efi},
+    )
+    # shim is required of a dnf tree; its fixture bytes are never booted here (no Secure Boot).
+    shim = build_rpm(
+        workdir, "shim-x64", "15.8", "3", "x86_64", _shim_files("x86_64", "15.8", "3", False, salt)
+    )
+    for name, rpm in (
+        ("syslinux-nonlinux", syslinux_rpm(workdir)),
+        ("grub2-efi-x64", grub),
+        ("shim-x64", shim),
+    ):
+        tree.rpms[name] = [tree.add_rpm(rpm)]
+    tree.createrepo()
+    tree.write_treeinfo()
+    return tree

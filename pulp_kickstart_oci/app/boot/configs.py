@@ -1,12 +1,18 @@
-"""iPXE, GRUB2 and PXELINUX configs that boot a tree's kernel and initrd over HTTP."""
+"""iPXE, GRUB2 and PXELINUX configs that boot a tree's kernel and initrd over HTTP or TFTP.
+
+A BootTarget over HTTP names URLs; ``over_tftp()`` gives the same target whose GRUB and
+PXELINUX configs name TFTP paths (from the TFTP root) for kernel and initrd, for an export
+a TFTP server serves (docs/tftp.md). One renderer per config kind writes either form.
+"""
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from gettext import gettext as _
 from urllib.parse import urlparse
 
 from ..netboot import grammar, layout
 from . import kinds
+from .treeinfo import release_name
 
 # Characters iPXE, GRUB or PXELINUX read as syntax: expansion, quoting, separators,
 # comments, redirection. A URL, path or argument holding one is refused, never escaped
@@ -77,6 +83,9 @@ class BootTarget:
     install_device: str = ""
     # An Anaconda tree's inst.ks names its bootc.ks (the distribution's bootc_kickstart).
     bootc_kickstart: bool = False
+    # The TFTP form (over_tftp): kernel and initrd paths from the TFTP root; "" over HTTP.
+    tftp_kernel: str = ""
+    tftp_initrd: str = ""
 
     @property
     def kernel_url(self):
@@ -165,8 +174,14 @@ def target_for(
         else "",
         bootc_kickstart=bool(bootc_kickstart) and kind.name == kinds.ANACONDA,
     )
+    return _fits(target, tree)
+
+
+def _fits(target, tree):
+    """``target`` when the kernel command line it makes fits what Linux keeps."""
+    initrd = target.tftp_initrd or target.initrd_path
     # What the kernel receives: the boot loader's initrd= and the command line.
-    line = f"initrd={target.initrd_path.rsplit('/', 1)[-1]} {target.cmdline}"
+    line = f"initrd={initrd.rsplit('/', 1)[-1]} {target.cmdline}"
     if len(line) > MAX_COMMAND_LINE:
         raise CommandLineTooLong(
             _(
@@ -175,6 +190,20 @@ def target_for(
             ).format(version=tree.version, arch=tree.arch, length=len(line), limit=MAX_COMMAND_LINE)
         )
     return target
+
+
+def over_tftp(target, tree, kernel, initrd):
+    """``target`` whose GRUB and PXELINUX configs fetch ``kernel`` and ``initrd`` (paths
+    from the TFTP root, of the tree path grammar) over TFTP. inst.stage2 still names the
+    tree's HTTP URL: Anaconda takes stage2 over http(s), ftp or nfs, never TFTP."""
+    for what, path in (("kernel", kernel), ("initrd", initrd)):
+        if not grammar.matches(grammar.PATH, path):
+            raise NotBootable(
+                _("TFTP {what} path {path!r} cannot go into a boot script").format(
+                    what=what, path=path
+                )
+            )
+    return _fits(replace(target, tftp_kernel=kernel, tftp_initrd=initrd), tree)
 
 
 def _plain_title(title):
@@ -204,28 +233,41 @@ def _grub_http(url):
     return f"({parsed.scheme},{parsed.netloc}){parsed.path}"
 
 
+def _loader_paths(target, http, tftp_root):
+    """(kernel, initrd) as a boot loader names them: ``http(url)`` over HTTP; over TFTP the
+    path from the TFTP root after ``tftp_root``, how the loader names the server's root
+    rather than the directory it was loaded from (GRUB "/", PXELINUX "::/")."""
+    if target.tftp_kernel:
+        return f"{tftp_root}{target.tftp_kernel}", f"{tftp_root}{target.tftp_initrd}"
+    return http(target.kernel_url), http(target.initrd_url)
+
+
 def grub(target):
-    """The tree's grub.cfg: lets UEFI HTTP/PXE boot through GRUB2 install it."""
+    """The tree's grub.cfg: lets UEFI HTTP/PXE boot through GRUB2 install it (kernel and
+    initrd over HTTP, or over TFTP from the server GRUB was loaded from)."""
+    kernel, initrd = _loader_paths(target, _grub_http, "/")
     return (
         "set default=0\n"
         "set timeout=5\n"
         f"menuentry '{target.action} {target.title}' {{\n"
-        f"  linux {_grub_http(target.kernel_url)} {target.cmdline}\n"
-        f"  initrd {_grub_http(target.initrd_url)}\n"
+        f"  linux {kernel} {target.cmdline}\n"
+        f"  initrd {initrd}\n"
         "}\n"
     )
 
 
 def pxelinux(target):
-    """The tree's pxelinux.cfg/default: lets legacy BIOS PXE (lpxelinux) install it over HTTP."""
+    """The tree's pxelinux.cfg/default: lets legacy BIOS PXE install it (kernel and initrd
+    over HTTP with lpxelinux, or over TFTP with pxelinux)."""
+    kernel, initrd = _loader_paths(target, lambda url: url, "::/")
     return (
         "DEFAULT install\n"
         "PROMPT 0\n"
         "TIMEOUT 50\n"
         "LABEL install\n"
         f"  MENU LABEL {target.action} {target.title}\n"
-        f"  KERNEL {target.kernel_url}\n"
-        f"  APPEND initrd={target.initrd_url} {target.cmdline}\n"
+        f"  KERNEL {kernel}\n"
+        f"  APPEND initrd={initrd} {target.cmdline}\n"
     )
 
 
@@ -244,3 +286,65 @@ def ipxe_menu(targets, title="Pulp kickstart trees"):
         lines += [f":{_label(target)}", f"chain {target.tree_url}boot.ipxe"]
     lines += [":shell", "shell", ""]
     return "\n".join(lines)
+
+
+# An export for TFTP clients (docs/tftp.md): the export request's boot_files and layout.
+HTTP = "http"
+TFTP = "tftp"
+BOOT_FILES = (HTTP, TFTP)
+PULP_LAYOUT = "pulp"
+FOREMAN_LAYOUT = "foreman"
+LAYOUTS = (PULP_LAYOUT, FOREMAN_LAYOUT)
+# Foreman's smart-proxy TFTP: kernels and initrds in boot/ as <prefix>-<file name>, and the
+# GRUB of each OS release and arch in <bootloader universe>/pxegrub2/<os>/<version>/<arch>/.
+FOREMAN_BOOT = "boot"
+FOREMAN_UNIVERSE = "bootloader-universe/pxegrub2"
+_NOT_A_NAME = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class TftpForm:
+    """Where an export for TFTP clients puts kernel, initrd and boot loaders of a tree, as
+    paths from the TFTP root (the export directory): the "pulp" layout keeps each tree's
+    files where the content app serves them (<version>/<arch>/...); the "foreman" layout
+    adds the names Foreman's smart-proxy TFTP uses (hard links to the same files)."""
+
+    layout: str = PULP_LAYOUT
+
+    @staticmethod
+    def foreman_os(tree):
+        """The OS name of the tree's Foreman paths: its release name, lower case ("fedora")."""
+        return _NOT_A_NAME.sub("-", release_name(tree).lower()).strip("-") or "fedora"
+
+    def universe(self, tree):
+        """The tree's bootloader-universe directory (Foreman layout)."""
+        return f"{FOREMAN_UNIVERSE}/{self.foreman_os(tree)}/{tree.version}/{tree.arch}"
+
+    def boot_paths(self, tree, target):
+        """(kernel, initrd) as paths from the TFTP root."""
+        if self.layout == FOREMAN_LAYOUT:
+            prefix = f"{FOREMAN_BOOT}/{self.foreman_os(tree)}-{tree.version}-{tree.arch}-"
+            return tuple(
+                prefix + path.rsplit("/", 1)[-1]
+                for path in (target.kernel_path, target.initrd_path)
+            )
+        return tuple(
+            f"{tree.version}/{tree.arch}/{path}"
+            for path in (target.kernel_path, target.initrd_path)
+        )
+
+    def extra_files(self, tree, target):
+        """{path from the TFTP root: path in the tree} of the files this layout adds."""
+        if self.layout != FOREMAN_LAYOUT:
+            return {}
+        kernel, initrd = self.boot_paths(tree, target)
+        extra = {kernel: target.kernel_path, initrd: target.initrd_path}
+        for item in tree.files:
+            if item["role"] in (layout.GRUB, layout.SHIM) and item["path"].startswith("EFI/"):
+                extra[f"{self.universe(tree)}/{item['path'].rsplit('/', 1)[-1]}"] = item["path"]
+        return extra
+
+    def apply(self, target, tree):
+        """``target`` in its TFTP form (over_tftp)."""
+        kernel, initrd = self.boot_paths(tree, target)
+        return over_tftp(target, tree, kernel, initrd)

@@ -109,12 +109,12 @@ def locate(rel_path):
 _NOW = object()
 
 
-def context_for(distribution, origin=None, version=_NOW):
+def context_for(distribution, origin=None, version=_NOW, tftp=None):
     """The Context of ``version`` (default: what ``distribution`` serves now), with URLs at
-    ``origin`` (default: the distribution's own)."""
+    ``origin`` (default: the distribution's own); ``tftp``: a ``configs.TftpForm``."""
     if version is _NOW:
         version = distribution.served_version()
-    return Context(distribution, version, root_url(distribution, origin))
+    return Context(distribution, version, root_url(distribution, origin), tftp=tftp)
 
 
 def _rendered(kind, context):
@@ -193,11 +193,13 @@ def listing(distribution, rel_path):
     return entries
 
 
-def every_document(distribution, origin=None, version=_NOW):
+def every_document(distribution, origin=None, version=_NOW, tftp=None):
     """{relative path: Document} of every listed document of ``version`` (default: what
     ``distribution`` serves now), with URLs at ``origin`` (default: the distribution's):
-    what an export writes."""
-    context = context_for(distribution, origin, version)
+    what an export writes. With ``tftp`` (a ``configs.TftpForm``) the GRUB and PXELINUX
+    configs name kernel and initrd over TFTP, and the Foreman layout adds each tree's GRUB
+    config to its bootloader-universe directory."""
+    context = context_for(distribution, origin, version, tftp)
     documents = {}
     for kind in kinds(ROOT):
         document = _rendered(kind, context) if kind.listed else None
@@ -211,6 +213,10 @@ def every_document(distribution, origin=None, version=_NOW):
             if document is not None:
                 for name in kind.names:
                     documents[f"{tree.version}/{tree.arch}/{name}"] = document
+        if tftp is not None and tftp.layout == configs.FOREMAN_LAYOUT:
+            grub = documents.get(f"{tree.version}/{tree.arch}/EFI/BOOT/grub.cfg")
+            if grub is not None:  # GRUB reads the grub.cfg beside itself
+                documents[f"{tftp.universe(tree)}/grub.cfg"] = grub
     return documents
 
 

@@ -98,11 +98,12 @@ class Context:
     ``for_tree(tree)`` gives the same context for one tree's documents.
     """
 
-    def __init__(self, distribution, version, root_url, tree=None):
+    def __init__(self, distribution, version, root_url, tree=None, tftp=None):
         self.distribution = distribution
         self.version = version
         self.root_url = root_url
         self.tree = tree
+        self.tftp = tftp  # a configs.TftpForm: an export for TFTP clients; None over HTTP
 
     @cached_property
     def trees(self):
@@ -115,7 +116,7 @@ class Context:
 
     def for_tree(self, tree):
         """This context bound to ``tree``, for its tree-scoped documents."""
-        return Context(self.distribution, self.version, self.root_url, tree)
+        return Context(self.distribution, self.version, self.root_url, tree, self.tftp)
 
     def tree_url(self, tree=None):
         """The absolute URL of a tree's directory, ending in "/"."""
@@ -140,7 +141,7 @@ class Context:
     def checked_target(self, tree=None):
         """The tree's BootTarget, or ``configs.NotBootable`` saying why it has none."""
         tree = tree or self.tree
-        return configs.target_for(
+        target = configs.target_for(
             tree,
             self.tree_url(tree),
             self.distribution.kernel_args,
@@ -154,6 +155,7 @@ class Context:
             bootc_kickstart=self.distribution.bootc_kickstart
             and bool(self.distribution.bootc_image),
         )
+        return self.tftp.apply(target, tree) if self.tftp is not None else target
 
     @cached_property
     def boot_target(self):

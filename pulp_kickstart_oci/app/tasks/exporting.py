@@ -16,6 +16,11 @@ descriptor at a time with O_NOFOLLOW: a symbolic link planted in the directory i
 never followed, and one in the way of a path the export writes is replaced.
 Afterwards the export removes only the files its own previous export wrote and this
 one did not (the record says which), never anything else found on disk.
+
+For TFTP clients (``boot_files="tftp"``, docs/tftp.md) the GRUB and PXELINUX configs
+name kernel and initrd as paths from the export directory served as the TFTP root; the
+"foreman" layout adds, as more paths of the same export, the names Foreman's
+smart-proxy TFTP uses (``boot/``, ``bootloader-universe/pxegrub2/``).
 """
 
 import errno
@@ -32,6 +37,7 @@ from pulpcore.plugin.exceptions import PulpException
 from pulpcore.plugin.models import ContentArtifact, ProgressReport
 
 from .. import documents
+from ..boot import configs
 from ..models import ExportDirectoryRefused, KickstartDistribution, KickstartExportDirectory
 
 log = logging.getLogger(__name__)
@@ -217,7 +223,30 @@ def _may_link(root):
         return False
 
 
-def export_distribution(distribution_pk, path, origin=None, take_over=None, adopt=False):
+def _tftp_files(distribution, origin, version, tftp, files):
+    """{exported path: artifact} of what the TFTP layout adds (hard links to tree files)."""
+    extra = {}
+    context = documents.context_for(distribution, origin, version, tftp)
+    for tree in context.trees if version is not None else ():
+        target = context.target(tree)
+        if target is None:
+            continue
+        for rel, in_tree in tftp.extra_files(tree, target).items():
+            source = f"{tree.version}/{tree.arch}/{in_tree}"
+            if source in files:
+                extra[_relative(rel)] = files[source]
+    return extra
+
+
+def export_distribution(
+    distribution_pk,
+    path,
+    origin=None,
+    take_over=None,
+    adopt=False,
+    boot_files=configs.HTTP,
+    layout=configs.PULP_LAYOUT,
+):
     """Export the trees a distribution serves now, with their generated documents, to ``path``.
 
     Args:
@@ -229,6 +258,9 @@ def export_distribution(distribution_pk, path, origin=None, take_over=None, adop
             asked may change (the API checked it): the directory is handed over.
         adopt (bool): The user who asked may claim a directory holding files no
             distribution exported (the API checked the model-level permission).
+        boot_files (str): "http": the configs fetch kernel and initrd from ``origin``;
+            "tftp": from the export directory served as a TFTP root.
+        layout (str): "pulp" or, with TFTP, "foreman" (docs/tftp.md).
 
     Raises:
         ExportError: ``path`` is not allowed or belongs to another distribution, or a
@@ -254,10 +286,19 @@ def export_distribution(distribution_pk, path, origin=None, take_over=None, adop
             _("Not downloaded yet (on_demand), export refused: {}").format(", ".join(missing))
         )
 
+    tftp = configs.TftpForm(layout) if boot_files == configs.TFTP else None
     generated = {
         _relative(rel): document
-        for rel, document in documents.every_document(distribution, origin, version).items()
+        for rel, document in documents.every_document(distribution, origin, version, tftp).items()
     }
+    if tftp is not None:
+        extra = _tftp_files(distribution, origin, version, tftp, files)
+        taken = sorted(set(extra) & (set(files) | set(generated)))
+        if taken:
+            raise ExportError(
+                _("The {} layout's paths are tree paths too: {}").format(layout, ", ".join(taken))
+            )
+        files.update(extra)
 
     try:
         record = KickstartExportDirectory.claim(
