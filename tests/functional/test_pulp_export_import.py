@@ -814,6 +814,27 @@ class TestPulpExportImport:
             )
             return response
 
+        def push_signed():
+            target = api.create(
+                "remotes/kickstart/oci/",
+                {
+                    "name": unique("oci"),
+                    "url": source.pusher.base,
+                    "upstream_name": unique("pushed/impexp"),
+                },
+            )
+            response = api.post(
+                f"{imported['pulp_href']}push/",
+                {"remote": target["pulp_href"], "releases": ["42"], "copy_signatures": True},
+            )
+            return target, api.wait(response["task"], raise_on_failure=False)
+
+        # The exporter's records are not this Pulp's: their signature manifests are not
+        # copied on its word.
+        _target, task = push_signed()
+        assert task["state"] == "failed"
+        assert "only another Pulp verified it" in task["error"]["description"]
+
         # A remote that trusts nothing cannot verify: 400 saying why.
         plain = api.create(
             "remotes/kickstart/oci/",
@@ -852,6 +873,19 @@ class TestPulpExportImport:
         assert set(records) == set(records_of(api, before))
         assert all(checked == {False, True} for checked in records.values()), records
         assert task["progress_reports"][0]["done"] == 2  # the OCI trees only
+
+        # Verified here: the import's kept bytes go out as the upstream published them,
+        # with their signature manifests.
+        target, task = push_signed()
+        assert task["state"] == "completed", task.get("error")
+        done = {report["code"]: report["done"] for report in task["progress_reports"]}
+        assert done["push.manifests.identical"] == 3 and done["push.signatures.copied"] == 2
+        index = requests.get(
+            f"{source.pusher.base}/v2/{target['upstream_name']}/manifests/42",
+            headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+            timeout=60,
+        )
+        assert "sha256:" + sha256(index.content) == source.published["index"]
 
     def test_verify_signatures_refuses_a_tree_whose_files_are_not_its_manifests(
         self, second, source, imported, stack, scratch

@@ -108,6 +108,16 @@ class TreePush:
     def tag(self):
         return f"{self.version}-{self.oci_arch}"
 
+    def manifest(self):
+        """(bytes, media type) of the manifest pushed: as the sync read it, or written."""
+        if self.raw is not None:
+            return self.raw, self.media_type
+        return manifest_of(self), artifact.OCI_MANIFEST
+
+    @property
+    def digest(self):
+        return _sha256(self.manifest()[0])
+
     @property
     def root(self):
         return f"{self.version}/{self.oci_arch}"
@@ -136,6 +146,14 @@ class UpstreamIndex:
 
     raw: bytes
     media_type: str
+
+    @property
+    def digest(self):
+        return _sha256(self.raw)
+
+    def fits(self, trees):
+        """True when it lists exactly the manifests of ``trees`` (TreePush) as pushed."""
+        return listed_digests(self.raw) == {tree.digest for tree in trees}
 
 
 @dataclass
@@ -628,10 +646,8 @@ class RegistryPusher:
 
         releases = {}
         for tree in trees:
-            raw, media_type = tree.raw, tree.media_type
-            if raw is None:
-                raw, media_type = manifest_of(tree), artifact.OCI_MANIFEST
-            else:
+            raw, media_type = tree.manifest()
+            if tree.raw is not None:
                 self.pushed.identical += 1
             what = _("manifest {tag}").format(tag=tree.tag)
             digest = await self.push_manifest(tree.tag, raw, media_type, what)
@@ -639,9 +655,7 @@ class RegistryPusher:
         for release, entries in releases.items():
             what = _("index {tag}").format(tag=release)
             kept = indexes.get(release)
-            if kept is not None and listed_digests(kept.raw) == {
-                digest for _t, digest, _s in entries
-            }:
+            if kept is not None and kept.fits(tree for tree, _digest, _size in entries):
                 self.pushed.identical += 1
                 await self.push_manifest(release, kept.raw, kept.media_type, what)
             else:

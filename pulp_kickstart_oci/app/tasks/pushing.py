@@ -160,22 +160,33 @@ def _as_synced(tree, stored):
     return raw
 
 
+def _checked_here_too(record):
+    """True when this Pulp verified the same signature of the same tree itself."""
+    return (
+        KickstartSignature.checked_by_this_pulp()
+        .filter(
+            tree_id=record.tree_id,
+            kind=record.kind,
+            key=record.key,
+            signed_digest=record.signed_digest,
+        )
+        .exists()
+    )
+
+
 def _signature_copies(version, trees, pushes, indexes):
     """The signature manifests to copy along with the pushed trees (checked carriers).
 
     Every cosign or sigstore-bundle verification the version holds of a pushed tree must
-    be copyable: its carrier kept and what it signs pushed as the bytes the sync read.
+    be copyable: made by this Pulp (a carried record only once this Pulp verified the same
+    signature), its carrier kept, and what it signs pushed as the bytes the sync read.
     Otherwise the push fails before sending anything, naming the tree.
     """
-    same = {}  # digests pushed byte for byte -> the tree they belong to
-    for tree, pushed in zip(trees, pushes, strict=True):
-        if pushed.raw is not None:
-            same[tree.digest] = tree
-    for tree in trees:
-        index = (tree.source or {}).get("index") or {}
-        kept = indexes.get(tree.version)
-        if kept is not None and index.get("digest") == _sha256(kept.raw):
-            same.setdefault(index["digest"], tree)
+    # The digests pushed as the bytes a sync read: manifests, and indexes that fit.
+    same = {pushed.digest for pushed in pushes if pushed.raw is not None}
+    for release, kept in indexes.items():
+        if kept.fits(pushed for pushed in pushes if pushed.version == release):
+            same.add(kept.digest)
     copies, seen = [], set()
     limit = settings.KICKSTART_MAX_SIGNATURE_BYTES
     records = KickstartSignature.objects.filter(
@@ -191,6 +202,14 @@ def _signature_copies(version, trees, pushes, indexes):
                 _(
                     "{where}: cannot be copied: the tree is not pushed as the manifest it signs "
                     "(a new manifest gets a new digest); push without copy_signatures"
+                ).format(where=where)
+            )
+        if not record.checked_here and not _checked_here_too(record):
+            raise PushError(
+                _(
+                    "{where}: cannot be copied: only another Pulp verified it (an import or a "
+                    "replication carried the record); run verify_signatures with this Pulp's "
+                    "keys first, or push without copy_signatures"
                 ).format(where=where)
             )
         if record.carrier is None:
