@@ -29,8 +29,12 @@ beside the stack, sharing what is safe to share and nothing else:
 ``SecondPulp(..., venv=path)`` runs the Pulp of another virtualenv instead of the stack's
 (``bench/sync_pulp.py``'s, which has pulp_container and pulp_rpm beside the plugin): its
 template database is its own (``pulp_second_template_<hash of the path>``, fingerprinted
-on that venv's packages). ``settings`` may be a callable of the SecondPulp, called once its
-ports are known, for settings that name them (pulp_container's ``TOKEN_SERVER``).
+on that venv's packages). ``SecondPulp(..., migrate=True)`` migrates that template from
+scratch at every start, whatever its fingerprint says: for a venv whose plugin is a
+freshly built wheel of an unchanged version (tests/functional/test_install.py), whose
+migrations must run from the wheel itself. ``settings`` may be a callable of the
+SecondPulp, called once its ports are known, for settings that name them
+(pulp_container's ``TOKEN_SERVER``).
 
 Two test sessions may start a second Pulp of the same name at once (two engineers
 running the same test file): each takes the first free slot (a lock file held while
@@ -199,8 +203,9 @@ def template_of(venv):
     return f"{TEMPLATE}_{hashlib.sha256(str(venv).encode()).hexdigest()[:8]}"
 
 
-def ensure_template(venv=VENV):
-    """The template database, rebuilt (migrated from scratch) when its fingerprint is stale.
+def ensure_template(venv=VENV, force=False):
+    """The template database, rebuilt (migrated from scratch) when its fingerprint is stale
+    (or always, with ``force``).
 
     Returns the seconds spent migrating (0 when the template was current). The caller
     holds the template lock: nothing else may connect to it while it is copied.
@@ -208,7 +213,7 @@ def ensure_template(venv=VENV):
     wanted = _fingerprint(venv)
     template = template_of(venv)
     with _postgres() as connection:
-        if _database_comment(connection, template) == wanted:
+        if not force and _database_comment(connection, template) == wanted:
             return 0.0
         started = time.monotonic()
         connection.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
@@ -242,13 +247,14 @@ class SecondPulpError(RuntimeError):
 class SecondPulp:
     """One more Pulp beside the dev stack (see the module's docstring)."""
 
-    def __init__(self, name, settings=None, cache=True, guest_boot=False, venv=None):
+    def __init__(self, name, settings=None, cache=True, guest_boot=False, venv=None, migrate=False):
         if not name.replace("_", "").isalnum() or not name.islower():
             raise ValueError(f"a second Pulp's name is lower-case letters, digits and _: {name!r}")
         self.name = name
         # A dict, or a callable of this SecondPulp giving one once its ports are known.
         self.overrides = settings if callable(settings) else dict(settings or {})
         self.venv = Path(venv) if venv else VENV
+        self.migrate = migrate  # rebuild the template at every start (see the module's doc)
         self.cache = cache
         # QEMU guests may boot from it: its content port as the guests see the host is in
         # KICKSTART_BOOT_HOSTS (the port is only known at start), see ``guest_origin``.
@@ -329,7 +335,8 @@ class SecondPulp:
     def _new_database(self):
         """This slot's database: a fresh copy of the (current) template."""
         with _lock(SECOND / "template.lock", wait=True):
-            self.timings["migrate_seconds"] = round(ensure_template(self.venv), 1)
+            migrating = ensure_template(self.venv, force=self.migrate)
+            self.timings["migrate_seconds"] = round(migrating, 1)
             template = template_of(self.venv)
             with _postgres() as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
