@@ -20,6 +20,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 
 from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import dnf
@@ -192,3 +193,27 @@ class TestTftpBoot:
         assert "Install 42 x86_64" in console.text, console.tail()
         cmdline = _check(console, export, distribution, marker, config)
         assert cmdline[0] == f"BOOT_IMAGE={kernel}", cmdline
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"boot_files": "nfs"}, "boot_files"),
+        ({"boot_files": ["tftp"]}, "boot_files"),
+        ({"boot_files": "tftp", "layout": "cobbler"}, "layout"),
+        ({"layout": "foreman"}, "layout"),  # a TFTP layout: only with boot_files "tftp"
+    ],
+)
+def test_the_tftp_export_options_are_validated(
+    kickstart_distribution_factory, bindings_cfg, body, field
+):
+    """Each bad value is a 400 naming its field (sent raw: the client checks enums itself)."""
+    distribution = kickstart_distribution_factory()
+    response = requests.post(
+        f"{bindings_cfg.host}{distribution.pulp_href}export/",
+        json={"path": str(EXPORTS / unique("tftp")), **body},
+        auth=(bindings_cfg.username, bindings_cfg.password),
+        timeout=60,
+    )
+    assert response.status_code == 400, response.text
+    assert list(response.json()) == [field], response.text
