@@ -284,15 +284,24 @@ class PulpKickstartDistributionContext(PulpDistributionContext):
         """
         return self.call("trees", parameters={self.HREF: self.pulp_href})
 
-    def export(self, path: str, origin: str | None = None) -> t.Any:
+    def export(
+        self,
+        path: str,
+        origin: str | None = None,
+        boot_files: str | None = None,
+        layout: str | None = None,
+    ) -> t.Any:
         """Export the served trees and their generated documents to ``path`` on the server.
 
         Dispatches the distribution's ``export`` task and waits for it (unless the CLI
-        runs in background mode); ``origin`` is where the exported configs point.
+        runs in background mode); ``origin`` is where the exported configs point,
+        ``boot_files`` ("http" or "tftp") how they fetch kernel and initrd, ``layout``
+        ("pulp" or "foreman") where a TFTP export puts them (docs/tftp.md).
         """
         body: dict[str, t.Any] = {"path": path}
-        if origin is not None:
-            body["origin"] = origin
+        for name, value in (("origin", origin), ("boot_files", boot_files), ("layout", layout)):
+            if value is not None:
+                body[name] = value
         return self.call("export", parameters={self.HREF: self.pulp_href}, body=body)
 
 

@@ -186,6 +186,23 @@ def urls(pulp_ctx: PulpCLIContext, distribution_ctx: PulpKickstartDistributionCo
         "serve the export at <origin>/pulp/content/<base_path>/."
     ),
 )
+@click.option(
+    "--boot-files",
+    type=click.Choice(["http", "tftp"]),
+    help=_(
+        "How pxelinux.cfg/default and the GRUB configs fetch kernel and initrd: http (default) "
+        "from the origin, or tftp from the export directory served as the TFTP root. "
+        "inst.stage2 stays HTTP."
+    ),
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["pulp", "foreman"]),
+    help=_(
+        "pulp (default), or foreman (with --boot-files tftp): also boot/<os>-<version>-<arch>-"
+        "vmlinuz and -initrd.img and bootloader-universe/pxegrub2/<os>/<version>/<arch>/."
+    ),
+)
 @pass_entity_context
 @pass_pulp_context
 def export(
@@ -194,6 +211,8 @@ def export(
     /,
     path: str,
     origin: str | None,
+    boot_files: str | None,
+    layout: str | None,
 ) -> None:
     """Export the served trees with their boot configs to a directory, for nginx or TFTP."""
-    pulp_ctx.output_result(distribution_ctx.export(path, origin))
+    pulp_ctx.output_result(distribution_ctx.export(path, origin, boot_files, layout))
