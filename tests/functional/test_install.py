@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -101,6 +102,24 @@ def build_wheel(into):
     return wheel
 
 
+class Clock:
+    """Seconds per step, kept in .run/install/timings.json (what the install costs CI)."""
+
+    def __init__(self):
+        self.last = time.monotonic()
+        self.steps = {}
+
+    def lap(self, step):
+        now = time.monotonic()
+        self.steps[f"{step}_seconds"] = round(now - self.last, 1)
+        self.last = now
+        self.record()
+
+    def record(self, more=None):
+        self.steps.update(more or {})
+        (INSTALL / "timings.json").write_text(json.dumps(self.steps, indent=1) + "\n")
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """The wheel, freshly built and installed into a new venv beside pulpcore (the page's
@@ -109,7 +128,9 @@ def installed(tmp_path_factory):
     with open(INSTALL / "venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         work = tmp_path_factory.mktemp("install")
+        clock = Clock()
         wheel = build_wheel(work)
+        clock.lap("wheel")
         shutil.rmtree(VENV, ignore_errors=True)
         # The dev venv's interpreter: venv builds the new one on the same base Python.
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
@@ -120,10 +141,12 @@ def installed(tmp_path_factory):
             check=True,
             capture_output=True,
         )
+        clock.lap("venv_with_pulpcore")
         pip_block = shell_blocks("## pip next to pulpcore")[0]
         script = re.sub(r"(?m)^VENV=.*$", f"VENV={VENV}", pip_block, count=1)
         bash("set -euo pipefail\n" + script, env=None, cwd=work)
-        yield {"wheel": wheel, "pulpcore": pulpcore, "work": work}
+        clock.lap("plugin_install")
+        yield {"wheel": wheel, "pulpcore": pulpcore, "work": work, "clock": clock}
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +154,7 @@ def pulp(installed):
     """A Pulp (API, content app, one worker) run from the new venv on a new database,
     migrated from scratch by the wheel's migrations."""
     with SecondPulp("install", venv=VENV, migrate=True) as running:
+        installed["clock"].record(running.timings)
         yield running
 
 
