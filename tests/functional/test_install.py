@@ -175,6 +175,27 @@ def shell_env(pulp, installed):
     return env
 
 
+def test_the_page_names_real_settings():
+    """Each KICKSTART_* setting the page names (or KICKSTART_X_* family) is the plugin's,
+    and its settings example is Python that sets what the page says it sets."""
+    from pulp_kickstart_oci.app import settings as plugin_settings
+
+    known = {name for name in dir(plugin_settings) if name.startswith("KICKSTART_")}
+    named = set(re.findall(r"\bKICKSTART_[A-Z_]*[A-Z](?:_\*)?", PAGE.read_text()))
+    assert named, "the page names no plugin setting"
+    for name in named:
+        if name.endswith("_*"):
+            assert any(k.startswith(name[:-1]) for k in known), name
+        else:
+            assert name in known, f"docs/install.md names {name}, which the plugin does not have"
+    lines = PAGE.read_text().splitlines()
+    start = lines.index("```python", lines.index("## Settings"))
+    example = {}
+    exec("\n".join(lines[start + 1 : lines.index("```", start)]), example)
+    assert {"CONTENT_ORIGIN", "CACHE_ENABLED", "ALLOWED_EXPORT_PATHS"} <= set(example)
+    assert set(example) & known
+
+
 def test_the_wheel_carries_every_file_of_the_package(installed):
     """Each file of pulp_kickstart_oci in the checkout (modules, migrations, anything the
     app loads) is in the wheel, byte for byte, and the venv runs the wheel's code."""
