@@ -93,6 +93,12 @@ class _Distribution:
     def served_release_indexes(self, version):
         return []
 
+    def served_manifests(self, version):
+        return {}
+
+    def served_indexes(self, version):
+        return []
+
 
 def _settings(**extra):
     """The tests' settings; domains off unless a test turns them on (the unit suite also

@@ -9,18 +9,8 @@ from tests.unit.test_serving import _Distribution, _settings, _tree
 STAGE2 = "inst.stage2=https://pulp.example.com/pulp/content/sample/fedora/42/x86_64/"
 
 
-class _Served(_Distribution):
-    """test_serving's stand-in, with what trees.json reads since it carries kept bytes."""
-
-    def served_manifests(self, version):
-        return {}
-
-    def served_indexes(self, version):
-        return []
-
-
 def _written(tftp, trees=None):
-    distribution = _Served(trees or [_tree(), _tree(version="41", grub=False, pk=2)])
+    distribution = _Distribution(trees or [_tree(), _tree(version="41", grub=False, pk=2)])
     with _settings():
         return {
             path: document.body.decode()
