@@ -188,12 +188,18 @@ def test_every_document_answers_in_its_domain_and_every_url_in_it_resolves(pulp,
 
 def _served_part(path, text):
     """What a document says Pulp serves: trees.json's provenance (``source``) names the
-    upstream a tree came from (its registry), which is no URL of this Pulp."""
+    upstream a tree came from (its registry), and the upstream's own bytes it keeps (a
+    tree's ``manifest``, the ``indexes``, a signature's ``carrier``) name what upstream
+    named: no URL of this Pulp."""
     if path != "trees.json":
         return text
     document = json.loads(text)
     for tree in document["trees"]:
         assert isinstance(tree.pop("source"), dict), tree
+        tree.pop("manifest")
+        for record in tree["signatures"]:
+            record.pop("carrier", None)
+    document.pop("indexes")
     return json.dumps(document)
 
 
