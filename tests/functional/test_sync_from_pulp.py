@@ -53,7 +53,7 @@ class StandIn:
         self.root = root
         self.files = {}  # tree path -> bytes
         records = []
-        placeholder = ("boot.iso", b"\0" * 180 + salt.encode()[:16].ljust(16, b"-"))
+        placeholder = ("boot.iso", b"\0" * 180 + salt.encode()[-16:].rjust(16, b"-"))
         for title, data in fedora.tree_files(RELEASE, "amd64", salt=salt) + [placeholder]:
             if title not in PLACES:
                 continue
