@@ -123,12 +123,6 @@ class RegistryAuth:
         """True when the remote has a username: basic auth and token requests may use it."""
         return bool(self._username)
 
-    def secrets(self):
-        """What a message must never repeat: the password, basic credentials, tokens."""
-        found = [self._password, self._basic_header().split(" ", 1)[1]] if self._username else []
-        found += [token for token, _expires in self._tokens.values()]
-        return [secret for secret in found if secret]
-
     def _basic_header(self):
         raw = f"{self._username}:{self._password}".encode()
         return "Basic " + base64.b64encode(raw).decode()

@@ -247,30 +247,50 @@ def _sha256(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-async def _answer_of(response, secrets=()):
-    """The registry's words for a refusal: ``HTTP <status> (<CODE>: <message>; ...)``.
+# The error codes of the distribution spec (and Docker's registry before it): the only words
+# of a refusal a task error repeats. A registry's messages are free text it may fill with the
+# credentials it was sent, in any spelling no redaction can follow, so they are never repeated.
+ERROR_CODES = frozenset(
+    {
+        "BLOB_UNKNOWN",
+        "BLOB_UPLOAD_INVALID",
+        "BLOB_UPLOAD_UNKNOWN",
+        "DIGEST_INVALID",
+        "MANIFEST_BLOB_UNKNOWN",
+        "MANIFEST_INVALID",
+        "MANIFEST_UNKNOWN",
+        "MANIFEST_UNVERIFIED",
+        "NAME_INVALID",
+        "NAME_UNKNOWN",
+        "SIZE_INVALID",
+        "TAG_INVALID",
+        "RANGE_INVALID",
+        "UNAUTHORIZED",
+        "DENIED",
+        "UNSUPPORTED",
+        "TOOMANYREQUESTS",
+        "UNAVAILABLE",
+        "UNKNOWN",
+    }
+)
 
-    Its error JSON's codes and messages, else the first line of a plain-text body; printable
-    text only, each cut short, and never a credential or token the registry echoed.
-    """
+
+async def _answer_of(response):
+    """The registry's refusal as ``HTTP <status> (<CODE>, ...)``: its status and the codes of
+    its error JSON that the spec defines, nothing else it wrote (see ERROR_CODES)."""
     body = b""
     with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
         while len(body) < MAX_ANSWER_BYTES and (chunk := await response.content.read(8192)):
             body += chunk
-    said = []
+    codes = []
     with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError, AttributeError):
         for error in json.loads(body[:MAX_ANSWER_BYTES]).get("errors") or []:
-            code = str(error.get("code") or "")[:64]
-            text = str(error.get("message") or "")[:200]
-            said.append(": ".join(part for part in (code, text) if part))
-    if not said:
-        said = [body[:200].decode(errors="replace").strip().split("\n", 1)[0]]
-    said = [words for words in said[:3] if words and words.isprintable()]
+            code = error.get("code") if isinstance(error, dict) else None
+            if code in ERROR_CODES and code not in codes:
+                codes.append(code)
     answer = _("the registry answered HTTP {status}").format(status=response.status)
-    if said:
-        answer += " (" + "; ".join(said) + ")"
-    for secret in secrets:
-        answer = answer.replace(secret, "[redacted]")
+    if codes:
+        answer += " (" + ", ".join(codes) + ")"
     if response.status == 401:
         answer += _(": check the remote's credentials")
     elif response.status == 403:
@@ -407,7 +427,7 @@ class RegistryPusher:
                 return True
             if response.status == 404:
                 return False
-            raise Refused(response.status, await _answer_of(response, self.auth.secrets()))
+            raise Refused(response.status, await _answer_of(response))
 
     async def push_blob(self, blob):
         """Make sure the registry has the blob: present, mounted or uploaded."""
@@ -452,7 +472,7 @@ class RegistryPusher:
             if response.status == 201 and blob.mount_from:
                 return None, 0
             if response.status != 202:
-                raise Refused(response.status, await _answer_of(response, self.auth.secrets()))
+                raise Refused(response.status, await _answer_of(response))
             minimum = response.headers.get("OCI-Chunk-Min-Length", "")
             minimum = int(minimum) if minimum.isdigit() else 0
             if minimum > MAX_CHUNK_BYTES:
@@ -494,7 +514,7 @@ class RegistryPusher:
         stream = self._stream(blob, 0, blob.size)
         async with self._request("PUT", url, headers=headers, data=lambda: stream()) as response:
             if response.status != 201:
-                raise Refused(response.status, await _answer_of(response, self.auth.secrets()))
+                raise Refused(response.status, await _answer_of(response))
             _stored_as(response, blob.digest)
 
     async def _put_chunks(self, blob, location, chunk):
@@ -521,9 +541,7 @@ class RegistryPusher:
                         await self._put_whole(blob, location)
                         return
                     if response.status != 202:
-                        raise Refused(
-                            response.status, await _answer_of(response, self.auth.secrets())
-                        )
+                        raise Refused(response.status, await _answer_of(response))
                     location = self._location(response, location)
                     self.pushed.chunks_uploaded += 1
             except (aiohttp.ClientConnectionError, asyncio.TimeoutError):
@@ -536,7 +554,7 @@ class RegistryPusher:
         url = self._with_digest(location, blob.digest)
         async with self._request("PUT", url, headers={"Content-Length": "0"}) as response:
             if response.status != 201:
-                raise Refused(response.status, await _answer_of(response, self.auth.secrets()))
+                raise Refused(response.status, await _answer_of(response))
             _stored_as(response, blob.digest)
 
     async def _resume(self, location, sent, size):
@@ -545,7 +563,7 @@ class RegistryPusher:
         registry's fault, said as such (not a stored file's)."""
         async with self._request("GET", location) as response:
             if response.status != 204:
-                raise Refused(response.status, await _answer_of(response, self.auth.secrets()))
+                raise Refused(response.status, await _answer_of(response))
             received = response.headers.get("Range", "")
             first, _dash, last = received.partition("-")
             if not received:
@@ -580,7 +598,7 @@ class RegistryPusher:
             headers = {"Content-Type": media_type}
             async with self._request("PUT", url, headers=headers, data=raw) as response:
                 if response.status != 201:
-                    raise Refused(response.status, await _answer_of(response, self.auth.secrets()))
+                    raise Refused(response.status, await _answer_of(response))
                 said = response.headers.get("Docker-Content-Digest")
                 self._indexed_subject[digest] = bool(response.headers.get("OCI-Subject"))
                 if said and said != digest:
@@ -702,7 +720,7 @@ class RegistryPusher:
                     found = json.loads(body)
                     listed = [m for m in found.get("manifests") or [] if isinstance(m, dict)]
                 elif got.status != 404:
-                    raise Refused(got.status, await _answer_of(got, self.auth.secrets()))
+                    raise Refused(got.status, await _answer_of(got))
         except (ValueError, AttributeError, RecursionError):
             raise PushError(self._what(what, _("not an image index"))) from None
         except Refused as exc:
