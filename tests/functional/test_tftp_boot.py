@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from pulpcore.tests.functional.utils import PulpTaskError
+
 from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import dnf
 from tests.support import guest
@@ -217,3 +219,64 @@ def test_the_tftp_export_options_are_validated(
     )
     assert response.status_code == 400, response.text
     assert list(response.json()) == [field], response.text
+
+
+def test_two_trees_given_one_foreman_name_fail_the_export_naming_both(
+    kickstart_dnf_tree_factory,
+    kickstart_tree_server_factory,
+    kickstart_dnf_remote_factory,
+    kickstart_repository_factory,
+    kickstart_distribution_factory,
+    kickstart_sync,
+    kickstart_bindings,
+    monitor_task,
+    latest_version,
+    trees,
+):
+    """The Foreman names join upstream values with "-": release name "Fedora" and release
+    "42-41" make boot/fedora-42-41-x86_64-vmlinuz, and so do "Fedora 42" and "41". The
+    export fails naming both files and writes nothing, rather than letting one tree's
+    configs boot the other's kernel (found by attacking the export)."""
+    units = []
+    for family, release in (("Fedora", "42-41"), ("Fedora 42", "41")):
+        tree = kickstart_dnf_tree_factory()
+        tree.family, tree.release = family, release
+        tree.write_treeinfo(variant=False)  # productmd's own writer allows digits only
+        repository = kickstart_repository_factory()
+        kickstart_sync(
+            repository, kickstart_dnf_remote_factory(kickstart_tree_server_factory(tree))
+        )
+        units += [unit.pulp_href for unit in trees(latest_version(repository))]
+    both = kickstart_repository_factory()
+    monitor_task(
+        kickstart_bindings.RepositoriesKickstartApi.modify(
+            both.pulp_href, {"add_content_units": units}
+        ).task
+    )
+    distribution = kickstart_distribution_factory(both)
+    path = EXPORTS / unique("tftp-clash")
+    with pytest.raises(PulpTaskError) as failed:
+        monitor_task(
+            kickstart_bindings.DistributionsKickstartApi.export(
+                distribution.pulp_href,
+                {"path": str(path), "boot_files": "tftp", "layout": "foreman"},
+            ).task
+        )
+    message = failed.value.task.error["description"]
+    assert "names boot/fedora-42-41-x86_64-vmlinuz for two files" in message, message
+    assert "41/x86_64/images/pxeboot/vmlinuz" in message, message
+    assert "42-41/x86_64/images/pxeboot/vmlinuz" in message, message
+    assert not path.exists()
+
+    # The pulp layout keeps each tree in its own directory: the same trees export.
+    monitor_task(
+        kickstart_bindings.DistributionsKickstartApi.export(
+            distribution.pulp_href, {"path": str(path), "boot_files": "tftp"}
+        ).task
+    )
+    try:
+        for release in ("41", "42-41"):
+            config = (path / release / "x86_64" / "grub.cfg").read_text()
+            assert f"linux /{release}/x86_64/images/pxeboot/vmlinuz " in config, config
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

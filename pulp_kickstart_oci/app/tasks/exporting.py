@@ -224,8 +224,14 @@ def _may_link(root):
 
 
 def _tftp_files(distribution, origin, version, tftp, files):
-    """{exported path: artifact} of what the TFTP layout adds (hard links to tree files)."""
-    extra = {}
+    """{exported path: artifact} of what the TFTP layout adds (hard links to tree files).
+
+    A layout's names are built from upstream values (release name, release, arch), so two
+    trees can be given one name (os "fedora" and release "42-41", os "fedora-42" and release
+    "41"): such an export fails naming both, rather than one tree's config booting the
+    other's kernel.
+    """
+    extra, source_of = {}, {}
     context = documents.context_for(distribution, origin, version, tftp)
     for tree in context.trees if version is not None else ():
         target = context.target(tree)
@@ -233,8 +239,18 @@ def _tftp_files(distribution, origin, version, tftp, files):
             continue
         for rel, in_tree in tftp.extra_files(tree, target).items():
             source = f"{tree.version}/{tree.arch}/{in_tree}"
-            if source in files:
-                extra[_relative(rel)] = files[source]
+            if source not in files:
+                continue
+            rel = _relative(rel)
+            other = source_of.setdefault(rel, source)
+            if other != source:
+                raise ExportError(
+                    _("The {layout} layout names {path} for two files, {one} and {other}").format(
+                        layout=tftp.layout, path=rel, one=other, other=source
+                    )
+                    + _(": rename a release or export the trees to separate directories.")
+                )
+            extra[rel] = files[source]
     return extra
 
 
