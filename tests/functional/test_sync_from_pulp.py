@@ -9,6 +9,7 @@ refuses a document or a file that is not what it claims, naming it, with no new 
 Replication between two real Pulps is tests/functional/test_replication.py.
 """
 
+import base64
 import hashlib
 import json
 
@@ -16,6 +17,7 @@ import pytest
 
 from pulp_kickstart_oci.pytest_plugin import unique
 from pulp_kickstart_oci.testing import fedora
+from pulp_kickstart_oci.testing.oci import OCI_INDEX, OCI_MANIFEST
 
 RELEASE, ARCH = "42", "x86_64"
 PLACES = {  # title -> (tree path, role)
@@ -232,6 +234,81 @@ def _script_in_an_index(stand_in):
     stand_in.document["release_indexes"] = [bad]
 
 
+def _manifest_of_another_digest(stand_in):
+    """Kept bytes that are not the tree's: a push would write another manifest."""
+    stand_in.tree["manifest"] = json.dumps({"schemaVersion": 2, "layers": []})
+
+
+def _manifest_not_text(stand_in):
+    stand_in.tree["manifest"] = {"schemaVersion": 2}
+
+
+def _raw_index(listed):
+    return json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": listed})
+
+
+def _index_of_another_digest(stand_in):
+    raw = _raw_index([{"digest": stand_in.tree["digest"], "mediaType": OCI_MANIFEST}])
+    stand_in.document["indexes"] = [
+        {"tag": "42", "digest": "sha256:" + "0" * 64, "media_type": OCI_INDEX, "raw": raw}
+    ]
+
+
+def _index_not_an_index(stand_in):
+    raw = json.dumps(["not", "an", "index"])
+    stand_in.document["indexes"] = [
+        {
+            "tag": "42",
+            "digest": "sha256:" + sha256(raw.encode()),
+            "media_type": OCI_INDEX,
+            "raw": raw,
+        }
+    ]
+
+
+def _index_tag_twice(stand_in):
+    raw = _raw_index([])
+    entry = {"tag": "42", "digest": "sha256:" + sha256(raw.encode()), "media_type": OCI_INDEX}
+    stand_in.document["indexes"] = [{**entry, "raw": raw}, {**entry, "raw": raw}]
+
+
+def _carrier(stand_in, signed, blob, said=None):
+    """A cosign .sig manifest for ``signed`` carrying ``blob``, said to be ``said``'s bytes."""
+    said = said or blob
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "size": 2,
+                "digest": "sha256:" + sha256(b"{}"),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                    "size": len(said),
+                    "digest": "sha256:" + sha256(said),
+                }
+            ],
+        }
+    )
+    stand_in.tree["signatures"][0]["carrier"] = {
+        "reference": "sha256-" + signed.split(":", 1)[1] + ".sig",
+        "media_type": OCI_MANIFEST,
+        "manifest": manifest,
+        "blobs": {"sha256:" + sha256(said): base64.b64encode(blob).decode()},
+    }
+
+
+def _carrier_of_another_digest(stand_in):
+    _carrier(stand_in, "sha256:" + "b" * 64, b'{"critical": {}}')
+
+
+def _carrier_blob_not_its_digest(stand_in):
+    _carrier(stand_in, stand_in.tree["digest"], b'{"critical": 1}', said=b'{"critical": 2}')
+
+
 HOSTILE = {
     "index identity": (_forge_an_index, None, ["release index of stream stable", "sha256"]),
     "index stream": (_index_of_another_stream, None, ["stream next", "another stream's"]),
@@ -245,6 +322,32 @@ HOSTILE = {
     "bytes": (_flip_a_byte, None, ["vmlinuz", "42/x86_64", "digest"]),
     "json": (None, b'{"trees": [', ["trees.json is not valid JSON"]),
     "duplicate key": (None, b'{"trees": [], "trees": []}', ["appears twice"]),
+    "kept manifest": (
+        _manifest_of_another_digest,
+        None,
+        ["tree 42/x86_64: its manifest is not the bytes of its digest sha256:"],
+    ),
+    "kept manifest type": (_manifest_not_text, None, ["tree 42/x86_64: its manifest is not text"]),
+    "kept index digest": (
+        _index_of_another_digest,
+        None,
+        ["index 42: its bytes are not those of its digest"],
+    ),
+    "kept index shape": (_index_not_an_index, None, ["index 42: it is not a JSON object"]),
+    "kept index twice": (_index_tag_twice, None, ["index 42: listed twice"]),
+    "carrier digest": (
+        _carrier_of_another_digest,
+        None,
+        ["tree 42/x86_64: signature carrier: the carrier's tag is not the cosign tag of sha256:"],
+    ),
+    "carrier blob": (
+        _carrier_blob_not_its_digest,
+        None,
+        [
+            "tree 42/x86_64: signature carrier: carrier blob sha256:",
+            "is not the bytes of its digest",
+        ],
+    ),
 }
 
 

@@ -131,7 +131,13 @@ def check(carrier, signed_digest, max_blob_bytes=MAX_BLOB_BYTES):
     if reference is None:
         subject = document.get("subject") if isinstance(document, dict) else None
         if not isinstance(subject, dict) or subject.get("digest") != signed_digest:
-            raise ValueError(_("the carrier's referrer does not name {digest} as its subject"))
+            raise ValueError(
+                _("the carrier's referrer does not name {digest} as its subject").format(
+                    digest=signed_digest
+                )
+            )
     elif reference != cosign_tag(signed_digest):
-        raise ValueError(_("the carrier's tag is not the cosign tag of {digest}"))
+        raise ValueError(
+            _("the carrier's tag is not the cosign tag of {digest}").format(digest=signed_digest)
+        )
     return raw, media_type, reference, named
