@@ -238,6 +238,54 @@ def test_one_manifest_under_two_releases_in_one_sync_is_two_trees(
     assert only.version == synced[0].version
 
 
+@pytest.mark.parametrize("ambiguous", ["manifest", "index"])
+def test_a_manifest_or_index_read_two_ways_fails_the_sync_naming_it(
+    ambiguous,
+    kickstart_upstream,
+    kickstart_oci_remote_factory,
+    kickstart_repository_factory,
+    kickstart_sync,
+    fails_and_changes_nothing,
+):
+    """A key twice in a manifest or an index: Python reads the last value, another parser
+    the first. Its bytes would be kept, pushed back and replicated, so the sync refuses it
+    (found attacking the kept bytes: an import or replica refused what a sync had kept)."""
+    upstream = kickstart_upstream
+    files = fedora.tree_files("42", "amd64", salt=upstream.name)
+    digest, size = upstream.netboot("42-amd64", files)
+    repository = kickstart_repository_factory()
+    kickstart_sync(repository, kickstart_oci_remote_factory(upstream))  # an honest first sync
+    # The same tag (or an index over it) again, with a key twice: an empty list first, the
+    # honest one last, which is the one Python's json reads.
+    if ambiguous == "manifest":
+        raw = requests.get(
+            f"{upstream.base}/v2/{upstream.name}/manifests/{digest}",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+            timeout=30,
+        ).content
+        bad, _ = upstream.manifest("42-amd64", b'{"layers": [], ' + raw[1:])
+        expected = ["tag 42-amd64", bad, "'layers' appears twice"]
+    else:
+        index = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": digest,
+                    "size": size,
+                    "platform": {"architecture": "amd64", "os": "linux"},
+                }
+            ],
+        }
+        raw = json.dumps(index).encode()
+        bad, _ = upstream.manifest("42", b'{"manifests": [], ' + raw[1:])
+        expected = ["tag 42", "'manifests' appears twice"]
+    remote = kickstart_oci_remote_factory(upstream)
+    message = fails_and_changes_nothing(repository, remote, *expected)
+    assert message.endswith("No repository version was created."), message
+
+
 def test_one_manifest_under_two_releases_is_two_trees(
     kickstart_upstream,
     kickstart_oci_remote_factory,

@@ -149,6 +149,10 @@ def test_untitled_layers_are_skipped_with_a_warning_and_repeats_collapse():
             "compressed",
         ),
         (_manifest([]), "no titled layers"),
+        # Read one way only: a key twice could mean one thing here and another to the next
+        # reader of the kept bytes (a push, an import, another Pulp's replica).
+        (_manifest([_layer("vmlinuz")])[:-1] + b', "layers": []}', "'layers' appears twice"),
+        (b'{"schemaVersion": NaN}', "NaN is not a JSON number"),
         (
             _manifest([_layer("vmlinuz")], artifactType="application/vnd.example.sbom"),
             "not a netboot",

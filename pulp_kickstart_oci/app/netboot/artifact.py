@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from gettext import gettext as _
 
 from . import arch as arch_names
-from . import grammar, layout, stored, tags
+from . import grammar, jsondoc, layout, stored, tags
 from .treefile import TreeFile
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -131,15 +131,12 @@ class IndexEntry:
 
 
 def _load(raw, what):
+    """The JSON object of a manifest or index, read one way only (jsondoc: no key twice, no
+    NaN): its bytes may be kept and pushed again, and imported or replicated elsewhere."""
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidArtifact(
-            _("{what} is not valid JSON: {error}").format(what=what, error=exc)
-        ) from None
-    if not isinstance(document, dict):
-        raise InvalidArtifact(_("{what} is not a JSON object").format(what=what))
-    return document
+        return jsondoc.load_object(raw if isinstance(raw, bytes) else raw.encode("utf-8"))
+    except jsondoc.NotJson as exc:
+        raise InvalidArtifact(_("{what} is {problem}").format(what=what, problem=exc)) from None
 
 
 def _list(document, key, what):

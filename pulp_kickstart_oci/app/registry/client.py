@@ -22,7 +22,7 @@ from django.conf import settings
 from ..budget import spend
 from ..downloads import _shown, cap
 from ..fetch_policy import FetchRefused
-from ..netboot import artifact, carrier, grammar
+from ..netboot import artifact, carrier, grammar, jsondoc
 from ..upstream_errors import REQUEST_ERRORS, message, status_of
 
 log = logging.getLogger(__name__)
@@ -343,12 +343,10 @@ class RegistryClient:
 
     def _json_of(self, fetched, what, kind):
         """The JSON object of a fetched manifest or index; ``kind`` is "manifest" or "index"."""
-        try:
-            document = json.loads(fetched.raw)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise self._error(what, _("not valid JSON ({reason})").format(reason=exc)) from None
-        if not isinstance(document, dict):
-            raise self._error(what, _("not a JSON object"))
+        try:  # read one way only: the bytes may be kept, pushed again, replicated
+            document = jsondoc.load_object(fetched.raw)
+        except jsondoc.NotJson as exc:
+            raise self._error(what, str(exc)) from None
         is_index = fetched.media_type in artifact.INDEX_TYPES
         if (kind == "index") != is_index:
             raise self._error(
@@ -526,12 +524,10 @@ class RegistryClient:
             with open(result.path, "rb") as page:
                 raw = page.read()
             try:
-                document = json.loads(raw)
-            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-                raise self._error(what, _("not valid JSON ({reason})").format(reason=exc)) from None
-            if not isinstance(document, dict) or not isinstance(
-                document.get("manifests", []), list
-            ):
+                document = jsondoc.load_object(raw)
+            except jsondoc.NotJson as exc:
+                raise self._error(what, str(exc)) from None
+            if not isinstance(document.get("manifests", []), list):
                 raise self._error(what, _("not an image index"))
             # Filtered page by page: a hostile registry's pages never pile up in memory.
             descriptors.extend(matching_referrers(document, artifact_types))
