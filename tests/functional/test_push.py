@@ -539,7 +539,23 @@ def test_a_push_uses_the_remotes_tls_client_certificate_and_proxy(
     assert f"CONNECT 127.0.0.1:{guarded.port}" in proxy.log()
 
 
-class EchoingRegistry:
+class _LocalServer:
+    """A test's own HTTP server on 127.0.0.1, serving while the ``with`` block runs."""
+
+    def __init__(self, handler):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class EchoingRegistry(_LocalServer):
     """A registry that asks for basic credentials, then refuses every upload with error JSON
     whose codes and messages repeat them: split, in base64, as the password alone."""
 
@@ -592,19 +608,10 @@ class EchoingRegistry:
 
             do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = _answer
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        _LocalServer.__init__(self, Handler)
 
 
-class DroppingProxy:
+class DroppingProxy(_LocalServer):
     """Forwards every request to a registry (its Host kept, so upload Locations name the
     proxy), but drops the connection of the ``drop``-th PATCH without forwarding it."""
 
@@ -650,16 +657,7 @@ class DroppingProxy:
 
             do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = _forward
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.server.shutdown()
-        self.server.server_close()
+        _LocalServer.__init__(self, Handler)
 
 
 def test_a_chunked_upload_whose_connection_drops_is_resumed_from_the_registrys_range(
