@@ -223,15 +223,17 @@ def _may_link(root):
         return False
 
 
-def _tftp_files(distribution, origin, version, tftp, files):
+def _tftp_files(distribution, origin, version, tftp, files, generated):
     """{exported path: artifact} of what the TFTP layout adds (hard links to tree files).
 
-    A layout's names are built from upstream values (release name, release, arch), so two
-    trees can be given one name (os "fedora" and release "42-41", os "fedora-42" and release
-    "41"): such an export fails naming both, rather than one tree's config booting the
-    other's kernel.
+    A layout's names are built from upstream values (release name, release, arch), so one
+    can be a tree's path or a document's, or two trees can be given one name (os "fedora"
+    and release "42-41", os "fedora-42" and release "41"). Each name is given once here:
+    otherwise the export fails naming it, rather than one tree's config booting another's
+    kernel.
     """
-    extra, source_of = {}, {}
+    source_of = {**dict.fromkeys(generated, _("a generated document")), **{r: r for r in files}}
+    extra = {}
     context = documents.context_for(distribution, origin, version, tftp)
     for tree in context.trees if version is not None else ():
         target = context.target(tree)
@@ -242,11 +244,10 @@ def _tftp_files(distribution, origin, version, tftp, files):
             if source not in files:
                 continue
             rel = _relative(rel)
-            other = source_of.setdefault(rel, source)
-            if other != source:
+            if source_of.setdefault(rel, source) != source:
                 raise ExportError(
                     _("The {layout} layout names {path} for two files, {one} and {other}").format(
-                        layout=tftp.layout, path=rel, one=other, other=source
+                        layout=tftp.layout, path=rel, one=source_of[rel], other=source
                     )
                     + _(": rename a release or export the trees to separate directories.")
                 )
@@ -308,13 +309,7 @@ def export_distribution(
         for rel, document in documents.every_document(distribution, origin, version, tftp).items()
     }
     if tftp is not None:
-        extra = _tftp_files(distribution, origin, version, tftp, files)
-        taken = sorted(set(extra) & (set(files) | set(generated)))
-        if taken:
-            raise ExportError(
-                _("The {} layout's paths are tree paths too: {}").format(layout, ", ".join(taken))
-            )
-        files.update(extra)
+        files.update(_tftp_files(distribution, origin, version, tftp, files, generated))
 
     try:
         record = KickstartExportDirectory.claim(
