@@ -134,7 +134,7 @@ def _load(raw, what):
     """The JSON object of a manifest or index, read one way only (jsondoc: no key twice, no
     NaN): its bytes may be kept and pushed again, and imported or replicated elsewhere."""
     try:
-        return jsondoc.load_object(raw if isinstance(raw, bytes) else raw.encode("utf-8"))
+        return jsondoc.load_object(raw)
     except jsondoc.NotJson as exc:
         raise InvalidArtifact(_("{what} is {problem}").format(what=what, problem=exc)) from None
 
